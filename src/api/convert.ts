@@ -1,0 +1,234 @@
+/**
+ * Rows of the store to messages of the API contract, and the contract's enums to the names the
+ * store uses. Pure.
+ */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { RoleName } from "../access/roles.js";
+import type { ApiToken as TokenRow } from "../accounts/service.js";
+import type { StatusEvent } from "../deployments/events.js";
+import type {
+  Build as BuildRow,
+  Deployment as DeploymentRow,
+  Location,
+  Strategy,
+} from "../deployments/service.js";
+import { invalidArgument } from "../domain/errors.js";
+import { ApiTokenSchema } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
+import {
+  BuildSchema,
+  BuildStatus,
+  DeploymentLocationSchema,
+  DeploymentSchema,
+  DeploymentStatus,
+  DomainSchema,
+  PlacementStrategy,
+  StreamDeploymentStatusResponseSchema,
+} from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
+import { NodeAvailability, NodeSchema } from "../gen/obiente/cloud/node/v1/node_pb.js";
+import {
+  MemberSchema,
+  OrganizationSchema,
+  Role,
+} from "../gen/obiente/cloud/organization/v1/organization_pb.js";
+import { ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";
+import type { NodeRecord } from "../nodes/service.js";
+import type { Member, Organization } from "../organizations/service.js";
+import type { Project } from "../projects/service.js";
+import type {
+  BuildStatusName,
+  DeploymentStatusName,
+  domains,
+  NodeAvailabilityName,
+} from "../store/schema.js";
+
+const ts = (d: Date) => timestampFromDate(d);
+const optTs = (d: Date | null) => (d ? timestampFromDate(d) : undefined);
+
+const ROLE_TO: Record<RoleName, Role> = {
+  owner: Role.OWNER,
+  admin: Role.ADMIN,
+  developer: Role.DEVELOPER,
+  viewer: Role.VIEWER,
+};
+
+export const roleToProto = (role: RoleName) => ROLE_TO[role];
+
+export function roleFromProto(role: Role): RoleName {
+  for (const [name, value] of Object.entries(ROLE_TO)) if (value === role) return name as RoleName;
+  throw invalidArgument("role must be one of ROLE_OWNER, ROLE_ADMIN, ROLE_DEVELOPER, ROLE_VIEWER");
+}
+
+export function organizationToProto(row: Organization) {
+  return create(OrganizationSchema, {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    role: roleToProto(row.role),
+    createdAt: ts(row.createdAt),
+    updatedAt: ts(row.updatedAt),
+  });
+}
+
+export function memberToProto(row: Member) {
+  return create(MemberSchema, {
+    userId: row.userId,
+    email: row.email,
+    displayName: row.displayName,
+    role: roleToProto(row.role),
+    createdAt: ts(row.createdAt),
+  });
+}
+
+export function projectToProto(row: Project) {
+  return create(ProjectSchema, {
+    id: row.id,
+    organizationId: row.organizationId,
+    name: row.name,
+    slug: row.slug,
+    description: row.description,
+    createdAt: ts(row.createdAt),
+    updatedAt: ts(row.updatedAt),
+  });
+}
+
+const STATUS_TO: Record<DeploymentStatusName, DeploymentStatus> = {
+  queued: DeploymentStatus.QUEUED,
+  building: DeploymentStatus.BUILDING,
+  deploying: DeploymentStatus.DEPLOYING,
+  running: DeploymentStatus.RUNNING,
+  stopped: DeploymentStatus.STOPPED,
+  failed: DeploymentStatus.FAILED,
+  deleting: DeploymentStatus.DELETING,
+};
+export const statusToProto = (s: DeploymentStatusName) => STATUS_TO[s];
+
+const STRATEGY_TO: Record<Strategy, PlacementStrategy> = {
+  "": PlacementStrategy.UNSPECIFIED,
+  "least-loaded": PlacementStrategy.LEAST_LOADED,
+  "round-robin": PlacementStrategy.ROUND_ROBIN,
+  "resource-based": PlacementStrategy.RESOURCE_BASED,
+};
+export const strategyToProto = (s: string) =>
+  STRATEGY_TO[s as Strategy] ?? PlacementStrategy.UNSPECIFIED;
+
+export function strategyFromProto(s: PlacementStrategy): Strategy {
+  for (const [name, value] of Object.entries(STRATEGY_TO)) if (value === s) return name as Strategy;
+  throw invalidArgument("strategy must be one of the PlacementStrategy values");
+}
+
+/** The URL a deployment answers on; the edge (built-in, Caddy or Traefik) serves this host. */
+export type UrlOf = (domain: string) => string;
+
+export function deploymentToProto(row: DeploymentRow, urlOf: UrlOf) {
+  const first = row.domains[0];
+  return create(DeploymentSchema, {
+    id: row.id,
+    organizationId: row.organizationId,
+    projectId: row.projectId,
+    name: row.name,
+    gitRepo: row.gitRepo,
+    branch: row.branch,
+    status: statusToProto(row.status),
+    statusMessage: row.statusMessage,
+    replicas: row.replicas,
+    resources: { cpuMillicores: row.cpuMillicores, memoryMb: row.memoryMb },
+    strategy: strategyToProto(row.strategy),
+    domains: row.domains,
+    url: first ? urlOf(first) : "",
+    currentBuildId: row.currentBuildId ?? "",
+    createdAt: ts(row.createdAt),
+    updatedAt: ts(row.updatedAt),
+  });
+}
+
+export function locationToProto(row: Location) {
+  return create(DeploymentLocationSchema, {
+    nodeId: row.nodeId,
+    containerId: row.containerId,
+    status: row.status,
+    address: row.address,
+    port: row.port,
+    healthStatus: row.healthStatus,
+    updatedAt: ts(row.updatedAt),
+  });
+}
+
+export function statusEventToProto(event: StatusEvent) {
+  return create(StreamDeploymentStatusResponseSchema, {
+    deploymentId: event.deploymentId,
+    status: statusToProto(event.status),
+    statusMessage: event.message,
+    at: ts(new Date(event.at)),
+  });
+}
+
+export function domainToProto(row: typeof domains.$inferSelect) {
+  return create(DomainSchema, {
+    domain: row.domain,
+    isDefault: row.isDefault,
+    createdAt: ts(row.createdAt),
+  });
+}
+
+const BUILD_TO: Record<BuildStatusName, BuildStatus> = {
+  queued: BuildStatus.QUEUED,
+  running: BuildStatus.RUNNING,
+  succeeded: BuildStatus.SUCCEEDED,
+  failed: BuildStatus.FAILED,
+};
+
+export function buildToProto(row: BuildRow) {
+  return create(BuildSchema, {
+    id: row.id,
+    deploymentId: row.deploymentId,
+    status: BUILD_TO[row.status],
+    statusMessage: row.statusMessage,
+    commitSha: row.commitSha,
+    imageId: row.imageId,
+    createdAt: ts(row.createdAt),
+    finishedAt: optTs(row.finishedAt),
+  });
+}
+
+export function apiTokenToProto(row: TokenRow) {
+  return create(ApiTokenSchema, {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: ts(row.createdAt),
+    expiresAt: optTs(row.expiresAt),
+    lastUsedAt: optTs(row.lastUsedAt),
+    revokedAt: optTs(row.revokedAt),
+  });
+}
+
+const AVAILABILITY_TO: Record<NodeAvailabilityName, NodeAvailability> = {
+  active: NodeAvailability.ACTIVE,
+  drain: NodeAvailability.DRAIN,
+  down: NodeAvailability.DOWN,
+};
+
+export function nodeToProto(row: NodeRecord) {
+  return create(NodeSchema, {
+    id: row.id,
+    hostname: row.hostname,
+    address: row.address,
+    role: row.role,
+    availability: AVAILABILITY_TO[row.availability],
+    labels: row.labels,
+    capacity: {
+      cpuCores: row.cpuCores,
+      memoryBytes: BigInt(row.memoryBytes),
+      maxDeployments: row.maxDeployments,
+    },
+    usage: {
+      cpuPercent: row.cpuPercent,
+      memoryBytes: BigInt(row.memoryUsedBytes),
+      diskPercent: row.diskPercent,
+    },
+    deploymentCount: row.deploymentCount,
+    lastHeartbeat: optTs(row.lastHeartbeat),
+    statusMessage: row.statusMessage,
+  });
+}

@@ -1,0 +1,28 @@
+/** The domain services the handlers call, built once per server from the app context. */
+import { AccountService } from "../../accounts/service.js";
+import type { AppContext } from "../../app/context.js";
+import { DeploymentService } from "../../deployments/service.js";
+import { NodeService } from "../../nodes/service.js";
+import { OrganizationService } from "../../organizations/service.js";
+import { ProjectService } from "../../projects/service.js";
+import type { UrlOf } from "../convert.js";
+
+export interface Domain {
+  organizations: OrganizationService;
+  projects: ProjectService;
+  deployments: DeploymentService;
+  accounts: AccountService;
+  nodes: NodeService;
+  urlOf: UrlOf;
+}
+
+export function domainServices(ctx: AppContext, urlOf: UrlOf): Domain {
+  return {
+    organizations: new OrganizationService(ctx),
+    projects: new ProjectService(ctx),
+    deployments: new DeploymentService(ctx),
+    accounts: new AccountService(ctx),
+    nodes: new NodeService(ctx),
+    urlOf,
+  };
+}

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError, loadConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("gives the embedded defaults for an empty environment", () => {
+    const config = loadConfig({});
+    assert.equal(config.PORT, 3000);
+    assert.equal(config.DATABASE_URL, undefined);
+    assert.equal(config.REDIS_URL, undefined);
+    assert.deepEqual(config.ROLES, ["api", "controller", "agent", "edge"]);
+    assert.equal(config.CACHE_TTL_SECONDS, 300);
+  });
+
+  it("parses numbers, lists and booleans", () => {
+    const config = loadConfig({
+      PORT: "0",
+      CORS_ORIGINS: "https://a.test, https://b.test",
+      GIT_ALLOW_FILE: "true",
+    });
+    assert.equal(config.PORT, 0);
+    assert.deepEqual(config.CORS_ORIGINS, ["https://a.test", "https://b.test"]);
+    assert.equal(config.GIT_ALLOW_FILE, true);
+  });
+
+  it("names every invalid variable and what it expects", () => {
+    assert.throws(
+      () => loadConfig({ PORT: "eighty", DATABASE_URL: "mysql://x", ROLES: "api,chef" }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /PORT="eighty": expected/);
+        assert.match(error.message, /DATABASE_URL="mysql:\/\/x": expected a postgres:\/\//);
+        assert.match(
+          error.message,
+          /ROLES="api,chef": expected one of api, controller, agent, edge/,
+        );
+        return true;
+      },
+    );
+  });
+
+  it("treats an empty variable as unset", () => {
+    assert.equal(loadConfig({ DATABASE_URL: "" }).DATABASE_URL, undefined);
+  });
+});

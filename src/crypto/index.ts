@@ -1,0 +1,16 @@
+export {
+  generateMasterKey,
+  keyFingerprint,
+  parseMasterKey,
+  SecretBox,
+  type SecretBoxOptions,
+} from "./secret-box.js";
+export {
+  API_TOKEN_PREFIX,
+  apiTokenMatches,
+  constantTimeEqual,
+  type GeneratedApiToken,
+  generateApiToken,
+  hashApiToken,
+  looksLikeApiToken,
+} from "./tokens.js";

@@ -1,0 +1,26 @@
+/**
+ * Deployment status events, published on the bus (Redis pub/sub across API replicas, or the
+ * in-process bus) whenever a deployment's status changes, and streamed to whoever watches.
+ */
+import type { DeploymentStatusName } from "../store/schema.js";
+
+export interface StatusEvent {
+  deploymentId: string;
+  organizationId: string;
+  status: DeploymentStatusName;
+  message: string;
+  at: string; // ISO time
+}
+
+export const statusChannel = (deploymentId: string) => `deployment-status:${deploymentId}`;
+
+export function isStatusEvent(value: unknown): value is StatusEvent {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.deploymentId === "string" &&
+    typeof v.status === "string" &&
+    typeof v.message === "string" &&
+    typeof v.at === "string"
+  );
+}

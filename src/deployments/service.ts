@@ -1,0 +1,693 @@
+/**
+ * Deployments as desired state. This service records what the user asks for and wakes the
+ * controller through the job queue; it never talks to a container engine. The controller
+ * converges what runs to what is recorded here, so a lost job changes nothing for good.
+ */
+import { randomUUID } from "node:crypto";
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { authorize } from "../access/access.js";
+import { allows, type RoleName } from "../access/roles.js";
+import { type AppContext, invalidateOrganization } from "../app/context.js";
+import { recordAudit } from "../audit/audit.js";
+import type { Principal } from "../auth/principal.js";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
+import * as valid from "../domain/validation.js";
+import type { Tx } from "../store/database.js";
+import { constraintOf, isUniqueViolation } from "../store/errors.js";
+import {
+  builds,
+  type DeploymentStatusName,
+  deploymentLocations,
+  deploymentRouting,
+  deployments,
+  domains,
+  envVars,
+  projects,
+} from "../store/schema.js";
+import { type StatusEvent, statusChannel } from "./events.js";
+
+export type Deployment = typeof deployments.$inferSelect & { domains: string[] };
+export type Build = typeof builds.$inferSelect;
+export type Location = typeof deploymentLocations.$inferSelect;
+export type Strategy = "" | "least-loaded" | "round-robin" | "resource-based";
+
+export interface CreateDeploymentInput {
+  projectId: string;
+  name?: string | undefined;
+  gitRepo: string;
+  branch: string;
+  envVars?: Record<string, string> | undefined;
+  domain?: string | undefined;
+  resources?: { cpuMillicores: number; memoryMb: number } | undefined;
+  replicas?: number | undefined;
+  strategy?: Strategy | undefined;
+}
+
+/** The job that tells the controller a deployment needs converging. */
+export const DEPLOY_JOB = "deploy";
+
+export class DeploymentService {
+  constructor(private readonly ctx: AppContext) {}
+
+  async create(principal: Principal, input: CreateDeploymentInput): Promise<Deployment> {
+    const projectId = valid.uuid("project_id", input.projectId);
+    const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+    if (!project) throw notFound("project");
+    await authorize(this.ctx.db, principal, project.organizationId, "write", "project");
+
+    const gitRepo = valid.gitRepo(input.gitRepo, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+    const branch = valid.branch(input.branch);
+    const name = this.deploymentName(input.name, gitRepo);
+    const vars = valid.envVars(input.envVars ?? {});
+    const resources = valid.resources(input.resources ?? { cpuMillicores: 0, memoryMb: 0 });
+    const replicas = valid.replicas(input.replicas || 1, this.ctx.config.MAX_REPLICAS);
+    const customDomain = input.domain ? this.customDomain(input.domain) : undefined;
+
+    const id = randomUUID();
+    const organizationId = project.organizationId;
+    try {
+      const row = await this.ctx.db.transaction(async (tx) => {
+        const [deployment] = await tx
+          .insert(deployments)
+          .values({
+            id,
+            organizationId,
+            projectId,
+            name,
+            gitRepo,
+            branch,
+            replicas,
+            cpuMillicores: resources.cpuMillicores,
+            memoryMb: resources.memoryMb,
+            strategy: input.strategy ?? "",
+            statusMessage: "waiting for a builder",
+          })
+          .returning();
+        const defaultDomain = await this.freeDefaultDomain(tx, name, project.slug);
+        await tx
+          .insert(domains)
+          .values({ domain: defaultDomain, deploymentId: id, organizationId, isDefault: true });
+        if (customDomain) {
+          await tx
+            .insert(domains)
+            .values({ domain: customDomain, deploymentId: id, organizationId });
+        }
+        await this.writeEnvVars(tx, id, vars);
+        await recordAudit(tx, {
+          principal,
+          organizationId,
+          action: "deployment.create",
+          resourceType: "deployment",
+          resourceId: id,
+          details: { name, gitRepo, branch, replicas, envKeys: Object.keys(vars) },
+        });
+        return deployment;
+      });
+      if (!row) throw new Error("insert returned no row");
+      await this.afterChange(row, "queued", "waiting for a builder");
+      return this.withDomains(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        if (constraintOf(error)?.startsWith("domains")) {
+          throw alreadyExists(`the domain ${customDomain} is already in use`);
+        }
+        throw alreadyExists(`a deployment named "${name}" already exists in this project`);
+      }
+      throw error;
+    }
+  }
+
+  /** Loads a deployment the caller may act on; NotFound when it is not theirs to see. */
+  async load(
+    principal: Principal,
+    id: string,
+    action: "read" | "write",
+  ): Promise<typeof deployments.$inferSelect & { role: RoleName }> {
+    const deploymentId = valid.uuid("id", id);
+    const [row] = await this.ctx.db
+      .select()
+      .from(deployments)
+      .where(eq(deployments.id, deploymentId));
+    if (!row || row.desiredState === "deleted") throw notFound("deployment");
+    const role = await authorize(this.ctx.db, principal, row.organizationId, action, "deployment");
+    return { ...row, role };
+  }
+
+  async get(principal: Principal, id: string): Promise<Deployment> {
+    const { role: _role, ...row } = await this.load(principal, id, "read");
+    return this.withDomains(row);
+  }
+
+  async list(
+    principal: Principal,
+    filter: { projectId?: string; organizationId?: string },
+  ): Promise<Deployment[]> {
+    let where: ReturnType<typeof eq>;
+    if (filter.projectId) {
+      const projectId = valid.uuid("project_id", filter.projectId);
+      const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+      if (!project) throw notFound("project");
+      await authorize(this.ctx.db, principal, project.organizationId, "read", "project");
+      where = eq(deployments.projectId, projectId);
+    } else if (filter.organizationId) {
+      const organizationId = valid.uuid("organization_id", filter.organizationId);
+      await authorize(this.ctx.db, principal, organizationId, "read");
+      where = eq(deployments.organizationId, organizationId);
+    } else {
+      throw invalidArgument("give project_id or organization_id");
+    }
+    const rows = await this.ctx.db
+      .select()
+      .from(deployments)
+      .where(and(where, inArray(deployments.desiredState, ["running", "stopped"])))
+      .orderBy(asc(deployments.name));
+    const all = rows.length
+      ? await this.ctx.db
+          .select()
+          .from(domains)
+          .where(
+            inArray(
+              domains.deploymentId,
+              rows.map((r) => r.id),
+            ),
+          )
+      : [];
+    return rows.map((r) => ({
+      ...r,
+      domains: sortDomains(all.filter((d) => d.deploymentId === r.id)),
+    }));
+  }
+
+  async update(
+    principal: Principal,
+    input: {
+      id: string;
+      gitRepo?: string | undefined;
+      branch?: string | undefined;
+      resources?: { cpuMillicores: number; memoryMb: number } | undefined;
+      strategy?: Strategy | undefined;
+    },
+  ): Promise<Deployment> {
+    const current = await this.load(principal, input.id, "write");
+    const changes: Partial<typeof deployments.$inferInsert> = {};
+    if (input.gitRepo !== undefined) {
+      changes.gitRepo = valid.gitRepo(input.gitRepo, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+    }
+    if (input.branch !== undefined) changes.branch = valid.branch(input.branch);
+    if (input.resources !== undefined) {
+      const r = valid.resources(input.resources);
+      changes.cpuMillicores = r.cpuMillicores;
+      changes.memoryMb = r.memoryMb;
+    }
+    if (input.strategy !== undefined) changes.strategy = input.strategy;
+    const row = await this.change(principal, current, "deployment.update", changes, { ...changes });
+    return this.withDomains(row);
+  }
+
+  async start(principal: Principal, id: string): Promise<Deployment> {
+    const current = await this.load(principal, id, "write");
+    const row = await this.change(
+      principal,
+      current,
+      "deployment.start",
+      { desiredState: "running" },
+      {},
+      true,
+    );
+    return this.withDomains(row);
+  }
+
+  async stop(principal: Principal, id: string): Promise<Deployment> {
+    const current = await this.load(principal, id, "write");
+    const row = await this.change(
+      principal,
+      current,
+      "deployment.stop",
+      { desiredState: "stopped" },
+      {},
+      true,
+    );
+    return this.withDomains(row);
+  }
+
+  async restart(principal: Principal, id: string): Promise<Deployment> {
+    const current = await this.load(principal, id, "write");
+    if (current.desiredState !== "running") {
+      throw failedPrecondition("the deployment is stopped: start it instead");
+    }
+    const row = await this.change(principal, current, "deployment.restart", {}, {}, true);
+    return this.withDomains(row);
+  }
+
+  async scale(principal: Principal, id: string, replicas: number): Promise<Deployment> {
+    const current = await this.load(principal, id, "write");
+    const n = valid.replicas(replicas, this.ctx.config.MAX_REPLICAS);
+    const row = await this.change(
+      principal,
+      current,
+      "deployment.scale",
+      { replicas: n },
+      { from: current.replicas, to: n },
+      true,
+    );
+    return this.withDomains(row);
+  }
+
+  /** Builds the branch again; the controller switches traffic once the new build is healthy. */
+  async redeploy(principal: Principal, id: string): Promise<Deployment> {
+    const current = await this.load(principal, id, "write");
+    const row = await this.change(
+      principal,
+      current,
+      "deployment.redeploy",
+      {
+        desiredState: "running",
+        currentBuildId: null,
+        status: "queued",
+        statusMessage: "redeploy requested",
+      },
+      {},
+      true,
+    );
+    return this.withDomains(row);
+  }
+
+  /** Runs an earlier successful build's image again. */
+  async rollback(principal: Principal, id: string, buildId: string): Promise<Deployment> {
+    const current = await this.load(principal, id, "write");
+    const target = valid.uuid("build_id", buildId);
+    const [build] = await this.ctx.db
+      .select()
+      .from(builds)
+      .where(and(eq(builds.id, target), eq(builds.deploymentId, current.id)));
+    if (!build) throw notFound("build");
+    if (build.status !== "succeeded" || build.imageId === "") {
+      throw failedPrecondition(
+        `build ${build.id} did not succeed, so there is no image to roll back to`,
+      );
+    }
+    const row = await this.change(
+      principal,
+      current,
+      "deployment.rollback",
+      {
+        desiredState: "running",
+        currentBuildId: build.id,
+        status: "deploying",
+        statusMessage: `rolling back to build ${build.id}`,
+      },
+      { buildId: build.id },
+      true,
+    );
+    return this.withDomains(row);
+  }
+
+  /**
+   * Marks the deployment for deletion; the controller removes its containers, routes and
+   * records. A deployment that never ran anything is removed at once.
+   */
+  async delete(principal: Principal, id: string): Promise<void> {
+    const current = await this.load(principal, id, "write");
+    const locations = await this.ctx.db
+      .select({ id: deploymentLocations.id })
+      .from(deploymentLocations)
+      .where(eq(deploymentLocations.deploymentId, current.id));
+    if (locations.length === 0) {
+      await this.ctx.db.transaction(async (tx) => {
+        await tx.delete(deployments).where(eq(deployments.id, current.id));
+        await recordAudit(tx, {
+          principal,
+          organizationId: current.organizationId,
+          action: "deployment.delete",
+          resourceType: "deployment",
+          resourceId: current.id,
+        });
+      });
+      await invalidateOrganization(this.ctx, current.organizationId);
+      await this.publish({ ...current, status: "deleting", statusMessage: "deleted" });
+      return;
+    }
+    await this.change(
+      principal,
+      current,
+      "deployment.delete",
+      {
+        desiredState: "deleted",
+        status: "deleting",
+        statusMessage: "removing containers and routes",
+      },
+      {},
+      true,
+    );
+  }
+
+  async status(principal: Principal, id: string) {
+    const current = await this.load(principal, id, "read");
+    const locations = await this.ctx.db
+      .select()
+      .from(deploymentLocations)
+      .where(eq(deploymentLocations.deploymentId, current.id))
+      .orderBy(asc(deploymentLocations.replica));
+    return { deployment: current, locations };
+  }
+
+  /**
+   * The current status, then every change, until `signal` aborts. Subscribes before reading
+   * the current status, so that no change between the two is lost.
+   */
+  async *watchStatus(
+    principal: Principal,
+    id: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<StatusEvent> {
+    const current = await this.load(principal, id, "read");
+    const queue: StatusEvent[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = await this.ctx.services.bus.subscribe(
+      statusChannel(current.id),
+      (message) => {
+        queue.push(message as StatusEvent);
+        if (queue.length > 100) queue.shift(); // a slow reader sees the latest changes
+        wake?.();
+      },
+    );
+    const onAbort = () => wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      const fresh = await this.load(principal, id, "read");
+      yield toEvent(fresh);
+      while (!signal.aborted) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          if (next.status === "deleting" && next.message === "deleted") return;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      await unsubscribe();
+    }
+  }
+
+  async listEnvVars(principal: Principal, deploymentId: string) {
+    const current = await this.load(principal, deploymentId, "read");
+    const rows = await this.ctx.db
+      .select()
+      .from(envVars)
+      .where(eq(envVars.deploymentId, current.id))
+      .orderBy(asc(envVars.key));
+    // Viewers see which keys exist, never the values.
+    const reveal = allows(current.role, "write");
+    return rows.map((r) => ({
+      key: r.key,
+      value: reveal ? this.ctx.secrets.decrypt(r.valueEncrypted, envAad(current.id, r.key)) : "",
+    }));
+  }
+
+  /** Decrypted env vars for the runtime; no principal: the controller's own use. */
+  async envFor(deploymentId: string): Promise<Record<string, string>> {
+    const rows = await this.ctx.db
+      .select()
+      .from(envVars)
+      .where(eq(envVars.deploymentId, deploymentId));
+    return Object.fromEntries(
+      rows.map((r) => [
+        r.key,
+        this.ctx.secrets.decrypt(r.valueEncrypted, envAad(deploymentId, r.key)),
+      ]),
+    );
+  }
+
+  async setEnvVars(principal: Principal, deploymentId: string, vars: Record<string, string>) {
+    const current = await this.load(principal, deploymentId, "write");
+    const checked = valid.envVars(vars);
+    if (Object.keys(checked).length === 0) throw invalidArgument("env_vars must not be empty");
+    await this.ctx.db.transaction(async (tx) => {
+      await this.writeEnvVars(tx, current.id, checked);
+      const keys = await tx
+        .select({ key: envVars.key })
+        .from(envVars)
+        .where(eq(envVars.deploymentId, current.id));
+      if (keys.length > valid.MAX_ENV_VARS)
+        throw invalidArgument(`at most ${valid.MAX_ENV_VARS} env vars`);
+      await recordAudit(tx, {
+        principal,
+        organizationId: current.organizationId,
+        action: "env_vars.set",
+        resourceType: "deployment",
+        resourceId: current.id,
+        details: { keys: Object.keys(checked) }, // never the values
+      });
+    });
+    await invalidateOrganization(this.ctx, current.organizationId);
+    return this.listEnvVars(principal, deploymentId);
+  }
+
+  async deleteEnvVar(principal: Principal, deploymentId: string, key: string): Promise<void> {
+    const current = await this.load(principal, deploymentId, "write");
+    const k = valid.envKey(key);
+    await this.ctx.db.transaction(async (tx) => {
+      const removed = await tx
+        .delete(envVars)
+        .where(and(eq(envVars.deploymentId, current.id), eq(envVars.key, k)))
+        .returning({ key: envVars.key });
+      if (removed.length === 0) throw notFound(`env var ${k}`);
+      await recordAudit(tx, {
+        principal,
+        organizationId: current.organizationId,
+        action: "env_vars.delete",
+        resourceType: "deployment",
+        resourceId: current.id,
+        details: { key: k },
+      });
+    });
+    await invalidateOrganization(this.ctx, current.organizationId);
+  }
+
+  async listDomains(principal: Principal, deploymentId: string) {
+    const current = await this.load(principal, deploymentId, "read");
+    return this.ctx.db
+      .select()
+      .from(domains)
+      .where(eq(domains.deploymentId, current.id))
+      .orderBy(desc(domains.isDefault), asc(domains.domain));
+  }
+
+  async addDomain(principal: Principal, deploymentId: string, domain: string) {
+    const current = await this.load(principal, deploymentId, "write");
+    const d = this.customDomain(domain);
+    try {
+      const [row] = await this.ctx.db.transaction(async (tx) => {
+        const inserted = await tx
+          .insert(domains)
+          .values({ domain: d, deploymentId: current.id, organizationId: current.organizationId })
+          .returning();
+        await recordAudit(tx, {
+          principal,
+          organizationId: current.organizationId,
+          action: "domain.add",
+          resourceType: "deployment",
+          resourceId: current.id,
+          details: { domain: d },
+        });
+        return inserted;
+      });
+      await invalidateOrganization(this.ctx, current.organizationId);
+      await this.wake(current.id, current.generation);
+      if (!row) throw new Error("insert returned no row");
+      return row;
+    } catch (error) {
+      // The same message whoever owns the domain: which organization has it is not revealed.
+      if (isUniqueViolation(error)) throw alreadyExists(`the domain ${d} is already in use`);
+      throw error;
+    }
+  }
+
+  async removeDomain(principal: Principal, deploymentId: string, domain: string): Promise<void> {
+    const current = await this.load(principal, deploymentId, "write");
+    const d = valid.domain(domain);
+    await this.ctx.db.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(domains)
+        .where(and(eq(domains.domain, d), eq(domains.deploymentId, current.id)));
+      if (!row) throw notFound(`domain ${d} on this deployment`);
+      if (row.isDefault)
+        throw failedPrecondition("the platform's default domain cannot be removed");
+      await tx.delete(domains).where(eq(domains.domain, d));
+      await tx.delete(deploymentRouting).where(eq(deploymentRouting.domain, d));
+      await recordAudit(tx, {
+        principal,
+        organizationId: current.organizationId,
+        action: "domain.remove",
+        resourceType: "deployment",
+        resourceId: current.id,
+        details: { domain: d },
+      });
+    });
+    await invalidateOrganization(this.ctx, current.organizationId);
+    await this.wake(current.id, current.generation);
+  }
+
+  async listBuilds(principal: Principal, deploymentId: string): Promise<Build[]> {
+    const current = await this.load(principal, deploymentId, "read");
+    return this.ctx.db
+      .select()
+      .from(builds)
+      .where(eq(builds.deploymentId, current.id))
+      .orderBy(desc(builds.createdAt))
+      .limit(100);
+  }
+
+  /** Applies a change of desired state: bumps the generation, audits, publishes, wakes the controller. */
+  private async change(
+    principal: Principal,
+    current: typeof deployments.$inferSelect,
+    action: string,
+    changes: Partial<typeof deployments.$inferInsert>,
+    details: Record<string, unknown>,
+    converge = false,
+  ) {
+    const generation = current.generation + 1;
+    const status: DeploymentStatusName =
+      changes.status ?? (converge ? nextStatus(changes, current) : current.status);
+    const statusMessage =
+      changes.statusMessage ??
+      (status === current.status ? current.statusMessage : "change requested");
+    const row = await this.ctx.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(deployments)
+        .set({ ...changes, status, statusMessage, generation, updatedAt: this.ctx.now() })
+        .where(eq(deployments.id, current.id))
+        .returning();
+      await recordAudit(tx, {
+        principal,
+        organizationId: current.organizationId,
+        action,
+        resourceType: "deployment",
+        resourceId: current.id,
+        details,
+      });
+      return updated;
+    });
+    if (!row) throw notFound("deployment");
+    await this.afterChange(row, status, statusMessage, converge);
+    return row;
+  }
+
+  private async afterChange(
+    row: typeof deployments.$inferSelect,
+    status: DeploymentStatusName,
+    message: string,
+    converge = true,
+  ) {
+    await invalidateOrganization(this.ctx, row.organizationId);
+    await this.publish({ ...row, status, statusMessage: message });
+    if (converge) await this.wake(row.id, row.generation);
+  }
+
+  /** Wakes the controller. The job id makes repeated wake-ups for one generation one job. */
+  private async wake(deploymentId: string, generation: number) {
+    await this.ctx.services.queue.enqueue(
+      DEPLOY_JOB,
+      { deploymentId, generation },
+      { jobId: `${DEPLOY_JOB}-${deploymentId}-${generation}` },
+    );
+  }
+
+  private async publish(row: typeof deployments.$inferSelect) {
+    await this.ctx.services.bus.publish(statusChannel(row.id), toEvent(row));
+  }
+
+  private async withDomains(row: typeof deployments.$inferSelect): Promise<Deployment> {
+    const rows = await this.ctx.db.select().from(domains).where(eq(domains.deploymentId, row.id));
+    return { ...row, domains: sortDomains(rows) };
+  }
+
+  private async writeEnvVars(tx: Tx, deploymentId: string, vars: Record<string, string>) {
+    for (const [key, value] of Object.entries(vars)) {
+      const valueEncrypted = this.ctx.secrets.encrypt(value, envAad(deploymentId, key));
+      await tx
+        .insert(envVars)
+        .values({ deploymentId, key, valueEncrypted })
+        .onConflictDoUpdate({
+          target: [envVars.deploymentId, envVars.key],
+          set: { valueEncrypted, updatedAt: this.ctx.now() },
+        });
+    }
+  }
+
+  private deploymentName(name: string | undefined, gitRepo: string): string {
+    if (name) return valid.slug("name", name);
+    const last = gitRepo.replace(/\/+$/, "").split(/[/:]/).pop() ?? "";
+    return valid.slugify(last.replace(/\.git$/, "")) || "app";
+  }
+
+  /** A custom domain: valid, and not under the platform's domain, whose names the platform assigns. */
+  private customDomain(domain: string): string {
+    const d = valid.domain(domain);
+    const platform = this.ctx.config.PLATFORM_DOMAIN;
+    if (d === platform || d.endsWith(`.${platform}`)) {
+      throw invalidArgument(
+        `${d} is under the platform's domain ${platform}, whose names the platform assigns; use a domain of your own`,
+      );
+    }
+    return d;
+  }
+
+  /** `<name>.<platform domain>`, or with the project's slug, or a random suffix, whichever is free. */
+  private async freeDefaultDomain(tx: Tx, name: string, projectSlug: string): Promise<string> {
+    const platform = this.ctx.config.PLATFORM_DOMAIN;
+    const candidates = [
+      `${name}.${platform}`,
+      `${name}-${projectSlug}.${platform}`.slice(0, 253),
+      `${name}-${randomUUID().slice(0, 8)}.${platform}`,
+    ];
+    for (const candidate of candidates) {
+      const taken = await tx
+        .select({ d: domains.domain })
+        .from(domains)
+        .where(eq(domains.domain, candidate));
+      if (taken.length === 0) return candidate;
+    }
+    return `${name}-${randomUUID()}.${platform}`;
+  }
+}
+
+/** Binds each ciphertext to its deployment and key, so a value copied to another row fails. */
+const envAad = (deploymentId: string, key: string) => `env:${deploymentId}:${key}`;
+
+function sortDomains(rows: Array<typeof domains.$inferSelect>): string[] {
+  return rows
+    .sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.domain.localeCompare(b.domain))
+    .map((d) => d.domain);
+}
+
+function nextStatus(
+  changes: Partial<typeof deployments.$inferInsert>,
+  current: typeof deployments.$inferSelect,
+): DeploymentStatusName {
+  const desired = changes.desiredState ?? current.desiredState;
+  if (desired === "deleted") return "deleting";
+  if (desired === "stopped") return current.status === "stopped" ? "stopped" : current.status;
+  return current.status === "running"
+    ? "deploying"
+    : current.status === "failed" || current.status === "stopped"
+      ? "queued"
+      : current.status;
+}
+
+function toEvent(row: typeof deployments.$inferSelect): StatusEvent {
+  return {
+    deploymentId: row.id,
+    organizationId: row.organizationId,
+    status: row.status,
+    message: row.statusMessage,
+    at: row.updatedAt.toISOString(),
+  };
+}

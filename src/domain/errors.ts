@@ -1,0 +1,56 @@
+/**
+ * Domain errors. Code inside the platform throws these; one interceptor at the API edge
+ * (src/api/errors.ts) turns them into Connect codes. The message is written for a person and is
+ * safe to show; the optional cause is logged and never sent to the client.
+ */
+export type DomainErrorKind =
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "permission_denied"
+  | "unauthenticated"
+  | "failed_precondition"
+  | "resource_exhausted"
+  | "unavailable"
+  | "unimplemented"
+  | "deadline_exceeded"
+  | "internal";
+
+export class DomainError extends Error {
+  override readonly name = "DomainError";
+  constructor(
+    readonly kind: DomainErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const invalidArgument = (message: string) => new DomainError("invalid_argument", message);
+export const notFound = (what: string) => new DomainError("not_found", `${what} not found`);
+export const alreadyExists = (message: string) => new DomainError("already_exists", message);
+export const permissionDenied = (message: string) => new DomainError("permission_denied", message);
+export const unauthenticated = (message: string) => new DomainError("unauthenticated", message);
+export const failedPrecondition = (message: string) =>
+  new DomainError("failed_precondition", message);
+export const resourceExhausted = (message: string) =>
+  new DomainError("resource_exhausted", message);
+export const unavailable = (message: string, cause?: unknown) =>
+  new DomainError("unavailable", message, { cause });
+export const unimplemented = (message: string) => new DomainError("unimplemented", message);
+
+/**
+ * An error that a retry cannot fix (bad input, a missing resource). Job workers and loops
+ * stop retrying when they see one, like BullMQ's UnrecoverableError.
+ */
+export function isTerminal(error: unknown): boolean {
+  return (
+    error instanceof DomainError &&
+    (error.kind === "invalid_argument" ||
+      error.kind === "not_found" ||
+      error.kind === "permission_denied" ||
+      error.kind === "failed_precondition" ||
+      error.kind === "unimplemented")
+  );
+}

@@ -1,0 +1,30 @@
+export type { Bus, MessageHandler } from "./bus.js";
+export { type Cache, type CacheStats, DEFAULT_CACHE_TTL_MS } from "./cache.js";
+export { LeaderElector, type LeaderElectorOptions } from "./leader-elector.js";
+export type { LeaderLock } from "./lock.js";
+export type {
+  EnqueueOptions,
+  Job,
+  JobData,
+  JobHandler,
+  JobQueue,
+  ProcessOptions,
+  QueueSettings,
+} from "./queue.js";
+export {
+  type RateLimitDecision,
+  type RateLimiter,
+  rateLimitStoreOptions,
+} from "./rate-limit.js";
+export type { RedisClient } from "./redis/connection.js";
+export {
+  createPlatformServices,
+  type PlatformServices,
+  type PlatformServicesOptions,
+} from "./services.js";
+export type { SessionStore } from "./sessions.js";
+export {
+  type MessageStream,
+  type SubscribeIterableOptions,
+  subscribeIterable,
+} from "./subscribe-iterable.js";

@@ -1,0 +1,85 @@
+import type { Logger } from "pino";
+import { type Bus, deliver, type MessageHandler } from "../bus.js";
+import { toJson } from "../json.js";
+import { closeRedis, type RedisClient } from "./connection.js";
+
+interface Channel {
+  subscriptions: Set<{ handler: MessageHandler }>;
+  /** The SUBSCRIBE in flight: a second subscriber waits for it too. */
+  ready: Promise<unknown>;
+}
+
+/**
+ * Pub/sub across replicas. A connection in subscriber mode can do nothing else, so each Bus has
+ * one dedicated subscriber connection, SUBSCRIBEd once per channel however many local handlers
+ * listen, and fans messages out to them. ioredis resubscribes by itself after a reconnection
+ * (messages published while disconnected are lost: pub/sub is at most once).
+ */
+export class RedisBus implements Bus {
+  private readonly channels = new Map<string, Channel>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly publisher: RedisClient,
+    private readonly subscriber: RedisClient,
+    private readonly keyPrefix: string,
+    private readonly logger?: Logger,
+  ) {
+    subscriber.on("message", (redisChannel: string, text: string) =>
+      this.fanOut(redisChannel, text),
+    );
+  }
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    await this.publisher.publish(this.redisChannel(channel), toJson(message));
+  }
+
+  async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    if (this.closing) throw new Error("bus is closed");
+    const name = this.redisChannel(channel);
+    const subscription = { handler };
+    let entry = this.channels.get(name);
+    if (entry === undefined) {
+      // Commands on one connection run in order, so a SUBSCRIBE sent after the UNSUBSCRIBE of an
+      // earlier last handler leaves the channel subscribed.
+      entry = { subscriptions: new Set(), ready: this.subscriber.subscribe(name) };
+      this.channels.set(name, entry);
+    }
+    entry.subscriptions.add(subscription);
+    try {
+      await entry.ready;
+    } catch (error) {
+      await this.remove(name, subscription);
+      throw error;
+    }
+    return () => this.remove(name, subscription);
+  }
+
+  /** Closes the subscriber connection; the publisher is the shared client, closed by its owner. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.channels.clear();
+      await closeRedis(this.subscriber);
+    })();
+    return this.closing;
+  }
+
+  private async remove(name: string, subscription: { handler: MessageHandler }): Promise<void> {
+    const entry = this.channels.get(name);
+    if (entry === undefined || !entry.subscriptions.delete(subscription)) return;
+    if (entry.subscriptions.size > 0) return;
+    this.channels.delete(name);
+    if (!this.closing) await this.subscriber.unsubscribe(name);
+  }
+
+  private fanOut(name: string, text: string): void {
+    const entry = this.channels.get(name);
+    if (entry === undefined) return;
+    const channel = name.slice(this.keyPrefix.length + "bus:".length);
+    for (const { handler } of entry.subscriptions) deliver(handler, text, channel, this.logger);
+  }
+
+  private redisChannel(channel: string): string {
+    return `${this.keyPrefix}bus:${channel}`;
+  }
+}

@@ -1,0 +1,121 @@
+import { type Job as BullJob, Queue, UnrecoverableError, Worker } from "bullmq";
+import type { Logger } from "pino";
+import { isTerminal } from "../../domain/errors.js";
+import { backoffDelay } from "../backoff.js";
+import {
+  checkConcurrency,
+  checkEnqueueOptions,
+  DEFAULT_QUEUE_SETTINGS,
+  type EnqueueOptions,
+  type JobData,
+  type JobHandler,
+  type JobQueue,
+  type ProcessOptions,
+  type QueueSettings,
+} from "../queue.js";
+import type { RedisClient } from "./connection.js";
+
+export interface RedisJobQueueOptions {
+  /** A connection with maxRetriesPerRequest: null (BullMQ's requirement); the Worker duplicates it. */
+  connection: RedisClient;
+  /** The queue's name; no ":". */
+  name: string;
+  /**
+   * BullMQ's key prefix. It must contain a `{hash tag}` on Redis Cluster, so that all the keys of
+   * a queue, which its Lua scripts touch together, live in one slot.
+   */
+  prefix: string;
+  settings?: Partial<QueueSettings>;
+  logger?: Logger;
+}
+
+/** Our backoff (exponential, equal jitter) in place of BullMQ's, so both adapters wait alike. */
+const BACKOFF_TYPE = "obiente";
+
+/** The job queue on BullMQ: jobs survive restarts and are shared by every controller. */
+export class RedisJobQueue implements JobQueue {
+  private readonly queue: Queue;
+  private readonly settings: QueueSettings;
+  private worker: Worker | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: RedisJobQueueOptions) {
+    this.settings = { ...DEFAULT_QUEUE_SETTINGS, ...options.settings };
+    this.queue = new Queue(options.name, {
+      connection: options.connection,
+      prefix: options.prefix,
+    });
+    this.queue.on("error", (error) => options.logger?.warn({ err: error }, "job queue error"));
+  }
+
+  async enqueue(name: string, data: JobData, options: EnqueueOptions = {}): Promise<string> {
+    if (this.closing) throw new Error("job queue is closed");
+    checkEnqueueOptions(name, options);
+    const job = await this.queue.add(name, data, {
+      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+      delay: options.delayMs ?? 0,
+      attempts: options.attempts ?? this.settings.attempts,
+      backoff: { type: BACKOFF_TYPE },
+      // A finished job leaves nothing behind, so its jobId can be enqueued again (dedupe only
+      // while pending) and Redis does not fill up; the outcome is recorded in the database.
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+    if (job.id === undefined) throw new Error("BullMQ returned a job without an id");
+    return job.id;
+  }
+
+  process(handler: JobHandler, options: ProcessOptions = {}): void {
+    if (this.worker) throw new Error("process() was already called on this queue");
+    if (this.closing) throw new Error("job queue is closed");
+    const concurrency = options.concurrency ?? 1;
+    checkConcurrency(concurrency);
+    const { connection, name, prefix, logger } = this.options;
+    const { backoffMs, maxBackoffMs } = this.settings;
+    this.worker = new Worker(name, (job: BullJob) => this.run(handler, job), {
+      connection,
+      prefix,
+      concurrency,
+      settings: {
+        backoffStrategy: (attemptsMade: number) =>
+          backoffDelay(attemptsMade, backoffMs, maxBackoffMs),
+      },
+    });
+    this.worker.on("error", (error) => logger?.warn({ err: error }, "job worker error"));
+    this.worker.on("failed", (job, error) =>
+      logger?.warn(
+        { err: error, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade },
+        "job failed",
+      ),
+    );
+  }
+
+  /** Closes the worker first (it waits for the running jobs), then the queue; safe twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.worker?.close();
+      await this.queue.close();
+    })();
+    return this.closing;
+  }
+
+  private async run(handler: JobHandler, job: BullJob): Promise<void> {
+    try {
+      await handler({
+        id: job.id ?? "",
+        name: job.name,
+        data: job.data as JobData,
+        // attemptsMade counts the tries that have finished, so this one is the next.
+        attempt: job.attemptsMade + 1,
+      });
+    } catch (error) {
+      if (!isTerminal(error)) throw error;
+      // BullMQ's "do not retry"; the original error keeps its kind and message.
+      const unrecoverable = new UnrecoverableError(
+        error instanceof Error ? error.message : String(error),
+      );
+      unrecoverable.cause = error;
+      throw unrecoverable;
+    }
+  }
+}

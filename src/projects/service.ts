@@ -1,0 +1,137 @@
+/** Projects: CRUD inside an organization. */
+import { randomUUID } from "node:crypto";
+import { and, asc, count, eq } from "drizzle-orm";
+import { authorize } from "../access/access.js";
+import { type AppContext, invalidateOrganization } from "../app/context.js";
+import { recordAudit } from "../audit/audit.js";
+import type { Principal } from "../auth/principal.js";
+import { alreadyExists, failedPrecondition, notFound } from "../domain/errors.js";
+import * as valid from "../domain/validation.js";
+import { isUniqueViolation } from "../store/errors.js";
+import { deployments, projects } from "../store/schema.js";
+
+export type Project = typeof projects.$inferSelect;
+
+export class ProjectService {
+  constructor(private readonly ctx: AppContext) {}
+
+  async create(
+    principal: Principal,
+    input: { organizationId: string; name: string; description?: string },
+  ): Promise<Project> {
+    const organizationId = valid.uuid("organization_id", input.organizationId);
+    await authorize(this.ctx.db, principal, organizationId, "write");
+    const name = valid.displayName("name", input.name);
+    const description = valid.description(input.description ?? "");
+    const slug = valid.slugify(name);
+    if (slug === "") throw valid.noSlug(name);
+    const id = randomUUID();
+    try {
+      const row = await this.ctx.db.transaction(async (tx) => {
+        const [project] = await tx
+          .insert(projects)
+          .values({ id, organizationId, name, slug, description })
+          .returning();
+        await recordAudit(tx, {
+          principal,
+          organizationId,
+          action: "project.create",
+          resourceType: "project",
+          resourceId: id,
+          details: { name },
+        });
+        return project;
+      });
+      if (!row) throw new Error("insert returned no row");
+      await invalidateOrganization(this.ctx, organizationId);
+      return row;
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw alreadyExists(`a project named "${slug}" already exists in this organization`);
+      }
+      throw error;
+    }
+  }
+
+  /** Loads a project the caller may act on; NotFound when it is not theirs to see. */
+  async load(principal: Principal, id: string, action: "read" | "write"): Promise<Project> {
+    const projectId = valid.uuid("id", id);
+    const [row] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+    if (!row) throw notFound("project");
+    await authorize(this.ctx.db, principal, row.organizationId, action, "project");
+    return row;
+  }
+
+  get(principal: Principal, id: string): Promise<Project> {
+    return this.load(principal, id, "read");
+  }
+
+  async list(principal: Principal, organizationId: string): Promise<Project[]> {
+    const orgId = valid.uuid("organization_id", organizationId);
+    await authorize(this.ctx.db, principal, orgId, "read");
+    return this.ctx.db
+      .select()
+      .from(projects)
+      .where(eq(projects.organizationId, orgId))
+      .orderBy(asc(projects.name));
+  }
+
+  async update(
+    principal: Principal,
+    input: { id: string; name?: string | undefined; description?: string | undefined },
+  ): Promise<Project> {
+    const project = await this.load(principal, input.id, "write");
+    const name = input.name === undefined ? undefined : valid.displayName("name", input.name);
+    const description =
+      input.description === undefined ? undefined : valid.description(input.description);
+    const row = await this.ctx.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(projects)
+        .set({
+          ...(name === undefined ? {} : { name }),
+          ...(description === undefined ? {} : { description }),
+          updatedAt: this.ctx.now(),
+        })
+        .where(eq(projects.id, project.id))
+        .returning();
+      await recordAudit(tx, {
+        principal,
+        organizationId: project.organizationId,
+        action: "project.update",
+        resourceType: "project",
+        resourceId: project.id,
+        details: { name, description },
+      });
+      return updated;
+    });
+    if (!row) throw notFound("project");
+    await invalidateOrganization(this.ctx, project.organizationId);
+    return row;
+  }
+
+  async delete(principal: Principal, id: string): Promise<void> {
+    const project = await this.load(principal, id, "write");
+    await this.ctx.db.transaction(async (tx) => {
+      const [row] = await tx
+        .select({ n: count() })
+        .from(deployments)
+        .where(eq(deployments.projectId, project.id));
+      if ((row?.n ?? 0) > 0) {
+        throw failedPrecondition("the project still has deployments: delete them first");
+      }
+      await tx
+        .delete(projects)
+        .where(
+          and(eq(projects.id, project.id), eq(projects.organizationId, project.organizationId)),
+        );
+      await recordAudit(tx, {
+        principal,
+        organizationId: project.organizationId,
+        action: "project.delete",
+        resourceType: "project",
+        resourceId: project.id,
+      });
+    });
+    await invalidateOrganization(this.ctx, project.organizationId);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The store's two drivers behind one contract: PostgreSQL through postgres.js (single server and
+ * cluster modes) and PGlite, PostgreSQL compiled to WASM, in a data folder (embedded mode). Both
+ * give the same drizzle `Db`, so every query and every migration is written once.
+ */
+import { mkdir } from "node:fs/promises";
+import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema.js";
+
+/**
+ * What the rest of the code uses. The query-result type is the generic one, so what `db.execute`
+ * returns is `unknown`: postgres.js gives an array of rows, PGlite a `{ rows }` object (see
+ * `executeRows`). Everything drizzle maps itself (select, insert … returning, the relational
+ * queries) is the same on both.
+ */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** The `tx` of `db.transaction(async (tx) => …)`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+export type SqlParameter = string | number | boolean | null;
+
+/**
+ * Raw SQL inside one transaction of the driver itself, for work that drizzle cannot express:
+ * migrations, whose files hold several statements and must run as they are written.
+ */
+export interface RawTransaction {
+  /** Several statements, no parameters (the simple query protocol). */
+  exec(sqlText: string): Promise<void>;
+  /** One statement with `$1 …` parameters; the rows as the driver parses them. */
+  query<T extends Record<string, unknown>>(sqlText: string, params?: SqlParameter[]): Promise<T[]>;
+}
+
+export interface Database {
+  db: Db;
+  kind: "pglite" | "postgres";
+  /** Raw multi-statement SQL, outside any transaction. */
+  exec(sqlText: string): Promise<void>;
+  /** Runs `fn` in one driver transaction: committed when it resolves, rolled back when it throws. */
+  rawTransaction<T>(fn: (tx: RawTransaction) => Promise<T>): Promise<T>;
+  /** For `/health`: resolves when the database answers, throws when it cannot be reached. */
+  ping(): Promise<void>;
+  /** Ends every connection (postgres.js) or closes the data folder (PGlite). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Pino-compatible; only debug messages are written. */
+export interface DatabaseLogger {
+  debug(details: object, message?: string): void;
+}
+
+export interface OpenDatabaseOptions {
+  /**
+   * A PostgreSQL URL. Several hosts are allowed, and are how a Patroni cluster is followed:
+   * `postgres://u:p@h1:5432,h2:5432/db?target_session_attrs=read-write`. For every connection it
+   * opens, postgres.js tries the hosts in turn and, with `read-write`, drops any that is read-only
+   * (a replica). After a failover the connections to the old primary break, and the ones that
+   * replace them find the new primary; queries running at that moment fail and are the caller's
+   * to retry. The URL is passed to postgres.js untouched, so every parameter it understands
+   * (sslmode, target_session_attrs, application_name, …) works; URL-encode the password.
+   */
+  url?: string;
+  /** PGlite's data folder when there is no `url`; created if missing. `memory://` keeps nothing. */
+  dataDir?: string;
+  /** Pool size for PostgreSQL (default 10). PGlite has a single connection. */
+  maxConnections?: number;
+  logger?: DatabaseLogger;
+}
+
+const defaultMaxConnections = 10;
+const defaultConnectTimeoutSeconds = 10;
+/** How long `close()` lets running queries finish before it ends the connections. */
+const closeTimeoutSeconds = 5;
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.url !== undefined && options.url !== "") {
+    return openPostgres(options.url, options);
+  }
+  return openPglite(options.dataDir ?? "memory://", options);
+}
+
+/**
+ * The rows of `db.execute(query)` (or `tx.execute`) on either driver. Values are what the driver
+ * gives for raw SQL, which drizzle does not map: timestamps are strings on both, bigint is a string
+ * on postgres.js and a number on PGlite. Prefer drizzle's builders where the types matter.
+ */
+export async function executeRows<T extends Record<string, unknown>>(
+  db: Db | Tx,
+  query: SQL,
+): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  if (Array.isArray(result)) return result as T[];
+  if (result !== null && typeof result === "object" && "rows" in result) {
+    return result.rows as T[];
+  }
+  throw new Error("executeRows: the driver returned no rows");
+}
+
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
+  const { logger } = options;
+  const client = postgres(url, {
+    max: options.maxConnections ?? defaultMaxConnections,
+    // A URL's own connect_timeout wins over the default (an option given here would override it).
+    ...(/[?&]connect_timeout=/.test(url) ? {} : { connect_timeout: defaultConnectTimeoutSeconds }),
+    // Notices ("relation already exists, skipping", …) are not errors: debug log, not stderr.
+    onnotice: (notice) => logger?.debug({ notice: notice.message }, "postgres notice"),
+  });
+  // No cast: PostgresJsDatabase is a PgDatabase over a result type that extends the generic one.
+  const db: Db = drizzlePostgres(client, { schema });
+  logger?.debug({ kind: "postgres" }, "database opened");
+
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind: "postgres",
+    async exec(sqlText) {
+      await client.unsafe(sqlText).simple();
+    },
+    async rawTransaction<T>(fn: (tx: RawTransaction) => Promise<T>): Promise<T> {
+      // Boxed because begin() would await the elements of an array result (UnwrapPromiseArray).
+      const { result } = await client.begin(async (sql) => ({
+        result: await fn({
+          async exec(sqlText) {
+            await sql.unsafe(sqlText).simple();
+          },
+          query: <R extends Record<string, unknown>>(
+            sqlText: string,
+            params: SqlParameter[] = [],
+          ) => sql.unsafe<R[]>(sqlText, params),
+        }),
+      }));
+      return result;
+    },
+    async ping() {
+      await client`select 1`;
+    },
+    close() {
+      closing ??= client.end({ timeout: closeTimeoutSeconds });
+      return closing;
+    },
+  };
+}
+
+async function openPglite(dataDir: string, options: OpenDatabaseOptions): Promise<Database> {
+  const { logger } = options;
+  if (!dataDir.includes("://")) await mkdir(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir);
+  const db: Db = drizzlePglite(client, { schema });
+  logger?.debug({ kind: "pglite", dataDir }, "database opened");
+
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind: "pglite",
+    async exec(sqlText) {
+      await client.exec(sqlText);
+    },
+    // PGlite has one connection: while this runs, queries on `client` (or on `db`) wait for it.
+    rawTransaction(fn) {
+      return client.transaction((tx) =>
+        fn({
+          async exec(sqlText) {
+            await tx.exec(sqlText);
+          },
+          async query<T extends Record<string, unknown>>(
+            sqlText: string,
+            params: SqlParameter[] = [],
+          ) {
+            return (await tx.query<T>(sqlText, params)).rows;
+          },
+        }),
+      );
+    },
+    async ping() {
+      await client.query("select 1");
+    },
+    close() {
+      closing ??= client.close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * The tables of migrations/*.sql, described for drizzle's query builder. The SQL files are the
+ * source of truth; this file must say the same thing (the store tests check every table here
+ * exists with these columns after the migrations run).
+ */
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+const createdAt = () => ts("created_at").notNull().defaultNow();
+const updatedAt = () => ts("updated_at").notNull().defaultNow();
+
+export const users = pgTable("users", {
+  id: uuid("id").primaryKey(),
+  email: text("email").notNull(),
+  displayName: text("display_name").notNull().default(""),
+  platformAdmin: boolean("platform_admin").notNull().default(false),
+  oidcIssuer: text("oidc_issuer"),
+  oidcSubject: text("oidc_subject"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const organizations = pgTable("organizations", {
+  id: uuid("id").primaryKey(),
+  name: text("name").notNull(),
+  slug: text("slug").notNull().unique(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export type RoleName = "owner" | "admin" | "developer" | "viewer";
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    organizationId: uuid("organization_id").notNull(),
+    userId: uuid("user_id").notNull(),
+    role: text("role").$type<RoleName>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],
+);
+
+export const projects = pgTable("projects", {
+  id: uuid("id").primaryKey(),
+  organizationId: uuid("organization_id").notNull(),
+  name: text("name").notNull(),
+  slug: text("slug").notNull(),
+  description: text("description").notNull().default(""),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export type DesiredState = "running" | "stopped" | "deleted";
+export type DeploymentStatusName =
+  | "queued"
+  | "building"
+  | "deploying"
+  | "running"
+  | "stopped"
+  | "failed"
+  | "deleting";
+
+export const deployments = pgTable("deployments", {
+  id: uuid("id").primaryKey(),
+  organizationId: uuid("organization_id").notNull(),
+  projectId: uuid("project_id").notNull(),
+  name: text("name").notNull(),
+  gitRepo: text("git_repo").notNull(),
+  branch: text("branch").notNull(),
+  desiredState: text("desired_state").$type<DesiredState>().notNull().default("running"),
+  status: text("status").$type<DeploymentStatusName>().notNull().default("queued"),
+  statusMessage: text("status_message").notNull().default(""),
+  replicas: integer("replicas").notNull().default(1),
+  cpuMillicores: integer("cpu_millicores").notNull().default(0),
+  memoryMb: integer("memory_mb").notNull().default(0),
+  strategy: text("strategy").notNull().default(""),
+  currentBuildId: uuid("current_build_id"),
+  generation: integer("generation").notNull().default(1),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export type BuildStatusName = "queued" | "running" | "succeeded" | "failed";
+
+export const builds = pgTable("builds", {
+  id: uuid("id").primaryKey(),
+  deploymentId: uuid("deployment_id").notNull(),
+  status: text("status").$type<BuildStatusName>().notNull().default("queued"),
+  statusMessage: text("status_message").notNull().default(""),
+  gitRepo: text("git_repo").notNull(),
+  branch: text("branch").notNull(),
+  commitSha: text("commit_sha").notNull().default(""),
+  imageId: text("image_id").notNull().default(""),
+  logs: text("logs").notNull().default(""),
+  createdAt: createdAt(),
+  startedAt: ts("started_at"),
+  finishedAt: ts("finished_at"),
+});
+
+export const envVars = pgTable(
+  "env_vars",
+  {
+    deploymentId: uuid("deployment_id").notNull(),
+    key: text("key").notNull(),
+    valueEncrypted: text("value_encrypted").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.deploymentId, t.key] })],
+);
+
+export const domains = pgTable("domains", {
+  domain: text("domain").primaryKey(),
+  deploymentId: uuid("deployment_id").notNull(),
+  organizationId: uuid("organization_id").notNull(),
+  isDefault: boolean("is_default").notNull().default(false),
+  createdAt: createdAt(),
+});
+
+export const apiTokens = pgTable("api_tokens", {
+  id: uuid("id").primaryKey(),
+  userId: uuid("user_id").notNull(),
+  name: text("name").notNull(),
+  tokenHash: text("token_hash").notNull().unique(),
+  prefix: text("prefix").notNull(),
+  createdAt: createdAt(),
+  expiresAt: ts("expires_at"),
+  lastUsedAt: ts("last_used_at"),
+  revokedAt: ts("revoked_at"),
+});
+
+export const auditLog = pgTable("audit_log", {
+  id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+  at: ts("at").notNull().defaultNow(),
+  organizationId: uuid("organization_id"),
+  userId: uuid("user_id"),
+  action: text("action").notNull(),
+  resourceType: text("resource_type").notNull(),
+  resourceId: text("resource_id").notNull().default(""),
+  details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+});
+
+export type NodeAvailabilityName = "active" | "drain" | "down";
+
+export const nodeMetadata = pgTable("node_metadata", {
+  id: text("id").primaryKey(),
+  hostname: text("hostname").notNull().default(""),
+  address: text("address").notNull().default(""),
+  role: text("role").notNull().default("worker"),
+  availability: text("availability").$type<NodeAvailabilityName>().notNull().default("active"),
+  statusMessage: text("status_message").notNull().default(""),
+  labels: jsonb("labels").$type<Record<string, string>>().notNull().default({}),
+  cpuCores: doublePrecision("cpu_cores").notNull().default(0),
+  memoryBytes: bigint("memory_bytes", { mode: "number" }).notNull().default(0),
+  maxDeployments: integer("max_deployments").notNull().default(50),
+  cpuPercent: doublePrecision("cpu_percent").notNull().default(0),
+  memoryUsedBytes: bigint("memory_used_bytes", { mode: "number" }).notNull().default(0),
+  diskPercent: doublePrecision("disk_percent").notNull().default(0),
+  deploymentCount: integer("deployment_count").notNull().default(0),
+  lastHeartbeat: ts("last_heartbeat"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export type LocationStatusName = "starting" | "running" | "stopped" | "failed";
+
+export const deploymentLocations = pgTable("deployment_locations", {
+  id: uuid("id").primaryKey(),
+  deploymentId: uuid("deployment_id").notNull(),
+  replica: integer("replica").notNull().default(0),
+  nodeId: text("node_id").notNull(),
+  containerId: text("container_id").notNull().default(""),
+  buildId: uuid("build_id"),
+  status: text("status").$type<LocationStatusName>().notNull().default("running"),
+  address: text("address").notNull().default(""),
+  port: integer("port").notNull().default(0),
+  domain: text("domain").notNull().default(""),
+  healthStatus: text("health_status").notNull().default("unknown"),
+  resourceUsage: jsonb("resource_usage").$type<Record<string, number>>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const deploymentRouting = pgTable(
+  "deployment_routing",
+  {
+    domain: text("domain").notNull(),
+    pathPrefix: text("path_prefix").notNull().default("/"),
+    deploymentId: uuid("deployment_id").notNull(),
+    targetPort: integer("target_port").notNull().default(0),
+    tls: boolean("tls").notNull().default(false),
+    lbAlgorithm: text("lb_algorithm").notNull().default("round_robin"),
+    weights: jsonb("weights").$type<Record<string, number>>().notNull().default({}),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.domain, t.pathPrefix] })],
+);
+
+export const controllerState = pgTable("controller_state", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").$type<unknown>().notNull(),
+  updatedAt: updatedAt(),
+});
