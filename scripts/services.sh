@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs (when missing) and starts what the integration tests talk to, from Debian's
+# packages: PostgreSQL 15, Redis, a Docker engine, Caddy and Pebble. Idempotent: a service
+# that already answers is left alone. Needs root (as on the CI machines).
+set -euo pipefail
+log() { printf '[services] %s\n' "$*"; }
+
+packages=(postgresql redis-server docker.io busybox-static caddy pebble git openssl ca-certificates iproute2 iptables wrk)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# PostgreSQL: the cluster Debian creates, reachable with a password on loopback.
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  cluster=$(pg_lsclusters -h | awk 'NR==1 {print $1" "$2}')
+  if [ -z "$cluster" ]; then
+    pg_createcluster 15 main >/dev/null
+    cluster="15 main"
+  fi
+  log "starting PostgreSQL $cluster"
+  # shellcheck disable=SC2086
+  pg_ctlcluster $cluster start
+  for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+fi
+su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+
+# Redis, in memory only.
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 40); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.25; done
+fi
+
+# Docker engine.
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd"
+  nohup dockerd >/tmp/obiente-dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { tail -50 /tmp/obiente-dockerd.log; exit 1; }
+fi
+
+# Base images the tests build from (no registry here).
+"$(dirname "$0")/test-images.sh"
+log "ready: PostgreSQL, Redis, Docker"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the local base images the tests (and the embedded mode's builder, when configured so)
+# use, since no registry is reachable here:
+#   obiente-test/busybox:latest  busybox-static with its applets; `busybox httpd` serves files
+#   obiente-test/node:latest     the host's node binary and the libraries it links, plus busybox
+# Usage: scripts/test-images.sh [DOCKER_HOST]   (idempotent: skips images that exist)
+set -euo pipefail
+if [ -n "${1:-}" ]; then export DOCKER_HOST="$1"; fi
+
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+busybox_root() {
+  local root="$1"
+  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/www"
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+  done
+  chmod 1777 "$root/tmp"
+  # Scripts start with #!/usr/bin/env.
+  mkdir -p "$root/usr/bin"
+  ln -s ../../bin/busybox "$root/usr/bin/env"
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+  echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$root/etc/passwd"
+  echo 'root:x:0:' >"$root/etc/group"
+  echo 'nogroup:x:65534:' >>"$root/etc/group"
+}
+
+if ! have obiente-test/busybox:latest; then
+  busybox_root "$work/busybox"
+  tar -C "$work/busybox" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - obiente-test/busybox:latest >/dev/null
+  echo "built obiente-test/busybox:latest"
+fi
+
+if ! have obiente-test/node:latest; then
+  root="$work/node"
+  busybox_root "$root"
+  node_bin=$(readlink -f "$(command -v node)")
+  mkdir -p "$root/usr/local/bin"
+  cp "$node_bin" "$root/usr/local/bin/node"
+  # The dynamic loader and every library node links against, at the same paths.
+  for lib in $(ldd "$node_bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  # npm too, for the builder's generated Node.js Dockerfile (npm install, npm run build).
+  npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+  mkdir -p "$root/usr/local/lib/node_modules"
+  cp -r "$npm_dir" "$root/usr/local/lib/node_modules/npm"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
+  tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/local/bin:/bin' -c 'CMD ["node"]' - obiente-test/node:latest >/dev/null
+  echo "built obiente-test/node:latest"
+fi
