@@ -58,6 +58,42 @@ const schema = z.object({
   GIT_ALLOW_FILE: bool.default(false),
   TRUST_PROXY: bool.default(false),
   BOOTSTRAP_ADMIN_EMAIL: z.email().default("admin@obiente.local"),
+  // Deploying: the container engine, builds, the edge.
+  DOCKER_HOST: z
+    .string()
+    .regex(/^(unix|tcp|http|https):\/\//, "unix:///path/docker.sock or tcp://host:port")
+    .optional(),
+  HOST_ADDRESS: z.string().min(1).default("127.0.0.1"),
+  PORT_RANGE: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, "FROM-TO, e.g. 20000-29999")
+    .default("20000-29999")
+    .transform((v) => {
+      const [from, to] = v.split("-").map(Number) as [number, number];
+      return { from, to };
+    })
+    .refine((r) => r.from >= 1024 && r.to <= 65_535 && r.from <= r.to, "a range within 1024-65535"),
+  BUILD_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(600),
+  BUILD_MAX_REPO_MB: z.coerce.number().int().positive().default(500),
+  NODE_BASE_IMAGE: z.string().min(1).default("node:20-alpine"),
+  STATIC_BASE_IMAGE: z.string().min(1).default("busybox:stable"),
+  DEFAULT_CPU_MILLICORES: z.coerce.number().int().min(10).default(500),
+  DEFAULT_MEMORY_MB: z.coerce.number().int().min(16).default(256),
+  HEALTH_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(60),
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().positive().default(60),
+  ORPHAN_POLICY: z.enum(["remove", "keep"], { message: "remove or keep" }).default("remove"),
+  EDGE: z
+    .enum(["builtin", "caddy", "traefik", "none"], { message: "builtin, caddy, traefik or none" })
+    .default("builtin"),
+  EDGE_HOST: z.string().min(1).default("127.0.0.1"),
+  EDGE_PORT: port.default(8080),
+  CADDY_ADMIN_URL: z.url().default("http://127.0.0.1:2019"),
+  CADDY_HTTP_PORT: port.default(80),
+  CADDY_HTTPS_PORT: port.default(443),
+  ACME_CA: z.url().optional(),
+  ACME_EMAIL: z.email().optional(),
+  ACME_CA_ROOT: z.string().optional(),
+  TRAEFIK_CERT_RESOLVER: z.string().default("letsencrypt"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

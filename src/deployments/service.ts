@@ -235,7 +235,16 @@ export class DeploymentService {
     if (current.desiredState !== "running") {
       throw failedPrecondition("the deployment is stopped: start it instead");
     }
-    const row = await this.change(principal, current, "deployment.restart", {}, {}, true);
+    // A new restart generation renames the containers: the controller replaces them, with the
+    // env vars as they are now.
+    const row = await this.change(
+      principal,
+      current,
+      "deployment.restart",
+      { restartGeneration: current.generation + 1 },
+      {},
+      true,
+    );
     return this.withDomains(row);
   }
 

@@ -25,6 +25,12 @@ export interface CacheStats {
 
 export const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 
+/** Whole milliseconds to store a value for, 0 meaning "do not store"; both adapters use it. */
+export function storageTtl(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs)) throw new TypeError("ttlMs must be a finite number");
+  return Math.max(0, Math.ceil(ttlMs));
+}
+
 export const NAMESPACE_SEPARATOR = ":";
 
 export function assertNamespace(prefix: string): void {

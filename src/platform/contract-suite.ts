@@ -325,18 +325,18 @@ export function runContractSuite(name: string, make: MakeServices, hooks: Contra
 
     test("sessions: create, get, touch, expire, destroy", async (t) => {
       const { sessions } = await open(t);
-      const id = await sessions.create({ userId: "u1" }, 200);
+      const id = await sessions.create({ userId: "u1" }, 300);
       assert.match(id, /^[A-Za-z0-9_-]{43}$/);
-      assert.notEqual(await sessions.create({ userId: "u1" }, 200), id);
+      assert.notEqual(await sessions.create({ userId: "u1" }, 300), id);
       assert.deepEqual(await sessions.get(id), { userId: "u1" });
 
-      await sleep(120);
-      assert.equal(await sessions.touch(id, 400), true);
-      await sleep(150); // past the first TTL, within the touched one
+      await sleep(100);
+      assert.equal(await sessions.touch(id, 600), true);
+      await sleep(300); // past the first TTL, within the touched one
       assert.deepEqual(await sessions.get(id), { userId: "u1" });
-      await sleep(350);
+      await sleep(400);
       assert.equal(await sessions.get(id), undefined);
-      assert.equal(await sessions.touch(id, 400), false);
+      assert.equal(await sessions.touch(id, 600), false);
 
       const other = await sessions.create({ userId: "u2" }, 5_000);
       await sessions.destroy(other);

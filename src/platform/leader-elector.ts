@@ -8,7 +8,7 @@ export interface LeaderElectorOptions {
   /** Unique per process, e.g. hostname + pid + random. */
   ownerId: string;
   ttlMs: number;
-  /** Called when this process becomes the leader; errors are logged. */
+  /** Called when this process becomes the leader; errors are logged. Not awaited by the loop. */
   onElected?: () => void | Promise<void>;
   /** Called when it stops being the leader, including on close(); errors are logged. */
   onDemoted?: () => void | Promise<void>;
@@ -36,6 +36,7 @@ export class LeaderElector {
   private running: Promise<void> | undefined;
   private started = false;
   private closing: Promise<void> | undefined;
+  private callbacks: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: LeaderElectorOptions) {
     if (!Number.isInteger(options.ttlMs) || options.ttlMs < 3) {
@@ -61,7 +62,9 @@ export class LeaderElector {
       clearTimeout(this.timer);
       this.timer = undefined;
       await this.running;
-      if (this.leader) await this.demote();
+      if (this.leader) this.demote();
+      // Leader-only work has stopped (onDemoted returned) before another process may start it.
+      await this.callbacks;
       if (!this.holding) return;
       this.holding = false;
       const { lock, name, ownerId } = this.options;
@@ -92,33 +95,38 @@ export class LeaderElector {
       this.holding = held;
       if (held) {
         this.leaseEndsAt = startedAt + ttlMs;
-        if (!this.leader && !this.closing) await this.elect();
+        if (!this.leader && !this.closing) this.elect();
       } else if (this.leader) {
-        await this.demote();
+        this.demote();
       }
     } catch (error) {
       this.options.logger?.warn({ err: error, lock: name }, "leader lock unreachable");
-      if (this.leader && this.now() + this.interval >= this.leaseEndsAt) await this.demote();
+      if (this.leader && this.now() + this.interval >= this.leaseEndsAt) this.demote();
     }
   }
 
-  private async elect(): Promise<void> {
+  private elect(): void {
     this.leader = true;
     this.options.logger?.info({ lock: this.options.name }, "elected leader");
-    await this.callback(this.options.onElected, "onElected");
+    this.notify(this.options.onElected, "onElected");
   }
 
-  private async demote(): Promise<void> {
+  private demote(): void {
     this.leader = false;
     this.options.logger?.info({ lock: this.options.name }, "no longer the leader");
-    await this.callback(this.options.onDemoted, "onDemoted");
+    this.notify(this.options.onDemoted, "onDemoted");
   }
 
-  private async callback(callback: (() => void | Promise<void>) | undefined, what: string) {
-    try {
-      await callback?.();
-    } catch (error) {
-      this.options.logger?.error({ err: error, lock: this.options.name }, `${what} failed`);
-    }
+  /**
+   * Callbacks run one after the other, in the order of the events, but the lease loop does not
+   * wait for them: a slow onElected must not delay the renewals that keep the lease.
+   */
+  private notify(callback: (() => void | Promise<void>) | undefined, what: string): void {
+    if (callback === undefined) return;
+    this.callbacks = this.callbacks
+      .then(callback)
+      .catch((error: unknown) =>
+        this.options.logger?.error({ err: error, lock: this.options.name }, `${what} failed`),
+      );
   }
 }

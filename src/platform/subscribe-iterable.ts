@@ -45,7 +45,8 @@ export async function subscribeIterable(
 class BufferedStream implements MessageStream {
   dropped = 0;
   private readonly buffer: unknown[] = [];
-  private wake: (() => void) | undefined;
+  /** Callers of next() waiting for a message (one, unless next() is called concurrently). */
+  private readonly waiting: (() => void)[] = [];
   private ended = false;
   private unsubscribe: (() => Promise<void>) | undefined;
   private closing: Promise<void> | undefined;
@@ -83,9 +84,7 @@ class BufferedStream implements MessageStream {
     for (;;) {
       if (this.ended) return { value: undefined, done: true };
       if (this.buffer.length > 0) return { value: this.buffer.shift(), done: false };
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
@@ -110,8 +109,6 @@ class BufferedStream implements MessageStream {
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    for (const wake of this.waiting.splice(0)) wake();
   }
 }

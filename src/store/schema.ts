@@ -88,6 +88,7 @@ export const deployments = pgTable("deployments", {
   strategy: text("strategy").notNull().default(""),
   currentBuildId: uuid("current_build_id"),
   generation: integer("generation").notNull().default(1),
+  restartGeneration: integer("restart_generation").notNull().default(0),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -104,6 +105,7 @@ export const builds = pgTable("builds", {
   commitSha: text("commit_sha").notNull().default(""),
   imageId: text("image_id").notNull().default(""),
   logs: text("logs").notNull().default(""),
+  port: integer("port").notNull().default(8080),
   createdAt: createdAt(),
   startedAt: ts("started_at"),
   finishedAt: ts("finished_at"),

@@ -1,4 +1,10 @@
-import { assertNamespace, type Cache, type CacheStats, DEFAULT_CACHE_TTL_MS } from "../cache.js";
+import {
+  assertNamespace,
+  type Cache,
+  type CacheStats,
+  DEFAULT_CACHE_TTL_MS,
+  storageTtl,
+} from "../cache.js";
 import { fromJson, toJson } from "../json.js";
 import { ExpiringMap } from "./expiring-map.js";
 
@@ -30,8 +36,9 @@ export class MemoryCache implements Cache {
 
   async set<T>(key: string, value: T, ttlMs = this.defaultTtlMs): Promise<void> {
     const text = toJson(value);
-    if (ttlMs <= 0) this.entries.delete(key);
-    else this.entries.set(key, text, Math.ceil(ttlMs));
+    const ttl = storageTtl(ttlMs);
+    if (ttl === 0) this.entries.delete(key);
+    else this.entries.set(key, text, ttl);
   }
 
   async delete(key: string): Promise<void> {

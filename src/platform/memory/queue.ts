@@ -67,6 +67,7 @@ export class MemoryJobQueue implements JobQueue {
 
   process(handler: JobHandler, options: ProcessOptions = {}): void {
     if (this.handler) throw new Error("process() was already called on this queue");
+    if (this.closing) throw new Error("job queue is closed");
     const concurrency = options.concurrency ?? 1;
     checkConcurrency(concurrency);
     this.handler = handler;

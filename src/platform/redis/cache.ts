@@ -4,6 +4,7 @@ import {
   type CacheStats,
   DEFAULT_CACHE_TTL_MS,
   namespacesOf,
+  storageTtl,
 } from "../cache.js";
 import { fromJson, toJson } from "../json.js";
 import type { RedisClient } from "./connection.js";
@@ -46,8 +47,9 @@ export class RedisCache implements Cache {
   async set<T>(key: string, value: T, ttlMs = this.defaultTtlMs): Promise<void> {
     const text = toJson(value);
     const storageKey = await this.storageKey(key);
-    if (ttlMs <= 0) await this.client.unlink(storageKey);
-    else await this.client.set(storageKey, text, "PX", Math.ceil(ttlMs));
+    const ttl = storageTtl(ttlMs);
+    if (ttl === 0) await this.client.unlink(storageKey);
+    else await this.client.set(storageKey, text, "PX", ttl);
   }
 
   async delete(key: string): Promise<void> {

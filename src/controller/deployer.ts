@@ -1,0 +1,506 @@
+/**
+ * Converges one deployment to its desired state, level-triggered and idempotent: it reads the
+ * deployment, its builds and the containers the engine really runs, and does what is missing.
+ * Container names are derived from the deployment, the replica and the build, so a retry after
+ * a crash finds the containers the first try made instead of starting more.
+ *
+ * running: build when there is no current build → start every replica of the current build
+ *   and wait until healthy → record locations → route → stop what belongs to older builds.
+ *   A redeploy thus keeps the old version serving until the new one is healthy.
+ * stopped: unroute, then stop and remove the containers.
+ * deleted: as stopped, then remove routes, images and the records.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { type AppContext, invalidateOrganization } from "../app/context.js";
+import { type StatusEvent, statusChannel } from "../deployments/events.js";
+import { DeploymentService } from "../deployments/service.js";
+import { DomainError } from "../domain/errors.js";
+import {
+  builds,
+  type DeploymentStatusName,
+  deploymentLocations,
+  deploymentRouting,
+  deployments,
+  domains,
+} from "../store/schema.js";
+import { buildLogChannel } from "./build-logs.js";
+import type { BuilderPort, ContainerRef, RuntimePort } from "./ports.js";
+import type { RouteSync } from "./routing.js";
+
+type DeploymentRow = typeof deployments.$inferSelect;
+
+export const LABEL = {
+  managed: "cloud.obiente.deployment",
+  deploymentId: "cloud.obiente.deployment_id",
+  projectId: "cloud.obiente.project_id",
+  organizationId: "cloud.obiente.organization_id",
+  replica: "cloud.obiente.replica",
+  buildId: "cloud.obiente.build_id",
+} as const;
+
+export interface DeployerOptions {
+  ctx: AppContext;
+  /** Undefined when no engine could be reached at start-up; see `runtimeEndpoint`. */
+  runtime: RuntimePort;
+  builder: BuilderPort;
+  routes: RouteSync;
+  /** The node the runtime's engine is, for deployment_locations. */
+  nodeId: () => string;
+  /** Extra labels for containers (the Traefik labels), given the deployment and its domains. */
+  extraLabels?: (
+    deployment: DeploymentRow,
+    domains: string[],
+    port: number,
+  ) => Record<string, string>;
+  defaults: { cpuMillicores: number; memoryMb: number };
+  healthTimeoutMs: number;
+}
+
+/** Names a container after what it runs, so that the same inputs always give the same name. */
+export function containerName(
+  deploymentId: string,
+  replica: number,
+  buildId: string,
+  restartGeneration: number,
+) {
+  const key = createHash("sha256")
+    .update(`${buildId}:${restartGeneration}`)
+    .digest("hex")
+    .slice(0, 12);
+  return `obiente-${deploymentId}-r${replica}-${key}`;
+}
+
+export const projectNetwork = (projectId: string) => `obiente-net-${projectId}`;
+
+export class Deployer {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly deploymentsService: DeploymentService;
+
+  constructor(private readonly options: DeployerOptions) {
+    this.deploymentsService = new DeploymentService(options.ctx);
+  }
+
+  /** Converges one deployment; calls for the same deployment run one after another. */
+  converge(deploymentId: string, signal?: AbortSignal): Promise<void> {
+    const previous = this.locks.get(deploymentId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.convergeNow(deploymentId, signal));
+    this.locks.set(deploymentId, next);
+    void next
+      .finally(() => {
+        if (this.locks.get(deploymentId) === next) this.locks.delete(deploymentId);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  private async convergeNow(deploymentId: string, signal?: AbortSignal): Promise<void> {
+    const { ctx } = this.options;
+    const [row] = await ctx.db.select().from(deployments).where(eq(deployments.id, deploymentId));
+    if (!row) return;
+    try {
+      await this.options.runtime.ping();
+    } catch (error) {
+      // No engine: say where we looked, at once, rather than retrying in silence.
+      if (row.desiredState === "deleted") return this.forget(row);
+      await this.setStatus(row, "failed", error instanceof Error ? error.message : String(error));
+      return;
+    }
+    if (row.desiredState === "deleted") return this.remove(row);
+    if (row.desiredState === "stopped") return this.stop(row);
+    return this.run(row, signal);
+  }
+
+  private async run(row: DeploymentRow, signal?: AbortSignal) {
+    const { ctx, runtime } = this.options;
+    let deployment = row;
+    if (!deployment.currentBuildId) {
+      const built = await this.build(deployment, signal);
+      if (!built) return;
+      deployment = built;
+    }
+    const [build] = await ctx.db
+      .select()
+      .from(builds)
+      .where(eq(builds.id, deployment.currentBuildId ?? ""));
+    if (!build || build.status !== "succeeded") {
+      await this.setStatus(
+        deployment,
+        "failed",
+        "the deployment's build is missing or did not succeed: redeploy it",
+      );
+      return;
+    }
+
+    const wanted = Array.from({ length: deployment.replicas }, (_, replica) => ({
+      replica,
+      name: containerName(deployment.id, replica, build.id, deployment.restartGeneration),
+    }));
+    const actual = await runtime.list({ deploymentId: deployment.id });
+    const upToDate = wanted.every((w) =>
+      actual.some((c) => c.name === w.name && c.state === "running" && c.health !== "unhealthy"),
+    );
+    if (!upToDate && deployment.status !== "deploying") {
+      deployment = await this.setStatus(
+        deployment,
+        "deploying",
+        `starting ${deployment.replicas} replica(s) of build ${build.commitSha.slice(0, 7) || build.id.slice(0, 8)}`,
+      );
+    }
+
+    const domainRows = await ctx.db
+      .select()
+      .from(domains)
+      .where(eq(domains.deploymentId, deployment.id));
+    const domainNames = domainRows.map((d) => d.domain);
+    const env = {
+      ...(await this.deploymentsService.envFor(deployment.id)),
+      PORT: String(build.port),
+    };
+    const network = projectNetwork(deployment.projectId);
+    await runtime.ensureNetwork(network, {
+      [LABEL.managed]: "true",
+      [LABEL.projectId]: deployment.projectId,
+      [LABEL.organizationId]: deployment.organizationId,
+    });
+
+    // Start the wanted replicas (a no-op for those that run) and wait until each is healthy.
+    const started: Array<{ replica: number; id: string; hostPort: number; name: string }> = [];
+    try {
+      for (const w of wanted) {
+        const container = await runtime.run({
+          name: w.name,
+          image: build.imageId,
+          env,
+          labels: {
+            [LABEL.managed]: "true",
+            [LABEL.deploymentId]: deployment.id,
+            [LABEL.projectId]: deployment.projectId,
+            [LABEL.organizationId]: deployment.organizationId,
+            [LABEL.replica]: String(w.replica),
+            [LABEL.buildId]: build.id,
+            ...this.options.extraLabels?.(deployment, domainNames, build.port),
+          },
+          network,
+          internalPort: build.port,
+          cpuMillicores: deployment.cpuMillicores || this.options.defaults.cpuMillicores,
+          memoryMb: deployment.memoryMb || this.options.defaults.memoryMb,
+        });
+        started.push({
+          replica: w.replica,
+          id: container.id,
+          hostPort: container.hostPort,
+          name: w.name,
+        });
+      }
+      await Promise.all(
+        started.map((c) =>
+          runtime.waitHealthy(c.id, {
+            timeoutMs: this.options.healthTimeoutMs,
+            ...(signal ? { signal } : {}),
+          }),
+        ),
+      );
+    } catch (error) {
+      // The new version did not come up: remove it; what served before keeps serving.
+      const fresh = started.filter((c) => !actual.some((a) => a.id === c.id));
+      for (const c of fresh) await runtime.remove(c.id).catch(() => undefined);
+      if (signal?.aborted) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      await this.setStatus(
+        deployment,
+        "failed",
+        `the new version did not become healthy: ${message}`,
+      );
+      return;
+    }
+
+    // Record where the new containers run, route to them, then retire everything else.
+    const address = runtime.hostAddress;
+    await ctx.db.transaction(async (tx) => {
+      for (const c of started) {
+        await tx
+          .delete(deploymentLocations)
+          .where(
+            and(
+              eq(deploymentLocations.deploymentId, deployment.id),
+              eq(deploymentLocations.containerId, c.id),
+            ),
+          );
+        await tx.insert(deploymentLocations).values({
+          id: randomUUID(),
+          deploymentId: deployment.id,
+          replica: c.replica,
+          nodeId: this.options.nodeId(),
+          containerId: c.id,
+          buildId: build.id,
+          status: "running",
+          address,
+          port: c.hostPort,
+          domain: domainNames[0] ?? "",
+          healthStatus: "healthy",
+          updatedAt: ctx.now(),
+        });
+      }
+      await this.writeRouting(tx, deployment.id, domainNames, build.port);
+    });
+    await this.options.routes.sync();
+
+    const keep = new Set(started.map((c) => c.id));
+    const stale = (await runtime.list({ deploymentId: deployment.id })).filter(
+      (c) => !keep.has(c.id),
+    );
+    await this.retire(deployment.id, stale, [...keep]);
+
+    await this.setStatus(
+      deployment,
+      "running",
+      `${deployment.replicas} replica(s) running build ${build.commitSha.slice(0, 7) || build.id.slice(0, 8)}`,
+    );
+  }
+
+  /** Builds the deployment's branch; returns the deployment with its new current build, or undefined when the build failed. */
+  private async build(
+    row: DeploymentRow,
+    signal?: AbortSignal,
+  ): Promise<DeploymentRow | undefined> {
+    const { ctx, builder } = this.options;
+    // A build left running by a crash will never finish: say so, and build again.
+    await ctx.db
+      .update(builds)
+      .set({
+        status: "failed",
+        statusMessage: "interrupted: the platform stopped during the build",
+        finishedAt: ctx.now(),
+      })
+      .where(and(eq(builds.deploymentId, row.id), inArray(builds.status, ["queued", "running"])));
+
+    const buildId = randomUUID();
+    await ctx.db.insert(builds).values({
+      id: buildId,
+      deploymentId: row.id,
+      status: "running",
+      gitRepo: row.gitRepo,
+      branch: row.branch,
+      startedAt: ctx.now(),
+    });
+    let deployment = await this.setStatus(row, "building", `building ${row.branch}`);
+
+    const logs = new BuildLogWriter(ctx, buildId);
+    try {
+      const result = await builder.build({
+        buildId,
+        deploymentId: row.id,
+        gitRepo: row.gitRepo,
+        branch: row.branch,
+        onLog: (line) => logs.push(line),
+        ...(signal ? { signal } : {}),
+      });
+      await logs.close();
+      await ctx.db
+        .update(builds)
+        .set({
+          status: "succeeded",
+          imageId: result.imageId,
+          commitSha: result.commitSha,
+          port: result.port,
+          finishedAt: ctx.now(),
+        })
+        .where(eq(builds.id, buildId));
+      const [updated] = await ctx.db
+        .update(deployments)
+        .set({ currentBuildId: buildId, updatedAt: ctx.now() })
+        .where(eq(deployments.id, row.id))
+        .returning();
+      deployment = updated ?? deployment;
+      return deployment;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      logs.push(`error: ${message}`);
+      await logs.close();
+      await ctx.db
+        .update(builds)
+        .set({ status: "failed", statusMessage: message, finishedAt: ctx.now() })
+        .where(eq(builds.id, buildId));
+      if (signal?.aborted && !(error instanceof DomainError)) throw error;
+      await this.setStatus(
+        deployment,
+        "failed",
+        message.startsWith("build") ? message : `build failed: ${message}`,
+      );
+      return undefined;
+    }
+  }
+
+  private async stop(row: DeploymentRow) {
+    const containers = await this.options.runtime.list({ deploymentId: row.id });
+    await this.retire(row.id, containers, []);
+    if (row.status !== "stopped") await this.setStatus(row, "stopped", "stopped");
+  }
+
+  private async remove(row: DeploymentRow) {
+    const { ctx, runtime } = this.options;
+    const containers = await runtime.list({ deploymentId: row.id });
+    await ctx.db.delete(deploymentRouting).where(eq(deploymentRouting.deploymentId, row.id));
+    await this.retire(row.id, containers, []);
+    const images = await ctx.db
+      .select({ imageId: builds.imageId })
+      .from(builds)
+      .where(eq(builds.deploymentId, row.id));
+    for (const { imageId } of images) {
+      if (imageId) await runtime.removeImage(imageId).catch(() => undefined);
+    }
+    await this.forget(row);
+  }
+
+  /** Drops the records of a deployment whose containers are gone. */
+  private async forget(row: DeploymentRow) {
+    const { ctx } = this.options;
+    await ctx.db.delete(deployments).where(eq(deployments.id, row.id));
+    await this.options.routes.sync();
+    await invalidateOrganization(ctx, row.organizationId);
+    await this.publish({
+      ...row,
+      status: "deleting",
+      statusMessage: "deleted",
+      updatedAt: ctx.now(),
+    });
+  }
+
+  /** Unroutes the given containers first, then stops and removes them. */
+  private async retire(deploymentId: string, containers: ContainerRef[], keepIds: string[]) {
+    const { ctx, runtime } = this.options;
+    await ctx.db
+      .delete(deploymentLocations)
+      .where(
+        keepIds.length > 0
+          ? and(
+              eq(deploymentLocations.deploymentId, deploymentId),
+              notInArray(deploymentLocations.containerId, keepIds),
+            )
+          : eq(deploymentLocations.deploymentId, deploymentId),
+      );
+    await this.options.routes.sync();
+    for (const c of containers) {
+      await runtime.stop(c.id).catch(() => undefined);
+      await runtime.remove(c.id);
+    }
+  }
+
+  /** One routing row per domain of the deployment, at path "/". */
+  private async writeRouting(
+    tx: Parameters<Parameters<AppContext["db"]["transaction"]>[0]>[0],
+    deploymentId: string,
+    domainNames: string[],
+    port: number,
+  ) {
+    const tls =
+      this.options.ctx.config.EDGE === "caddy" && this.options.ctx.config.ACME_CA !== undefined;
+    if (domainNames.length > 0) {
+      await tx
+        .delete(deploymentRouting)
+        .where(
+          and(
+            eq(deploymentRouting.deploymentId, deploymentId),
+            notInArray(deploymentRouting.domain, domainNames),
+          ),
+        );
+    }
+    for (const domain of domainNames) {
+      await tx
+        .insert(deploymentRouting)
+        .values({
+          domain,
+          pathPrefix: "/",
+          deploymentId,
+          targetPort: port,
+          tls,
+          updatedAt: this.options.ctx.now(),
+        })
+        .onConflictDoUpdate({
+          target: [deploymentRouting.domain, deploymentRouting.pathPrefix],
+          set: { deploymentId, targetPort: port, tls, updatedAt: this.options.ctx.now() },
+        });
+    }
+  }
+
+  private async setStatus(
+    row: DeploymentRow,
+    status: DeploymentStatusName,
+    message: string,
+  ): Promise<DeploymentRow> {
+    const { ctx } = this.options;
+    const [updated] = await ctx.db
+      .update(deployments)
+      .set({ status, statusMessage: message, updatedAt: ctx.now() })
+      .where(eq(deployments.id, row.id))
+      .returning();
+    const next = updated ?? { ...row, status, statusMessage: message };
+    await invalidateOrganization(ctx, row.organizationId);
+    await this.publish(next);
+    ctx.logger.info({ deploymentId: row.id, status, message }, "deployment status");
+    return next;
+  }
+
+  private async publish(row: DeploymentRow) {
+    const event: StatusEvent = {
+      deploymentId: row.id,
+      organizationId: row.organizationId,
+      status: row.status,
+      message: row.statusMessage,
+      at: row.updatedAt.toISOString(),
+    };
+    await this.options.ctx.services.bus.publish(statusChannel(row.id), event);
+  }
+}
+
+/**
+ * Build log lines: published at once for live watchers, and appended to the build's row in
+ * batches, so that a long build does not write once per line.
+ */
+class BuildLogWriter {
+  private pending: string[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private stored = "";
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly buildId: string,
+  ) {}
+
+  push(line: string) {
+    const clean = line.replace(/\r?\n$/, "");
+    this.pending.push(clean);
+    void this.ctx.services.bus.publish(buildLogChannel(this.buildId), {
+      line: clean,
+      at: new Date().toISOString(),
+    });
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, 500);
+  }
+
+  private flush() {
+    const lines = this.pending.splice(0);
+    if (lines.length === 0) return this.flushing;
+    // Logs are bounded: a runaway build cannot fill the database.
+    this.stored = `${this.stored}${lines.join("\n")}\n`.slice(-512 * 1024);
+    const logs = this.stored;
+    this.flushing = this.flushing
+      .then(() => this.ctx.db.update(builds).set({ logs }).where(eq(builds.id, this.buildId)))
+      .then(
+        () => undefined,
+        (error: unknown) => this.ctx.logger.warn({ err: error }, "storing build logs failed"),
+      );
+    return this.flushing;
+  }
+
+  async close() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    await this.ctx.services.bus.publish(buildLogChannel(this.buildId), { done: true });
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * What the controller needs from the world, as interfaces: a container runtime, an image
+ * builder and the edge. The adapters live in src/runtime, src/builder and src/edge; tests may
+ * pass the real ones or, for the pure parts, none at all.
+ */
+import type { RouteTable } from "../edge/route-table.js";
+
+export interface ContainerRef {
+  id: string;
+  name: string;
+  /** running, exited, created, … as the engine says. */
+  state: string;
+  /** healthy, unhealthy, starting, or none. */
+  health: string;
+  labels: Record<string, string>;
+  hostPort: number | undefined;
+}
+
+export interface RunSpec {
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  network: string;
+  internalPort: number;
+  cpuMillicores: number;
+  memoryMb: number;
+}
+
+export interface RuntimePort {
+  /** Where the runtime looks for its engine, for messages ("unix:///var/run/docker.sock"). */
+  readonly endpoint: string;
+  /** The address routes use to reach published ports. */
+  readonly hostAddress: string;
+  ping(): Promise<void>;
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
+  run(spec: RunSpec): Promise<{ id: string; hostPort: number; created: boolean }>;
+  waitHealthy(id: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
+  stop(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  removeImage(id: string): Promise<void>;
+  list(filter?: { deploymentId?: string }): Promise<ContainerRef[]>;
+}
+
+export interface BuildRequest {
+  buildId: string;
+  deploymentId: string;
+  gitRepo: string;
+  branch: string;
+  onLog(line: string): void;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  imageId: string;
+  commitSha: string;
+  /** The port the app listens on inside the container. */
+  port: number;
+}
+
+export interface BuilderPort {
+  build(request: BuildRequest): Promise<BuildResult>;
+}
+
+export interface EdgePort {
+  apply(table: RouteTable): Promise<void>;
+}

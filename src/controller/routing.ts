@@ -1,0 +1,53 @@
+/**
+ * Keeps the edges' configuration equal to the database: reads deployment_routing and the
+ * deployment locations, computes the whole route table (a pure function, src/edge) and hands it
+ * to every edge, which replaces its configuration whole. Calls that arrive while a sync runs
+ * are coalesced into one more sync after it, so the last state always wins.
+ */
+import type { Logger } from "pino";
+import { type RouteTable, routeTable } from "../edge/route-table.js";
+import type { Db } from "../store/database.js";
+import { deploymentLocations, deploymentRouting } from "../store/schema.js";
+import type { EdgePort } from "./ports.js";
+
+export async function loadRouteTable(db: Db): Promise<RouteTable> {
+  const [routes, locations] = await Promise.all([
+    db.select().from(deploymentRouting),
+    db.select().from(deploymentLocations),
+  ]);
+  return routeTable(routes, locations);
+}
+
+export class RouteSync {
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly edges: EdgePort[],
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves once a sync that started after this call has finished. */
+  sync(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          const table = await loadRouteTable(this.db);
+          await Promise.all(this.edges.map((edge) => edge.apply(table)));
+        } while (this.again);
+      } catch (error) {
+        this.logger.error({ err: error }, "applying routes to the edge failed");
+        throw error;
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+}
