@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { AuthService } from "../src/gen/obiente/cloud/auth/v1/auth_pb.js";
-import { type TestPlatform, startTestPlatform } from "./helpers/api.js";
+import { startTestPlatform, type TestPlatform } from "./helpers/api.js";
 
 describe("test platform harness", () => {
   let t: TestPlatform;

@@ -123,7 +123,7 @@ export class Deployer {
       .select()
       .from(builds)
       .where(eq(builds.id, deployment.currentBuildId ?? ""));
-    if (!build || build.status !== "succeeded") {
+    if (build?.status !== "succeeded") {
       await this.setStatus(
         deployment,
         "failed",
