@@ -4,6 +4,7 @@
  * role here on the embedded defaults.
  */
 import { join, resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { bootstrap } from "../accounts/bootstrap.js";
 import { storeAuthLookups } from "../accounts/lookups.js";
@@ -14,13 +15,20 @@ import type { Config } from "../config/config.js";
 import { SecretBox } from "../crypto/secret-box.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
+import { type Deploying, startDeploying } from "./deploying.js";
+import { registerTraefikProvider } from "./traefik-provider.js";
 import type { AppContext } from "./context.js";
 import { loadMasterKey } from "./master-key.js";
+
+/** The roles that need the container engine, the builder or the edge. */
+const needsDeploying = (config: Config) =>
+  config.ROLES.some((role) => role === "controller" || role === "agent" || role === "edge");
 
 export interface RunningPlatform {
   readonly ctx: AppContext;
   readonly database: Database;
   readonly api?: ApiServer;
+  readonly deploying?: Deploying;
   /** Bound ports, when the api role runs. */
   readonly ports?: { http: number; grpc: number };
   /** The first-start administrator token, when this start created it. */
@@ -76,6 +84,9 @@ export async function startPlatform(
     const first = await bootstrap(database.db, config.BOOTSTRAP_ADMIN_EMAIL);
     if (first) announceBootstrap(first.email, first.token, config);
 
+    const deploying = needsDeploying(config) ? await startDeploying(ctx, config) : undefined;
+    if (deploying) cleanups.push(() => deploying.close());
+
     let api: ApiServer | undefined;
     let ports: { http: number; grpc: number } | undefined;
     if (config.ROLES.includes("api")) {
@@ -94,7 +105,32 @@ export async function startPlatform(
         onBackgroundError: (error) =>
           logger.warn({ err: error }, "recording a token's last use failed"),
       });
-      api = await createApiServer({ ctx, authenticator });
+      api = await createApiServer({
+        ctx,
+        authenticator,
+        ...(deploying
+          ? {
+              urlOf: deploying.urlOf,
+              logs: {
+                list: (filter) => deploying.runtime.list(filter),
+                logs: (id, options) => deploying.runtime.logs(id, options),
+              },
+              healthChecks: {
+                docker: async () => {
+                  try {
+                    await deploying.runtime.ping();
+                    return { ok: true };
+                  } catch (error) {
+                    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+                  }
+                },
+              },
+            }
+          : {}),
+        ...(config.EDGE === "traefik"
+          ? { extraRoutes: (app: FastifyInstance) => registerTraefikProvider(app, ctx, config) }
+          : {}),
+      });
       cleanups.push(() => api?.close() ?? Promise.resolve());
       const bound = await api.listen(config.HOST, config.PORT, config.GRPC_PORT);
       ports = { http: bound.port, grpc: bound.grpcPort };
@@ -108,6 +144,7 @@ export async function startPlatform(
       ctx,
       database,
       ...(api ? { api } : {}),
+      ...(deploying ? { deploying } : {}),
       ...(ports ? { ports } : {}),
       ...(first ? { bootstrapToken: first.token } : {}),
       close,

@@ -10,6 +10,7 @@ import { createLogger, startPlatform } from "../app/platform.js";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { migrate, openDatabase } from "../store/index.js";
 import { registerClientCommands } from "./client.js";
+import { registerDeployCommands } from "./deploy-commands.js";
 
 const program = new Command()
   .name("obiente")
@@ -54,6 +55,7 @@ program
   });
 
 registerClientCommands(program);
+registerDeployCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

@@ -94,6 +94,7 @@ const schema = z.object({
   ACME_EMAIL: z.email().optional(),
   ACME_CA_ROOT: z.string().optional(),
   TRAEFIK_CERT_RESOLVER: z.string().default("letsencrypt"),
+  TRAEFIK_PROVIDER_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -13,7 +13,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { and, eq, inArray, notInArray } from "drizzle-orm";
 import { type AppContext, invalidateOrganization } from "../app/context.js";
-import { type StatusEvent, statusChannel } from "../deployments/events.js";
+import { buildLogChannel, type StatusEvent, statusChannel } from "../deployments/events.js";
 import { DeploymentService } from "../deployments/service.js";
 import { DomainError } from "../domain/errors.js";
 import {
@@ -24,7 +24,7 @@ import {
   deployments,
   domains,
 } from "../store/schema.js";
-import { buildLogChannel } from "./build-logs.js";
+
 import type { BuilderPort, ContainerRef, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 

@@ -24,7 +24,8 @@ import {
   envVars,
   projects,
 } from "../store/schema.js";
-import { type StatusEvent, statusChannel } from "./events.js";
+import { subscribeIterable } from "../platform/index.js";
+import { buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
 
 export type Deployment = typeof deployments.$inferSelect & { domains: string[] };
 export type Build = typeof builds.$inferSelect;
@@ -83,10 +84,7 @@ export class DeploymentService {
             statusMessage: "waiting for a builder",
           })
           .returning();
-        const defaultDomain = await this.freeDefaultDomain(tx, name, project.slug);
-        await tx
-          .insert(domains)
-          .values({ domain: defaultDomain, deploymentId: id, organizationId, isDefault: true });
+        await this.claimDefaultDomain(tx, { name, projectSlug: project.slug, id, organizationId });
         if (customDomain) {
           await tx
             .insert(domains)
@@ -553,6 +551,40 @@ export class DeploymentService {
       .limit(100);
   }
 
+  /**
+   * A build's log: the lines stored so far, then live lines until the build ends or `signal`
+   * aborts. Subscribes before reading the stored lines, so that none falls in between.
+   */
+  async *watchBuildLogs(principal: Principal, buildId: string, signal: AbortSignal): AsyncGenerator<{ line: string; at: Date }> {
+    const id = valid.uuid("build_id", buildId);
+    const [build] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
+    if (!build) throw notFound("build");
+    await this.load(principal, build.deploymentId, "read").catch(() => {
+      throw notFound("build");
+    });
+    const live = await subscribeIterable(this.ctx.services.bus, buildLogChannel(id), { signal, bufferSize: 10_000 });
+    try {
+      const [current] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
+      const stored = (current?.logs ?? "").split("\n").filter((l) => l.length > 0);
+      const at = current?.createdAt ?? this.ctx.now();
+      for (const line of stored) yield { line, at };
+      if (!current || current.status === "succeeded" || current.status === "failed") return;
+      let skip = stored.length; // live lines already stored are not repeated
+      for await (const message of live) {
+        const m = message as { line?: string; at?: string; done?: boolean };
+        if (m.done) return;
+        if (typeof m.line !== "string") continue;
+        if (skip > 0 && stored.includes(m.line)) {
+          skip--;
+          continue;
+        }
+        yield { line: m.line, at: m.at ? new Date(m.at) : this.ctx.now() };
+      }
+    } finally {
+      await live.close();
+    }
+  }
+
   /** Applies a change of desired state: bumps the generation, audits, publishes, wakes the controller. */
   private async change(
     principal: Principal,
@@ -649,22 +681,36 @@ export class DeploymentService {
     return d;
   }
 
-  /** `<name>.<platform domain>`, or with the project's slug, or a random suffix, whichever is free. */
-  private async freeDefaultDomain(tx: Tx, name: string, projectSlug: string): Promise<string> {
+  /**
+   * Inserts the default domain: `<name>.<platform domain>`, else with the project's slug, else
+   * with a random suffix, whichever is free. Each candidate is inserted with ON CONFLICT DO
+   * NOTHING rather than checked first, so that two deployments created at once with the same
+   * name cannot both pick the same one (one would fail on the primary key, and be reported as a
+   * conflict of the custom domain).
+   */
+  private async claimDefaultDomain(
+    tx: Tx,
+    d: { name: string; projectSlug: string; id: string; organizationId: string },
+  ): Promise<string> {
     const platform = this.ctx.config.PLATFORM_DOMAIN;
+    // A DNS label is at most 63 characters.
+    const label = (text: string) => text.slice(0, 63).replace(/-+$/, "");
     const candidates = [
-      `${name}.${platform}`,
-      `${name}-${projectSlug}.${platform}`.slice(0, 253),
-      `${name}-${randomUUID().slice(0, 8)}.${platform}`,
+      d.name,
+      label(`${d.name}-${d.projectSlug}`),
+      label(`${d.name.slice(0, 54)}-${randomUUID().slice(0, 8)}`),
+      label(`${d.name.slice(0, 30)}-${randomUUID()}`),
     ];
     for (const candidate of candidates) {
-      const taken = await tx
-        .select({ d: domains.domain })
-        .from(domains)
-        .where(eq(domains.domain, candidate));
-      if (taken.length === 0) return candidate;
+      const domain = `${candidate}.${platform}`;
+      const inserted = await tx
+        .insert(domains)
+        .values({ domain, deploymentId: d.id, organizationId: d.organizationId, isDefault: true })
+        .onConflictDoNothing()
+        .returning({ domain: domains.domain });
+      if (inserted.length > 0) return domain;
     }
-    return `${name}-${randomUUID()}.${platform}`;
+    throw new Error("no free default domain after four tries");
   }
 }
 
