@@ -1,0 +1,348 @@
+/**
+ * Shallow clone of one branch with the git CLI. Never through a shell: git gets an argument array,
+ * with `--` before the user's values, which are validated again here (defence in depth). The
+ * environment is built from scratch, so that neither the platform's secrets nor the machine's git
+ * configuration reach git, its remote helpers or ssh.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DomainError, failedPrecondition, invalidArgument, unavailable } from "../domain/errors.js";
+import { branch as validBranch, gitRepo as validGitRepo } from "../domain/validation.js";
+import { stopReason } from "./abort.js";
+import { directorySize } from "./disk-usage.js";
+import { guardLog, type LogSink } from "./log-sink.js";
+import { formatBytes, formatSeconds } from "./units.js";
+
+export interface CloneOptions {
+  /** The remote: https, ssh or git URL (file:// only with allowFile). */
+  repo: string;
+  branch: string;
+  /** Where the checkout goes: must not exist, or be empty. Removed again when the clone fails. */
+  dir: string;
+  /** Whether file:// remotes are allowed (the platform's GIT_ALLOW_FILE). */
+  allowFile: boolean;
+  timeoutMs: number;
+  /** The most the checkout (working tree and .git) may take on disk. */
+  maxBytes: number;
+  /** Aborting kills git; the clone rejects with the signal's reason when it is a DomainError. */
+  signal?: AbortSignal;
+  /** Each line git writes to stderr, credentials in URLs masked. */
+  onLog?: LogSink;
+  /**
+   * HOME for git and ssh (known_hosts lands there). A private temporary folder, removed afterwards,
+   * when absent.
+   */
+  homeDir?: string;
+}
+
+export interface CloneResult {
+  /** The full object name of the cloned commit. */
+  commitSha: string;
+}
+
+/** How often the checkout is measured while git writes it. */
+const SIZE_CHECK_INTERVAL_MS = 500;
+
+/** Settings given on the command line, which win over any configuration file. */
+const HARDENING = [
+  ["protocol.ext.allow", "never"],
+  ["core.hooksPath", "/dev/null"],
+  // An empty value resets the list of credential helpers: nothing may ask for or store secrets.
+  ["credential.helper", ""],
+  // No hook or other template is copied into the new repository.
+  ["init.templateDir", ""],
+].flatMap(([key, value]) => ["-c", `${key}=${value}`]);
+
+/** Variables passed through from the platform's environment: how to reach the network. */
+const PASS_THROUGH = [
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "all_proxy",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "ALL_PROXY",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "GIT_SSL_CAINFO",
+];
+
+/**
+ * `git clone --depth 1 --single-branch --no-tags --branch <branch> -- <repo> <dir>`, bounded in
+ * time and size, then `rev-parse HEAD`. Failures become DomainErrors that say what went wrong:
+ * a missing branch or repository (failed_precondition), an unreachable host (unavailable), a
+ * checkout over the size limit (failed_precondition), the time limit (deadline_exceeded).
+ */
+export async function cloneShallow(options: CloneOptions): Promise<CloneResult> {
+  const repo = validGitRepo(options.repo, { allowFile: options.allowFile });
+  const branch = validBranch(options.branch);
+  const { dir, timeoutMs, maxBytes, signal } = options;
+  if (!(timeoutMs > 0)) throw invalidArgument("the clone's time limit must be positive");
+  if (!(maxBytes > 0)) throw invalidArgument("the clone's size limit must be positive");
+  if (signal?.aborted) throw stopReason(signal);
+  // The folder is removed when the clone fails: it must hold nothing of anyone else's.
+  if ((await entriesOf(dir)).length > 0) {
+    throw invalidArgument(`the clone's folder ${dir} exists and is not empty`);
+  }
+
+  const shownRepo = redactUrl(repo);
+  const home = options.homeDir ?? (await mkdtemp(join(tmpdir(), "obiente-git-home-")));
+  try {
+    await mkdir(home, { recursive: true });
+    const env = gitEnvironment(home, options.allowFile);
+    const deadline = Date.now() + timeoutMs;
+    const timeoutMessage = `cloning ${shownRepo} timed out after ${formatSeconds(timeoutMs)}`;
+    const tooLarge = () =>
+      failedPrecondition(`the repository is larger than the limit of ${formatBytes(maxBytes)}`);
+
+    const clone = await runGit(
+      [
+        ...HARDENING,
+        "clone",
+        "--depth",
+        "1",
+        "--single-branch",
+        "--no-tags",
+        "--branch",
+        branch,
+        "--",
+        repo,
+        dir,
+      ],
+      {
+        env,
+        timeoutMs,
+        timeoutMessage,
+        signal,
+        onStderrLine: options.onLog,
+        watch: (stop) => watchSize(dir, maxBytes, () => stop(tooLarge())),
+      },
+    );
+    if (clone.code !== 0) throw cloneError(clone.stderr, { repo: shownRepo, branch });
+    if ((await directorySize(dir, maxBytes)) > maxBytes) throw tooLarge();
+
+    const head = await runGit([...HARDENING, "-C", dir, "rev-parse", "--verify", "HEAD"], {
+      env,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      timeoutMessage,
+      signal,
+    });
+    const commitSha = head.stdout.trim();
+    if (head.code !== 0 || !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commitSha)) {
+      throw new DomainError(
+        "internal",
+        `git rev-parse HEAD failed after cloning ${shownRepo}: ${lastMeaningful(head.stderr)}`,
+      );
+    }
+    return { commitSha };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    if (options.homeDir === undefined) await rm(home, { recursive: true, force: true });
+  }
+}
+
+async function entriesOf(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+}
+
+/** Masks the user-info part of http(s) URLs (tokens are often put there). */
+export function redactUrl(text: string): string {
+  return text.replace(/(https?:\/\/)[^/\s@]+@/gi, "$1***@");
+}
+
+function gitEnvironment(home: string, allowFile: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: home,
+    TMPDIR: home,
+    // Messages in English, so that cloneError can recognise them.
+    LANG: "C",
+    LC_ALL: "C",
+    GIT_TERMINAL_PROMPT: "0",
+    // Empty: no askpass program either, so a remote that wants credentials fails at once.
+    GIT_ASKPASS: "",
+    SSH_ASKPASS: "",
+    GIT_ALLOW_PROTOCOL: allowFile ? "https:ssh:git:file" : "https:ssh:git",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    // No password prompt from ssh; host keys are learnt on first use into the private HOME.
+    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+  };
+  for (const name of PASS_THROUGH) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/** Measures the checkout every so often while git writes it, and stops git past the limit. */
+function watchSize(dir: string, maxBytes: number, onTooLarge: () => void): () => void {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    directorySize(dir, maxBytes)
+      .then((size) => {
+        if (size > maxBytes) onTooLarge();
+      })
+      // A failed measurement while git works is not fatal: the check after the clone decides.
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, SIZE_CHECK_INTERVAL_MS);
+  return () => clearInterval(timer);
+}
+
+/** Turns git's stderr into an error a person can act on. */
+function cloneError(stderr: string[], { repo, branch }: { repo: string; branch: string }) {
+  const text = stderr.join("\n");
+  if (/Remote branch .* not found in upstream|Could not find remote branch/.test(text)) {
+    return failedPrecondition(`branch '${branch}' does not exist in ${repo}`);
+  }
+  const transport = /transport '([^']+)' not allowed/.exec(text);
+  if (transport) {
+    return invalidArgument(
+      `git_repo uses the ${transport[1]} protocol, which is not allowed here (allowed: https, ssh, git)`,
+    );
+  }
+  if (
+    /Could not resolve host|Could not resolve hostname|Failed to connect|Couldn't connect|Connection refused|Connection timed out|Operation timed out|Network is unreachable|No route to host|unable to connect|Connection reset|SSL certificate problem|server certificate verification failed/i.test(
+      text,
+    )
+  ) {
+    return unavailable(`repository ${repo} is unreachable: ${lastMeaningful(stderr)}`);
+  }
+  if (
+    /does not appear to be a git repository|repository '.*' not found|Repository not found|not found|Authentication failed|could not read Username|could not read Password|terminal prompts disabled|Permission denied|Could not read from remote repository/i.test(
+      text,
+    )
+  ) {
+    return failedPrecondition(
+      `repository ${repo} was not found, or it needs credentials this platform does not have`,
+    );
+  }
+  return unavailable(`git clone of ${repo} failed: ${lastMeaningful(stderr)}`);
+}
+
+/** The most telling line of git's output: the first fatal error, without git's prefixes. */
+function lastMeaningful(stderr: string[]): string {
+  const lines = stderr.map((line) => line.trim()).filter((line) => line.length > 0);
+  const fatal = lines.find((line) => line.startsWith("fatal:") || line.startsWith("error:"));
+  const line = fatal ?? lines[lines.length - 1] ?? "no message from git";
+  return line
+    .replace(/^(?:fatal|error):\s*/, "")
+    .replace(/^unable to access '[^']*':\s*/, "")
+    .slice(0, 300);
+}
+
+interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  timeoutMessage: string;
+  signal?: AbortSignal | undefined;
+  onStderrLine?: LogSink | undefined;
+  /** Starts watching the run; calls stop to end it with an error; returns how to stop watching. */
+  watch?: (stop: (error: DomainError) => void) => () => void;
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  /** The last lines of stderr. */
+  stderr: string[];
+}
+
+const MAX_STDOUT = 64 * 1024;
+const STDERR_TAIL = 50;
+
+/**
+ * Runs git in its own process group, so that a time limit, an abort or the size watch kill git
+ * and every helper it started (remote-https, index-pack, ssh). Resolves once all of them are gone.
+ */
+function runGit(args: string[], options: RunOptions): Promise<RunResult> {
+  const { signal } = options;
+  const log = guardLog(options.onStderrLine);
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, {
+      env: options.env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stopped: DomainError | undefined;
+    let settled = false;
+    const stop = (error: DomainError) => {
+      if (stopped !== undefined || settled) return;
+      stopped = error;
+      killGroup(child.pid);
+    };
+    const timer = setTimeout(
+      () => stop(new DomainError("deadline_exceeded", options.timeoutMessage)),
+      options.timeoutMs,
+    );
+    const onAbort = () => stop(stopReason(signal as AbortSignal));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const unwatch = options.watch?.(stop);
+
+    let stdout = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      if (stdout.length < MAX_STDOUT) stdout += chunk;
+    });
+
+    const stderr: string[] = [];
+    let partial = "";
+    const emit = (line: string) => {
+      const shown = redactUrl(line);
+      stderr.push(shown);
+      if (stderr.length > STDERR_TAIL) stderr.shift();
+      // "Cloning into '<work folder>'..." would only show the server's paths to the user.
+      if (shown.trim().length > 0 && !shown.startsWith("Cloning into")) log(shown);
+    };
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
+      const parts = (partial + chunk).split(/\r\n|\r|\n/);
+      partial = parts.pop() ?? "";
+      for (const line of parts) emit(line);
+    });
+
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      unwatch?.();
+      outcome();
+    };
+    child.on("error", (error) => {
+      killGroup(child.pid);
+      finish(() => reject(unavailable(`could not run git: ${error.message}`, error)));
+    });
+    child.on("close", (code) => {
+      if (partial.length > 0) emit(partial);
+      finish(() => {
+        if (stopped !== undefined) reject(stopped);
+        else resolve({ code, stdout, stderr });
+      });
+    });
+  });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,27 @@
+export {
+  BUILD_ID_LABEL,
+  type BuildImageOptions,
+  type BuildLimits,
+  type BuiltImage,
+  buildImage,
+  DEPLOYMENT_ID_LABEL,
+} from "./build.js";
+export {
+  type BuildContext,
+  type ExtraFile,
+  type PackContextOptions,
+  packContext,
+} from "./context.js";
+export {
+  APP_PORT,
+  type BuildKind,
+  type BuildPlan,
+  DEFAULT_STATIC_ROOT,
+  type DetectInput,
+  type DetectOptions,
+  defaultStaticCommand,
+  detectBuild,
+  GENERATED_DOCKERFILE,
+} from "./detect.js";
+export { type CloneOptions, type CloneResult, cloneShallow } from "./git.js";
+export type { LogSink } from "./log-sink.js";
