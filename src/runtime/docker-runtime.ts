@@ -1,0 +1,842 @@
+/**
+ * One Docker engine, through dockerode: the platform's containers and project networks on it.
+ *
+ * Every operation is idempotent, keyed by a deterministic name (see names.ts): running a spec
+ * whose container exists reuses it, removing what is gone succeeds. The reconciler can therefore
+ * repeat any step after a crash. Failures are DomainErrors: `unavailable` when the engine cannot
+ * be reached (retry), `not_found` for a missing image or network, `invalid_argument` for what
+ * the engine refuses, `failed_precondition` for an app that does not become healthy.
+ *
+ * Security of user containers (ARCHITECTURE.md §9), set on every container this creates:
+ * - `no-new-privileges` and every capability dropped. Apps listen on an unprivileged port (8080),
+ *   which needs no capability, so none is added back. Images whose entrypoint switches users
+ *   (su-exec, gosu, nginx's master process) need SETUID/SETGID and fail here: build them to run
+ *   as their user from the start.
+ * - CPU (NanoCpus), memory without swap (Memory = MemorySwap) and a process count limit
+ *   (PidsLimit) so that one app cannot starve a node or fork-bomb it.
+ * - A writable root filesystem (ReadonlyRootfs false): most apps write caches and temporary files
+ *   where they live, and the platform offers no volumes yet; the limits above bound the harm.
+ * - json-file logs capped in size and count, so that a chatty app cannot fill the disk.
+ * - One bridge network per project: Docker isolates user-defined bridges from each other (its
+ *   DOCKER-ISOLATION iptables chains), so one project's containers cannot reach another's, while
+ *   containers of one project reach each other (inter-container communication stays on). This
+ *   relies on the engine managing iptables (its default); an engine run with `--iptables=false`
+ *   gives no isolation. Ports are published on `hostAddress` only (127.0.0.1 in the embedded
+ *   mode), never on every interface.
+ *
+ * Restart policy: `on-failure` with at most RESTART_MAX_RETRIES restarts, not `always` or
+ * `unless-stopped`. The reconciler owns the lifecycle: Docker restarting a crashed app at once
+ * covers a transient crash without waiting for the next reconcile pass, but an app that keeps
+ * crashing ends `exited` with its exit code, which the reconciler sees, reports and retries with
+ * backoff, instead of a restart loop that only Docker knows about. A container the platform
+ * stopped stays stopped (Docker never restarts a manually stopped container), and after a host
+ * reboot the reconciler, not Docker, starts what should run.
+ */
+import { Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import Dockerode from "dockerode";
+import type { Logger } from "pino";
+import {
+  DomainError,
+  failedPrecondition,
+  invalidArgument,
+  resourceExhausted,
+  unavailable,
+} from "../domain/errors.js";
+import { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
+import { engineError, isAbort, isPortInUse, reasonOf, statusOf } from "./engine-errors.js";
+import { candidatePorts, checkPortRange, type PortRange, probePort } from "./host-ports.js";
+import { LogDemuxer, type LogLine } from "./log-stream.js";
+import { LABELS } from "./names.js";
+import { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
+
+/** Process count limit of a container: generous for an app, fatal for a fork bomb. */
+export const PIDS_LIMIT = 512;
+/** Restarts Docker makes after a crash before it leaves the container exited for the reconciler. */
+export const RESTART_MAX_RETRIES = 3;
+/** json-file log rotation: at most LOG_MAX_FILES files of LOG_MAX_SIZE per container. */
+export const LOG_MAX_SIZE = "10m";
+export const LOG_MAX_FILES = "3";
+/** Containers created with another port when the one picked was taken meanwhile. */
+const PORT_ATTEMPTS = 5;
+const PING_TIMEOUT_MS = 5_000;
+/** How long a probe connection must stay open to count (see `listens`). */
+const PROBE_HOLD_MS = 200;
+const PROBE_CONNECT_TIMEOUT_MS = 1_000;
+const HEALTH_POLL_MS = 250;
+const FAILURE_LOG_LINES = 20;
+const MIB = 1024 * 1024;
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
+const ENV_NAME = /^[^=\0]+$/;
+
+export interface DockerRuntimeOptions {
+  /** An engine client; otherwise one is made for `dockerHost`. */
+  docker?: Dockerode;
+  /** DOCKER_HOST-style address: `unix:///var/run/docker.sock` (default) or `tcp://HOST:PORT`. */
+  dockerHost?: string;
+  /** Host ports to publish containers on, both ends included. */
+  portRange: PortRange;
+  /** The address ports are published on and routes use: "127.0.0.1" in the embedded mode. */
+  hostAddress: string;
+  logger?: Logger;
+}
+
+export interface HealthCheckSpec {
+  /** Run in the container (no shell), healthy on exit 0; without it the image's HEALTHCHECK. */
+  cmd?: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
+export interface ContainerSpec {
+  /** Deterministic (names.ts): the key that makes `run` idempotent. */
+  name: string;
+  /** Preferably the image's content id (`sha256:…`): never pulled. */
+  image: string;
+  /** Overrides the image's CMD; for images without one. */
+  cmd?: string[];
+  /** `PORT` is always set to `internalPort`, whatever this says. */
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** The project's network (ensureNetwork first). */
+  network: string;
+  /** The port the app listens on in the container. */
+  internalPort: number;
+  /** A fixed host port; otherwise one is picked from the range. */
+  hostPort?: number;
+  cpuMillicores: number;
+  memoryMb: number;
+  healthCheck?: HealthCheckSpec;
+}
+
+export interface RunningContainer {
+  id: string;
+  name: string;
+  hostPort: number;
+  /** The host address the port is published on: routes go to `address:hostPort`. */
+  address: string;
+  /** False when a container of that name existed and was reused. */
+  created: boolean;
+}
+
+export type ContainerState =
+  | "created"
+  | "running"
+  | "paused"
+  | "restarting"
+  | "removing"
+  | "exited"
+  | "dead";
+
+/** "none" when the container has no health check. */
+export type ContainerHealth = "healthy" | "unhealthy" | "starting" | "none";
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  state: ContainerState;
+  health: ContainerHealth;
+  labels: Record<string, string>;
+  /** The published host port while the container runs; undefined when it does not. */
+  hostPort: number | undefined;
+  /** The image's content id (`sha256:…`). */
+  image: string;
+  createdAt: Date;
+}
+
+export interface EngineInfo {
+  id: string;
+  hostname: string;
+  cpus: number;
+  memoryBytes: number;
+  serverVersion: string;
+}
+
+export interface NetworkRef {
+  id: string;
+  name: string;
+  created: boolean;
+}
+
+export type ImageRemoval = "removed" | "not_found" | "in_use";
+
+export interface LogOptions {
+  /** The last N lines only. */
+  tail?: number;
+  /** Lines written at or after this time. */
+  since?: Date;
+  /** Keep streaming new lines until the container stops or `signal` aborts. */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+export class DockerRuntime {
+  /** Where the engine is looked for, for messages: "unix:///var/run/docker.sock". */
+  readonly endpoint: string;
+  private readonly docker: Dockerode;
+  private readonly portRange: PortRange;
+  private readonly hostAddress: string;
+  private readonly logger: Logger | undefined;
+  /** Ports picked for containers being created by this process, not yet visible in the engine. */
+  private readonly reservedPorts = new Set<number>();
+  /** run() calls in flight, by container name: a second call for a name waits for the first. */
+  private readonly running = new Map<string, Promise<RunningContainer>>();
+
+  constructor(options: DockerRuntimeOptions) {
+    this.portRange = checkPortRange(options.portRange);
+    if (!options.hostAddress) throw invalidArgument("hostAddress must not be empty");
+    this.hostAddress = options.hostAddress;
+    this.logger = options.logger;
+    if (options.docker) {
+      this.docker = options.docker;
+      this.endpoint = describeEndpoint(options.docker);
+    } else {
+      const { options: dockerodeOptions, endpoint } = dockerOptions(
+        options.dockerHost ?? DEFAULT_DOCKER_HOST,
+      );
+      this.docker = new Dockerode(dockerodeOptions);
+      this.endpoint = endpoint;
+    }
+  }
+
+  /** Resolves when the engine answers; throws `unavailable` naming the endpoint otherwise. */
+  async ping(): Promise<void> {
+    try {
+      // dockerode's ping takes an abortSignal, which its type definitions leave out.
+      const ping = this.docker.ping as unknown as (options: {
+        abortSignal: AbortSignal;
+      }) => Promise<unknown>;
+      await ping.call(this.docker, { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+    } catch (error) {
+      const reason = isAbort(error) ? `no answer within ${PING_TIMEOUT_MS} ms` : reasonOf(error);
+      throw unavailable(`no Docker engine at ${this.endpoint}: ${reason}`, error);
+    }
+  }
+
+  /** The engine's identity and capacity, for node_metadata. */
+  async info(): Promise<EngineInfo> {
+    const info = await this.call("read the engine's info", () => this.docker.info());
+    return {
+      id: String(info.ID ?? ""),
+      hostname: String(info.Name ?? ""),
+      cpus: Number(info.NCPU ?? 0),
+      memoryBytes: Number(info.MemTotal ?? 0),
+      serverVersion: String(info.ServerVersion ?? ""),
+    };
+  }
+
+  /**
+   * The bridge network `name`, created when missing. Two processes may create it at once: the
+   * engine refuses the second (409) or, as Docker does not strictly enforce unique network names,
+   * both succeed and the newer twin is removed, so everyone ends up on the oldest.
+   */
+  async ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkRef> {
+    const existing = await this.findNetwork(name);
+    if (existing) return { id: existing, name, created: false };
+    let id: string;
+    try {
+      const network = await this.docker.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Labels: labels,
+        // Containers of one project talk to each other; other projects' bridges are isolated.
+        Options: { "com.docker.network.bridge.enable_icc": "true" },
+      });
+      id = network.id;
+    } catch (error) {
+      if (statusOf(error) === 409) {
+        const winner = await this.findNetwork(name);
+        if (winner) return { id: winner, name, created: false };
+      }
+      throw engineError(error, this.endpoint, `create network ${name}`);
+    }
+    const oldest = await this.findNetwork(name);
+    if (oldest && oldest !== id) {
+      await this.removeNetwork(id).catch((error: unknown) => {
+        this.logger?.warn({ err: error, network: name }, "could not remove a duplicate network");
+      });
+      return { id: oldest, name, created: false };
+    }
+    this.logger?.info({ network: name, id }, "network created");
+    return { id, name, created: true };
+  }
+
+  /** Removes a network (by name or id); gone already is fine; one still in use is refused. */
+  async removeNetwork(nameOrId: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(nameOrId).remove();
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) return;
+      if (status === 403 || status === 409) {
+        throw failedPrecondition(`network ${nameOrId} is still in use: ${reasonOf(error)}`);
+      }
+      throw engineError(error, this.endpoint, `remove network ${nameOrId}`);
+    }
+  }
+
+  /**
+   * Runs the container described by `spec`, or reuses (and starts) the one of that name.
+   * A reused container keeps its configuration: a different configuration needs a new name.
+   */
+  run(spec: ContainerSpec): Promise<RunningContainer> {
+    try {
+      checkSpec(spec);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const inFlight = this.running.get(spec.name);
+    const next = (inFlight ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.runOnce(spec));
+    const tracked = next.finally(() => {
+      if (this.running.get(spec.name) === tracked) this.running.delete(spec.name);
+    });
+    this.running.set(spec.name, tracked);
+    return tracked;
+  }
+
+  private async runOnce(spec: ContainerSpec): Promise<RunningContainer> {
+    const existing = await this.inspectIfExists(spec.name);
+    if (existing) {
+      const reused = await this.reuse(existing, spec);
+      if (reused) return reused;
+    }
+    return this.create(spec);
+  }
+
+  /** Starts an existing container if needed; undefined when it had to be removed instead. */
+  private async reuse(
+    info: Dockerode.ContainerInspectInfo,
+    spec: ContainerSpec,
+  ): Promise<RunningContainer | undefined> {
+    const container = this.docker.getContainer(info.Id);
+    const status = info.State.Status;
+    if (status === "dead" || status === "removing") {
+      await this.remove(info.Id);
+      return undefined;
+    }
+    if (status === "paused") {
+      await this.call(`unpause container ${spec.name}`, () => container.unpause());
+    } else if (status === "created" || status === "exited") {
+      try {
+        await container.start();
+      } catch (error) {
+        if (statusOf(error) === 304) {
+          // Started meanwhile by someone else.
+        } else if (isPortInUse(error) && spec.hostPort === undefined) {
+          // Its port was taken while it was stopped: make it again on another port.
+          this.logger?.warn({ container: spec.name }, "host port taken while stopped, recreating");
+          await this.remove(info.Id);
+          return undefined;
+        } else {
+          throw engineError(error, this.endpoint, `start container ${spec.name}`);
+        }
+      }
+    }
+    const hostPort = boundHostPort(info.HostConfig.PortBindings, spec.internalPort);
+    if (hostPort === undefined) {
+      throw failedPrecondition(
+        `container ${spec.name} exists but does not publish port ${spec.internalPort}: remove it first`,
+      );
+    }
+    this.logger?.debug({ container: spec.name, id: info.Id }, "container reused");
+    return { id: info.Id, name: spec.name, hostPort, address: this.hostAddress, created: false };
+  }
+
+  private async create(spec: ContainerSpec): Promise<RunningContainer> {
+    const tried = new Set<number>();
+    for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
+      const picked = spec.hostPort === undefined;
+      const hostPort = spec.hostPort ?? (await this.pickPort(tried));
+      tried.add(hostPort);
+      try {
+        let container: Dockerode.Container;
+        try {
+          container = await this.docker.createContainer(this.createOptions(spec, hostPort));
+        } catch (error) {
+          if (statusOf(error) === 409) {
+            // Created meanwhile by another process: theirs is ours.
+            const existing = await this.inspectIfExists(spec.name);
+            const reused = existing && (await this.reuse(existing, spec));
+            if (reused) return reused;
+            continue;
+          }
+          if (statusOf(error) === 404) throw this.missing(error, spec);
+          throw engineError(error, this.endpoint, `create container ${spec.name}`);
+        }
+        try {
+          await container.start();
+        } catch (error) {
+          // 304: another process found it created and started it (see reuse).
+          if (statusOf(error) === 304) return this.made(spec, container.id, hostPort);
+          // Leave nothing half made behind: a retry starts clean.
+          await this.remove(container.id).catch(() => undefined);
+          if (isPortInUse(error) && spec.hostPort === undefined) {
+            this.logger?.warn(
+              { container: spec.name, hostPort },
+              "host port taken, trying another",
+            );
+            continue;
+          }
+          // The engine checks the network only now.
+          if (statusOf(error) === 404) throw this.missing(error, spec);
+          throw engineError(error, this.endpoint, `start container ${spec.name}`);
+        }
+        return this.made(spec, container.id, hostPort);
+      } finally {
+        // From now on the engine reports the port as published (or it is free again).
+        if (picked) this.reservedPorts.delete(hostPort);
+      }
+    }
+    throw resourceExhausted(
+      `could not publish container ${spec.name}: ${PORT_ATTEMPTS} host ports were taken in a row`,
+    );
+  }
+
+  private made(spec: ContainerSpec, id: string, hostPort: number): RunningContainer {
+    this.logger?.info({ container: spec.name, id, hostPort }, "container started");
+    return { id, name: spec.name, hostPort, address: this.hostAddress, created: true };
+  }
+
+  /** A 404 while making a container: its network or image is missing, or it was removed meanwhile. */
+  private missing(error: unknown, spec: ContainerSpec): DomainError {
+    const reason = reasonOf(error);
+    if (/no such container/i.test(reason)) {
+      return unavailable(`container ${spec.name} was removed while it was being started`, error);
+    }
+    const what = /network/i.test(reason) ? `network ${spec.network}` : `image ${spec.image}`;
+    return new DomainError("not_found", `${what} not found`, { cause: error });
+  }
+
+  private createOptions(spec: ContainerSpec, hostPort: number): Dockerode.ContainerCreateOptions {
+    const port = `${spec.internalPort}/tcp`;
+    const env = { ...spec.env, PORT: String(spec.internalPort) };
+    const memory = spec.memoryMb * MIB;
+    const health = spec.healthCheck;
+    return {
+      name: spec.name,
+      Image: spec.image,
+      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+      Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+      Labels: spec.labels,
+      ExposedPorts: { [port]: {} },
+      ...(health
+        ? {
+            Healthcheck: {
+              // No Test: the image's HEALTHCHECK, with these timings.
+              ...(health.cmd ? { Test: ["CMD", ...health.cmd] } : {}),
+              Interval: health.intervalMs * 1e6,
+              Timeout: health.timeoutMs * 1e6,
+              Retries: health.retries,
+              StartPeriod: health.startPeriodMs * 1e6,
+            },
+          }
+        : {}),
+      HostConfig: {
+        NetworkMode: spec.network,
+        PortBindings: { [port]: [{ HostIp: this.hostAddress, HostPort: String(hostPort) }] },
+        SecurityOpt: ["no-new-privileges:true"],
+        CapDrop: ["ALL"],
+        NanoCpus: spec.cpuMillicores * 1e6,
+        Memory: memory,
+        MemorySwap: memory,
+        PidsLimit: PIDS_LIMIT,
+        ReadonlyRootfs: false,
+        RestartPolicy: { Name: "on-failure", MaximumRetryCount: RESTART_MAX_RETRIES },
+        LogConfig: {
+          Type: "json-file",
+          Config: { "max-size": LOG_MAX_SIZE, "max-file": LOG_MAX_FILES },
+        },
+      },
+      NetworkingConfig: { EndpointsConfig: { [spec.network]: {} } },
+    };
+  }
+
+  /**
+   * A host port of the range that neither a container of this engine (running, or stopped and
+   * bound to it) nor another process holds, nor a run() of this process is about to take.
+   */
+  private async pickPort(exclude: ReadonlySet<number>): Promise<number> {
+    const taken = new Set([...exclude, ...this.reservedPorts, ...(await this.enginePorts())]);
+    const size = this.portRange.to - this.portRange.from + 1;
+    const offset = Math.floor(Math.random() * size);
+    for (const port of candidatePorts(this.portRange, taken, offset)) {
+      if (this.reservedPorts.has(port)) continue;
+      if ((await probePort(this.hostAddress, port)) === "in_use") continue;
+      if (this.reservedPorts.has(port)) continue;
+      this.reservedPorts.add(port);
+      return port;
+    }
+    throw resourceExhausted(
+      `no free host port in ${this.portRange.from}-${this.portRange.to} on ${this.hostAddress}`,
+    );
+  }
+
+  private async enginePorts(): Promise<Set<number>> {
+    const containers = await this.call("list containers", () =>
+      this.docker.listContainers({ all: true }),
+    );
+    const ports = new Set<number>();
+    const stopped: string[] = [];
+    for (const container of containers) {
+      for (const port of container.Ports ?? []) if (port.PublicPort) ports.add(port.PublicPort);
+      if (container.State !== "running" && container.Labels?.[LABELS.deployment] === "true") {
+        stopped.push(container.Id);
+      }
+    }
+    // A stopped platform container gets its port back when the reconciler starts it again.
+    const inspected = await Promise.all(stopped.map((id) => this.inspectIfExists(id)));
+    for (const info of inspected) {
+      for (const bindings of Object.values(info?.HostConfig.PortBindings ?? {})) {
+        for (const binding of (bindings as PortBinding[] | null) ?? []) {
+          const port = Number(binding.HostPort);
+          if (port > 0) ports.add(port);
+        }
+      }
+    }
+    return ports;
+  }
+
+  /**
+   * Resolves once the container is ready: `healthy` when it has a Docker health check, otherwise
+   * when its published port accepts connections. Rejects, with the container's last log lines,
+   * when it exits, crashes, turns unhealthy or `timeoutMs` passes.
+   */
+  async waitHealthy(
+    id: string,
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<void> {
+    const deadline = Date.now() + options.timeoutMs;
+    const signal = options.signal;
+    for (;;) {
+      signal?.throwIfAborted();
+      const info = await this.inspect(id);
+      const name = info.Name.replace(/^\//, "");
+      const state = info.State;
+      if (state.Status === "exited" || state.Status === "dead" || state.Status === "restarting") {
+        const what =
+          state.Status === "restarting"
+            ? `crashed with exit code ${state.ExitCode} before it became healthy (Docker is restarting it)`
+            : `exited with code ${state.ExitCode} before it became healthy`;
+        throw failedPrecondition(`container ${name} ${what}${await this.lastLines(id)}`);
+      }
+      if (state.Health && state.Health.Status !== "none") {
+        if (state.Health.Status === "healthy") return;
+        if (state.Health.Status === "unhealthy") {
+          const probe = state.Health.Log?.at(-1)?.Output?.trim();
+          throw failedPrecondition(
+            `container ${name} is unhealthy${probe ? ` (health check: ${probe})` : ""}${await this.lastLines(id)}`,
+          );
+        }
+      } else if (state.Running) {
+        const target = publishedTarget(info, this.hostAddress);
+        if (!target || (await listens(target.host, target.port))) return;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new DomainError(
+          "deadline_exceeded",
+          `container ${name} did not become healthy within ${options.timeoutMs} ms${await this.lastLines(id)}`,
+        );
+      }
+      await sleep(Math.min(HEALTH_POLL_MS, left), undefined, signal ? { signal } : {}).catch(
+        (error: unknown) => {
+          signal?.throwIfAborted();
+          throw error;
+        },
+      );
+    }
+  }
+
+  private async lastLines(id: string): Promise<string> {
+    try {
+      const lines: string[] = [];
+      for await (const entry of this.logs(id, { tail: FAILURE_LOG_LINES })) lines.push(entry.line);
+      return lines.length > 0 ? `; last log lines:\n${lines.join("\n")}` : "; it logged nothing";
+    } catch (error) {
+      return `; its logs could not be read: ${reasonOf(error)}`;
+    }
+  }
+
+  /** Stops a container; one already stopped or gone is fine. */
+  async stop(id: string, options: { timeoutSec: number }): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: options.timeoutSec });
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 304 || status === 404) return;
+      throw engineError(error, this.endpoint, `stop container ${id}`);
+    }
+  }
+
+  /** Removes a container, running or not, with its anonymous volumes; one already gone is fine. */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (error) {
+      const status = statusOf(error);
+      // 409: a removal is already in progress.
+      if (status === 404 || status === 409) return;
+      throw engineError(error, this.endpoint, `remove container ${id}`);
+    }
+  }
+
+  /** Removes an image unless a container (even a stopped one) still uses it. */
+  async removeImage(id: string): Promise<ImageRemoval> {
+    try {
+      await this.docker.getImage(id).remove();
+      return "removed";
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) return "not_found";
+      if (status === 409) return "in_use";
+      throw engineError(error, this.endpoint, `remove image ${id}`);
+    }
+  }
+
+  /** The platform's containers (label `cloud.obiente.deployment=true`), in every state. */
+  async list(filter: { deploymentId?: string } = {}): Promise<ContainerInfo[]> {
+    const label = [`${LABELS.deployment}=true`];
+    if (filter.deploymentId !== undefined) {
+      label.push(`${LABELS.deploymentId}=${filter.deploymentId}`);
+    }
+    const containers = await this.call("list containers", () =>
+      this.docker.listContainers({ all: true, filters: { label } }),
+    );
+    return containers.map((container) => ({
+      id: container.Id,
+      name: (container.Names[0] ?? "").replace(/^\//, ""),
+      state: container.State as ContainerState,
+      health: healthFromStatus(container.Status),
+      labels: container.Labels ?? {},
+      hostPort: container.Ports?.find((port) => port.PublicPort && port.Type === "tcp")?.PublicPort,
+      image: container.ImageID,
+      createdAt: new Date(container.Created * 1000),
+    }));
+  }
+
+  /**
+   * A container's log lines, stdout and stderr, each with the time Docker received it. With
+   * `follow`, it goes on until the container stops or `signal` aborts (then it just ends).
+   */
+  async *logs(id: string, options: LogOptions = {}): AsyncGenerator<LogLine> {
+    const { signal } = options;
+    const info = await this.inspect(id);
+    const demuxer = new LogDemuxer(Boolean(info.Config.Tty));
+    const container = this.docker.getContainer(info.Id);
+    const query = {
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+      ...(options.tail !== undefined ? { tail: options.tail } : {}),
+      ...(options.since ? { since: unixSeconds(options.since) } : {}),
+    };
+    if (!options.follow) {
+      const body = await this.call(`read the logs of ${id}`, () =>
+        container.logs({ ...query, follow: false, ...(signal ? { abortSignal: signal } : {}) }),
+      );
+      yield* demuxer.push(Buffer.isBuffer(body) ? body : Buffer.from(String(body)));
+      yield* demuxer.end();
+      return;
+    }
+    if (signal?.aborted) return;
+    let stream: NodeJS.ReadableStream & { destroy?: () => void };
+    try {
+      stream = await container.logs({
+        ...query,
+        follow: true,
+        ...(signal ? { abortSignal: signal } : {}),
+      });
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw engineError(error, this.endpoint, `follow the logs of ${id}`, `container ${id}`);
+    }
+    const stop = () => stream.destroy?.();
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const chunk of stream) {
+        yield* demuxer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      }
+      yield* demuxer.end();
+    } catch (error) {
+      if (!signal?.aborted) {
+        throw engineError(error, this.endpoint, `follow the logs of ${id}`, `container ${id}`);
+      }
+    } finally {
+      signal?.removeEventListener("abort", stop);
+      stop();
+    }
+  }
+
+  /** One stats sample (the engine takes about a second to measure CPU over an interval). */
+  async stats(id: string): Promise<ContainerStats> {
+    const raw = await this.call(
+      `read the stats of ${id}`,
+      () => this.docker.getContainer(id).stats({ stream: false }),
+      `container ${id}`,
+    );
+    return computeStats(raw as RawDockerStats);
+  }
+
+  private async inspect(id: string): Promise<Dockerode.ContainerInspectInfo> {
+    return this.call(
+      `inspect container ${id}`,
+      () => this.docker.getContainer(id).inspect(),
+      `container ${id}`,
+    );
+  }
+
+  private async inspectIfExists(id: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    try {
+      return await this.docker.getContainer(id).inspect();
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw engineError(error, this.endpoint, `inspect container ${id}`);
+    }
+  }
+
+  /** The id of the oldest network named exactly `name`, if any. */
+  private async findNetwork(name: string): Promise<string | undefined> {
+    const networks = await this.call("list networks", () =>
+      this.docker.listNetworks({ filters: { name: [name] } }),
+    );
+    const same = networks
+      .filter((network) => network.Name === name)
+      .sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+    return same[0]?.Id;
+  }
+
+  private async call<T>(action: string, request: () => Promise<T>, what?: string): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw engineError(error, this.endpoint, action, what);
+    }
+  }
+}
+
+interface PortBinding {
+  HostIp?: string;
+  HostPort?: string;
+}
+
+function checkSpec(spec: ContainerSpec): void {
+  if (!CONTAINER_NAME.test(spec.name)) {
+    throw invalidArgument(`container name "${spec.name}" is not a valid Docker name`);
+  }
+  if (!spec.image) throw invalidArgument("image must not be empty");
+  if (!spec.network) throw invalidArgument("network must not be empty");
+  if (!isPort(spec.internalPort)) {
+    throw invalidArgument(`internal port must be 1-65535, got ${spec.internalPort}`);
+  }
+  if (spec.hostPort !== undefined && !isPort(spec.hostPort)) {
+    throw invalidArgument(`host port must be 1-65535, got ${spec.hostPort}`);
+  }
+  if (!Number.isInteger(spec.cpuMillicores) || spec.cpuMillicores < 1) {
+    throw invalidArgument(`cpu must be a positive number of millicores, got ${spec.cpuMillicores}`);
+  }
+  // The engine refuses less than 6 MiB.
+  if (!Number.isInteger(spec.memoryMb) || spec.memoryMb < 6) {
+    throw invalidArgument(`memory must be at least 6 MB, got ${spec.memoryMb}`);
+  }
+  for (const key of Object.keys(spec.env)) {
+    if (!ENV_NAME.test(key)) throw invalidArgument(`environment variable name "${key}" is invalid`);
+  }
+  const health = spec.healthCheck;
+  if (health) {
+    const durations = [health.intervalMs, health.timeoutMs, health.startPeriodMs];
+    if (durations.some((ms) => !Number.isInteger(ms) || ms < 0) || health.intervalMs < 1) {
+      throw invalidArgument("health check durations must be whole milliseconds, interval ≥ 1");
+    }
+    if (!Number.isInteger(health.retries) || health.retries < 0) {
+      throw invalidArgument("health check retries must be a non-negative integer");
+    }
+    if (health.cmd && health.cmd.length === 0) {
+      throw invalidArgument("health check command must not be empty");
+    }
+  }
+}
+
+function isPort(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= 65535;
+}
+
+function boundHostPort(portBindings: unknown, internalPort: number): number | undefined {
+  const bindings = (portBindings as Record<string, PortBinding[] | null> | undefined)?.[
+    `${internalPort}/tcp`
+  ];
+  const port = Number(bindings?.[0]?.HostPort);
+  return port > 0 ? port : undefined;
+}
+
+/** Where the container's first published TCP port answers from this host. */
+function publishedTarget(
+  info: Dockerode.ContainerInspectInfo,
+  hostAddress: string,
+): { host: string; port: number } | undefined {
+  const ports = (info.NetworkSettings.Ports ?? {}) as Record<string, PortBinding[] | null>;
+  for (const [key, bindings] of Object.entries(ports)) {
+    if (!key.endsWith("/tcp")) continue;
+    const binding = bindings?.[0];
+    const port = Number(binding?.HostPort);
+    if (!(port > 0)) continue;
+    const ip = binding?.HostIp;
+    const host = !ip || ip === "0.0.0.0" || ip === "::" ? hostAddress : ip;
+    return { host, port };
+  }
+  return undefined;
+}
+
+/**
+ * Whether something listens behind `host:port`. A connection alone does not say so: Docker's
+ * userland proxy (used for loopback-published ports) accepts every connection and closes it at
+ * once when nothing in the container answers. So the connection has to stay open a moment.
+ */
+function listens(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    let hold: NodeJS.Timeout | undefined;
+    const done = (result: boolean) => {
+      clearTimeout(hold);
+      socket.removeAllListeners();
+      socket.on("error", () => undefined);
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(PROBE_CONNECT_TIMEOUT_MS, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("close", () => done(false));
+    socket.once("end", () => done(false));
+    // An app that greets first (SMTP, Redis) is listening.
+    socket.once("data", () => done(true));
+    socket.connect({ host, port }, () => {
+      socket.setTimeout(0);
+      hold = setTimeout(() => done(true), PROBE_HOLD_MS);
+    });
+  });
+}
+
+function healthFromStatus(status: string): ContainerHealth {
+  if (status.includes("(healthy)")) return "healthy";
+  if (status.includes("(unhealthy)")) return "unhealthy";
+  if (status.includes("(health: starting)")) return "starting";
+  return "none";
+}
+
+/** Docker's `since`: seconds since the epoch, with a fraction for sub-second precision. */
+function unixSeconds(at: Date): string {
+  const ms = at.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return `${seconds}.${String((ms - seconds * 1000) * 1_000_000).padStart(9, "0")}`;
+}
+
+function describeEndpoint(docker: Dockerode): string {
+  const modem = docker.modem as { socketPath?: unknown; host?: string; port?: string | number };
+  if (typeof modem.socketPath === "string") return `unix://${modem.socketPath}`;
+  if (modem.host) return `tcp://${modem.host}:${modem.port ?? 2375}`;
+  return DEFAULT_DOCKER_HOST;
+}

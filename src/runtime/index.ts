@@ -1,0 +1,31 @@
+export { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
+export {
+  type ContainerHealth,
+  type ContainerInfo,
+  type ContainerSpec,
+  type ContainerState,
+  DockerRuntime,
+  type DockerRuntimeOptions,
+  type EngineInfo,
+  type HealthCheckSpec,
+  type ImageRemoval,
+  LOG_MAX_FILES,
+  LOG_MAX_SIZE,
+  type LogOptions,
+  type NetworkRef,
+  PIDS_LIMIT,
+  RESTART_MAX_RETRIES,
+  type RunningContainer,
+} from "./docker-runtime.js";
+export type { PortRange } from "./host-ports.js";
+export type { LogLine } from "./log-stream.js";
+export {
+  containerName,
+  DEPLOYMENT_LABEL_VALUE,
+  type DeploymentLabelValues,
+  deploymentLabels,
+  LABELS,
+  projectNetworkName,
+  shortBuildKey,
+} from "./names.js";
+export { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
