@@ -12,6 +12,7 @@ import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
+import { subscribeIterable } from "../platform/index.js";
 import type { Tx } from "../store/database.js";
 import { constraintOf, isUniqueViolation } from "../store/errors.js";
 import {
@@ -24,7 +25,6 @@ import {
   envVars,
   projects,
 } from "../store/schema.js";
-import { subscribeIterable } from "../platform/index.js";
 import { buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
 
 export type Deployment = typeof deployments.$inferSelect & { domains: string[] };
@@ -555,14 +555,21 @@ export class DeploymentService {
    * A build's log: the lines stored so far, then live lines until the build ends or `signal`
    * aborts. Subscribes before reading the stored lines, so that none falls in between.
    */
-  async *watchBuildLogs(principal: Principal, buildId: string, signal: AbortSignal): AsyncGenerator<{ line: string; at: Date }> {
+  async *watchBuildLogs(
+    principal: Principal,
+    buildId: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<{ line: string; at: Date }> {
     const id = valid.uuid("build_id", buildId);
     const [build] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
     if (!build) throw notFound("build");
     await this.load(principal, build.deploymentId, "read").catch(() => {
       throw notFound("build");
     });
-    const live = await subscribeIterable(this.ctx.services.bus, buildLogChannel(id), { signal, bufferSize: 10_000 });
+    const live = await subscribeIterable(this.ctx.services.bus, buildLogChannel(id), {
+      signal,
+      bufferSize: 10_000,
+    });
     try {
       const [current] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
       const stored = (current?.logs ?? "").split("\n").filter((l) => l.length > 0);

@@ -64,6 +64,12 @@ export function domain(value: string): string {
   const problem = `"${clip(value)}" is not a valid domain name`;
   if (d.length === 0) throw invalidArgument("domain must not be empty");
   if (d.length > 253) throw invalidArgument(`${problem}: at most 253 characters`);
+  if (d.includes("*")) {
+    throw invalidArgument(`${problem}: wildcards are not supported; add each host name`);
+  }
+  if (/[/:@?#]/.test(d)) {
+    throw invalidArgument(`${problem}: give the host name only, without a scheme, port or path`);
+  }
   const labels = d.split(".");
   if (labels.length < 2)
     throw invalidArgument(`${problem}: it needs at least two labels, like app.example.com`);

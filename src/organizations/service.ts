@@ -31,31 +31,44 @@ export class OrganizationService {
     input: { name: string; slug?: string },
   ): Promise<Organization> {
     const name = valid.displayName("name", input.name);
-    const slug = input.slug ? valid.slug("slug", input.slug) : await this.freeSlug(name);
-    const id = randomUUID();
-    try {
-      const row = await this.ctx.db.transaction(async (tx) => {
-        const [org] = await tx.insert(organizations).values({ id, name, slug }).returning();
-        await tx
-          .insert(memberships)
-          .values({ organizationId: id, userId: principal.userId, role: "owner" });
-        await recordAudit(tx, {
-          principal,
-          organizationId: id,
-          action: "organization.create",
-          resourceType: "organization",
-          resourceId: id,
-          details: { name, slug },
-        });
-        return org;
-      });
-      if (!row) throw new Error("insert returned no row");
-      return { ...row, role: "owner" };
-    } catch (error) {
-      if (isUniqueViolation(error))
+    const given = input.slug ? valid.slug("slug", input.slug) : undefined;
+    // A derived slug can be taken between the check and the insert by a concurrent create:
+    // then another one is derived. A slug the caller chose is theirs to change.
+    for (let attempt = 1; ; attempt++) {
+      const slug = given ?? (await this.freeSlug(name, attempt > 1));
+      try {
+        return await this.insertOrganization(principal, name, slug);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        if (given === undefined && attempt < 3) continue;
         throw alreadyExists(`an organization with slug "${slug}" already exists`);
-      throw error;
+      }
     }
+  }
+
+  private async insertOrganization(
+    principal: Principal,
+    name: string,
+    slug: string,
+  ): Promise<Organization> {
+    const id = randomUUID();
+    const row = await this.ctx.db.transaction(async (tx) => {
+      const [org] = await tx.insert(organizations).values({ id, name, slug }).returning();
+      await tx
+        .insert(memberships)
+        .values({ organizationId: id, userId: principal.userId, role: "owner" });
+      await recordAudit(tx, {
+        principal,
+        organizationId: id,
+        action: "organization.create",
+        resourceType: "organization",
+        resourceId: id,
+        details: { name, slug },
+      });
+      return org;
+    });
+    if (!row) throw new Error("insert returned no row");
+    return { ...row, role: "owner" };
   }
 
   async get(principal: Principal, id: string): Promise<Organization> {
@@ -169,7 +182,20 @@ export class OrganizationService {
         .where(sql`lower(${users.email}) = ${email}`)
         .limit(1);
       if (!user) {
-        [user] = await tx.insert(users).values({ id: randomUUID(), email }).returning();
+        // Another request may be adding the same new email at this moment (to this or another
+        // organization): then its user is the one to use.
+        [user] = await tx
+          .insert(users)
+          .values({ id: randomUUID(), email })
+          .onConflictDoNothing()
+          .returning();
+        if (!user) {
+          [user] = await tx
+            .select()
+            .from(users)
+            .where(sql`lower(${users.email}) = ${email}`)
+            .limit(1);
+        }
       }
       if (!user) throw new Error("user insert returned no row");
       const [existing] = await tx
@@ -182,7 +208,9 @@ export class OrganizationService {
       const [m] = await tx
         .insert(memberships)
         .values({ organizationId, userId: user.id, role: input.role })
+        .onConflictDoNothing()
         .returning();
+      if (!m) throw alreadyExists(`${email} is already a member`);
       await recordAudit(tx, {
         principal,
         organizationId,
@@ -197,7 +225,7 @@ export class OrganizationService {
         email: user.email,
         displayName: user.displayName,
         role: input.role,
-        createdAt: m?.createdAt ?? this.ctx.now(),
+        createdAt: m.createdAt,
       };
     });
   }
@@ -302,10 +330,13 @@ export class OrganizationService {
     }
   }
 
-  /** A slug derived from the name, with a short suffix when it is taken. */
-  private async freeSlug(name: string): Promise<string> {
+  /**
+   * A slug derived from the name, with a short suffix when it is taken (or always, with
+   * `suffixed`, after a concurrent create took the one found free).
+   */
+  private async freeSlug(name: string, suffixed = false): Promise<string> {
     const base = valid.slugify(name) || "org";
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = suffixed ? 1 : 0; attempt < 5; attempt++) {
       const candidate = attempt === 0 ? base : `${base.slice(0, 33)}-${randomUUID().slice(0, 6)}`;
       const taken = await this.ctx.db
         .select({ id: organizations.id })
