@@ -24,3 +24,39 @@ export const orgCachePrefix = (organizationId: string) => `org:${organizationId}
 export async function invalidateOrganization(ctx: AppContext, organizationId: string) {
   await ctx.services.cache.deletePrefix(orgCachePrefix(organizationId));
 }
+
+/** JSON that keeps Dates: they are written as {"$date": iso} and read back as Date. */
+function encode(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+    const raw = this[key];
+    return raw instanceof Date ? { $date: raw.toISOString() } : v;
+  });
+}
+
+function decode<T>(text: string): T {
+  return JSON.parse(text, (_key, v) =>
+    v && typeof v === "object" && typeof (v as { $date?: unknown }).$date === "string"
+      ? new Date((v as { $date: string }).$date)
+      : v,
+  ) as T;
+}
+
+/**
+ * The API response cache: `load()`'s result under `key` in the organization's namespace, for the
+ * cache's TTL (5 minutes by default). Every write to the organization drops the namespace
+ * (invalidateOrganization), so a cached answer is never older than the last change made through
+ * the platform. Authorization is checked by the caller before, never cached.
+ */
+export async function cachedForOrganization<T>(
+  ctx: AppContext,
+  organizationId: string,
+  key: string,
+  load: () => Promise<T>,
+): Promise<T> {
+  const fullKey = `${orgCachePrefix(organizationId)}${key}`;
+  const hit = await ctx.services.cache.get<string>(fullKey);
+  if (hit !== undefined) return decode<T>(hit);
+  const value = await load();
+  await ctx.services.cache.set(fullKey, encode(value));
+  return value;
+}

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { authorize } from "../access/access.js";
 import { allows, type RoleName } from "../access/roles.js";
-import { type AppContext, invalidateOrganization } from "../app/context.js";
+import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
@@ -141,39 +141,46 @@ export class DeploymentService {
     filter: { projectId?: string; organizationId?: string },
   ): Promise<Deployment[]> {
     let where: ReturnType<typeof eq>;
+    let organizationId: string;
+    let key: string;
     if (filter.projectId) {
       const projectId = valid.uuid("project_id", filter.projectId);
       const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
       if (!project) throw notFound("project");
       await authorize(this.ctx.db, principal, project.organizationId, "read", "project");
       where = eq(deployments.projectId, projectId);
+      organizationId = project.organizationId;
+      key = `deployments:project:${projectId}`;
     } else if (filter.organizationId) {
-      const organizationId = valid.uuid("organization_id", filter.organizationId);
+      organizationId = valid.uuid("organization_id", filter.organizationId);
       await authorize(this.ctx.db, principal, organizationId, "read");
       where = eq(deployments.organizationId, organizationId);
+      key = "deployments:all";
     } else {
       throw invalidArgument("give project_id or organization_id");
     }
-    const rows = await this.ctx.db
-      .select()
-      .from(deployments)
-      .where(and(where, inArray(deployments.desiredState, ["running", "stopped"])))
-      .orderBy(asc(deployments.name));
-    const all = rows.length
-      ? await this.ctx.db
-          .select()
-          .from(domains)
-          .where(
-            inArray(
-              domains.deploymentId,
-              rows.map((r) => r.id),
-            ),
-          )
-      : [];
-    return rows.map((r) => ({
-      ...r,
-      domains: sortDomains(all.filter((d) => d.deploymentId === r.id)),
-    }));
+    return cachedForOrganization(this.ctx, organizationId, key, async () => {
+      const rows = await this.ctx.db
+        .select()
+        .from(deployments)
+        .where(and(where, inArray(deployments.desiredState, ["running", "stopped"])))
+        .orderBy(asc(deployments.name));
+      const all = rows.length
+        ? await this.ctx.db
+            .select()
+            .from(domains)
+            .where(
+              inArray(
+                domains.deploymentId,
+                rows.map((r) => r.id),
+              ),
+            )
+        : [];
+      return rows.map((r) => ({
+        ...r,
+        domains: sortDomains(all.filter((d) => d.deploymentId === r.id)),
+      }));
+    });
   }
 
   async update(

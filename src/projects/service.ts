@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq } from "drizzle-orm";
 import { authorize } from "../access/access.js";
-import { type AppContext, invalidateOrganization } from "../app/context.js";
+import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
 import { alreadyExists, failedPrecondition, notFound } from "../domain/errors.js";
@@ -69,11 +69,13 @@ export class ProjectService {
   async list(principal: Principal, organizationId: string): Promise<Project[]> {
     const orgId = valid.uuid("organization_id", organizationId);
     await authorize(this.ctx.db, principal, orgId, "read");
-    return this.ctx.db
-      .select()
-      .from(projects)
-      .where(eq(projects.organizationId, orgId))
-      .orderBy(asc(projects.name));
+    return cachedForOrganization(this.ctx, orgId, "projects", () =>
+      this.ctx.db
+        .select()
+        .from(projects)
+        .where(eq(projects.organizationId, orgId))
+        .orderBy(asc(projects.name)),
+    );
   }
 
   async update(
