@@ -8,6 +8,7 @@ import { recordAudit } from "../audit/audit.js";
 import type { AuthLookups, AuthUser, OidcUserIdentity } from "../auth/authenticator.js";
 import { slugify } from "../domain/validation.js";
 import type { Db } from "../store/database.js";
+import { isUniqueViolation } from "../store/errors.js";
 import { apiTokens, memberships, organizations, users } from "../store/schema.js";
 
 export function storeAuthLookups(db: Db, now: () => Date = () => new Date()): AuthLookups {
@@ -46,6 +47,21 @@ async function upsertOidcUser(db: Db, identity: OidcUserIdentity): Promise<AuthU
     .from(users)
     .where(and(eq(users.oidcIssuer, identity.issuer), eq(users.oidcSubject, identity.subject)));
   if (known) return toAuthUser(known);
+  try {
+    return await createOidcUser(db, identity);
+  } catch (error) {
+    // A first sign-in's concurrent requests race to create the user: the loser finds the winner's.
+    if (!isUniqueViolation(error)) throw error;
+    const [winner] = await db
+      .select()
+      .from(users)
+      .where(and(eq(users.oidcIssuer, identity.issuer), eq(users.oidcSubject, identity.subject)));
+    if (!winner) throw error;
+    return toAuthUser(winner);
+  }
+}
+
+async function createOidcUser(db: Db, identity: OidcUserIdentity): Promise<AuthUser> {
   const email = identity.email?.toLowerCase();
   return db.transaction(async (tx) => {
     if (email && identity.emailVerified) {

@@ -1,6 +1,6 @@
 /**
- * Cross-cutting concerns of every RPC, outermost first: metrics, error mapping, rate limiting,
- * authentication. Handlers read the authenticated caller with `principalOf(context)`.
+ * Cross-cutting concerns of every RPC, outermost first: metrics, error mapping, authentication
+ * with rate limiting. Handlers read the authenticated caller with `principalOf(context)`.
  */
 import {
   Code,
@@ -12,7 +12,6 @@ import {
 import type { Logger } from "pino";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { Principal } from "../auth/principal.js";
-import { hashApiToken } from "../crypto/tokens.js";
 import type { RateLimiter } from "../platform/index.js";
 import { codeName, toConnectError } from "./errors.js";
 import type { ApiMetrics } from "./metrics.js";
@@ -31,14 +30,46 @@ export function principalOf(context: HandlerContext): Principal {
   return principal;
 }
 
-export function authInterceptor(authenticator: Authenticator): Interceptor {
+export interface RateLimitOptions {
+  limiter: RateLimiter;
+  max: number;
+  windowMs: number;
+}
+
+/**
+ * Authenticates the caller, and applies the per-caller rate limit, shared by every API process
+ * through the platform's rate limiter (Redis when configured). The budget belongs to the
+ * authenticated user, whichever token they use; a request that fails to authenticate spends the
+ * budget of the client's address instead, so that guessing tokens (each guess a different
+ * header) buys no fresh budget, and the limiter holds one key per user or address, never one
+ * per made-up token.
+ */
+export function authInterceptor(
+  authenticator: Authenticator,
+  rateLimit?: RateLimitOptions,
+): Interceptor {
   return (next) => async (req) => {
-    const principal = await authenticator.authenticate(
-      req.header.get("authorization") ?? undefined,
-    );
+    let principal: Principal;
+    try {
+      principal = await authenticator.authenticate(req.header.get("authorization") ?? undefined);
+    } catch (error) {
+      if (rateLimit) await consume(rateLimit, `rpc:ip:${req.contextValues.get(clientIpKey)}`);
+      throw error;
+    }
+    if (rateLimit) await consume(rateLimit, `rpc:user:${principal.userId}`);
     req.contextValues.set(principalKey, principal);
     return next(req);
   };
+}
+
+async function consume({ limiter, max, windowMs }: RateLimitOptions, key: string): Promise<void> {
+  const verdict = await limiter.consume(key, max, windowMs);
+  if (!verdict.allowed) {
+    throw new ConnectError(
+      `rate limit exceeded: at most ${max} requests per ${Math.round(windowMs / 1000)} s; retry in ${Math.ceil(verdict.resetMs / 1000)} s`,
+      Code.ResourceExhausted,
+    );
+  }
 }
 
 export function errorInterceptor(logger: Logger): Interceptor {
@@ -60,30 +91,6 @@ async function* mapStreamErrors<T>(messages: AsyncIterable<T>, logger: Logger): 
   } catch (error) {
     throw toConnectError(error, logger);
   }
-}
-
-/**
- * Per-caller rate limit, shared by every API process through the platform's rate limiter
- * (Redis when configured). The key is the caller's token (hashed) or else the client's address.
- */
-export function rateLimitInterceptor(
-  limiter: RateLimiter,
-  options: { max: number; windowMs: number },
-): Interceptor {
-  return (next) => async (req) => {
-    const auth = req.header.get("authorization");
-    const key = auth
-      ? `rpc:tok:${hashApiToken(auth).slice(0, 32)}`
-      : `rpc:ip:${req.contextValues.get(clientIpKey)}`;
-    const verdict = await limiter.consume(key, options.max, options.windowMs);
-    if (!verdict.allowed) {
-      throw new ConnectError(
-        `rate limit exceeded: at most ${options.max} requests per ${Math.round(options.windowMs / 1000)} s; retry in ${Math.ceil(verdict.resetMs / 1000)} s`,
-        Code.ResourceExhausted,
-      );
-    }
-    return next(req);
-  };
 }
 
 export function metricsInterceptor(metrics: ApiMetrics): Interceptor {

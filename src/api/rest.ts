@@ -51,13 +51,34 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   throw invalidArgument(`${where}: ${issue?.message ?? "invalid"}`);
 }
 
+/**
+ * Authenticates a request once, however many times it is asked (the rate limiter's key, then the
+ * handler): the answer is kept with the request.
+ */
+export function requestAuthenticator(
+  authenticator: Authenticator,
+): (req: FastifyRequest) => Promise<Principal> {
+  const done = new WeakMap<FastifyRequest, Promise<Principal>>();
+  return (req) => {
+    let principal = done.get(req);
+    if (!principal) {
+      principal = authenticator.authenticate(req.headers.authorization);
+      done.set(req, principal);
+    }
+    return principal;
+  };
+}
+
 export function registerRestRoutes(
   app: FastifyInstance,
-  deps: { domain: Domain; authenticator: Authenticator; logger: Logger },
+  deps: {
+    domain: Domain;
+    /** See requestAuthenticator. */
+    authenticate: (req: FastifyRequest) => Promise<Principal>;
+    logger: Logger;
+  },
 ) {
-  const { domain, authenticator, logger } = deps;
-  const principal = (req: FastifyRequest): Promise<Principal> =>
-    authenticator.authenticate(req.headers.authorization);
+  const { domain, authenticate: principal, logger } = deps;
   const fail = (reply: FastifyReply, error: unknown) => {
     const e = toConnectError(error, logger);
     return reply

@@ -4,13 +4,14 @@
  * clients, which need HTTP/2. Both serve the same routes through the same interceptors.
  */
 import { readFileSync } from "node:fs";
+import type { Http2Session } from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { cors as connectCors } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { Gauge } from "prom-client";
 import type { AppContext } from "../app/context.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -26,17 +27,16 @@ import { deploymentHandlers } from "./handlers/deployment.js";
 import { nodeHandlers } from "./handlers/node.js";
 import { organizationHandlers } from "./handlers/organization.js";
 import { projectHandlers } from "./handlers/project.js";
-import { type Domain, domainServices } from "./handlers/services.js";
+import { type Domain, domainServices, type LogReader } from "./handlers/services.js";
 import { checkHealth } from "./health.js";
 import {
   authInterceptor,
   clientIpKey,
   errorInterceptor,
   metricsInterceptor,
-  rateLimitInterceptor,
 } from "./interceptors.js";
 import { ApiMetrics } from "./metrics.js";
-import { registerRestRoutes } from "./rest.js";
+import { registerRestRoutes, requestAuthenticator } from "./rest.js";
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -49,6 +49,10 @@ export interface ApiServerOptions {
   authenticator: Authenticator;
   /** The URL of a deployment's domain, as the edge serves it. */
   urlOf?: UrlOf;
+  /** The container engine's logs, when this process can read them. */
+  logs?: LogReader;
+  /** Extra routes (the Traefik HTTP provider's endpoint, the dashboard), registered last. */
+  extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
   /** Extra checks for /health (the metrics system, the runtime), by name. */
   healthChecks?: Record<string, () => Promise<{ ok: boolean; detail?: string }>>;
 }
@@ -64,24 +68,26 @@ export interface ApiServer {
 }
 
 const RPC_PATH = /^\/obiente\.cloud\./;
+/** How long calls in flight (streams above all) have to finish once the server closes. */
+const SHUTDOWN_GRACE_MS = 2_000;
 
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { ctx, authenticator } = options;
   const { config, logger } = ctx;
   const startedAt = Date.now();
   const urlOf = options.urlOf ?? ((d: string) => `http://${d}`);
-  const domain = domainServices(ctx, urlOf);
+  const domain = domainServices(ctx, urlOf, options.logs);
   const metrics = new ApiMetrics();
   registerPlatformGauges(metrics, ctx);
 
   const interceptors: Interceptor[] = [
     metricsInterceptor(metrics),
     errorInterceptor(logger),
-    rateLimitInterceptor(ctx.services.rateLimiter, {
+    authInterceptor(authenticator, {
+      limiter: ctx.services.rateLimiter,
       max: config.RATE_LIMIT_MAX,
       windowMs: config.RATE_LIMIT_WINDOW_MS,
     }),
-    authInterceptor(authenticator),
   ];
   const routes = (router: ConnectRouter) => {
     router.service(OrganizationService, organizationHandlers(domain));
@@ -114,13 +120,15 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         },
       } as never;
     },
-    shutdownTimeoutMs: 2_000,
+    shutdownTimeoutMs: SHUTDOWN_GRACE_MS,
   };
+
+  const authenticate = requestAuthenticator(authenticator);
 
   // HTTP/1.1: Connect, gRPC-Web, REST, health, metrics.
   const http = Fastify({
     loggerInstance: logger.child({ component: "api" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.TRUST_PROXY,
     bodyLimit: 1024 * 1024,
   });
@@ -142,8 +150,17 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     // RPCs are limited by an interceptor, which answers in the RPC protocol's own terms.
     allowList: (req) => RPC_PATH.test(req.url),
-    keyGenerator: (req) =>
-      req.headers.authorization ? `tok:${req.headers.authorization.slice(-24)}` : `ip:${req.ip}`,
+    // Per authenticated user, else per address: a made-up token is no key of its own, or each
+    // guess would come with a fresh budget. The request's authentication is done once, here,
+    // and reused by the REST handlers.
+    keyGenerator: async (req) => {
+      if (RPC_PATH.test(req.url) || req.headers.authorization === undefined) return `ip:${req.ip}`;
+      try {
+        return `user:${(await authenticate(req)).userId}`;
+      } catch {
+        return `ip:${req.ip}`;
+      }
+    },
     ...rateLimitStoreOptions(ctx.services),
     errorResponseBuilder: (_req, context) => ({
       statusCode: 429,
@@ -152,7 +169,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     }),
   });
   await http.register(fastifyConnectPlugin, connectOptions);
-  registerRestRoutes(http, { domain, authenticator, logger });
+  registerRestRoutes(http, { domain, authenticate, logger });
 
   http.get("/health", async (_req, reply) => {
     const report = await checkHealth(ctx, VERSION, startedAt, options.healthChecks ?? {});
@@ -161,6 +178,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   http.get("/metrics", async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  await options.extraRoutes?.(http);
   http.addHook("onResponse", async (req, reply) => {
     if (RPC_PATH.test(req.url)) return;
     metrics.http.observe(
@@ -173,9 +191,16 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const grpc = Fastify({
     http2: true,
     loggerInstance: logger.child({ component: "grpc" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   await grpc.register(fastifyConnectPlugin, connectOptions);
+  // Node before 24 does not close HTTP/2 sessions when the server closes: an idle gRPC client
+  // would keep the server open. They are closed by hand, see close().
+  const sessions = new Set<Http2Session>();
+  grpc.server.on("session", (session: Http2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -190,8 +215,27 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         (app.server.address() as { port: number }).port;
       return { port: portOf(http), grpcPort: portOf(grpc) };
     },
+    /**
+     * Stops accepting calls, gives the calls in flight SHUTDOWN_GRACE_MS (then streams are
+     * ended), and closes connections as soon as they are idle, rather than waiting for clients
+     * to hang up: keep-alive HTTP/1.1 connections and HTTP/2 sessions (which are sent GOAWAY at
+     * once). Whatever is still open a second after the grace period is cut.
+     */
     close() {
-      closing ??= Promise.all([http.close(), grpc.close()]).then(() => undefined);
+      closing ??= (async () => {
+        for (const session of sessions) session.close();
+        const idle = setInterval(() => http.server.closeIdleConnections(), 100);
+        const cut = setTimeout(() => {
+          http.server.closeAllConnections();
+          for (const session of sessions) session.destroy();
+        }, SHUTDOWN_GRACE_MS + 1_000);
+        try {
+          await Promise.all([http.close(), grpc.close()]);
+        } finally {
+          clearInterval(idle);
+          clearTimeout(cut);
+        }
+      })();
       return closing;
     },
   };

@@ -5,8 +5,8 @@
  * fail at once saying where the engine was looked for.
  */
 import { mkdir } from "node:fs/promises";
-import Dockerode from "dockerode";
 import { join, resolve } from "node:path";
+import Dockerode from "dockerode";
 import { Heartbeat } from "../agent/heartbeat.js";
 import { buildImage } from "../builder/index.js";
 import type { Config } from "../config/config.js";
@@ -38,7 +38,9 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((error: unknown) => ctx.logger.warn({ err: error }, "error while closing"));
+      await cleanup().catch((error: unknown) =>
+        ctx.logger.warn({ err: error }, "error while closing"),
+      );
     }
   };
   try {
@@ -54,7 +56,11 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
     const edges: EdgePort[] = [];
     let edgePort: number | undefined;
     if (config.ROLES.includes("edge") && config.EDGE === "builtin") {
-      const edge = new BuiltinEdge({ host: config.EDGE_HOST, port: config.EDGE_PORT, logger: ctx.logger });
+      const edge = new BuiltinEdge({
+        host: config.EDGE_HOST,
+        port: config.EDGE_PORT,
+        logger: ctx.logger,
+      });
       edgePort = (await edge.start()).port;
       cleanups.push(() => edge.close());
       edges.push(edge);
@@ -104,7 +110,10 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
           gitRepo: request.gitRepo,
           branch: request.branch,
           workRoot,
-          limits: { timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000, maxRepoBytes: config.BUILD_MAX_REPO_MB * 1024 * 1024 },
+          limits: {
+            timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000,
+            maxRepoBytes: config.BUILD_MAX_REPO_MB * 1024 * 1024,
+          },
           images: { nodeImage: config.NODE_BASE_IMAGE, staticImage: config.STATIC_BASE_IMAGE },
           allowFile: config.GIT_ALLOW_FILE,
           onLog: request.onLog,
@@ -147,8 +156,17 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
       routes,
       nodeId: () => heartbeat.nodeId,
       extraLabels: (deployment, domains, port) =>
-        traefikLabels({ deploymentId: deployment.id, domains, port, tls, certResolver: config.TRAEFIK_CERT_RESOLVER }),
-      defaults: { cpuMillicores: config.DEFAULT_CPU_MILLICORES, memoryMb: config.DEFAULT_MEMORY_MB },
+        traefikLabels({
+          deploymentId: deployment.id,
+          domains,
+          port,
+          tls,
+          certResolver: config.TRAEFIK_CERT_RESOLVER,
+        }),
+      defaults: {
+        cpuMillicores: config.DEFAULT_CPU_MILLICORES,
+        memoryMb: config.DEFAULT_MEMORY_MB,
+      },
       healthTimeoutMs: config.HEALTH_TIMEOUT_SECONDS * 1000,
     });
     const reconciler = new Reconciler({
@@ -169,7 +187,8 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
     }
 
     const urlOf = (domain: string) => {
-      if (config.EDGE === "builtin") return `http://${domain}${edgePort && edgePort !== 80 ? `:${edgePort}` : ""}`;
+      if (config.EDGE === "builtin")
+        return `http://${domain}${edgePort && edgePort !== 80 ? `:${edgePort}` : ""}`;
       if (config.EDGE === "caddy") {
         return config.ACME_CA
           ? `https://${domain}${config.CADDY_HTTPS_PORT !== 443 ? `:${config.CADDY_HTTPS_PORT}` : ""}`

@@ -15,10 +15,10 @@ import type { Config } from "../config/config.js";
 import { SecretBox } from "../crypto/secret-box.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
-import { type Deploying, startDeploying } from "./deploying.js";
-import { registerTraefikProvider } from "./traefik-provider.js";
 import type { AppContext } from "./context.js";
+import { type Deploying, startDeploying } from "./deploying.js";
 import { loadMasterKey } from "./master-key.js";
+import { registerTraefikProvider } from "./traefik-provider.js";
 
 /** The roles that need the container engine, the builder or the edge. */
 const needsDeploying = (config: Config) =>
@@ -82,7 +82,6 @@ export async function startPlatform(
     };
 
     const first = await bootstrap(database.db, config.BOOTSTRAP_ADMIN_EMAIL);
-    if (first) announceBootstrap(first.email, first.token, config);
 
     const deploying = needsDeploying(config) ? await startDeploying(ctx, config) : undefined;
     if (deploying) cleanups.push(() => deploying.close());
@@ -121,7 +120,10 @@ export async function startPlatform(
                     await deploying.runtime.ping();
                     return { ok: true };
                   } catch (error) {
-                    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+                    return {
+                      ok: false,
+                      detail: error instanceof Error ? error.message : String(error),
+                    };
                   }
                 },
               },
@@ -134,11 +136,15 @@ export async function startPlatform(
       cleanups.push(() => api?.close() ?? Promise.resolve());
       const bound = await api.listen(config.HOST, config.PORT, config.GRPC_PORT);
       ports = { http: bound.port, grpc: bound.grpcPort };
+    }
+
+    if (first) announceBootstrap(first.email, first.token, config, ports?.http ?? config.PORT);
+    // Logged after the banner: tests (and people) who wait for this line find the token before it.
+    if (ports)
       logger.info(
-        { url: `http://${config.HOST}:${bound.port}`, grpcPort: bound.grpcPort },
+        { url: `http://${config.HOST}:${ports.http}`, grpcPort: ports.grpc },
         "api listening",
       );
-    }
 
     return {
       ctx,
@@ -156,7 +162,7 @@ export async function startPlatform(
 }
 
 /** The first start's token, printed once to stdout, apart from the JSON logs. */
-function announceBootstrap(email: string, token: string, config: Config) {
+function announceBootstrap(email: string, token: string, config: Config, port: number) {
   const lines = [
     "",
     "  Obiente Cloud is set up. An administrator was created:",
@@ -165,7 +171,7 @@ function announceBootstrap(email: string, token: string, config: Config) {
     "",
     "  This token is shown once and only its hash is kept. Use it as",
     `    export OBIENTE_TOKEN=${token}`,
-    `    obiente login --api http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${config.PORT} --token $OBIENTE_TOKEN`,
+    `    obiente login --api http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port} --token $OBIENTE_TOKEN`,
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

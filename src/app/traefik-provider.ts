@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/config.js";
-import { constantTimeEqual } from "../crypto/tokens.js";
 import { loadRouteTable } from "../controller/routing.js";
+import { constantTimeEqual } from "../crypto/tokens.js";
 import { traefikDynamicConfig } from "../edge/traefik.js";
 import type { AppContext } from "./context.js";
 
@@ -16,7 +16,9 @@ export function registerTraefikProvider(app: FastifyInstance, ctx: AppContext, c
   app.get(TRAEFIK_PROVIDER_PATH, async (req, reply) => {
     const token = config.TRAEFIK_PROVIDER_TOKEN;
     if (token && !constantTimeEqual(req.headers.authorization ?? "", `Bearer ${token}`)) {
-      return reply.status(401).send({ code: "unauthenticated", message: "send the provider token" });
+      return reply
+        .status(401)
+        .send({ code: "unauthenticated", message: "send the provider token" });
     }
     const table = await loadRouteTable(ctx.db);
     return traefikDynamicConfig(table, { certResolver: config.TRAEFIK_CERT_RESOLVER });

@@ -3,6 +3,7 @@
  * process running `obiente up` (spawnPlatform), always on port 0, on a database of its own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,9 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import pino from "pino";
 import { type RunningPlatform, startPlatform } from "../../src/app/platform.js";
 import { loadConfig } from "../../src/config/config.js";
+import { generateApiToken } from "../../src/crypto/tokens.js";
+import type { Db } from "../../src/store/database.js";
+import { apiTokens, users } from "../../src/store/schema.js";
 import { freshPostgresUrl } from "./databases.js";
 
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -56,8 +60,13 @@ export async function startTestPlatform(
     GRPC_PORT: "0",
     DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
+    // The API alone unless a test asks for more: no engine, edge or controller to wait for.
+    ROLES: "api",
+    EDGE_PORT: "0",
     ...(pg ? { DATABASE_URL: pg.url } : {}),
-    ...(options.redis ? { REDIS_URL: testRedisUrl, REDIS_KEY_PREFIX: `obiente-test-${process.pid}-${Date.now()}:` } : {}),
+    ...(options.redis
+      ? { REDIS_URL: testRedisUrl, REDIS_KEY_PREFIX: `obiente-test-${process.pid}-${Date.now()}:` }
+      : {}),
     ...options.env,
   });
   const silence = process.stdout.write;
@@ -70,7 +79,8 @@ export async function startTestPlatform(
     process.stdout.write = silence;
   }
   const adminToken = platform.bootstrapToken;
-  if (!adminToken || !platform.ports) throw new Error("the test platform did not bootstrap an admin");
+  if (!adminToken || !platform.ports)
+    throw new Error("the test platform did not bootstrap an admin");
   const baseUrl = `http://127.0.0.1:${platform.ports.http}`;
   const grpcUrl = `http://127.0.0.1:${platform.ports.grpc}`;
   return {
@@ -104,10 +114,22 @@ export interface SpawnedPlatform {
 }
 
 /** Runs `node bin/obiente.js up` with `env` and waits until its API listens. */
-export async function spawnPlatform(env: Record<string, string>, timeoutMs = 60_000): Promise<SpawnedPlatform> {
+export async function spawnPlatform(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<SpawnedPlatform> {
   const child = spawn(process.execPath, [join(repoRoot, "bin/obiente.js"), "up"], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: "0", GRPC_PORT: "0", LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      PORT: "0",
+      GRPC_PORT: "0",
+      EDGE_PORT: "0",
+      ROLES: "api",
+      LOG_LEVEL: "info",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -117,25 +139,29 @@ export async function spawnPlatform(env: Record<string, string>, timeoutMs = 60_
   child.stderr?.on("data", (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const { baseUrl, grpcPort } = await new Promise<{ baseUrl: string; grpcPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the platform did not start in ${timeoutMs} ms:\n${output}`));
-    }, timeoutMs);
-    const check = () => {
-      const match = /"url":"(http:\/\/[^"]+)","grpcPort":(\d+)/.exec(output);
-      if (match?.[1] && match[2]) {
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  const { baseUrl, grpcPort } = await new Promise<{ baseUrl: string; grpcPort: number }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`the platform did not start in ${timeoutMs} ms:\n${output}`));
+      }, timeoutMs);
+      const check = () => {
+        const match = /"url":"(http:\/\/[^"]+)","grpcPort":(\d+)/.exec(output);
+        if (match?.[1] && match[2]) {
+          clearTimeout(timer);
+          resolve({ baseUrl: match[1], grpcPort: Number(match[2]) });
+        }
+      };
+      child.stdout?.on("data", check);
+      child.once("exit", (code) => {
         clearTimeout(timer);
-        resolve({ baseUrl: match[1], grpcPort: Number(match[2]) });
-      }
-    };
-    child.stdout?.on("data", check);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the platform exited with ${code} before listening:\n${output}`));
-    });
-  });
+        reject(new Error(`the platform exited with ${code} before listening:\n${output}`));
+      });
+    },
+  );
   const adminToken = /token: (obt_[A-Za-z0-9_-]+)/.exec(output)?.[1];
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -152,4 +178,21 @@ export async function spawnPlatform(env: Record<string, string>, timeoutMs = 60_
     stop: () => end("SIGTERM"),
     kill: () => end("SIGKILL"),
   };
+}
+
+/**
+ * A user of their own (no organization, not an administrator) and an API token for them,
+ * written straight into the store: for tests that need several callers without an OIDC issuer.
+ */
+export async function addUserWithToken(
+  db: Db,
+  email = `user-${randomUUID()}@obiente.test`,
+): Promise<{ userId: string; email: string; token: string }> {
+  const userId = randomUUID();
+  const { token, hash, prefix } = generateApiToken();
+  await db.insert(users).values({ id: userId, email, displayName: email.split("@")[0] ?? "" });
+  await db
+    .insert(apiTokens)
+    .values({ id: randomUUID(), userId, name: "test", tokenHash: hash, prefix });
+  return { userId, email, token };
 }

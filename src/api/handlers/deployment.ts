@@ -1,6 +1,6 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { unimplemented } from "../../domain/errors.js";
+import { unavailable, unimplemented } from "../../domain/errors.js";
 import type { DeploymentService } from "../../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import {
   buildToProto,
@@ -12,7 +12,43 @@ import {
   strategyFromProto,
 } from "../convert.js";
 import { principalOf } from "../interceptors.js";
-import type { Domain } from "./services.js";
+import type { Domain, LogReader } from "./services.js";
+
+type LogLineOut = { containerId: string; stream: "stdout" | "stderr"; line: string; at: Date };
+
+const logLineToProto = (l: LogLineOut) => ({
+  containerId: l.containerId,
+  stream: l.stream,
+  line: l.line,
+  at: timestampFromDate(l.at),
+});
+
+function needLogs(logs: LogReader | undefined): LogReader {
+  if (!logs) throw unavailable("this API process has no container engine to read logs from");
+  return logs;
+}
+
+async function* tagged(containerId: string, lines: AsyncIterable<Omit<LogLineOut, "containerId">>) {
+  for await (const l of lines) yield { containerId, ...l };
+}
+
+/** Interleaves several async streams as their items arrive. */
+async function* merge<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
+  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+  const pending = new Map(iterators.map((it, i) => [i, it.next().then((r) => ({ i, r }))]));
+  while (pending.size > 0) {
+    const { i, r } = await Promise.race(pending.values());
+    if (r.done) {
+      pending.delete(i);
+      continue;
+    }
+    pending.set(
+      i,
+      (iterators[i] as AsyncIterator<T>).next().then((next) => ({ i, r: next })),
+    );
+    yield r.value;
+  }
+}
 
 /** Calls that need the container runtime answer Unimplemented until a runtime is wired in. */
 const needsRuntime = (what: string) =>
@@ -21,6 +57,7 @@ const needsRuntime = (what: string) =>
 export function deploymentHandlers({
   deployments,
   urlOf,
+  logs,
 }: Domain): ServiceImpl<typeof DeploymentService> {
   const out = (row: Parameters<typeof deploymentToProto>[0]) => ({
     deployment: deploymentToProto(row, urlOf),
@@ -127,20 +164,50 @@ export function deploymentHandlers({
       const rows = await deployments.listBuilds(principalOf(ctx), req.deploymentId);
       return { builds: rows.map(buildToProto) };
     },
-    // biome-ignore lint/correctness/useYield: answers Unimplemented until the builder lands
-    async *streamBuildLogs(_req, ctx) {
-      principalOf(ctx);
-      throw needsRuntime("streaming build logs");
+    async *streamBuildLogs(req, ctx) {
+      for await (const { line, at } of deployments.watchBuildLogs(
+        principalOf(ctx),
+        req.buildId,
+        ctx.signal,
+      )) {
+        yield { line, at: timestampFromDate(at) };
+      }
     },
     async getDeploymentLogs(req, ctx) {
-      await deployments.get(principalOf(ctx), req.deploymentId);
-      if (req.since) timestampDate(req.since);
-      throw needsRuntime("reading logs");
+      const d = await deployments.get(principalOf(ctx), req.deploymentId);
+      const reader = needLogs(logs);
+      const tail = Math.min(req.tail || 100, 10_000);
+      const since = req.since ? timestampDate(req.since) : undefined;
+      const all: LogLineOut[] = [];
+      for (const c of await reader.list({ deploymentId: d.id })) {
+        for await (const l of reader.logs(c.id, {
+          tail,
+          ...(since ? { since } : {}),
+          signal: ctx.signal,
+        })) {
+          all.push({ containerId: c.id, ...l });
+        }
+      }
+      all.sort((a, b) => a.at.getTime() - b.at.getTime());
+      return { lines: all.slice(-tail).map(logLineToProto) };
     },
-    // biome-ignore lint/correctness/useYield: answers Unimplemented until the runtime lands
     async *streamDeploymentLogs(req, ctx) {
-      await deployments.get(principalOf(ctx), req.deploymentId);
-      throw needsRuntime("streaming logs");
+      const d = await deployments.get(principalOf(ctx), req.deploymentId);
+      const reader = needLogs(logs);
+      const since = req.since ? timestampDate(req.since) : undefined;
+      const containers = await reader.list({ deploymentId: d.id });
+      const streams = containers.map((c) =>
+        tagged(
+          c.id,
+          reader.logs(c.id, {
+            tail: req.tail || 100,
+            follow: true,
+            ...(since ? { since } : {}),
+            signal: ctx.signal,
+          }),
+        ),
+      );
+      for await (const line of merge(streams)) yield { line: logLineToProto(line) };
     },
     async explainPlacement(req, ctx) {
       await deployments.get(principalOf(ctx), req.deploymentId);

@@ -7,6 +7,15 @@ import { OrganizationService } from "../../organizations/service.js";
 import { ProjectService } from "../../projects/service.js";
 import type { UrlOf } from "../convert.js";
 
+/** Reads containers' logs from the engine (the runtime), when this process has one. */
+export interface LogReader {
+  list(filter: { deploymentId: string }): Promise<Array<{ id: string }>>;
+  logs(
+    id: string,
+    options: { tail?: number; since?: Date; follow?: boolean; signal?: AbortSignal },
+  ): AsyncIterable<{ stream: "stdout" | "stderr"; line: string; at: Date }>;
+}
+
 export interface Domain {
   organizations: OrganizationService;
   projects: ProjectService;
@@ -14,9 +23,10 @@ export interface Domain {
   accounts: AccountService;
   nodes: NodeService;
   urlOf: UrlOf;
+  logs: LogReader | undefined;
 }
 
-export function domainServices(ctx: AppContext, urlOf: UrlOf): Domain {
+export function domainServices(ctx: AppContext, urlOf: UrlOf, logs?: LogReader): Domain {
   return {
     organizations: new OrganizationService(ctx),
     projects: new ProjectService(ctx),
@@ -24,5 +34,6 @@ export function domainServices(ctx: AppContext, urlOf: UrlOf): Domain {
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),
     urlOf,
+    logs,
   };
 }
