@@ -130,7 +130,7 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
       },
       run: (spec) => runtime.run(spec),
       waitHealthy: (id, options) => runtime.waitHealthy(id, options),
-      stop: (id) => runtime.stop(id, { timeoutSec: 10 }),
+      stop: (id) => runtime.stop(id, { timeoutSec: config.STOP_TIMEOUT_SECONDS }),
       remove: (id) => runtime.remove(id),
       removeImage: async (id) => {
         await runtime.removeImage(id);

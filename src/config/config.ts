@@ -79,6 +79,7 @@ const schema = z.object({
   STATIC_BASE_IMAGE: z.string().min(1).default("busybox:stable"),
   DEFAULT_CPU_MILLICORES: z.coerce.number().int().min(10).default(500),
   DEFAULT_MEMORY_MB: z.coerce.number().int().min(16).default(256),
+  STOP_TIMEOUT_SECONDS: z.coerce.number().int().min(0).default(10),
   HEALTH_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(60),
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().positive().default(60),
   ORPHAN_POLICY: z.enum(["remove", "keep"], { message: "remove or keep" }).default("remove"),

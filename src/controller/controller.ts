@@ -40,7 +40,8 @@ export class Controller {
       },
       onDemoted: async () => {
         ctx.logger.info("this controller is no longer the leader");
-        await reconciler.close();
+        // stop(), not close(): the loop starts again if this controller is elected again.
+        await reconciler.stop();
       },
     });
   }

@@ -381,10 +381,13 @@ export class Deployer {
           : eq(deploymentLocations.deploymentId, deploymentId),
       );
     await this.options.routes.sync();
-    for (const c of containers) {
-      await runtime.stop(c.id).catch(() => undefined);
-      await runtime.remove(c.id);
-    }
+    // In parallel: each stop may wait the app's whole grace period.
+    await Promise.all(
+      containers.map(async (c) => {
+        await runtime.stop(c.id).catch(() => undefined);
+        await runtime.remove(c.id);
+      }),
+    );
   }
 
   /** One routing row per domain of the deployment, at path "/". */

@@ -31,7 +31,11 @@ const BACKOFF_MAX_MS = 10 * 60_000;
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReconcilePlan | undefined> | undefined;
+  private queued: Promise<ReconcilePlan | undefined> | undefined;
   private closed = false;
+  /** The running loop's number, 0 when none runs; a stopped loop's last pass schedules no more. */
+  private loop = 0;
+  private loops = 0;
   private readonly failures = new Map<string, { count: number; notBefore: number }>();
   private readonly now: () => number;
 
@@ -39,19 +43,46 @@ export class Reconciler {
     this.now = options.now ?? Date.now;
   }
 
+  /** Starts the loop (on election); a no-op while it runs, or once closed. */
   start(): void {
-    if (this.closed || this.timer) return;
+    // Fix: the loop used to be stopped on demotion with close(), which made every later start()
+    // (a re-election) a no-op: a controller that lost the lead once never reconciled again.
+    if (this.closed || this.loop !== 0) return;
+    const loop = ++this.loops;
+    this.loop = loop;
     const tick = () => {
       void this.reconcileOnce().finally(() => {
-        if (!this.closed) this.timer = setTimeout(tick, this.options.intervalMs);
+        if (this.loop === loop) this.timer = setTimeout(tick, this.options.intervalMs);
       });
     };
     this.timer = setTimeout(tick, 0);
   }
 
-  /** One pass; concurrent calls share the pass in progress. */
+  /** Stops the loop (on demotion) and waits for the pass in progress; start() may follow. */
+  async stop(): Promise<void> {
+    this.loop = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+    await this.queued;
+  }
+
+  /**
+   * One pass that starts after this call. A call while a pass runs gets the next pass, shared by
+   * every call made during the same pass: the one in progress may have read the state before
+   * the caller's change (a node that changed, a container started a moment ago).
+   */
   reconcileOnce(): Promise<ReconcilePlan | undefined> {
-    this.running ??= this.pass()
+    // Fix: calls during a pass used to share that pass, so a change made just before the call
+    // (the reason for calling) could be missed until the next interval.
+    if (this.running) {
+      this.queued ??= this.running.then(() => {
+        this.queued = undefined;
+        return this.closed ? undefined : this.reconcileOnce();
+      });
+      return this.queued;
+    }
+    this.running = this.pass()
       .catch((error: unknown) => {
         this.options.logger.warn({ err: error }, "reconcile pass failed; will try again");
         return undefined;
@@ -111,8 +142,6 @@ export class Reconciler {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.stop();
   }
 }

@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import type { Route, RouteTable } from "./route-table.js";
+import { routeName, traefikDynamicConfig, traefikLabels } from "./traefik.js";
+
+/** The Traefik v3 file-provider schema (SchemaStore), in the shared folder beside the repository. */
+const schemaPath = new URL(
+  "../../../shared/schemas/traefik-v3-file-provider.json",
+  import.meta.url,
+);
+const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as JsonSchema;
+
+function route(overrides: Partial<Route> & Pick<Route, "domain">): Route {
+  return {
+    pathPrefix: "/",
+    deploymentId: "d1",
+    tls: false,
+    lbAlgorithm: "round_robin",
+    weights: {},
+    upstreams: ["10.0.0.1:30001"],
+    ...overrides,
+  };
+}
+
+const table: RouteTable = {
+  routes: [
+    route({
+      domain: "app.example.com",
+      pathPrefix: "/api",
+      upstreams: ["10.0.0.1:1", "10.0.0.2:2"],
+    }),
+    route({ domain: "app.example.com" }),
+    route({ domain: "down.example.com", upstreams: [] }),
+    route({ domain: "secure.example.com", tls: true }),
+  ],
+};
+
+describe("traefikDynamicConfig", () => {
+  it("has a router and a service per route", () => {
+    const config = traefikDynamicConfig(table);
+    const api = routeName({ domain: "app.example.com", pathPrefix: "/api" });
+    assert.deepEqual(config.http.routers[api], {
+      rule: "Host(`app.example.com`) && PathPrefix(`/api`)",
+      service: api,
+      entryPoints: ["web"],
+    });
+    assert.deepEqual(config.http.services[api], {
+      loadBalancer: {
+        servers: [{ url: "http://10.0.0.1:1" }, { url: "http://10.0.0.2:2" }],
+        passHostHeader: true,
+      },
+    });
+    const secure =
+      config.http.routers[routeName({ domain: "secure.example.com", pathPrefix: "/" })];
+    assert.deepEqual(secure?.tls, { certResolver: "letsencrypt" });
+    assert.deepEqual(secure?.entryPoints, ["websecure"]);
+    assert.equal(Object.keys(config.http.routers).length, 4);
+  });
+
+  it("points a route without live replica at a closed port (Traefik answers 502)", () => {
+    const config = traefikDynamicConfig(table, { unavailableUrl: "http://127.0.0.1:9" });
+    const down = config.http.services[routeName({ domain: "down.example.com", pathPrefix: "/" })];
+    assert.deepEqual(down?.loadBalancer.servers, [{ url: "http://127.0.0.1:9" }]);
+  });
+
+  it("is deterministic", () => {
+    assert.equal(
+      JSON.stringify(traefikDynamicConfig(table)),
+      JSON.stringify(traefikDynamicConfig(table)),
+    );
+  });
+
+  it("names routes uniquely even when their slugs collide", () => {
+    assert.notEqual(
+      routeName({ domain: "a-b.com", pathPrefix: "/" }),
+      routeName({ domain: "a.b-com", pathPrefix: "/" }),
+    );
+  });
+
+  it("validates against the Traefik v3 schema (minimal draft-07 check)", () => {
+    const config = traefikDynamicConfig(table, { certResolver: "pebble" });
+    assert.deepEqual(validate(schema, config), []);
+    assert.deepEqual(validate(schema, traefikDynamicConfig({ routes: [] })), []);
+    // The check does bite: a missing and an unknown key, a wrong type, a server without url.
+    const bad = {
+      http: {
+        routers: { r: { rule: 1, servce: "x" } },
+        services: { s: { loadBalancer: { servers: [{}] } } },
+      },
+    };
+    assert.deepEqual(validate(schema, bad), [
+      "/http/routers/r: missing service",
+      "/http/routers/r/rule: not string",
+      "/http/routers/r/servce: not allowed",
+      "/http/services/s: matches 0 of oneOf",
+    ]);
+  });
+
+  it("validates against the Traefik v3 schema (ajv)", async (t) => {
+    const ajv = await loadAjv();
+    if (!ajv) {
+      t.skip("ajv is not installed");
+      return;
+    }
+    const check = ajv.compile(schema);
+    const config = traefikDynamicConfig(table, { certResolver: "pebble" });
+    assert.equal(check(config), true, JSON.stringify(check.errors));
+    assert.equal(check({ http: { routers: { r: { servce: "x" } } } }), false);
+  });
+});
+
+describe("traefikLabels", () => {
+  it("gives the design's labels, for HTTP", () => {
+    assert.deepEqual(
+      traefikLabels({ deploymentId: "d1", domains: ["b.test", "A.test"], port: 3000, tls: false }),
+      {
+        "traefik.enable": "true",
+        "traefik.http.routers.deployment-d1.entrypoints": "web",
+        "traefik.http.routers.deployment-d1.rule": "Host(`a.test`) || Host(`b.test`)",
+        "traefik.http.routers.deployment-d1.service": "deployment-d1",
+        "traefik.http.services.deployment-d1.loadbalancer.server.port": "3000",
+      },
+    );
+  });
+
+  it("adds TLS with the certificate resolver", () => {
+    const labels = traefikLabels({
+      deploymentId: "d1",
+      domains: ["a.test"],
+      port: 3000,
+      tls: true,
+      certResolver: "le",
+    });
+    assert.equal(labels["traefik.http.routers.deployment-d1.tls"], "true");
+    assert.equal(labels["traefik.http.routers.deployment-d1.tls.certresolver"], "le");
+    assert.equal(labels["traefik.http.routers.deployment-d1.entrypoints"], "websecure");
+  });
+});
+
+/** ajv when it can be imported (it is not a direct dependency), else undefined. */
+async function loadAjv(): Promise<
+  { compile(schema: unknown): ((data: unknown) => boolean) & { errors?: unknown } } | undefined
+> {
+  const name = "ajv";
+  try {
+    const module = (await import(name)) as { default: { default?: unknown } };
+    const Ajv = (module.default.default ?? module.default) as new (
+      options: object,
+    ) => {
+      compile(schema: unknown): ((data: unknown) => boolean) & { errors?: unknown };
+    };
+    return new Ajv({ strict: false, allErrors: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The subset of JSON Schema draft-07 that the Traefik schema uses: type, properties,
+ * additionalProperties, patternProperties, required, items, minItems, minimum, maximum, oneOf,
+ * enum and local $ref. Returns the errors, as JSON pointers with a reason.
+ */
+interface JsonSchema {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  additionalProperties?: boolean | JsonSchema;
+  patternProperties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  minItems?: number;
+  minimum?: number;
+  maximum?: number;
+  oneOf?: JsonSchema[];
+  enum?: unknown[];
+  definitions?: Record<string, JsonSchema>;
+}
+
+function validate(root: JsonSchema, value: unknown, node: JsonSchema = root, at = ""): string[] {
+  if (node.$ref !== undefined) {
+    const name = node.$ref.replace(/^#\/definitions\//, "");
+    const target = root.definitions?.[name];
+    if (!target) return [`${at}: unresolved ${node.$ref}`];
+    return validate(root, value, target, at);
+  }
+  if (node.type !== undefined) {
+    const types = Array.isArray(node.type) ? node.type : [node.type];
+    if (!types.some((type) => hasType(value, type))) return [`${at}: not ${types.join("|")}`];
+  }
+  const errors: string[] = [];
+  if (
+    node.enum &&
+    !node.enum.some((allowed) => JSON.stringify(allowed) === JSON.stringify(value))
+  ) {
+    errors.push(`${at}: not in enum`);
+  }
+  if (typeof value === "number") {
+    if (node.minimum !== undefined && value < node.minimum) errors.push(`${at}: below minimum`);
+    if (node.maximum !== undefined && value > node.maximum) errors.push(`${at}: above maximum`);
+  }
+  if (Array.isArray(value)) {
+    if (node.minItems !== undefined && value.length < node.minItems)
+      errors.push(`${at}: too few items`);
+    const items = node.items;
+    if (items) {
+      for (const [i, item] of value.entries())
+        errors.push(...validate(root, item, items, `${at}/${i}`));
+    }
+  } else if (value !== null && typeof value === "object") {
+    const object = value as Record<string, unknown>;
+    for (const key of node.required ?? [])
+      if (!(key in object)) errors.push(`${at}: missing ${key}`);
+    for (const [key, item] of Object.entries(object)) {
+      const path = `${at}/${key}`;
+      const property = node.properties?.[key];
+      const patterns = Object.entries(node.patternProperties ?? {}).filter(([p]) =>
+        new RegExp(p, "u").test(key),
+      );
+      if (property) errors.push(...validate(root, item, property, path));
+      for (const [, patternSchema] of patterns)
+        errors.push(...validate(root, item, patternSchema, path));
+      if (property || patterns.length > 0) continue;
+      if (node.additionalProperties === false) errors.push(`${path}: not allowed`);
+      else if (typeof node.additionalProperties === "object") {
+        errors.push(...validate(root, item, node.additionalProperties, path));
+      }
+    }
+  }
+  if (node.oneOf) {
+    const passing = node.oneOf.filter(
+      (option) => validate(root, value, option, at).length === 0,
+    ).length;
+    if (passing !== 1) errors.push(`${at}: matches ${passing} of oneOf`);
+  }
+  return errors;
+}
+
+function hasType(value: unknown, type: string): boolean {
+  switch (type) {
+    case "object":
+      return value !== null && typeof value === "object" && !Array.isArray(value);
+    case "array":
+      return Array.isArray(value);
+    case "integer":
+      return Number.isInteger(value);
+    case "null":
+      return value === null;
+    default:
+      return typeof value === type;
+  }
+}
