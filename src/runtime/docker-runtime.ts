@@ -63,7 +63,9 @@ const PING_TIMEOUT_MS = 5_000;
 /** How long a probe connection must stay open to count (see `listens`). */
 const PROBE_HOLD_MS = 200;
 const PROBE_CONNECT_TIMEOUT_MS = 1_000;
-const HEALTH_POLL_MS = 250;
+const HEALTH_POLL_MS = 50;
+/** A direct probe that neither connects nor is refused within this is "unreachable". */
+const DIRECT_PROBE_TIMEOUT_MS = 250;
 const FAILURE_LOG_LINES = 20;
 const MIB = 1024 * 1024;
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
@@ -533,8 +535,16 @@ export class DockerRuntime {
           );
         }
       } else if (state.Running) {
-        const target = publishedTarget(info, this.hostAddress);
-        if (!target || (await listens(target.host, target.port))) return;
+        // Ask the app itself first, at its address on the container network: a connection
+        // there succeeds only once it listens, with no proxy in between, so no hold is needed.
+        // Where that address cannot be reached (a remote engine), the published port decides.
+        const direct = directTarget(info);
+        const verdict = direct ? await connects(direct.host, direct.port) : "unreachable";
+        if (verdict === "listening") return;
+        if (verdict === "unreachable") {
+          const target = publishedTarget(info, this.hostAddress);
+          if (!target || (await listens(target.host, target.port))) return;
+        }
       }
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -796,6 +806,36 @@ function publishedTarget(
  * userland proxy (used for loopback-published ports) accepts every connection and closes it at
  * once when nothing in the container answers. So the connection has to stay open a moment.
  */
+/** The container's own address and the app's port, on its first network. */
+function directTarget(
+  info: Dockerode.ContainerInspectInfo,
+): { host: string; port: number } | undefined {
+  const ip = Object.values(info.NetworkSettings?.Networks ?? {}).find(
+    (n) => n.IPAddress,
+  )?.IPAddress;
+  const bindings = Object.keys(info.HostConfig?.PortBindings ?? {});
+  const port = Number.parseInt(bindings[0]?.split("/")[0] ?? "", 10);
+  return ip && Number.isInteger(port) ? { host: ip, port } : undefined;
+}
+
+/** Connects once: "listening", "refused" (nothing listens yet) or "unreachable". */
+function connects(host: string, port: number): Promise<"listening" | "refused" | "unreachable"> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (result: "listening" | "refused" | "unreachable") => {
+      socket.removeAllListeners();
+      socket.on("error", () => undefined);
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(DIRECT_PROBE_TIMEOUT_MS, () => done("unreachable"));
+    socket.once("error", (error: NodeJS.ErrnoException) =>
+      done(error.code === "ECONNREFUSED" ? "refused" : "unreachable"),
+    );
+    socket.connect({ host, port }, () => done("listening"));
+  });
+}
+
 function listens(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();

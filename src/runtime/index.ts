@@ -29,3 +29,30 @@ export {
   shortBuildKey,
 } from "./names.js";
 export { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
+export {
+  copyImage,
+  type EngineRef,
+  engineClient,
+  type ImagePresence,
+} from "./swarm-images.js";
+export {
+  type ImageSources,
+  type RunningService,
+  SwarmRuntime,
+  type SwarmRuntimeOptions,
+} from "./swarm-runtime.js";
+export {
+  RESTART_DELAY_MS,
+  type ServiceInfo,
+  type ServiceTask,
+  STOP_GRACE_MS,
+  type SwarmFeatures,
+  type SwarmNode,
+  type SwarmNodeAvailability,
+  type SwarmNodeRole,
+  type SwarmNodeState,
+  type SwarmServiceSpec,
+  type SwarmTaskState,
+  serviceSpec,
+  UPDATE_MONITOR_MS,
+} from "./swarm-spec.js";
