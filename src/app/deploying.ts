@@ -4,11 +4,11 @@
  * engine does not stop the platform: the node shows as down with the reason, and deployments
  * fail at once saying where the engine was looked for.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import Dockerode from "dockerode";
 import { Heartbeat } from "../agent/heartbeat.js";
-import { buildImage } from "../builder/index.js";
+import { BUILD_ID_LABEL, buildImage, DEPLOYMENT_ID_LABEL } from "../builder/index.js";
 import type { Config } from "../config/config.js";
 import { Controller } from "../controller/controller.js";
 import { Deployer } from "../controller/deployer.js";
@@ -119,14 +119,46 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
           onLog: request.onLog,
           ...(request.signal ? { signal: request.signal } : {}),
         }),
+      // Fix: added, so that the deployer can remove what a build cut short by a crash left.
+      discard: async (buildId) => {
+        if (!/^[0-9a-f-]{36}$/.test(buildId)) return; // a UUID: never a path outside workRoot
+        await rm(join(workRoot, buildId), { recursive: true, force: true });
+        const images = await docker.listImages({
+          all: true,
+          filters: { label: [`${BUILD_ID_LABEL}=${buildId}`] },
+        });
+        for (const image of images) {
+          await docker
+            .getImage(image.Id)
+            .remove({ force: true })
+            .catch(() => undefined);
+        }
+      },
     };
 
+    const networkLocks = new Map<string, Promise<void>>();
     const runtimePort: RuntimePort = {
       endpoint: runtime.endpoint,
       hostAddress: config.HOST_ADDRESS,
       ping: () => runtime.ping(),
-      ensureNetwork: async (name, labels) => {
-        await runtime.ensureNetwork(name, labels);
+      // Fix: one at a time per network. Deployments of one project converging at once (the job
+      // worker runs two) each found the project's network missing and each created it; Docker
+      // allows twins of a name, and a container started on that name before the runtime removed
+      // the twin failed with "network … is ambiguous", failing its deployment.
+      ensureNetwork: (name, labels) => {
+        const previous = networkLocks.get(name) ?? Promise.resolve();
+        const next = previous
+          .catch(() => undefined)
+          .then(async () => {
+            await runtime.ensureNetwork(name, labels);
+          });
+        networkLocks.set(name, next);
+        void next
+          .finally(() => {
+            if (networkLocks.get(name) === next) networkLocks.delete(name);
+          })
+          .catch(() => undefined);
+        return next;
       },
       run: (spec) => runtime.run(spec),
       waitHealthy: (id, options) => runtime.waitHealthy(id, options),
@@ -134,6 +166,19 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
       remove: (id) => runtime.remove(id),
       removeImage: async (id) => {
         await runtime.removeImage(id);
+      },
+      // Fix: added, for the deployer to clean up after a deployment deleted while it deployed.
+      removeImagesOf: async (deploymentId) => {
+        const images = await docker.listImages({
+          all: true,
+          filters: { label: [`${DEPLOYMENT_ID_LABEL}=${deploymentId}`] },
+        });
+        for (const image of images) {
+          await docker
+            .getImage(image.Id)
+            .remove({ force: true })
+            .catch(() => undefined);
+        }
       },
       list: async (filter) =>
         (await runtime.list(filter)).map(

@@ -206,6 +206,7 @@ export class Deployer {
       const fresh = started.filter((c) => !actual.some((a) => a.id === c.id));
       for (const c of fresh) await runtime.remove(c.id).catch(() => undefined);
       if (signal?.aborted) throw error;
+      if (await this.gone(deployment.id)) return this.abandon(deployment.id);
       const message = error instanceof Error ? error.message : String(error);
       await this.setStatus(
         deployment,
@@ -217,7 +218,7 @@ export class Deployer {
 
     // Record where the new containers run, route to them, then retire everything else.
     const address = runtime.hostAddress;
-    await ctx.db.transaction(async (tx) => {
+    const recorded = ctx.db.transaction(async (tx) => {
       for (const c of started) {
         await tx
           .delete(deploymentLocations)
@@ -244,6 +245,15 @@ export class Deployer {
       }
       await this.writeRouting(tx, deployment.id, domainNames, build.port);
     });
+    try {
+      await recorded;
+    } catch (error) {
+      // Fix: deleted while its containers started (it had no location yet, so DeleteDeployment
+      // removed the record at once): the locations cannot be written, and the containers and the
+      // image used to stay, running for a deployment no record owns.
+      if (await this.gone(deployment.id)) return this.abandon(deployment.id);
+      throw error;
+    }
     await this.options.routes.sync();
 
     const keep = new Set(started.map((c) => c.id));
@@ -266,14 +276,27 @@ export class Deployer {
   ): Promise<DeploymentRow | undefined> {
     const { ctx, builder } = this.options;
     // A build left running by a crash will never finish: say so, and build again.
-    await ctx.db
+    const interrupted = await ctx.db
       .update(builds)
       .set({
         status: "failed",
         statusMessage: "interrupted: the platform stopped during the build",
         finishedAt: ctx.now(),
       })
-      .where(and(eq(builds.deploymentId, row.id), inArray(builds.status, ["queued", "running"])));
+      .where(and(eq(builds.deploymentId, row.id), inArray(builds.status, ["queued", "running"])))
+      .returning({ id: builds.id });
+    // Fix: what the interrupted build left (its work folder under DATA_DIR/builds, an image the
+    // engine may have finished) used to stay for good, one more folder per crash.
+    for (const { id } of interrupted) {
+      await builder
+        .discard?.(id)
+        .catch((error: unknown) =>
+          ctx.logger.warn(
+            { err: error, buildId: id },
+            "removing an interrupted build's leftovers failed",
+          ),
+        );
+    }
 
     const buildId = randomUUID();
     await ctx.db.insert(builds).values({
@@ -284,7 +307,7 @@ export class Deployer {
       branch: row.branch,
       startedAt: ctx.now(),
     });
-    let deployment = await this.setStatus(row, "building", `building ${row.branch}`);
+    const deployment = await this.setStatus(row, "building", `building ${row.branch}`);
 
     const logs = new BuildLogWriter(ctx, buildId);
     try {
@@ -312,8 +335,13 @@ export class Deployer {
         .set({ currentBuildId: buildId, updatedAt: ctx.now() })
         .where(eq(deployments.id, row.id))
         .returning();
-      deployment = updated ?? deployment;
-      return deployment;
+      if (!updated) {
+        // Fix: deleted while it was being built (DeleteDeployment removes a deployment that runs
+        // nothing at once). Going on used to leave the new image behind for good.
+        await this.abandon(row.id);
+        return undefined;
+      }
+      return updated;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       logs.push(`error: ${message}`);
@@ -351,6 +379,25 @@ export class Deployer {
       if (imageId) await runtime.removeImage(imageId).catch(() => undefined);
     }
     await this.forget(row);
+  }
+
+  private async gone(deploymentId: string): Promise<boolean> {
+    const [row] = await this.options.ctx.db
+      .select({ id: deployments.id })
+      .from(deployments)
+      .where(eq(deployments.id, deploymentId));
+    return row === undefined;
+  }
+
+  /** Removes the containers and images of a deployment whose record went while it deployed. */
+  private async abandon(deploymentId: string) {
+    const { ctx, runtime } = this.options;
+    ctx.logger.info(
+      { deploymentId },
+      "deleted while deploying: removing its containers and images",
+    );
+    for (const c of await runtime.list({ deploymentId })) await runtime.remove(c.id);
+    await runtime.removeImagesOf?.(deploymentId);
   }
 
   /** Drops the records of a deployment whose containers are gone. */

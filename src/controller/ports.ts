@@ -39,6 +39,8 @@ export interface RuntimePort {
   stop(id: string): Promise<void>;
   remove(id: string): Promise<void>;
   removeImage(id: string): Promise<void>;
+  /** Removes every image labelled with the deployment's id (its builds'), used or not. */
+  removeImagesOf?(deploymentId: string): Promise<void>;
   list(filter?: { deploymentId?: string }): Promise<ContainerRef[]>;
 }
 
@@ -60,6 +62,11 @@ export interface BuildResult {
 
 export interface BuilderPort {
   build(request: BuildRequest): Promise<BuildResult>;
+  /**
+   * Removes what a build that will never finish left behind (its work folder, its images): a
+   * build the platform was killed in the middle of.
+   */
+  discard?(buildId: string): Promise<void>;
 }
 
 export interface EdgePort {

@@ -1,0 +1,379 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { containerName } from "./deployer.js";
+import {
+  type DesiredDeployment,
+  planReconcile,
+  type ReconcilePlan,
+  type RecordedLocation,
+} from "./plan.js";
+import type { ContainerRef } from "./ports.js";
+
+const D1 = "00000000-0000-4000-8000-000000000001";
+const D2 = "00000000-0000-4000-8000-000000000002";
+const GONE = "00000000-0000-4000-8000-0000000000ff";
+const B1 = "10000000-0000-4000-8000-000000000001";
+const B2 = "10000000-0000-4000-8000-000000000002";
+
+const EMPTY: ReconcilePlan = { converge: [], removeOrphans: [], dropLocations: [] };
+
+function deployment(overrides: Partial<DesiredDeployment> = {}): DesiredDeployment {
+  return {
+    id: D1,
+    desiredState: "running",
+    status: "running",
+    currentBuildId: B1,
+    replicas: 1,
+    restartGeneration: 0,
+    ...overrides,
+  };
+}
+
+/** The container the deployer would run for this replica of this build. */
+function container(
+  deploymentId: string,
+  overrides: Partial<ContainerRef> & {
+    replica?: number;
+    buildId?: string;
+    generation?: number;
+  } = {},
+): ContainerRef {
+  const { replica = 0, buildId = B1, generation = 0, ...rest } = overrides;
+  const name = containerName(deploymentId, replica, buildId, generation);
+  return {
+    id: `c-${name}`,
+    name,
+    state: "running",
+    health: "none",
+    labels: {
+      "cloud.obiente.deployment": "true",
+      "cloud.obiente.deployment_id": deploymentId,
+    },
+    hostPort: 20_000 + replica,
+    ...rest,
+  };
+}
+
+const location = (id: string, deploymentId: string, containerId: string): RecordedLocation => ({
+  id,
+  deploymentId,
+  containerId,
+});
+
+describe("planReconcile, case by case", () => {
+  const running = container(D1);
+  const cases: Array<{
+    name: string;
+    desired: DesiredDeployment[];
+    actual: ContainerRef[];
+    locations?: RecordedLocation[];
+    policy?: "remove" | "keep";
+    plan: Partial<ReconcilePlan>;
+  }> = [
+    { name: "nothing at all", desired: [], actual: [], plan: {} },
+    {
+      name: "a running deployment with its container up and recorded: nothing to do",
+      desired: [deployment()],
+      actual: [running],
+      locations: [location("l1", D1, running.id)],
+      plan: {},
+    },
+    {
+      name: "a healthy container (with a health check) counts as up",
+      desired: [deployment()],
+      actual: [container(D1, { health: "healthy" })],
+      plan: {},
+    },
+    {
+      name: "its container is gone: converge, and drop the location",
+      desired: [deployment()],
+      actual: [],
+      locations: [location("l1", D1, running.id)],
+      plan: { converge: [D1], dropLocations: ["l1"] },
+    },
+    {
+      name: "its container exited: converge, and drop the location",
+      desired: [deployment()],
+      actual: [{ ...running, state: "exited" }],
+      locations: [location("l1", D1, running.id)],
+      plan: { converge: [D1], dropLocations: ["l1"] },
+    },
+    {
+      name: "its container is unhealthy: converge (the location stays until it stops)",
+      desired: [deployment()],
+      actual: [{ ...running, health: "unhealthy" }],
+      locations: [location("l1", D1, running.id)],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "a container of an older build is still there: converge",
+      desired: [deployment({ currentBuildId: B2 })],
+      actual: [running, container(D1, { buildId: B2 })],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "a restart asked for (new restart generation): converge",
+      desired: [deployment({ restartGeneration: 3 })],
+      actual: [running],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "scaled to two, one runs: converge",
+      desired: [deployment({ replicas: 2 })],
+      actual: [running],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "scaled to one, two run: converge",
+      desired: [deployment()],
+      actual: [running, container(D1, { replica: 1 })],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "a crash left it DEPLOYING with its container up: converge",
+      desired: [deployment({ status: "deploying" })],
+      actual: [running],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "never built, or a build a crash interrupted: converge",
+      desired: [
+        deployment({ currentBuildId: null, status: "queued" }),
+        deployment({ id: D2, currentBuildId: null, status: "building" }),
+      ],
+      actual: [],
+      plan: { converge: [D1, D2] },
+    },
+    {
+      name: "a failed deployment is left alone",
+      desired: [deployment({ status: "failed", currentBuildId: null })],
+      actual: [],
+      plan: {},
+    },
+    {
+      name: "stopped and nothing runs: nothing to do",
+      desired: [deployment({ desiredState: "stopped", status: "stopped" })],
+      actual: [],
+      plan: {},
+    },
+    {
+      name: "stopped but its container still runs: converge",
+      desired: [deployment({ desiredState: "stopped", status: "stopped" })],
+      actual: [running],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "stop asked for, status not stopped yet: converge",
+      desired: [deployment({ desiredState: "stopped", status: "running" })],
+      actual: [],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "deleted: converge, whatever runs",
+      desired: [deployment({ desiredState: "deleted", status: "deleting" })],
+      actual: [],
+      plan: { converge: [D1] },
+    },
+    {
+      name: "a container whose deployment has no record is removed (remove)",
+      desired: [deployment()],
+      actual: [running, container(GONE)],
+      plan: { removeOrphans: [container(GONE).id] },
+    },
+    {
+      name: "…and left alone (keep)",
+      desired: [deployment()],
+      actual: [running, container(GONE)],
+      policy: "keep",
+      plan: {},
+    },
+    {
+      name: "a labelled container without a deployment id is an orphan too",
+      desired: [],
+      actual: [{ ...container(GONE), labels: { "cloud.obiente.deployment": "true" } }],
+      plan: { removeOrphans: [container(GONE).id] },
+    },
+    {
+      name: "a location of a deployment with no record, its container gone: dropped",
+      desired: [],
+      actual: [],
+      locations: [location("l9", GONE, "c-gone")],
+      plan: { converge: [GONE], dropLocations: ["l9"] },
+    },
+  ];
+
+  for (const c of cases) {
+    test(c.name, () => {
+      const plan = planReconcile(c.desired, c.actual, c.locations ?? [], {
+        orphanPolicy: c.policy ?? "remove",
+      });
+      assert.deepEqual(plan, { ...EMPTY, ...c.plan });
+    });
+  }
+});
+
+describe("planReconcile, properties", () => {
+  const ids = [D1, D2, GONE, "00000000-0000-4000-8000-000000000003"];
+  const builds = [B1, B2];
+
+  const desiredArb = fc
+    .uniqueArray(
+      fc.record({
+        id: fc.constantFrom(...ids),
+        desiredState: fc.constantFrom("running", "stopped", "deleted"),
+        status: fc.constantFrom(
+          "queued",
+          "building",
+          "deploying",
+          "running",
+          "stopped",
+          "failed",
+          "deleting",
+        ),
+        currentBuildId: fc.option(fc.constantFrom(...builds), { nil: null }),
+        replicas: fc.integer({ min: 1, max: 3 }),
+        restartGeneration: fc.integer({ min: 0, max: 2 }),
+      }),
+      { selector: (d) => d.id, maxLength: 4 },
+    )
+    .map((list) => list as DesiredDeployment[]);
+
+  const containerArb = fc
+    .record({
+      deploymentId: fc.constantFrom(...ids),
+      replica: fc.integer({ min: 0, max: 3 }),
+      buildId: fc.constantFrom(...builds),
+      generation: fc.integer({ min: 0, max: 2 }),
+      state: fc.constantFrom("running", "exited", "created", "restarting", "dead"),
+      health: fc.constantFrom("none", "healthy", "unhealthy", "starting"),
+    })
+    .map((c) => container(c.deploymentId, c));
+
+  const actualArb = fc.uniqueArray(containerArb, { selector: (c) => c.id, maxLength: 8 });
+
+  const world = fc
+    .tuple(desiredArb, actualArb, fc.constantFrom<"remove" | "keep">("remove", "keep"))
+    .chain(([desired, actual, policy]) =>
+      fc
+        .uniqueArray(
+          fc.record({
+            deploymentId: fc.constantFrom(...ids),
+            // A location points at a container that exists, or at one that is gone.
+            containerId: fc.constantFrom(...actual.map((c) => c.id), "c-gone"),
+          }),
+          { maxLength: 6, selector: (l) => `${l.deploymentId}/${l.containerId}` },
+        )
+        .map((list) => ({
+          desired,
+          actual,
+          policy,
+          locations: list.map((l, i) => location(`l${i}`, l.deploymentId, l.containerId)),
+        })),
+    );
+
+  test("never removes a container whose deployment has a record", () => {
+    fc.assert(
+      fc.property(world, ({ desired, actual, locations, policy }) => {
+        const plan = planReconcile(desired, actual, locations, { orphanPolicy: policy });
+        const recorded = new Set(desired.map((d) => d.id));
+        for (const id of plan.removeOrphans) {
+          const c = actual.find((x) => x.id === id);
+          assert.ok(c, "only containers that exist are removed");
+          assert.ok(!recorded.has(c.labels["cloud.obiente.deployment_id"] ?? ""), id);
+        }
+        if (policy === "keep") assert.deepEqual(plan.removeOrphans, []);
+        else {
+          // And every container of a deployment without a record is removed.
+          const orphans = actual.filter(
+            (c) => !recorded.has(c.labels["cloud.obiente.deployment_id"] ?? ""),
+          );
+          assert.deepEqual(plan.removeOrphans, orphans.map((c) => c.id).sort());
+        }
+      }),
+    );
+  });
+
+  test("drops exactly the locations whose container is not running, and converges their deployments", () => {
+    fc.assert(
+      fc.property(world, ({ desired, actual, locations, policy }) => {
+        const plan = planReconcile(desired, actual, locations, { orphanPolicy: policy });
+        const running = new Set(actual.filter((c) => c.state === "running").map((c) => c.id));
+        const stale = locations.filter((l) => !running.has(l.containerId));
+        assert.deepEqual(plan.dropLocations, stale.map((l) => l.id).sort());
+        for (const l of stale) assert.ok(plan.converge.includes(l.deploymentId));
+      }),
+    );
+  });
+
+  test("a converged state gives an empty plan", () => {
+    // Every running deployment runs exactly its wanted containers, healthy or without a health
+    // check, each recorded; stopped ones run nothing; failed ones are left as they are.
+    const converged = fc
+      .uniqueArray(
+        fc.record({
+          id: fc.constantFrom(...ids),
+          kind: fc.constantFrom("running", "stopped", "failed"),
+          buildId: fc.constantFrom(...builds),
+          replicas: fc.integer({ min: 1, max: 3 }),
+          restartGeneration: fc.integer({ min: 0, max: 2 }),
+          health: fc.constantFrom("none", "healthy"),
+        }),
+        { selector: (d) => d.id, maxLength: 4 },
+      )
+      .map((list) => {
+        const desired: DesiredDeployment[] = [];
+        const actual: ContainerRef[] = [];
+        const locations: RecordedLocation[] = [];
+        for (const d of list) {
+          desired.push({
+            id: d.id,
+            desiredState: d.kind === "stopped" ? "stopped" : "running",
+            status: d.kind,
+            currentBuildId: d.kind === "failed" ? null : d.buildId,
+            replicas: d.replicas,
+            restartGeneration: d.restartGeneration,
+          });
+          if (d.kind !== "running") continue;
+          for (let replica = 0; replica < d.replicas; replica++) {
+            const c = container(d.id, {
+              replica,
+              buildId: d.buildId,
+              generation: d.restartGeneration,
+              health: d.health,
+            });
+            actual.push(c);
+            locations.push(location(`l-${c.id}`, d.id, c.id));
+          }
+        }
+        return { desired, actual, locations };
+      });
+    fc.assert(
+      fc.property(
+        converged,
+        fc.constantFrom<"remove" | "keep">("remove", "keep"),
+        ({ desired, actual, locations }, policy) => {
+          assert.deepEqual(
+            planReconcile(desired, actual, locations, { orphanPolicy: policy }),
+            EMPTY,
+          );
+        },
+      ),
+    );
+  });
+
+  test("is a pure function of its inputs: the same world gives the same plan", () => {
+    fc.assert(
+      fc.property(world, ({ desired, actual, locations, policy }) => {
+        const once = planReconcile(desired, actual, locations, { orphanPolicy: policy });
+        const again = planReconcile(
+          [...desired].reverse(),
+          [...actual].reverse(),
+          [...locations].reverse(),
+          { orphanPolicy: policy },
+        );
+        assert.deepEqual(again, once);
+      }),
+    );
+  });
+});

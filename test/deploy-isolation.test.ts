@@ -1,0 +1,146 @@
+/**
+ * Network isolation between projects: each project's deployments run on the project's own bridge
+ * network. A container of project A cannot reach a container of project B (nor B reach A), while
+ * two containers of project A reach each other.
+ */
+import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { DeploymentStatus } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
+import {
+  containersOf,
+  type DeployHarness,
+  docker,
+  Leftovers,
+  startDeployHarness,
+  untilAnswers,
+  waitForStatus,
+} from "./helpers/deploy-harness.js";
+import { FIXTURE_CONTENT, type FixtureRepo, makeFixtureRepo } from "./helpers/git-fixtures.js";
+
+/** Runs `cmd` in the container; its exit code and output. */
+async function exec(
+  containerId: string,
+  cmd: string[],
+): Promise<{ exitCode: number | null; output: string }> {
+  const execution = await docker
+    .getContainer(containerId)
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await execution.start({ hijack: true, stdin: false });
+  let output = "";
+  const sink = new PassThrough();
+  sink.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  docker.modem.demuxStream(stream, sink, sink);
+  await new Promise<void>((resolve, reject) => {
+    stream.on("end", resolve);
+    stream.on("close", resolve);
+    stream.on("error", reject);
+  });
+  const { ExitCode } = await execution.inspect();
+  return { exitCode: ExitCode, output };
+}
+
+/** The container's (only) container and its address on its project's network. */
+async function addressOf(deploymentId: string, projectId: string) {
+  const [container] = await containersOf(deploymentId);
+  assert.ok(container, `deployment ${deploymentId} runs a container`);
+  const info = await docker.getContainer(container.Id).inspect();
+  const networks = Object.keys(info.NetworkSettings.Networks);
+  assert.deepEqual(networks, [`obiente-net-${projectId}`], "only its project's network");
+  const ip = info.NetworkSettings.Networks[`obiente-net-${projectId}`]?.IPAddress;
+  assert.ok(ip, "an address on the project's network");
+  return { id: container.Id, ip };
+}
+
+/**
+ * `wget -T 2 -q -O- http://ip:8080/`, with the time limit from `timeout`: the test image's static
+ * busybox wget crashes (SIGSEGV) when given -T.
+ */
+const wget = (ip: string) => ["timeout", "2", "wget", "-q", "-O-", `http://${ip}:8080/`];
+
+describe("isolation between projects", () => {
+  const leftovers = new Leftovers();
+  let repo: FixtureRepo | undefined;
+  let h: DeployHarness | undefined;
+  const projects = { a: "", b: "" };
+  /** a: project A's app; a2: a second app of project A; b: project B's app. */
+  const apps = {
+    a: { id: "", ip: "" },
+    a2: { id: "", ip: "" },
+    b: { id: "", ip: "" },
+  };
+
+  before(async () => {
+    repo = await makeFixtureRepo();
+    h = await startDeployHarness({}, leftovers);
+    projects.a = await h.project("Project A");
+    projects.b = await h.project("Project B");
+    const harness = h;
+    const made = await Promise.all(
+      [
+        { key: "a", projectId: projects.a, name: "a-web", branch: "dockerfile" },
+        { key: "a2", projectId: projects.a, name: "a-site", branch: "static" },
+        { key: "b", projectId: projects.b, name: "b-web", branch: "dockerfile" },
+      ].map(async ({ key, projectId, name, branch }) => {
+        const { id, domain } = await harness.deploy({
+          projectId,
+          name,
+          gitRepo: repo?.url ?? "",
+          branch,
+        });
+        await waitForStatus(harness.deployments, id, DeploymentStatus.RUNNING);
+        return { key: key as keyof typeof apps, id, domain, projectId, branch };
+      }),
+    );
+    for (const m of made) {
+      // Each one is up and serving through the edge.
+      await untilAnswers(
+        harness.edgePort ?? 0,
+        m.domain,
+        200,
+        FIXTURE_CONTENT[m.branch as "dockerfile" | "static"],
+      );
+      const { id, ip } = await addressOf(m.id, m.projectId);
+      apps[m.key] = { id, ip };
+    }
+  });
+
+  after(async () => {
+    await h?.close();
+    await leftovers.cleanup();
+    await repo?.cleanup();
+  });
+
+  it("gives each project its own network", async () => {
+    const a = await docker.getNetwork(`obiente-net-${projects.a}`).inspect();
+    const b = await docker.getNetwork(`obiente-net-${projects.b}`).inspect();
+    assert.equal(a.Labels?.["cloud.obiente.project_id"], projects.a);
+    assert.equal(b.Labels?.["cloud.obiente.project_id"], projects.b);
+    assert.deepEqual(Object.keys(a.Containers ?? {}).sort(), [apps.a.id, apps.a2.id].sort());
+    assert.deepEqual(Object.keys(b.Containers ?? {}), [apps.b.id]);
+  });
+
+  it("lets a second container of project A reach project A's app (sanity)", async () => {
+    const result = await exec(apps.a2.id, wget(apps.a.ip));
+    assert.equal(result.exitCode, 0, result.output);
+    assert.ok(result.output.includes(FIXTURE_CONTENT.dockerfile), result.output);
+  });
+
+  it("keeps a container of project A from reaching a container of project B", async () => {
+    const result = await exec(apps.a.id, wget(apps.b.ip));
+    // 143: killed by `timeout` (the packets are dropped), or a refusal; never a crash of wget.
+    assert.ok(result.exitCode === 143 || result.exitCode === 1, `exit ${result.exitCode}`);
+    assert.notEqual(result.exitCode, 0, `A reached B: ${result.output}`);
+    assert.ok(!result.output.includes(FIXTURE_CONTENT.dockerfile), result.output);
+  });
+
+  it("keeps a container of project B from reaching project A's containers", async () => {
+    for (const target of [apps.a, apps.a2]) {
+      const result = await exec(apps.b.id, wget(target.ip));
+      assert.ok(result.exitCode === 143 || result.exitCode === 1, `exit ${result.exitCode}`);
+      assert.notEqual(result.exitCode, 0, `B reached A: ${result.output}`);
+    }
+  });
+});
