@@ -12,6 +12,7 @@ import { BUILD_ID_LABEL, buildImage, DEPLOYMENT_ID_LABEL } from "../builder/inde
 import type { Config } from "../config/config.js";
 import { Controller } from "../controller/controller.js";
 import { Deployer } from "../controller/deployer.js";
+import { installationId } from "../controller/installation.js";
 import type { BuilderPort, ContainerRef, EdgePort, RuntimePort } from "../controller/ports.js";
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
@@ -194,7 +195,9 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
     };
 
     const tls = config.EDGE === "caddy" ? config.ACME_CA !== undefined : config.EDGE === "traefik";
+    const installation = await installationId(ctx.db);
     const deployer = new Deployer({
+      installationId: installation,
       ctx,
       runtime: runtimePort,
       builder,
@@ -221,6 +224,7 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
       routes,
       intervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000,
       orphanPolicy: config.ORPHAN_POLICY,
+      installationId: installation,
       logger: ctx.logger,
     });
     if (config.ROLES.includes("controller")) {

@@ -24,7 +24,7 @@ import {
   deployments,
   domains,
 } from "../store/schema.js";
-
+import { INSTALLATION_LABEL } from "./installation.js";
 import type { BuilderPort, ContainerRef, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
@@ -40,6 +40,8 @@ export const LABEL = {
 } as const;
 
 export interface DeployerOptions {
+  /** Put on every container, so that reconcilers of other installations leave it alone. */
+  installationId?: string;
   ctx: AppContext;
   /** Undefined when no engine could be reached at start-up; see `runtimeEndpoint`. */
   runtime: RuntimePort;
@@ -179,6 +181,9 @@ export class Deployer {
             [LABEL.organizationId]: deployment.organizationId,
             [LABEL.replica]: String(w.replica),
             [LABEL.buildId]: build.id,
+            ...(this.options.installationId
+              ? { [INSTALLATION_LABEL]: this.options.installationId }
+              : {}),
             ...this.options.extraLabels?.(deployment, domainNames, build.port),
           },
           network,

@@ -377,3 +377,18 @@ describe("planReconcile, properties", () => {
     );
   });
 });
+
+describe("planReconcile, shared engines", () => {
+  test("leaves other installations' containers alone, judges unmarked ones as its own", () => {
+    const theirs = container("not-ours", {});
+    theirs.labels = { ...theirs.labels, "cloud.obiente.installation": "other" };
+    const mine = container("gone-mine", {});
+    mine.labels = { ...mine.labels, "cloud.obiente.installation": "me" };
+    const unmarked = container("by-hand", {});
+    const plan = planReconcile([], [theirs, mine, unmarked], [], {
+      orphanPolicy: "remove",
+      installationId: "me",
+    });
+    assert.deepEqual(plan.removeOrphans, [mine.id, unmarked.id].sort());
+  });
+});

@@ -3,6 +3,9 @@
  * difference as actions. No I/O; `now` is passed in.
  *
  * Policies, stated:
+ * - Containers labelled with another installation's id are ignored: several installations may
+ *   share an engine. Labelled containers with no installation label (started by hand, or by an
+ *   older version) count as this installation's.
  * - A labelled container whose deployment has no record is an orphan: removed (ORPHAN_POLICY
  *   "remove", the default) or left alone ("keep"). Never adopted: with no record there is no
  *   owner to bill, route or protect.
@@ -15,6 +18,7 @@
  *   failed would fail again.
  */
 import { containerName } from "./deployer.js";
+import { INSTALLATION_LABEL } from "./installation.js";
 import type { ContainerRef } from "./ports.js";
 
 export interface DesiredDeployment {
@@ -42,11 +46,20 @@ export function planReconcile(
   desired: DesiredDeployment[],
   actual: ContainerRef[],
   locations: RecordedLocation[],
-  options: { orphanPolicy: "remove" | "keep" },
+  options: { orphanPolicy: "remove" | "keep"; installationId?: string },
 ): ReconcilePlan {
   const byId = new Map(desired.map((d) => [d.id, d]));
   const containersOf = new Map<string, ContainerRef[]>();
   for (const c of actual) {
+    // Another installation's container on a shared engine is not ours to judge.
+    const owner = c.labels[INSTALLATION_LABEL];
+    if (
+      options.installationId !== undefined &&
+      owner !== undefined &&
+      owner !== options.installationId
+    ) {
+      continue;
+    }
     const id = c.labels["cloud.obiente.deployment_id"] ?? "";
     containersOf.set(id, [...(containersOf.get(id) ?? []), c]);
   }

@@ -21,6 +21,8 @@ export interface ReconcilerOptions {
   routes: RouteSync;
   intervalMs: number;
   orphanPolicy: "remove" | "keep";
+  /** Containers of other installations sharing the engine are left alone. */
+  installationId?: string;
   logger: Logger;
   now?: () => number;
 }
@@ -103,6 +105,7 @@ export class Reconciler {
     ]);
     const plan = planReconcile(desired, actual, locations, {
       orphanPolicy: this.options.orphanPolicy,
+      ...(this.options.installationId ? { installationId: this.options.installationId } : {}),
     });
 
     for (const id of plan.removeOrphans) {
