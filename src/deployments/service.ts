@@ -4,7 +4,7 @@
  * converges what runs to what is recorded here, so a lost job changes nothing for good.
  */
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
 import { authorize } from "../access/access.js";
 import { allows, type RoleName } from "../access/roles.js";
 import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
@@ -326,7 +326,12 @@ export class DeploymentService {
       .select({ id: deploymentLocations.id })
       .from(deploymentLocations)
       .where(eq(deploymentLocations.deploymentId, current.id));
-    if (locations.length === 0) {
+    // Images of earlier builds are the controller's to remove, like containers.
+    const images = await this.ctx.db
+      .select({ id: builds.id })
+      .from(builds)
+      .where(and(eq(builds.deploymentId, current.id), ne(builds.imageId, "")));
+    if (locations.length === 0 && images.length === 0) {
       await this.ctx.db.transaction(async (tx) => {
         await tx.delete(deployments).where(eq(deployments.id, current.id));
         await recordAudit(tx, {
