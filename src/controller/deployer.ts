@@ -66,11 +66,21 @@ export function containerName(
   buildId: string,
   restartGeneration: number,
 ) {
+  return containerNames(deploymentId, replica + 1, buildId, restartGeneration)[replica] as string;
+}
+
+/** The names of replicas 0…n-1: one hash for them all (the reconciler names thousands a pass). */
+export function containerNames(
+  deploymentId: string,
+  replicas: number,
+  buildId: string,
+  restartGeneration: number,
+): string[] {
   const key = createHash("sha256")
     .update(`${buildId}:${restartGeneration}`)
     .digest("hex")
     .slice(0, 12);
-  return `obiente-${deploymentId}-r${replica}-${key}`;
+  return Array.from({ length: replicas }, (_, r) => `obiente-${deploymentId}-r${r}-${key}`);
 }
 
 export const projectNetwork = (projectId: string) => `obiente-net-${projectId}`;

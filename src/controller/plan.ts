@@ -17,7 +17,7 @@
  * - A failed deployment is left as it is until someone redeploys it: retrying a build that
  *   failed would fail again.
  */
-import { containerName } from "./deployer.js";
+import { containerNames } from "./deployer.js";
 import { INSTALLATION_LABEL } from "./installation.js";
 import type { ContainerRef } from "./ports.js";
 
@@ -61,7 +61,9 @@ export function planReconcile(
       continue;
     }
     const id = c.labels["cloud.obiente.deployment_id"] ?? "";
-    containersOf.set(id, [...(containersOf.get(id) ?? []), c]);
+    const list = containersOf.get(id);
+    if (list) list.push(c);
+    else containersOf.set(id, [c]);
   }
   const running = new Set(actual.filter((c) => c.state === "running").map((c) => c.id));
 
@@ -94,9 +96,7 @@ export function planReconcile(
       continue;
     }
     const buildId = d.currentBuildId;
-    const wanted = Array.from({ length: d.replicas }, (_, r) =>
-      containerName(d.id, r, buildId, d.restartGeneration),
-    );
+    const wanted = containerNames(d.id, d.replicas, buildId, d.restartGeneration);
     const healthy = (name: string) =>
       containers.some((c) => c.name === name && c.state === "running" && c.health !== "unhealthy");
     const extra = containers.some((c) => !wanted.includes(c.name));

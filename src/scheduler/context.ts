@@ -1,0 +1,126 @@
+/**
+ * The working state of one scheduling run: the nodes in id order, the request with its defaults
+ * and units resolved, and what this run has placed so far. Checks and scorers read it; only
+ * `recordPlacement` changes it.
+ *
+ * Per-node facts are kept in arrays indexed like `nodes`, not in objects or maps built per node,
+ * because a run over 1,000 nodes must take tens of microseconds. Plain arrays rather than typed
+ * ones: a run is short-lived, and the young generation frees plain arrays for nothing, where
+ * thousands of dead ArrayBuffers a second cost the collector more than the placements.
+ */
+import { invalidArgument } from "../domain/errors.js";
+import {
+  type ClusterSnapshot,
+  DEFAULT_REQUIRED_LABELS,
+  MIB,
+  type NodeSnapshot,
+  type PlacementRequest,
+  type SchedulerState,
+} from "./snapshot.js";
+
+export interface PlacementContext {
+  /** Sorted by id: the stable order ties and round-robin go by. */
+  readonly nodes: readonly NodeSnapshot[];
+  readonly deploymentId: string;
+  readonly replicas: number;
+  readonly cpuMillicores: number;
+  readonly memoryBytes: number;
+  readonly requiredLabels: readonly (readonly [string, string])[];
+  readonly nowMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** The indexes of the nodes the request asks to avoid; usually none. */
+  readonly avoided: readonly number[];
+  /** Replicas of this deployment on each node: those already running and those placed in this run. */
+  readonly replicasOn: number[];
+  /** Replicas placed on each node in this run; unlike existing ones, not yet in its reserved figures. */
+  readonly placedOn: number[];
+  /** The index of the first node after the round-robin cursor. */
+  rotationStart: number;
+}
+
+export function createContext(
+  snapshot: ClusterSnapshot,
+  request: PlacementRequest,
+  now: Date,
+  state: SchedulerState,
+): PlacementContext {
+  validate(request);
+  const nodes = inIdOrder(snapshot.nodes);
+  const replicasOn = new Array<number>(nodes.length).fill(0);
+  for (const id of request.existing ?? []) {
+    const i = indexOf(nodes, id);
+    if (i >= 0) replicasOn[i] = (replicasOn[i] ?? 0) + 1;
+  }
+  const avoided = (request.avoidNodes ?? []).map((id) => indexOf(nodes, id)).filter((i) => i >= 0);
+  const cursor = state.roundRobinCursor;
+  return {
+    nodes,
+    deploymentId: request.deploymentId,
+    replicas: request.replicas,
+    cpuMillicores: request.cpuMillicores,
+    memoryBytes: request.memoryMb * MIB,
+    requiredLabels: Object.entries(request.requiredLabels ?? DEFAULT_REQUIRED_LABELS),
+    nowMs: now.getTime(),
+    heartbeatTimeoutMs: snapshot.heartbeatTimeoutMs,
+    avoided,
+    replicasOn,
+    placedOn: new Array<number>(nodes.length).fill(0),
+    rotationStart: cursor === undefined ? 0 : firstAfter(nodes, cursor) % Math.max(nodes.length, 1),
+  };
+}
+
+/** Counts a replica placed on node i: it takes capacity, and the rotation moves past the node. */
+export function recordPlacement(ctx: PlacementContext, i: number): void {
+  ctx.placedOn[i] = (ctx.placedOn[i] ?? 0) + 1;
+  ctx.replicasOn[i] = (ctx.replicasOn[i] ?? 0) + 1;
+  ctx.rotationStart = (i + 1) % ctx.nodes.length;
+}
+
+/** Free CPU on node i for this run, in millicores: capacity less reservations less our placements. */
+export function freeCpuMillicores(ctx: PlacementContext, node: NodeSnapshot, i: number): number {
+  const placed = (ctx.placedOn[i] ?? 0) * ctx.cpuMillicores;
+  return Math.round(node.cpuCores * 1000) - node.reservedCpuMillicores - placed;
+}
+
+export function freeMemoryBytes(ctx: PlacementContext, node: NodeSnapshot, i: number): number {
+  const placed = (ctx.placedOn[i] ?? 0) * ctx.memoryBytes;
+  return node.memoryBytes - node.reservedMemoryBytes - placed;
+}
+
+function validate(request: PlacementRequest): void {
+  const whole = (n: number) => Number.isInteger(n) && n >= 0;
+  if (!whole(request.replicas)) throw invalidArgument("replicas must be a whole number, 0 or more");
+  if (!whole(request.cpuMillicores))
+    throw invalidArgument("cpu must be whole millicores, 0 or more");
+  if (!whole(request.memoryMb)) throw invalidArgument("memory must be whole MiB, 0 or more");
+}
+
+/**
+ * The nodes in id order (by code unit, not locale, so every controller agrees). The controller
+ * reads them ordered by id, so usually this only confirms the order.
+ */
+function inIdOrder(nodes: readonly NodeSnapshot[]): readonly NodeSnapshot[] {
+  for (let i = 1; i < nodes.length; i++) {
+    if ((nodes[i - 1] as NodeSnapshot).id >= (nodes[i] as NodeSnapshot).id) {
+      return [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+  }
+  return nodes;
+}
+
+/** The index of the first node whose id is greater than `id` (nodes.length when none is). */
+function firstAfter(nodes: readonly NodeSnapshot[], id: string): number {
+  let lo = 0;
+  let hi = nodes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((nodes[mid] as NodeSnapshot).id <= id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function indexOf(nodes: readonly NodeSnapshot[], id: string): number {
+  const i = firstAfter(nodes, id) - 1;
+  return i >= 0 && nodes[i]?.id === id ? i : -1;
+}

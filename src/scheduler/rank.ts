@@ -1,0 +1,67 @@
+/**
+ * Scorers: how much a feasible node is worth for the next replica. The placement strategies are
+ * scorers, each giving a number in [0, 1], higher is better; the pipeline adds them up, weighted.
+ * A scorer only sees nodes that passed every feasibility check.
+ */
+import { freeCpuMillicores, freeMemoryBytes, type PlacementContext } from "./context.js";
+import type { NodeSnapshot } from "./snapshot.js";
+
+export interface Scorer {
+  /** The score's name, as explanations show it. */
+  readonly name: string;
+  /** How much the score counts in the total. */
+  readonly weight: number;
+  score(node: NodeSnapshot, i: number, ctx: PlacementContext): number;
+}
+
+/**
+ * Lowest CPU first, then fewest deployments. CPU is compared in whole percent: the measurement
+ * wanders by more than that between samples, and a finer comparison would make the deployment
+ * count, the steadier figure, never matter. c / (c + 1) orders any count within [0, 1), so the
+ * count only decides between nodes at the same percent.
+ */
+export const leastLoaded: Scorer = {
+  name: "least-loaded",
+  weight: 1,
+  score(node, i, ctx) {
+    const cpu = Math.min(Math.max(Math.round(node.cpuPercent), 0), 100);
+    const count = node.deploymentCount + (ctx.placedOn[i] ?? 0);
+    return 1 - (cpu + count / (count + 1)) / 101;
+  },
+};
+
+/**
+ * The next node after the cursor, in id order, wrapping: 1 for the node right after it, down
+ * to 1/n for the cursor's own node. Nodes that are not feasible are skipped by not being scored.
+ */
+export const roundRobin: Scorer = {
+  name: "round-robin",
+  weight: 1,
+  score(_node, i, ctx) {
+    const n = ctx.nodes.length;
+    const behind = i - ctx.rotationStart; // negative for the nodes before the start: wrap them
+    return 1 - (behind < 0 ? behind + n : behind) / n;
+  },
+};
+
+/**
+ * Best fit: the node left with the least free CPU and memory after the replica lands, each as a
+ * fraction of the node's capacity, averaged. Feasibility has made sure what is left is not
+ * negative; packing tightly keeps large nodes free for large deployments.
+ */
+export const resourceBased: Scorer = {
+  name: "resource-based",
+  weight: 1,
+  score(node, i, ctx) {
+    const cpuLeft = fraction(
+      freeCpuMillicores(ctx, node, i) - ctx.cpuMillicores,
+      node.cpuCores * 1000,
+    );
+    const memoryLeft = fraction(freeMemoryBytes(ctx, node, i) - ctx.memoryBytes, node.memoryBytes);
+    return 1 - (cpuLeft + memoryLeft) / 2;
+  },
+};
+
+function fraction(part: number, whole: number): number {
+  return whole > 0 ? Math.min(Math.max(part / whole, 0), 1) : 0;
+}
