@@ -107,7 +107,14 @@ export class Heartbeat {
       const id = this.current ?? UNREACHABLE_NODE_ID;
       await db
         .insert(nodeMetadata)
-        .values({ id, hostname: "local engine", address: this.options.address, availability: "down", statusMessage: reason, updatedAt: now })
+        .values({
+          id,
+          hostname: "local engine",
+          address: this.options.address,
+          availability: "down",
+          statusMessage: reason,
+          updatedAt: now,
+        })
         .onConflictDoUpdate({
           target: nodeMetadata.id,
           set: { availability: "down", statusMessage: reason, updatedAt: now },

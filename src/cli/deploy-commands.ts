@@ -13,8 +13,8 @@ import {
   DeploymentStatus,
 } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { ProjectService } from "../gen/obiente/cloud/project/v1/project_pb.js";
-import { loadCredentials } from "./credentials.js";
 import { transportFor } from "./client.js";
+import { loadCredentials } from "./credentials.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const statusName = (s: DeploymentStatus) => DeploymentStatus[s]?.toLowerCase() ?? "unknown";
@@ -30,10 +30,15 @@ async function clients() {
 }
 
 /** The organization to act in: --org, or the caller's only (or first) organization. */
-async function organizationId(auth: Client<typeof AuthService>, org: string | undefined): Promise<string> {
+async function organizationId(
+  auth: Client<typeof AuthService>,
+  org: string | undefined,
+): Promise<string> {
   const me = await auth.whoAmI({});
   if (org) {
-    const match = me.memberships.find((m) => m.organizationId === org || m.organizationSlug === org);
+    const match = me.memberships.find(
+      (m) => m.organizationId === org || m.organizationSlug === org,
+    );
     if (!match) throw new Error(`you are not a member of an organization "${org}"`);
     return match.organizationId;
   }
@@ -52,7 +57,9 @@ async function findDeployment(
     const { deployment } = await c.deployments.getDeployment({ id: ref });
     if (deployment) return deployment;
   }
-  const { deployments } = await c.deployments.listDeployments({ organizationId: await organizationId(c.auth, org) });
+  const { deployments } = await c.deployments.listDeployments({
+    organizationId: await organizationId(c.auth, org),
+  });
   const matches = deployments.filter((d) => d.name === ref);
   if (matches.length === 0) throw new Error(`no deployment named "${ref}"`);
   if (matches.length > 1) throw new Error(`several deployments are named "${ref}": use the id`);
@@ -77,23 +84,33 @@ async function follow(c: Awaited<ReturnType<typeof clients>>, id: string): Promi
     if (followed.has(buildId)) return;
     followed.add(buildId);
     try {
-      for await (const line of c.deployments.streamBuildLogs({ buildId }, { signal: abort.signal })) {
+      for await (const line of c.deployments.streamBuildLogs(
+        { buildId },
+        { signal: abort.signal },
+      )) {
         out(`  │ ${line.line}`);
       }
     } catch (error) {
-      if (ConnectError.from(error).code !== Code.Canceled) out(`  (build log unavailable: ${ConnectError.from(error).rawMessage})`);
+      if (ConnectError.from(error).code !== Code.Canceled)
+        out(`  (build log unavailable: ${ConnectError.from(error).rawMessage})`);
     }
   };
   const builds: Promise<void>[] = [];
   try {
-    for await (const event of c.deployments.streamDeploymentStatus({ id }, { signal: abort.signal })) {
+    for await (const event of c.deployments.streamDeploymentStatus(
+      { id },
+      { signal: abort.signal },
+    )) {
       out(`→ ${statusName(event.status)}${event.statusMessage ? `: ${event.statusMessage}` : ""}`);
       if (event.status === DeploymentStatus.BUILDING) {
         const { builds: list } = await c.deployments.listBuilds({ deploymentId: id });
-        const running = list.find((b) => b.status === BuildStatus.RUNNING || b.status === BuildStatus.QUEUED);
+        const running = list.find(
+          (b) => b.status === BuildStatus.RUNNING || b.status === BuildStatus.QUEUED,
+        );
         if (running) builds.push(followBuild(running.id));
       }
-      if (event.status === DeploymentStatus.RUNNING || event.status === DeploymentStatus.FAILED) break;
+      if (event.status === DeploymentStatus.RUNNING || event.status === DeploymentStatus.FAILED)
+        break;
     }
   } finally {
     abort.abort();
@@ -115,34 +132,52 @@ export function registerDeployCommands(program: Command) {
     .option("--org <id|slug>", "the organization (default: your first)")
     .option("--domain <domain>", "a custom domain")
     .option("--replicas <n>", "replicas", (v) => Number.parseInt(v, 10), 1)
-    .option("--env <KEY=VALUE...>", "env vars", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      "--env <KEY=VALUE...>",
+      "env vars",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option("--no-follow", "return at once instead of following the deployment")
-    .action(async (o: { git: string; branch: string; name?: string; project: string; org?: string; domain?: string; replicas: number; env: string[]; follow: boolean }) => {
-      const c = await clients();
-      const orgId = await organizationId(c.auth, o.org);
-      const { projects } = await c.projects.listProjects({ organizationId: orgId });
-      const project =
-        projects.find((p) => p.id === o.project || p.slug === o.project || p.name === o.project) ??
-        (await c.projects.createProject({ organizationId: orgId, name: o.project })).project;
-      if (!project) throw new Error("could not create the project");
-      const { deployment } = await c.deployments.createDeployment({
-        projectId: project.id,
-        name: o.name ?? "",
-        gitRepo: o.git,
-        branch: o.branch,
-        envVars: parseEnv(o.env),
-        ...(o.domain ? { domain: o.domain } : {}),
-        replicas: o.replicas,
-      });
-      if (!deployment) throw new Error("the API returned no deployment");
-      out(`deployment ${deployment.name} (${deployment.id}) queued`);
-      if (!o.follow) return;
-      const final = await follow(c, deployment.id);
-      if (final.status !== DeploymentStatus.RUNNING) {
-        throw new Error(`deployment failed: ${final.statusMessage}`);
-      }
-      out(`✓ live at ${final.url}`);
-    });
+    .action(
+      async (o: {
+        git: string;
+        branch: string;
+        name?: string;
+        project: string;
+        org?: string;
+        domain?: string;
+        replicas: number;
+        env: string[];
+        follow: boolean;
+      }) => {
+        const c = await clients();
+        const orgId = await organizationId(c.auth, o.org);
+        const { projects } = await c.projects.listProjects({ organizationId: orgId });
+        const project =
+          projects.find(
+            (p) => p.id === o.project || p.slug === o.project || p.name === o.project,
+          ) ?? (await c.projects.createProject({ organizationId: orgId, name: o.project })).project;
+        if (!project) throw new Error("could not create the project");
+        const { deployment } = await c.deployments.createDeployment({
+          projectId: project.id,
+          name: o.name ?? "",
+          gitRepo: o.git,
+          branch: o.branch,
+          envVars: parseEnv(o.env),
+          ...(o.domain ? { domain: o.domain } : {}),
+          replicas: o.replicas,
+        });
+        if (!deployment) throw new Error("the API returned no deployment");
+        out(`deployment ${deployment.name} (${deployment.id}) queued`);
+        if (!o.follow) return;
+        const final = await follow(c, deployment.id);
+        if (final.status !== DeploymentStatus.RUNNING) {
+          throw new Error(`deployment failed: ${final.statusMessage}`);
+        }
+        out(`✓ live at ${final.url}`);
+      },
+    );
 
   program
     .command("ls")
@@ -150,10 +185,14 @@ export function registerDeployCommands(program: Command) {
     .option("--org <id|slug>", "the organization (default: your first)")
     .action(async (o: { org?: string }) => {
       const c = await clients();
-      const { deployments } = await c.deployments.listDeployments({ organizationId: await organizationId(c.auth, o.org) });
+      const { deployments } = await c.deployments.listDeployments({
+        organizationId: await organizationId(c.auth, o.org),
+      });
       if (deployments.length === 0) out("no deployments");
       for (const d of deployments) {
-        out(`${d.id}  ${d.name.padEnd(20)} ${statusName(d.status).padEnd(10)} ${d.replicas}×  ${d.url}`);
+        out(
+          `${d.id}  ${d.name.padEnd(20)} ${statusName(d.status).padEnd(10)} ${d.replicas}×  ${d.url}`,
+        );
       }
     });
 
@@ -166,13 +205,17 @@ export function registerDeployCommands(program: Command) {
       const d = await findDeployment(c, ref, o.org);
       const status = await c.deployments.getDeploymentStatus({ id: d.id });
       out(`${d.name} (${d.id})`);
-      out(`  status:   ${statusName(status.status)}${status.statusMessage ? ` — ${status.statusMessage}` : ""}`);
+      out(
+        `  status:   ${statusName(status.status)}${status.statusMessage ? ` — ${status.statusMessage}` : ""}`,
+      );
       out(`  source:   ${d.gitRepo} @ ${d.branch}`);
       out(`  url:      ${d.url}`);
       out(`  domains:  ${d.domains.join(", ")}`);
       out(`  replicas: ${d.replicas}`);
       for (const l of status.locations) {
-        out(`  • ${l.nodeId.slice(0, 12)}  ${l.containerId.slice(0, 12)}  ${l.address}:${l.port}  ${l.status}/${l.healthStatus}`);
+        out(
+          `  • ${l.nodeId.slice(0, 12)}  ${l.containerId.slice(0, 12)}  ${l.address}:${l.port}  ${l.status}/${l.healthStatus}`,
+        );
       }
     });
 
@@ -185,17 +228,29 @@ export function registerDeployCommands(program: Command) {
     .action(async (ref: string, o: { follow?: boolean; tail: number; org?: string }) => {
       const c = await clients();
       const d = await findDeployment(c, ref, o.org);
-      const print = (l: { containerId: string; line: string; at?: Parameters<typeof timestampDate>[0] }) =>
-        out(`${l.at ? timestampDate(l.at).toISOString() : ""} ${l.containerId.slice(0, 8)} ${l.line}`);
+      const print = (l: {
+        containerId: string;
+        line: string;
+        at?: Parameters<typeof timestampDate>[0];
+      }) =>
+        out(
+          `${l.at ? timestampDate(l.at).toISOString() : ""} ${l.containerId.slice(0, 8)} ${l.line}`,
+        );
       if (!o.follow) {
-        const { lines } = await c.deployments.getDeploymentLogs({ deploymentId: d.id, tail: o.tail });
+        const { lines } = await c.deployments.getDeploymentLogs({
+          deploymentId: d.id,
+          tail: o.tail,
+        });
         for (const l of lines) print(l);
         return;
       }
       const abort = new AbortController();
       process.once("SIGINT", () => abort.abort());
       try {
-        for await (const { line } of c.deployments.streamDeploymentLogs({ deploymentId: d.id, tail: o.tail }, { signal: abort.signal })) {
+        for await (const { line } of c.deployments.streamDeploymentLogs(
+          { deploymentId: d.id, tail: o.tail },
+          { signal: abort.signal },
+        )) {
           if (line) print(line);
         }
       } catch (error) {
