@@ -3,28 +3,71 @@
  * proxy, Caddy or Traefik) and the controller (jobs, deployer, reconciler). A missing Docker
  * engine does not stop the platform: the node shows as down with the reason, and deployments
  * fail at once saying where the engine was looked for.
+ *
+ * Cluster mode (RUNTIME=swarm): DOCKER_HOST is a Swarm manager's engine, which also builds.
+ * Each replica is a Swarm service pinned to the node the scheduler chose, its image copied to
+ * that node's engine first (SWARM_NODE_SOCKETS; in production the node's agent loads it), and
+ * the agent's heartbeat records every node of the Swarm (src/agent/swarm-nodes.ts).
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import Dockerode from "dockerode";
+import type { Logger } from "pino";
 import { Heartbeat } from "../agent/heartbeat.js";
+import { SwarmNodeSync } from "../agent/swarm-nodes.js";
 import { BUILD_ID_LABEL, buildImage, DEPLOYMENT_ID_LABEL } from "../builder/index.js";
 import type { Config } from "../config/config.js";
+import {
+  type ClusterConfig,
+  type ClusterOptions,
+  clusterOptionsOf,
+} from "../controller/cluster.js";
 import { Controller } from "../controller/controller.js";
 import { Deployer } from "../controller/deployer.js";
 import { installationId } from "../controller/installation.js";
-import type { BuilderPort, ContainerRef, EdgePort, RuntimePort } from "../controller/ports.js";
+import { Placer } from "../controller/placement.js";
+import type {
+  BuilderPort,
+  ClusterPort,
+  ContainerRef,
+  EdgePort,
+  RuntimePort,
+} from "../controller/ports.js";
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
 import { traefikLabels } from "../edge/traefik.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
-import { DockerRuntime } from "../runtime/docker-runtime.js";
+import { DockerRuntime, type LogOptions } from "../runtime/docker-runtime.js";
+import type { LogLine } from "../runtime/log-stream.js";
+import { SwarmRuntime } from "../runtime/swarm-runtime.js";
 import type { AppContext } from "./context.js";
 
+export {
+  type ClusterConfig,
+  type ClusterOptions,
+  clusterOptionsOf,
+  placementGuard,
+} from "../controller/cluster.js";
+
+/** Reads a deployment's log lines, whatever runs it (a container, or a Swarm service). */
+export interface DeploymentLogs {
+  list(filter: { deploymentId: string }): Promise<Array<{ id: string }>>;
+  logs(id: string, options: LogOptions): AsyncIterable<LogLine>;
+}
+
 export interface Deploying {
+  /** The local engine (DOCKER_HOST): on a cluster, the manager's own containers only. */
   runtime: DockerRuntime;
+  /** The Swarm, in cluster mode. */
+  swarm: SwarmRuntime | undefined;
+  /** Where a deployment's logs come from: its containers, or its Swarm services. */
+  logs: DeploymentLogs;
+  /** The agent's record of the Swarm's nodes, in cluster mode with the agent role. */
+  nodeSync: SwarmNodeSync | undefined;
+  /** Cluster mode: the leading controller (undefined without the controller role). */
+  controller: Controller | undefined;
   routes: RouteSync;
   deployer: Deployer;
   reconciler: Reconciler;
@@ -35,7 +78,11 @@ export interface Deploying {
   close(): Promise<void>;
 }
 
-export async function startDeploying(ctx: AppContext, config: Config): Promise<Deploying> {
+export async function startDeploying(
+  ctx: AppContext,
+  config: Config,
+  cluster: ClusterOptions = clusterOptionsOf(config as Config & ClusterConfig),
+): Promise<Deploying> {
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -92,12 +139,32 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
       engine: runtime,
       address: config.HOST_ADDRESS,
       intervalMs: 5_000,
-      maxDeployments: 50,
+      maxDeployments: cluster.maxDeploymentsPerNode,
       logger: ctx.logger,
     });
+    const swarm =
+      cluster.runtime === "swarm"
+        ? new SwarmRuntime({ docker, portRange: config.PORT_RANGE, logger: ctx.logger })
+        : undefined;
+    const clusterPort = swarm ? swarmClusterPort(swarm) : undefined;
+    let nodeSync: SwarmNodeSync | undefined;
     if (config.ROLES.includes("agent")) {
-      await heartbeat.start();
-      cleanups.push(() => heartbeat.close());
+      if (clusterPort) {
+        const sync = new SwarmNodeSync({
+          db: ctx.db,
+          cluster: clusterPort,
+          queue: ctx.services.queue,
+          intervalMs: cluster.heartbeatIntervalMs,
+          maxDeployments: cluster.maxDeploymentsPerNode,
+          logger: ctx.logger,
+        });
+        await sync.start();
+        cleanups.push(() => sync.close());
+        nodeSync = sync;
+      } else {
+        await heartbeat.start();
+        cleanups.push(() => heartbeat.close());
+      }
     }
 
     const workRoot = resolve(config.DATA_DIR, "builds");
@@ -137,21 +204,19 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
       },
     };
 
+    // Fix: one at a time per network. Deployments of one project converging at once (the job
+    // worker runs two) each found the project's network missing and each created it; Docker
+    // allows twins of a name, and a container started on that name before the runtime removed
+    // the twin failed with "network … is ambiguous", failing its deployment.
     const networkLocks = new Map<string, Promise<void>>();
-    const runtimePort: RuntimePort = {
-      endpoint: runtime.endpoint,
-      hostAddress: config.HOST_ADDRESS,
-      ping: () => runtime.ping(),
-      // Fix: one at a time per network. Deployments of one project converging at once (the job
-      // worker runs two) each found the project's network missing and each created it; Docker
-      // allows twins of a name, and a container started on that name before the runtime removed
-      // the twin failed with "network … is ambiguous", failing its deployment.
-      ensureNetwork: (name, labels) => {
+    const ensureNetworkOnce =
+      (ensure: (name: string, labels: Record<string, string>) => Promise<unknown>) =>
+      (name: string, labels: Record<string, string>): Promise<void> => {
         const previous = networkLocks.get(name) ?? Promise.resolve();
         const next = previous
           .catch(() => undefined)
           .then(async () => {
-            await runtime.ensureNetwork(name, labels);
+            await ensure(name, labels);
           });
         networkLocks.set(name, next);
         void next
@@ -160,7 +225,12 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
           })
           .catch(() => undefined);
         return next;
-      },
+      };
+    const dockerPort: RuntimePort = {
+      endpoint: runtime.endpoint,
+      hostAddress: config.HOST_ADDRESS,
+      ping: () => runtime.ping(),
+      ensureNetwork: ensureNetworkOnce((name, labels) => runtime.ensureNetwork(name, labels)),
       run: (spec) => runtime.run(spec),
       waitHealthy: (id, options) => runtime.waitHealthy(id, options),
       stop: (id) => runtime.stop(id, { timeoutSec: config.STOP_TIMEOUT_SECONDS }),
@@ -194,6 +264,29 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
         ),
     };
 
+    const runtimePort: RuntimePort = swarm
+      ? swarmRuntimePort(swarm, {
+          source: docker,
+          nodeSockets: cluster.nodeSockets,
+          hostAddress: config.HOST_ADDRESS,
+          ensureNetwork: ensureNetworkOnce((name, labels) => swarm.ensureNetwork(name, labels)),
+          logger: ctx.logger,
+        })
+      : dockerPort;
+    const placer =
+      cluster.runtime === "swarm"
+        ? new Placer({
+            db: ctx.db,
+            strategy: cluster.strategy,
+            heartbeatTimeoutMs: cluster.heartbeatTimeoutMs,
+            defaults: {
+              cpuMillicores: config.DEFAULT_CPU_MILLICORES,
+              memoryMb: config.DEFAULT_MEMORY_MB,
+            },
+            logger: ctx.logger,
+          })
+        : undefined;
+
     const tls = config.EDGE === "caddy" ? config.ACME_CA !== undefined : config.EDGE === "traefik";
     const installation = await installationId(ctx.db);
     const deployer = new Deployer({
@@ -216,6 +309,7 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
         memoryMb: config.DEFAULT_MEMORY_MB,
       },
       healthTimeoutMs: config.HEALTH_TIMEOUT_SECONDS * 1000,
+      ...(placer ? { placer } : {}),
     });
     const reconciler = new Reconciler({
       db: ctx.db,
@@ -226,11 +320,14 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
       orphanPolicy: config.ORPHAN_POLICY,
       installationId: installation,
       logger: ctx.logger,
+      ...(placer && clusterPort ? { cluster: { placer, nodes: clusterPort } } : {}),
     });
+    let controller: Controller | undefined;
     if (config.ROLES.includes("controller")) {
-      const controller = new Controller({ ctx, deployer, reconciler });
+      controller = new Controller({ ctx, deployer, reconciler });
       controller.start();
-      cleanups.push(() => controller.close());
+      const started = controller;
+      cleanups.push(() => started.close());
       // The edge starts empty: give it the routes recorded before this start.
       await routes.sync().catch(() => undefined);
     }
@@ -245,7 +342,26 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
       }
       return `${tls ? "https" : "http"}://${domain}`;
     };
-    return { runtime, routes, deployer, reconciler, heartbeat, edgePort, urlOf, close };
+    const logs: DeploymentLogs = swarm
+      ? { list: (filter) => swarm.list(filter), logs: (id, options) => swarm.logs(id, options) }
+      : {
+          list: (filter) => runtime.list(filter),
+          logs: (id, options) => runtime.logs(id, options),
+        };
+    return {
+      runtime,
+      swarm,
+      logs,
+      nodeSync,
+      controller,
+      routes,
+      deployer,
+      reconciler,
+      heartbeat,
+      edgePort,
+      urlOf,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -253,3 +369,125 @@ export async function startDeploying(ctx: AppContext, config: Config): Promise<D
 }
 
 export const buildsFolder = (config: Config) => join(resolve(config.DATA_DIR), "builds");
+
+/** The Swarm's nodes for the agent and the controller. */
+function swarmClusterPort(swarm: SwarmRuntime): ClusterPort {
+  return {
+    nodes: async () =>
+      (await swarm.nodes()).map((node) => ({
+        id: node.id,
+        hostname: node.hostname,
+        address: node.address,
+        availability: node.availability,
+        state: node.state,
+        role: node.role,
+        labels: node.labels,
+        cpuCores: node.nanoCpus / 1e9,
+        memoryBytes: node.memoryBytes,
+        message: node.message,
+      })),
+    setNodeAvailability: (id, availability) => swarm.setNodeAvailability(id, availability),
+    setNodeLabels: (id, labels) => swarm.setNodeLabels(id, labels),
+  };
+}
+
+/**
+ * The deployer's runtime on a Swarm: a replica is a service pinned to its node. Images are
+ * copied from the engine that built them (the manager's) to the node's engine, found in
+ * SWARM_NODE_SOCKETS by node id or hostname; a node without an entry is expected to have it
+ * (its agent loads it). Stopping is removing: Swarm stops the task with its grace period.
+ */
+function swarmRuntimePort(
+  swarm: SwarmRuntime,
+  options: {
+    source: Dockerode;
+    nodeSockets: Record<string, string>;
+    hostAddress: string;
+    ensureNetwork: RuntimePort["ensureNetwork"];
+    logger: Logger;
+  },
+): RuntimePort {
+  const hostnames = new Map<string, string>();
+  const engineOf = async (nodeId: string): Promise<string | undefined> => {
+    const byId = options.nodeSockets[nodeId];
+    if (byId) return byId;
+    let hostname = hostnames.get(nodeId);
+    if (hostname === undefined) {
+      hostname = (await swarm.node(nodeId)).hostname;
+      hostnames.set(nodeId, hostname);
+    }
+    return options.nodeSockets[hostname];
+  };
+  const engines = () => [...new Set(Object.values(options.nodeSockets))];
+  const removeImages = async (filter: (docker: Dockerode) => Promise<string[]>) => {
+    const clients = [
+      options.source,
+      ...engines().map((endpoint) => new Dockerode(dockerOptions(endpoint).options)),
+    ];
+    await Promise.all(
+      clients.map(async (docker) => {
+        for (const id of await filter(docker).catch(() => [])) {
+          await docker
+            .getImage(id)
+            .remove({ force: true })
+            .catch(() => undefined);
+        }
+      }),
+    );
+  };
+  return {
+    endpoint: swarm.endpoint,
+    hostAddress: options.hostAddress,
+    ping: () => swarm.ping(),
+    ensureNetwork: options.ensureNetwork,
+    prepareImage: async (imageId, nodeId, signal) => {
+      const target = await engineOf(nodeId);
+      if (target === undefined) {
+        options.logger.debug({ nodeId }, "no engine known for the node: its agent has the image");
+        return;
+      }
+      await swarm.ensureImage(imageId, nodeId, {
+        sourceDocker: options.source,
+        targetDockerForNode: () => target,
+        ...(signal ? { signal } : {}),
+      });
+    },
+    run: async (spec) => {
+      if (spec.nodeId === undefined) throw new Error("a Swarm replica needs the node it goes to");
+      const service = await swarm.run({ ...spec, nodeId: spec.nodeId });
+      return {
+        id: service.id,
+        hostPort: service.hostPort,
+        created: service.created,
+        nodeId: service.nodeId,
+        address: service.address,
+      };
+    },
+    waitHealthy: (id, waitOptions) => swarm.waitRunning(id, waitOptions),
+    stop: async () => undefined,
+    remove: (id) => swarm.remove(id),
+    removeImage: (id) => removeImages(async () => [id]),
+    removeImagesOf: (deploymentId) =>
+      removeImages(async (docker) =>
+        (
+          await docker.listImages({
+            all: true,
+            filters: { label: [`${DEPLOYMENT_ID_LABEL}=${deploymentId}`] },
+          })
+        ).map((image) => image.Id),
+      ),
+    list: async (filter) =>
+      (await swarm.list(filter)).map(
+        (service): ContainerRef => ({
+          id: service.id,
+          name: service.name,
+          state: service.state,
+          // Swarm counts a task with a health check as running only once it is healthy.
+          health: "none",
+          labels: service.labels,
+          hostPort: service.hostPort,
+          nodeId: service.nodeId,
+        }),
+      ),
+  };
+}

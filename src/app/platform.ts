@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { bootstrap } from "../accounts/bootstrap.js";
 import { storeAuthLookups } from "../accounts/lookups.js";
+import { registerDashboard } from "../api/dashboard.js";
 import { type ApiServer, createApiServer } from "../api/server.js";
 import { Authenticator } from "../auth/authenticator.js";
 import { OidcVerifier } from "../auth/oidc-verifier.js";
@@ -129,9 +130,12 @@ export async function startPlatform(
               },
             }
           : {}),
-        ...(config.EDGE === "traefik"
-          ? { extraRoutes: (app: FastifyInstance) => registerTraefikProvider(app, ctx, config) }
-          : {}),
+        extraRoutes: async (app: FastifyInstance) => {
+          if (config.EDGE === "traefik") registerTraefikProvider(app, ctx, config);
+          await registerDashboard(app, {
+            oidc: { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID },
+          });
+        },
       });
       cleanups.push(() => api?.close() ?? Promise.resolve());
       const bound = await api.listen(config.HOST, config.PORT, config.GRPC_PORT);

@@ -1,8 +1,11 @@
 /**
- * The controller role: runs deployment jobs from the queue and, on the leader only, the
- * reconcile loop. With several controllers, the leader lock (Redis or in-process) picks one;
- * when it dies another takes over within the lock's TTL. Jobs only wake the controller up:
- * the state they act on is in the database, so a lost job is made up for by the next pass.
+ * The controller role: runs deployment jobs and the reconcile loop, on the leader only. With
+ * several controllers, the leader lock (Redis or in-process) picks one; when it dies another
+ * takes over within the lock's TTL. A standby that receives a job from the shared queue hands
+ * it to the leader over the bus rather than acting: two controllers converging one deployment
+ * at once could place its replicas twice. Jobs only wake the controller up: the state they act
+ * on is in the database, so a job lost on the way (no leader at that moment) is made up for by
+ * the pass the next leader starts with.
  */
 
 import { randomUUID } from "node:crypto";
@@ -10,7 +13,7 @@ import { hostname } from "node:os";
 import type { AppContext } from "../app/context.js";
 import { DEPLOY_JOB } from "../deployments/service.js";
 import { NODE_CHANGED_JOB } from "../nodes/service.js";
-import { LeaderElector } from "../platform/index.js";
+import { type JobData, LeaderElector } from "../platform/index.js";
 import type { Deployer } from "./deployer.js";
 import type { Reconciler } from "./reconciler.js";
 
@@ -22,9 +25,13 @@ export interface ControllerOptions {
   concurrency?: number;
 }
 
+/** Where standby controllers hand jobs to the leader. */
+export const LEADER_JOBS_CHANNEL = "controller:jobs";
+
 export class Controller {
   private readonly elector: LeaderElector;
   private closing: Promise<void> | undefined;
+  private subscribed: Promise<() => Promise<void>> | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     const { ctx, reconciler } = options;
@@ -46,25 +53,47 @@ export class Controller {
     });
   }
 
+  /** Whether this controller leads now: it alone runs jobs and the reconcile loop. */
+  get isLeader(): boolean {
+    return this.elector.isLeader;
+  }
+
   start(): void {
-    const { ctx, deployer, reconciler } = this.options;
+    const { ctx } = this.options;
+    this.subscribed = ctx.services.bus.subscribe(LEADER_JOBS_CHANNEL, async (message) => {
+      const { name, data } = (message ?? {}) as { name?: unknown; data?: unknown };
+      if (this.closing || !this.elector.isLeader || typeof name !== "string") return;
+      await this.handle(name, (data ?? {}) as JobData);
+    });
+    this.subscribed.catch((error: unknown) =>
+      ctx.logger.warn({ err: error }, "controller: subscribing to handed-over jobs failed"),
+    );
     ctx.services.queue.process(
       async (job) => {
-        if (job.name === DEPLOY_JOB && typeof job.data.deploymentId === "string") {
-          await deployer.converge(job.data.deploymentId);
-        } else if (job.name === NODE_CHANGED_JOB) {
-          await reconciler.reconcileOnce();
-        }
+        if (this.elector.isLeader) return this.handle(job.name, job.data);
+        ctx.logger.info({ job: job.name, jobId: job.id }, "standing by: job handed to the leader");
+        await ctx.services.bus.publish(LEADER_JOBS_CHANNEL, { name: job.name, data: job.data });
       },
       { concurrency: this.options.concurrency ?? 2 },
     );
     this.elector.start();
   }
 
+  private async handle(name: string, data: JobData): Promise<void> {
+    const { deployer, reconciler } = this.options;
+    if (name === DEPLOY_JOB && typeof data.deploymentId === "string") {
+      await deployer.converge(data.deploymentId);
+    } else if (name === NODE_CHANGED_JOB) {
+      await reconciler.reconcileOnce();
+    }
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.elector.close();
       await this.options.reconciler.close();
+      const unsubscribe = await this.subscribed?.catch(() => undefined);
+      await unsubscribe?.();
     })();
     return this.closing;
   }

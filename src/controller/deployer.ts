@@ -15,7 +15,7 @@ import { and, eq, inArray, notInArray } from "drizzle-orm";
 import { type AppContext, invalidateOrganization } from "../app/context.js";
 import { buildLogChannel, type StatusEvent, statusChannel } from "../deployments/events.js";
 import { DeploymentService } from "../deployments/service.js";
-import { DomainError } from "../domain/errors.js";
+import { DomainError, resourceExhausted } from "../domain/errors.js";
 import {
   builds,
   type DeploymentStatusName,
@@ -25,10 +25,19 @@ import {
   domains,
 } from "../store/schema.js";
 import { INSTALLATION_LABEL } from "./installation.js";
+import type { Placer } from "./placement.js";
 import type { BuilderPort, ContainerRef, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
 type DeploymentRow = typeof deployments.$inferSelect;
+type BuildRow = typeof builds.$inferSelect;
+
+/** A replica to run: its slot, its deterministic name and, on a cluster, its node. */
+interface WantedReplica {
+  replica: number;
+  name: string;
+  nodeId?: string;
+}
 
 export const LABEL = {
   managed: "cloud.obiente.deployment",
@@ -57,16 +66,25 @@ export interface DeployerOptions {
   ) => Record<string, string>;
   defaults: { cpuMillicores: number; memoryMb: number };
   healthTimeoutMs: number;
+  /** Cluster mode: where replicas go (the scheduler). Without it, the runtime's one engine. */
+  placer?: Placer;
 }
 
-/** Names a container after what it runs, so that the same inputs always give the same name. */
+/**
+ * Names a container after what it runs, so that the same inputs always give the same name. On a
+ * cluster the node is part of it: a replica moved to another node is a new service, which starts
+ * beside the old one (a drain without downtime), and the names stay within Swarm's 63 characters.
+ */
 export function containerName(
   deploymentId: string,
   replica: number,
   buildId: string,
   restartGeneration: number,
+  nodeId?: string,
 ) {
-  return containerNames(deploymentId, replica + 1, buildId, restartGeneration)[replica] as string;
+  return containerNames(deploymentId, replica + 1, buildId, restartGeneration, nodeId)[
+    replica
+  ] as string;
 }
 
 /** The names of replicas 0…n-1: one hash for them all (the reconciler names thousands a pass). */
@@ -75,9 +93,10 @@ export function containerNames(
   replicas: number,
   buildId: string,
   restartGeneration: number,
+  nodeId?: string,
 ): string[] {
   const key = createHash("sha256")
-    .update(`${buildId}:${restartGeneration}`)
+    .update(`${buildId}:${restartGeneration}${nodeId === undefined ? "" : `:${nodeId}`}`)
     .digest("hex")
     .slice(0, 12);
   return Array.from({ length: replicas }, (_, r) => `obiente-${deploymentId}-r${r}-${key}`);
@@ -144,11 +163,122 @@ export class Deployer {
       return;
     }
 
-    const wanted = Array.from({ length: deployment.replicas }, (_, replica) => ({
-      replica,
-      name: containerName(deployment.id, replica, build.id, deployment.restartGeneration),
-    }));
     const actual = await runtime.list({ deploymentId: deployment.id });
+    const placed = await this.wantedReplicas(deployment, build, actual);
+    if (placed === undefined) return;
+    try {
+      await this.start(deployment, build, actual, placed.wanted, signal);
+    } finally {
+      placed.release();
+    }
+  }
+
+  /**
+   * The replicas to run and their names. On a single engine, replica r of the current build.
+   * On a cluster, a replica whose service runs on a usable node stays there; the others (new,
+   * removed by hand, on a drained or down node) are placed by the scheduler. Undefined when
+   * nothing fits (the deployment failed, or, while some of it still serves, is retried later).
+   */
+  private async wantedReplicas(
+    deployment: DeploymentRow,
+    build: BuildRow,
+    actual: ContainerRef[],
+  ): Promise<{ wanted: WantedReplica[]; release(): void } | undefined> {
+    const names = (nodeId?: string) =>
+      containerNames(
+        deployment.id,
+        deployment.replicas,
+        build.id,
+        deployment.restartGeneration,
+        nodeId,
+      );
+    const { placer } = this.options;
+    if (!placer) {
+      const wanted = names().map((name, replica) => ({ replica, name }));
+      return { wanted, release: () => undefined };
+    }
+    const health = await placer.nodeHealth();
+    const unusable = new Set(health.unusable);
+    const kept = new Array<ContainerRef | undefined>(deployment.replicas);
+    const namesOn = new Map<string, string[]>();
+    for (const c of actual) {
+      if (c.nodeId === undefined || unusable.has(c.nodeId)) continue;
+      let onNode = namesOn.get(c.nodeId);
+      if (!onNode) {
+        onNode = names(c.nodeId);
+        namesOn.set(c.nodeId, onNode);
+      }
+      const replica = onNode.indexOf(c.name);
+      const current = kept[replica];
+      if (replica >= 0 && (!current || (c.state === "running" && current.state !== "running"))) {
+        kept[replica] = c;
+      }
+    }
+    const missing = [...kept.keys()].filter((replica) => kept[replica] === undefined);
+    const wanted: WantedReplica[] = kept.flatMap((c, replica) =>
+      c?.nodeId ? [{ replica, name: c.name, nodeId: c.nodeId }] : [],
+    );
+    if (missing.length === 0) return { wanted, release: () => undefined };
+
+    const outcome = await placer.place({
+      deploymentId: deployment.id,
+      strategy: deployment.strategy,
+      replicas: missing.length,
+      cpuMillicores: deployment.cpuMillicores || this.options.defaults.cpuMillicores,
+      memoryMb: deployment.memoryMb || this.options.defaults.memoryMb,
+      existing: wanted.map((w) => w.nodeId as string),
+      avoidNodes: [
+        ...new Set(actual.flatMap((c) => (c.nodeId && unusable.has(c.nodeId) ? [c.nodeId] : []))),
+      ],
+    });
+    if (!outcome.ok) {
+      // Replicas moving off a drained node with nowhere to go still serve there: keep them, and
+      // try again later. New replicas (a new deployment, a redeploy, a scale-up) fail, as a new
+      // version that does not come up does; what served before keeps serving.
+      const down = new Set(health.down);
+      const moving = missing.every((replica) =>
+        actual.some(
+          (c) =>
+            c.nodeId !== undefined &&
+            unusable.has(c.nodeId) &&
+            names(c.nodeId)[replica] === c.name &&
+            c.state === "running" &&
+            !down.has(c.nodeId),
+        ),
+      );
+      if (moving) {
+        throw resourceExhausted(
+          `cannot move deployment ${deployment.id} off its nodes: ${outcome.message}`,
+        );
+      }
+      await this.setStatus(deployment, "failed", `cannot be placed: ${outcome.message}`);
+      return undefined;
+    }
+    outcome.placements.forEach((placement, i) => {
+      const replica = missing[i] as number;
+      wanted.push({
+        replica,
+        name: names(placement.nodeId)[replica] as string,
+        nodeId: placement.nodeId,
+      });
+    });
+    wanted.sort((a, b) => a.replica - b.replica);
+    return { wanted, release: outcome.release };
+  }
+
+  /**
+   * Starts the wanted replicas of the build beside what runs, waits until they are healthy,
+   * records and routes them, then retires everything else of the deployment.
+   */
+  private async start(
+    row: DeploymentRow,
+    build: BuildRow,
+    actual: ContainerRef[],
+    wanted: WantedReplica[],
+    signal?: AbortSignal,
+  ) {
+    const { ctx, runtime } = this.options;
+    let deployment = row;
     const upToDate = wanted.every((w) =>
       actual.some((c) => c.name === w.name && c.state === "running" && c.health !== "unhealthy"),
     );
@@ -177,9 +307,18 @@ export class Deployer {
     });
 
     // Start the wanted replicas (a no-op for those that run) and wait until each is healthy.
-    const started: Array<{ replica: number; id: string; hostPort: number; name: string }> = [];
+    const started: Array<{
+      replica: number;
+      id: string;
+      hostPort: number;
+      name: string;
+      nodeId?: string | undefined;
+      address?: string | undefined;
+    }> = [];
     try {
       for (const w of wanted) {
+        // On a cluster, the node gets the image first (no registry: it is copied over).
+        if (w.nodeId !== undefined) await runtime.prepareImage?.(build.imageId, w.nodeId, signal);
         const container = await runtime.run({
           name: w.name,
           image: build.imageId,
@@ -200,12 +339,15 @@ export class Deployer {
           internalPort: build.port,
           cpuMillicores: deployment.cpuMillicores || this.options.defaults.cpuMillicores,
           memoryMb: deployment.memoryMb || this.options.defaults.memoryMb,
+          ...(w.nodeId !== undefined ? { nodeId: w.nodeId } : {}),
         });
         started.push({
           replica: w.replica,
           id: container.id,
           hostPort: container.hostPort,
           name: w.name,
+          nodeId: container.nodeId,
+          address: container.address,
         });
       }
       await Promise.all(
@@ -222,6 +364,8 @@ export class Deployer {
       for (const c of fresh) await runtime.remove(c.id).catch(() => undefined);
       if (signal?.aborted) throw error;
       if (await this.gone(deployment.id)) return this.abandon(deployment.id);
+      // A host port taken on the node by something else: another try picks another port.
+      if (error instanceof DomainError && error.kind === "resource_exhausted") throw error;
       const message = error instanceof Error ? error.message : String(error);
       await this.setStatus(
         deployment,
@@ -232,7 +376,6 @@ export class Deployer {
     }
 
     // Record where the new containers run, route to them, then retire everything else.
-    const address = runtime.hostAddress;
     const recorded = ctx.db.transaction(async (tx) => {
       for (const c of started) {
         await tx
@@ -247,11 +390,11 @@ export class Deployer {
           id: randomUUID(),
           deploymentId: deployment.id,
           replica: c.replica,
-          nodeId: this.options.nodeId(),
+          nodeId: c.nodeId ?? this.options.nodeId(),
           containerId: c.id,
           buildId: build.id,
           status: "running",
-          address,
+          address: c.address ?? runtime.hostAddress,
           port: c.hostPort,
           domain: domainNames[0] ?? "",
           healthStatus: "healthy",
@@ -277,10 +420,11 @@ export class Deployer {
     );
     await this.retire(deployment.id, stale, [...keep]);
 
+    const where = [...new Set(started.flatMap((c) => (c.address ? [c.address] : [])))].sort();
     await this.setStatus(
       deployment,
       "running",
-      `${deployment.replicas} replica(s) running build ${build.commitSha.slice(0, 7) || build.id.slice(0, 8)}`,
+      `${deployment.replicas} replica(s) running build ${build.commitSha.slice(0, 7) || build.id.slice(0, 8)}${where.length > 0 ? ` on ${where.join(", ")}` : ""}`,
     );
   }
 

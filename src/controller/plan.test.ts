@@ -392,3 +392,122 @@ describe("planReconcile, shared engines", () => {
     assert.deepEqual(plan.removeOrphans, [mine.id, unmarked.id].sort());
   });
 });
+
+describe("planReconcile on a cluster (containers carry their node)", () => {
+  const N1 = "node1aaaaaaaaaaaaaaaaaaaaa";
+  const N2 = "node2aaaaaaaaaaaaaaaaaaaaa";
+  const N3 = "node3aaaaaaaaaaaaaaaaaaaaa";
+
+  /** The service the deployer runs for this replica of this build on this node. */
+  function service(
+    deploymentId: string,
+    nodeId: string,
+    overrides: Partial<ContainerRef> & { replica?: number; buildId?: string } = {},
+  ): ContainerRef {
+    const { replica = 0, buildId = B1, ...rest } = overrides;
+    const name = containerName(deploymentId, replica, buildId, 0, nodeId);
+    return {
+      id: `s-${name}`,
+      name,
+      state: "running",
+      health: "none",
+      labels: {
+        "cloud.obiente.deployment": "true",
+        "cloud.obiente.deployment_id": deploymentId,
+      },
+      hostPort: 42_000 + replica,
+      nodeId,
+      ...rest,
+    };
+  }
+
+  const plan = (
+    desired: DesiredDeployment[],
+    actual: ContainerRef[],
+    locations: RecordedLocation[],
+    unusableNodes: string[] = [],
+  ) => planReconcile(desired, actual, locations, { orphanPolicy: "remove", unusableNodes });
+
+  test("a replica's name depends on its node, and not on a single engine", () => {
+    assert.notEqual(containerName(D1, 0, B1, 0, N1), containerName(D1, 0, B1, 0, N2));
+    assert.equal(containerName(D1, 0, B1, 0), containerName(D1, 0, B1, 0, undefined));
+    assert.ok(containerName(D1, 19, B1, 0, N1).length <= 63, "a valid Swarm service name");
+  });
+
+  test("replicas running on usable nodes, recorded there: nothing to do", () => {
+    const a = service(D1, N1);
+    const b = service(D1, N2, { replica: 1 });
+    const locations = [
+      { ...location("l1", D1, a.id), nodeId: N1, port: a.hostPort as number },
+      { ...location("l2", D1, b.id), nodeId: N2, port: b.hostPort as number },
+    ];
+    assert.deepEqual(plan([deployment({ replicas: 2 })], [a, b], locations, [N3]), EMPTY);
+  });
+
+  test("a replica on a drained or down node: converge (it moves), its location stays until then", () => {
+    const a = service(D1, N1);
+    const locations = [{ ...location("l1", D1, a.id), nodeId: N1 }];
+    assert.deepEqual(plan([deployment()], [a], locations, [N1]), {
+      ...EMPTY,
+      converge: [D1],
+    });
+  });
+
+  test("two services for one replica (a move cut short): converge", () => {
+    const a = service(D1, N1);
+    const b = service(D1, N2);
+    assert.deepEqual(plan([deployment()], [a, b], []).converge, [D1]);
+  });
+
+  test("a service named for another node than its own: converge", () => {
+    const a = { ...service(D1, N1), nodeId: N2 };
+    assert.deepEqual(plan([deployment()], [a], []).converge, [D1]);
+  });
+
+  test("a location that names another node or port than its service: dropped, and converged", () => {
+    const a = service(D1, N1);
+    const b = service(D1, N2, { replica: 1 });
+    const locations = [
+      { ...location("l1", D1, a.id), nodeId: N3, port: a.hostPort as number },
+      { ...location("l2", D1, b.id), nodeId: N2, port: 41_000 },
+    ];
+    assert.deepEqual(plan([deployment({ replicas: 2 })], [a, b], locations), {
+      ...EMPTY,
+      converge: [D1],
+      dropLocations: ["l1", "l2"],
+    });
+  });
+
+  test("property: a converged cluster gives an empty plan, whatever nodes are unusable elsewhere", () => {
+    const nodes = [N1, N2, N3];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.constantFrom(...nodes), { minLength: 3, maxLength: 3 }),
+        fc.subarray(nodes),
+        (replicas, placedOn, unusable) => {
+          const where = placedOn.slice(0, replicas).filter((n) => !unusable.includes(n));
+          fc.pre(where.length === replicas);
+          const actual = where.map((nodeId, replica) => service(D1, nodeId, { replica }));
+          const locations = actual.map((s, i) => ({
+            ...location(`l${i}`, D1, s.id),
+            nodeId: s.nodeId as string,
+            port: s.hostPort as number,
+          }));
+          assert.deepEqual(plan([deployment({ replicas })], actual, locations, unusable), EMPTY);
+        },
+      ),
+    );
+  });
+
+  test("property: a replica on an unusable node always gets its deployment converged", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.constantFrom(N1, N2, N3), (replicas, bad) => {
+        const actual = Array.from({ length: replicas }, (_, replica) =>
+          service(D1, replica === 0 ? bad : N1 === bad ? N2 : N1, { replica }),
+        );
+        assert.deepEqual(plan([deployment({ replicas })], actual, [], [bad]).converge, [D1]);
+      }),
+    );
+  });
+});

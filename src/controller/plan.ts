@@ -16,6 +16,14 @@
  *   or a deploy, is converged.
  * - A failed deployment is left as it is until someone redeploys it: retrying a build that
  *   failed would fail again.
+ *
+ * On a cluster (containers carry the node they are pinned to), a replica's name also depends on
+ * its node (see containerNames), and:
+ * - a replica on an unusable node (drained, down, or silent past the heartbeat timeout) does not
+ *   count as up, and its deployment is converged, which places it again elsewhere;
+ * - two containers for one replica (a migration cut short) make the deployment converge;
+ * - a location that says another node or port than its container's is dropped, and its
+ *   deployment converged, which records it again as it is.
  */
 import { containerNames } from "./deployer.js";
 import { INSTALLATION_LABEL } from "./installation.js";
@@ -34,6 +42,16 @@ export interface RecordedLocation {
   id: string;
   deploymentId: string;
   containerId: string;
+  /** Where the record says the container runs; compared when the container says too. */
+  nodeId?: string;
+  port?: number;
+}
+
+export interface PlanOptions {
+  orphanPolicy: "remove" | "keep";
+  installationId?: string;
+  /** On a cluster: nodes nothing should run on (drained, down, silent). */
+  unusableNodes?: readonly string[];
 }
 
 export interface ReconcilePlan {
@@ -46,7 +64,7 @@ export function planReconcile(
   desired: DesiredDeployment[],
   actual: ContainerRef[],
   locations: RecordedLocation[],
-  options: { orphanPolicy: "remove" | "keep"; installationId?: string },
+  options: PlanOptions,
 ): ReconcilePlan {
   const byId = new Map(desired.map((d) => [d.id, d]));
   const containersOf = new Map<string, ContainerRef[]>();
@@ -65,7 +83,8 @@ export function planReconcile(
     if (list) list.push(c);
     else containersOf.set(id, [c]);
   }
-  const running = new Set(actual.filter((c) => c.state === "running").map((c) => c.id));
+  const running = new Map(actual.filter((c) => c.state === "running").map((c) => [c.id, c]));
+  const unusable = new Set(options.unusableNodes ?? []);
 
   const converge = new Set<string>();
   const removeOrphans: string[] = [];
@@ -77,7 +96,8 @@ export function planReconcile(
 
   const dropLocations: string[] = [];
   for (const location of locations) {
-    if (!running.has(location.containerId)) {
+    const c = running.get(location.containerId);
+    if (!c || lies(location, c)) {
       dropLocations.push(location.id);
       converge.add(location.deploymentId);
     }
@@ -95,12 +115,9 @@ export function planReconcile(
       converge.add(d.id); // never built, or a build a crash interrupted
       continue;
     }
-    const buildId = d.currentBuildId;
-    const wanted = containerNames(d.id, d.replicas, buildId, d.restartGeneration);
-    const healthy = (name: string) =>
-      containers.some((c) => c.name === name && c.state === "running" && c.health !== "unhealthy");
-    const extra = containers.some((c) => !wanted.includes(c.name));
-    if (!wanted.every(healthy) || extra || d.status !== "running") converge.add(d.id);
+    if (!replicasUp(d, d.currentBuildId, containers, unusable) || d.status !== "running") {
+      converge.add(d.id);
+    }
   }
 
   return {
@@ -108,4 +125,45 @@ export function planReconcile(
     removeOrphans: removeOrphans.sort(),
     dropLocations: dropLocations.sort(),
   };
+}
+
+/**
+ * Whether every replica of the deployment's current build runs (healthy, or without a health
+ * check) on a usable node, once, and nothing else of the deployment runs. A container is its
+ * replica's when its name is the one the deployer gives that replica on the container's node.
+ */
+function replicasUp(
+  d: DesiredDeployment,
+  buildId: string,
+  containers: ContainerRef[],
+  unusable: ReadonlySet<string>,
+): boolean {
+  const namesOn = new Map<string | undefined, string[]>();
+  const up = new Array<boolean>(d.replicas).fill(false);
+  const count = new Array<number>(d.replicas).fill(0);
+  for (const c of containers) {
+    let names = namesOn.get(c.nodeId);
+    if (!names) {
+      names = containerNames(d.id, d.replicas, buildId, d.restartGeneration, c.nodeId);
+      namesOn.set(c.nodeId, names);
+    }
+    const replica = names.indexOf(c.name);
+    if (replica < 0 || (c.nodeId !== undefined && unusable.has(c.nodeId))) return false;
+    count[replica] = (count[replica] ?? 0) + 1;
+    if (c.state === "running" && c.health !== "unhealthy") up[replica] = true;
+  }
+  return up.every(Boolean) && count.every((n) => n === 1);
+}
+
+/** A record that names another node or port than the container it points at. */
+function lies(location: RecordedLocation, c: ContainerRef): boolean {
+  if (location.nodeId !== undefined && c.nodeId !== undefined && location.nodeId !== c.nodeId) {
+    return true;
+  }
+  return (
+    location.port !== undefined &&
+    location.port > 0 &&
+    c.hostPort !== undefined &&
+    location.port !== c.hostPort
+  );
 }

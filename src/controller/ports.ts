@@ -14,6 +14,8 @@ export interface ContainerRef {
   health: string;
   labels: Record<string, string>;
   hostPort: number | undefined;
+  /** The node it runs on (is pinned to), on a cluster; undefined on a single engine. */
+  nodeId?: string | undefined;
 }
 
 export interface RunSpec {
@@ -25,6 +27,18 @@ export interface RunSpec {
   internalPort: number;
   cpuMillicores: number;
   memoryMb: number;
+  /** On a cluster: the node the scheduler chose, where the replica is pinned. */
+  nodeId?: string;
+}
+
+/** What run() made or found. */
+export interface Started {
+  id: string;
+  hostPort: number;
+  created: boolean;
+  /** On a cluster: the node it runs on, and that node's address (routes go there). */
+  nodeId?: string;
+  address?: string;
 }
 
 export interface RuntimePort {
@@ -34,7 +48,7 @@ export interface RuntimePort {
   readonly hostAddress: string;
   ping(): Promise<void>;
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void>;
-  run(spec: RunSpec): Promise<{ id: string; hostPort: number; created: boolean }>;
+  run(spec: RunSpec): Promise<Started>;
   waitHealthy(id: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
   stop(id: string): Promise<void>;
   remove(id: string): Promise<void>;
@@ -42,6 +56,31 @@ export interface RuntimePort {
   /** Removes every image labelled with the deployment's id (its builds'), used or not. */
   removeImagesOf?(deploymentId: string): Promise<void>;
   list(filter?: { deploymentId?: string }): Promise<ContainerRef[]>;
+  /** On a cluster: makes sure the node has the image before a replica is pinned there. */
+  prepareImage?(imageId: string, nodeId: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** A cluster's nodes as its manager sees them, and the two things the controller changes. */
+export interface ClusterNode {
+  id: string;
+  hostname: string;
+  address: string;
+  /** Swarm's own availability: active, pause or drain. */
+  availability: string;
+  /** ready, down, disconnected or unknown. */
+  state: string;
+  role: string;
+  labels: Record<string, string>;
+  cpuCores: number;
+  memoryBytes: number;
+  /** The manager's note on the state ("heartbeat failure"); empty when none. */
+  message: string;
+}
+
+export interface ClusterPort {
+  nodes(): Promise<ClusterNode[]>;
+  setNodeAvailability(nodeId: string, availability: "active" | "drain"): Promise<void>;
+  setNodeLabels(nodeId: string, labels: Record<string, string>): Promise<void>;
 }
 
 export interface BuildRequest {

@@ -3,6 +3,11 @@
  * and the engine's labelled containers, plan (plan.ts) and act. A deployment whose convergence
  * fails is retried with exponential backoff (per deployment, reset on success); the loop itself
  * never stops on an error.
+ *
+ * On a cluster the containers are the Swarm services of every node (listed through the
+ * manager), the nodes that are drained, down or silent are unusable (their replicas move
+ * elsewhere), and once the deployments have converged, what operators asked of nodes through
+ * the platform is applied to Swarm (node-specs.ts).
  */
 
 import { inArray } from "drizzle-orm";
@@ -10,8 +15,10 @@ import type { Logger } from "pino";
 import type { Db } from "../store/database.js";
 import { deploymentLocations, deployments } from "../store/schema.js";
 import type { Deployer } from "./deployer.js";
+import { applyNodeSpecs } from "./node-specs.js";
+import type { Placer } from "./placement.js";
 import { planReconcile, type ReconcilePlan } from "./plan.js";
-import type { RuntimePort } from "./ports.js";
+import type { ClusterPort, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
 export interface ReconcilerOptions {
@@ -25,6 +32,10 @@ export interface ReconcilerOptions {
   installationId?: string;
   logger: Logger;
   now?: () => number;
+  /** Cluster mode: the scheduler's view of which nodes are usable, and the Swarm's nodes. */
+  cluster?: { placer: Placer; nodes: ClusterPort };
+  /** Deployments converged at once in a pass (default 4): a lost node moves many at once. */
+  concurrency?: number;
 }
 
 const BACKOFF_BASE_MS = 5_000;
@@ -96,16 +107,19 @@ export class Reconciler {
   }
 
   private async pass(): Promise<ReconcilePlan> {
-    const { db, runtime, deployer, routes, logger } = this.options;
+    const { db, runtime, routes, logger } = this.options;
     await runtime.ping();
-    const [desired, locations, actual] = await Promise.all([
+    const cluster = this.options.cluster;
+    const [desired, locations, actual, unusableNodes] = await Promise.all([
       db.select().from(deployments),
       db.select().from(deploymentLocations),
       runtime.list(),
+      cluster ? cluster.placer.unusableNodes() : [],
     ]);
     const plan = planReconcile(desired, actual, locations, {
       orphanPolicy: this.options.orphanPolicy,
       ...(this.options.installationId ? { installationId: this.options.installationId } : {}),
+      unusableNodes,
     });
 
     for (const id of plan.removeOrphans) {
@@ -123,28 +137,45 @@ export class Reconciler {
         .where(inArray(deploymentLocations.id, plan.dropLocations));
       await routes.sync();
     }
-    for (const id of plan.converge) {
-      if (this.closed) break;
-      const failure = this.failures.get(id);
-      if (failure && failure.notBefore > this.now()) continue;
-      try {
-        await deployer.converge(id);
-        this.failures.delete(id);
-      } catch (error) {
-        const count = (failure?.count ?? 0) + 1;
-        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (count - 1));
-        this.failures.set(id, { count, notBefore: this.now() + delay * (0.5 + Math.random() / 2) });
-        logger.warn(
-          { err: error, deploymentId: id, retryInMs: delay },
-          "converging a deployment failed",
-        );
-      }
-    }
+    await forEachLimited(plan.converge, this.options.concurrency ?? 4, (id) => this.converge(id));
+    if (cluster && !this.closed) await applyNodeSpecs(db, cluster.nodes, runtime, logger);
     return plan;
+  }
+
+  private async converge(id: string): Promise<void> {
+    const { deployer, logger } = this.options;
+    if (this.closed) return;
+    const failure = this.failures.get(id);
+    if (failure && failure.notBefore > this.now()) return;
+    try {
+      await deployer.converge(id);
+      this.failures.delete(id);
+    } catch (error) {
+      const count = (failure?.count ?? 0) + 1;
+      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (count - 1));
+      this.failures.set(id, { count, notBefore: this.now() + delay * (0.5 + Math.random() / 2) });
+      logger.warn(
+        { err: error, deploymentId: id, retryInMs: delay },
+        "converging a deployment failed",
+      );
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.stop();
   }
+}
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,15 +1,18 @@
 /**
  * The nodes deployments run on, as recorded in node_metadata by the agents. Reading is open to
  * every signed-in user; changing availability or labels needs a platform administrator.
- * Draining only records the wish here: the controller moves the node's deployments.
+ * Draining only records the wish here (node_metadata for what the API shows, node_specs for
+ * what the controller must apply to Swarm): the controller moves the node's deployments, then
+ * drains the Swarm node (src/controller/node-specs.ts).
  */
 import { asc, eq } from "drizzle-orm";
 import { requirePlatformAdmin } from "../access/access.js";
 import type { AppContext } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import { lastPlacement } from "../controller/placement.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
-import { type NodeAvailabilityName, nodeMetadata } from "../store/schema.js";
+import { type NodeAvailabilityName, nodeMetadata, nodeSpecs } from "../store/schema.js";
 
 export type NodeRecord = typeof nodeMetadata.$inferSelect;
 
@@ -31,6 +34,15 @@ export class NodeService {
       .where(eq(nodeMetadata.id, nodeId(id)));
     if (!row) throw notFound("node");
     return row;
+  }
+
+  /**
+   * The scheduler's last decision for a deployment (ExplainPlacement): every node's verdict;
+   * undefined when none was made (on one engine, or not yet). The caller has checked that the
+   * principal may read the deployment.
+   */
+  placementOf(deploymentId: string) {
+    return lastPlacement(this.ctx.db, deploymentId);
   }
 
   drain(principal: Principal, id: string): Promise<NodeRecord> {
@@ -58,7 +70,7 @@ export class NodeService {
     const current = await this.get(principal, id);
     const labels = { ...current.labels, ...set };
     for (const key of remove) delete labels[key];
-    return this.update(principal, current.id, { labels }, "node.label", { set, remove });
+    return this.update(principal, current, { labels }, "node.label", { set, remove });
   }
 
   private async setAvailability(
@@ -70,26 +82,44 @@ export class NodeService {
     const current = await this.get(principal, id);
     return this.update(
       principal,
-      current.id,
-      { availability },
+      current,
+      // A down node stays down in the record until it is back; the wish is kept in node_specs.
+      { availability: current.availability === "down" ? "down" : availability },
       `node.${availability === "drain" ? "drain" : "activate"}`,
       {},
+      availability,
     );
   }
 
   private async update(
     principal: Principal,
-    id: string,
-    changes: Partial<typeof nodeMetadata.$inferInsert>,
+    current: NodeRecord,
+    changes: { availability?: NodeAvailabilityName; labels?: Record<string, string> },
     action: string,
     details: Record<string, unknown>,
+    wished: NodeAvailabilityName = current.availability,
   ): Promise<NodeRecord> {
+    const id = current.id;
+    const now = this.ctx.now();
     const row = await this.ctx.db.transaction(async (tx) => {
       const [updated] = await tx
         .update(nodeMetadata)
-        .set({ ...changes, updatedAt: this.ctx.now() })
+        .set({ ...changes, updatedAt: now })
         .where(eq(nodeMetadata.id, id))
         .returning();
+      const [spec] = await tx.select().from(nodeSpecs).where(eq(nodeSpecs.nodeId, id));
+      const wish = {
+        availability: (wished === "down" ? (spec?.availability ?? "active") : wished) as
+          | "active"
+          | "drain",
+        labels: changes.labels ?? (spec && !spec.applied ? spec.labels : current.labels),
+        applied: false,
+        updatedAt: now,
+      };
+      await tx
+        .insert(nodeSpecs)
+        .values({ nodeId: id, ...wish })
+        .onConflictDoUpdate({ target: nodeSpecs.nodeId, set: wish });
       await recordAudit(tx, { principal, action, resourceType: "node", resourceId: id, details });
       return updated;
     });

@@ -215,3 +215,20 @@ export const controllerState = pgTable("controller_state", {
   value: jsonb("value").$type<unknown>().notNull(),
   updatedAt: updatedAt(),
 });
+
+/** The scheduler's last decision per deployment (ExplainPlacement). */
+export const placements = pgTable("placements", {
+  deploymentId: uuid("deployment_id").primaryKey(),
+  decidedAt: ts("decided_at").notNull().defaultNow(),
+  strategy: text("strategy").notNull(),
+  explanation: jsonb("explanation").$type<Record<string, unknown>>().notNull().default({}),
+});
+
+/** A node's availability and labels as set through the platform, until applied to Swarm. */
+export const nodeSpecs = pgTable("node_specs", {
+  nodeId: text("node_id").primaryKey(),
+  availability: text("availability").$type<"active" | "drain">().notNull().default("active"),
+  labels: jsonb("labels").$type<Record<string, string>>().notNull().default({}),
+  applied: boolean("applied").notNull().default(false),
+  updatedAt: updatedAt(),
+});

@@ -10,6 +10,7 @@ import {
   statusEventToProto,
   statusToProto,
   strategyFromProto,
+  strategyToProto,
 } from "../convert.js";
 import { principalOf } from "../interceptors.js";
 import type { Domain, LogReader } from "./services.js";
@@ -56,6 +57,7 @@ const needsRuntime = (what: string) =>
 
 export function deploymentHandlers({
   deployments,
+  nodes,
   urlOf,
   logs,
 }: Domain): ServiceImpl<typeof DeploymentService> {
@@ -210,8 +212,25 @@ export function deploymentHandlers({
       for await (const line of merge(streams)) yield { line: logLineToProto(line) };
     },
     async explainPlacement(req, ctx) {
-      await deployments.get(principalOf(ctx), req.deploymentId);
-      throw needsRuntime("explaining placement");
+      const deployment = await deployments.get(principalOf(ctx), req.deploymentId);
+      const placement = await nodes.placementOf(deployment.id);
+      // Not placed by the scheduler (one engine, or not yet): no decision, no verdicts.
+      if (!placement) return { strategy: strategyToProto(deployment.strategy), nodes: [] };
+      const { decidedAt, strategy, explanation } = placement;
+      return {
+        strategy: strategyToProto(strategy),
+        decidedAt: timestampFromDate(decidedAt),
+        nodes: explanation.verdicts.map((verdict) => ({
+          nodeId: verdict.nodeId,
+          feasible: verdict.feasible,
+          reason: verdict.reason ? `${verdict.constraint ?? "constraint"}: ${verdict.reason}` : "",
+          // Stored as JSON, where a score that is not a number comes back as null.
+          scores: Object.fromEntries(
+            Object.entries(verdict.scores).filter(([, score]) => typeof score === "number"),
+          ),
+          selected: verdict.selected,
+        })),
+      };
     },
     async getDeploymentMetrics(req, ctx) {
       await deployments.get(principalOf(ctx), req.deploymentId);

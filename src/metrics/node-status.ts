@@ -1,0 +1,69 @@
+/**
+ * A node's current usage in node_metadata (cpu_percent, memory_used_bytes, disk_percent,
+ * deployment_count), where the scheduler and `ListNodes` read it. The row itself belongs to the
+ * heartbeat, which creates it: this only updates the usage columns of an existing row, at most
+ * one update in flight (a slow database skips samples, it does not queue them).
+ */
+import { eq } from "drizzle-orm";
+import type { Db } from "../store/database.js";
+import { nodeMetadata } from "../store/schema.js";
+import { messageOf } from "./collector.js";
+import type { NodeSample } from "./samples.js";
+
+export interface NodeStatusStats {
+  updates: number;
+  skipped: number;
+  failures: number;
+  lastError: string | undefined;
+}
+
+export class NodeStatusWriter {
+  private inFlight: Promise<void> | undefined;
+  private readonly counts: NodeStatusStats = {
+    updates: 0,
+    skipped: 0,
+    failures: 0,
+    lastError: undefined,
+  };
+
+  constructor(private readonly db: Db) {}
+
+  update(sample: NodeSample): void {
+    if (this.inFlight) {
+      this.counts.skipped++;
+      return;
+    }
+    this.inFlight = this.write(sample).finally(() => {
+      this.inFlight = undefined;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.inFlight;
+  }
+
+  stats(): NodeStatusStats {
+    return { ...this.counts };
+  }
+
+  private async write(sample: NodeSample): Promise<void> {
+    try {
+      await this.db
+        .update(nodeMetadata)
+        .set({
+          cpuPercent: sample.cpuPercent,
+          memoryUsedBytes: Math.round(sample.memoryUsedBytes),
+          diskPercent: sample.diskPercent,
+          ...(sample.deploymentCount === undefined
+            ? {}
+            : { deploymentCount: sample.deploymentCount }),
+        })
+        .where(eq(nodeMetadata.id, sample.nodeId));
+      this.counts.updates++;
+      this.counts.lastError = undefined;
+    } catch (error) {
+      this.counts.failures++;
+      this.counts.lastError = messageOf(error);
+    }
+  }
+}

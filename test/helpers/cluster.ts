@@ -1,0 +1,250 @@
+/**
+ * The platform in cluster mode on a real N-node Swarm (scripts/swarm-up.sh through
+ * test/helpers/swarm.ts): every role in this process, RUNTIME=swarm with the manager (node1) as
+ * DOCKER_HOST (it builds too), images copied to the nodes through their sockets, the built-in
+ * edge on 127.0.0.1 routing to node address:published port, a fresh PostgreSQL database. The
+ * cluster settings are passed in the Config directly (src/app/deploying.ts reads them there).
+ * Traffic goes only to loopback and to the harness's 10.77.0.0/24 namespaces.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, createClient } from "@connectrpc/connect";
+import { eq } from "drizzle-orm";
+import pino from "pino";
+import type { ClusterConfig } from "../../src/app/deploying.js";
+import { type RunningPlatform, startPlatform } from "../../src/app/platform.js";
+import { type Config, loadConfig } from "../../src/config/config.js";
+import {
+  DeploymentService,
+  DeploymentStatus,
+  type PlacementStrategy,
+} from "../../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
+import { OrganizationService } from "../../src/gen/obiente/cloud/organization/v1/organization_pb.js";
+import { ProjectService } from "../../src/gen/obiente/cloud/project/v1/project_pb.js";
+import type { StrategyName } from "../../src/scheduler/index.js";
+import { deploymentLocations } from "../../src/store/schema.js";
+import { transport } from "./api.js";
+import { eventually, requestByHost, type SimpleResponse } from "./caddy.js";
+import { freshPostgresUrl } from "./databases.js";
+import { waitForStatus } from "./deploy-harness.js";
+import { BUSYBOX_IMAGE, type FixtureRepo, makeFixtureRepo, NODE_IMAGE } from "./git-fixtures.js";
+import { type SwarmHarness, startSwarm } from "./swarm.js";
+
+export { swarmSkipReason } from "./swarm.js";
+
+export interface ClusterTestOptions {
+  strategy?: StrategyName;
+  heartbeatTimeoutSeconds?: number;
+  maxDeploymentsPerNode?: number;
+  /** More configuration variables. */
+  env?: Record<string, string>;
+}
+
+export interface ClusterPlatform {
+  swarm: SwarmHarness;
+  platform: RunningPlatform;
+  config: Config & ClusterConfig;
+  repo: FixtureRepo;
+  /** The API's address and the administrator's token (for the CLI). */
+  baseUrl: string;
+  token: string;
+  edgePort: number;
+  deployments: Client<typeof DeploymentService>;
+  client<S extends DescService>(service: S): Client<S>;
+  projectId: string;
+  /** The Swarm node name ("node2") of a node id, and back. */
+  nameOf(nodeId: string): string;
+  idOf(name: string): string;
+  addressOf(nodeId: string): string;
+  /** CreateDeployment of the fixture's `dockerfile` app (busybox httpd). */
+  deploy(
+    name: string,
+    options?: {
+      replicas?: number;
+      cpuMillicores?: number;
+      memoryMb?: number;
+      strategy?: PlacementStrategy;
+    },
+  ): Promise<{ id: string; domain: string }>;
+  /** Waits until the deployment runs (throws with its message when it fails). */
+  running(id: string, timeoutMs?: number): Promise<void>;
+  /** Where the records say the deployment's replicas run. */
+  locations(id: string): Promise<Array<typeof deploymentLocations.$inferSelect>>;
+  /** GET / through the edge with the deployment's domain. */
+  get(domain: string, timeoutMs?: number): Promise<SimpleResponse>;
+  /** DeleteDeployment, then waits until nothing of it runs. */
+  remove(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const APP_TEXT = "dockerfile app";
+
+export async function startCluster(options: ClusterTestOptions = {}): Promise<ClusterPlatform> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    const [swarm, repo, pg, dataDir] = await Promise.all([
+      startSwarm(3),
+      makeFixtureRepo(),
+      freshPostgresUrl(),
+      mkdtemp(join(tmpdir(), "obiente-cluster-")),
+    ]);
+    cleanups.push(() => swarm.down());
+    cleanups.push(() => repo.cleanup());
+    cleanups.push(() => pg.drop());
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+
+    const config: Config & ClusterConfig = {
+      ...loadConfig({
+        PORT: "0",
+        GRPC_PORT: "0",
+        DATA_DIR: dataDir,
+        DATABASE_URL: pg.url,
+        LOG_LEVEL: "silent",
+        ROLES: "api,controller,agent,edge",
+        DOCKER_HOST: swarm.managerSocket,
+        PORT_RANGE: "42000-42999",
+        GIT_ALLOW_FILE: "true",
+        NODE_BASE_IMAGE: NODE_IMAGE,
+        STATIC_BASE_IMAGE: BUSYBOX_IMAGE,
+        EDGE_PORT: "0",
+        HEALTH_TIMEOUT_SECONDS: "30",
+        STOP_TIMEOUT_SECONDS: "2",
+        // The Swarm is this test's own: whatever labelled service no deployment owns is a stray.
+        ORPHAN_POLICY: "remove",
+        ...options.env,
+      }),
+      RUNTIME: "swarm",
+      SWARM_NODE_SOCKETS: Object.fromEntries(swarm.nodes.map((node) => [node.name, node.socket])),
+      ...(options.strategy ? { SCHEDULER_STRATEGY: options.strategy } : {}),
+      NODE_HEARTBEAT_TIMEOUT_SECONDS: options.heartbeatTimeoutSeconds ?? 9,
+      MAX_DEPLOYMENTS_PER_NODE: options.maxDeploymentsPerNode ?? 50,
+    };
+    const silence = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    let platform: RunningPlatform;
+    try {
+      platform = await startPlatform(config, pino({ level: process.env.CLUSTER_LOG ?? "silent" }));
+    } finally {
+      process.stdout.write = silence;
+    }
+    cleanups.push(() => platform.close());
+    const token = platform.bootstrapToken;
+    const edgePort = platform.deploying?.edgePort;
+    assert.ok(token && platform.ports && edgePort, "the platform started with api and edge");
+    const baseUrl = `http://127.0.0.1:${platform.ports.http}`;
+    const client = <S extends DescService>(service: S) =>
+      createClient(service, transport(baseUrl, token));
+    const deployments = client(DeploymentService);
+    const { organization } = await client(OrganizationService).createOrganization({
+      name: `Cluster ${Date.now()}`,
+    });
+    assert.ok(organization);
+    const { project } = await client(ProjectService).createProject({
+      organizationId: organization.id,
+      name: "cluster",
+    });
+    assert.ok(project);
+    const db = platform.ctx.db;
+    const byId = new Map(swarm.nodes.map((node) => [node.id, node]));
+
+    const cluster: ClusterPlatform = {
+      swarm,
+      platform,
+      config,
+      repo,
+      baseUrl,
+      token,
+      edgePort,
+      deployments,
+      client,
+      projectId: project.id,
+      nameOf: (nodeId) => byId.get(nodeId)?.name ?? `?${nodeId}`,
+      idOf: (name) => swarm.nodes.find((node) => node.name === name)?.id ?? "",
+      addressOf: (nodeId) => byId.get(nodeId)?.address ?? "",
+      async deploy(name, deployOptions = {}) {
+        const { deployment } = await deployments.createDeployment({
+          projectId: project.id,
+          name,
+          gitRepo: repo.url,
+          branch: "dockerfile",
+          replicas: deployOptions.replicas ?? 1,
+          resources: {
+            cpuMillicores: deployOptions.cpuMillicores ?? 0,
+            memoryMb: deployOptions.memoryMb ?? 64,
+          },
+          ...(deployOptions.strategy !== undefined ? { strategy: deployOptions.strategy } : {}),
+        });
+        assert.ok(deployment?.domains[0]);
+        return { id: deployment.id, domain: deployment.domains[0] };
+      },
+      async running(id, timeoutMs = 120_000) {
+        await waitForStatus(deployments, id, DeploymentStatus.RUNNING, timeoutMs);
+      },
+      locations: (id) =>
+        db.select().from(deploymentLocations).where(eq(deploymentLocations.deploymentId, id)),
+      get: (domain, timeoutMs = 5_000) => requestByHost(edgePort, domain, "/", { timeoutMs }),
+      async remove(id) {
+        await deployments.deleteDeployment({ id });
+        const swarmRuntime = platform.deploying?.swarm;
+        assert.ok(swarmRuntime);
+        await eventually(
+          async () =>
+            (await swarmRuntime.list({ deploymentId: id })).length === 0 ? true : undefined,
+          60_000,
+          `the services of ${id} to be removed`,
+          250,
+        );
+      },
+      close,
+    };
+    return cluster;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Requests `domain` through the edge every `everyMs` until stopped; counts what failed. */
+export function keepRequesting(
+  cluster: ClusterPlatform,
+  domains: string[],
+  everyMs = 100,
+): {
+  stop(): Promise<{ total: number; failures: Array<{ domain: string; at: number; what: string }> }>;
+  /** When each domain last answered 200 (performance.now()). */
+  lastOk: Map<string, number>;
+} {
+  const failures: Array<{ domain: string; at: number; what: string }> = [];
+  const lastOk = new Map<string, number>();
+  let total = 0;
+  let stopped = false;
+  const loops = domains.map(async (domain) => {
+    while (!stopped) {
+      const at = performance.now();
+      total++;
+      try {
+        const response = await cluster.get(domain, 3_000);
+        if (response.status === 200 && response.body.includes(APP_TEXT)) lastOk.set(domain, at);
+        else
+          failures.push({ domain, at, what: `${response.status} ${response.body.slice(0, 80)}` });
+      } catch (error) {
+        failures.push({ domain, at, what: error instanceof Error ? error.message : String(error) });
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  });
+  return {
+    lastOk,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      return { total, failures };
+    },
+  };
+}
