@@ -16,7 +16,7 @@ import { count, eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import { sameLabels } from "../controller/node-specs.js";
 import type { ClusterPort } from "../controller/ports.js";
-import { NODE_CHANGED_JOB } from "../nodes/service.js";
+import { NODE_CHANGED_JOB, nodeChangedJobId } from "../nodes/service.js";
 import type { JobQueue } from "../platform/index.js";
 import type { Db } from "../store/database.js";
 import {
@@ -139,11 +139,7 @@ export class SwarmNodeSync {
       const was = previous.get(nodeId);
       logger.info({ nodeId, was: was?.availability }, "node changed");
       await queue
-        .enqueue(
-          NODE_CHANGED_JOB,
-          { nodeId },
-          { jobId: `${NODE_CHANGED_JOB}-${nodeId}-${now.getTime()}` },
-        )
+        .enqueue(NODE_CHANGED_JOB, { nodeId }, { jobId: nodeChangedJobId(nodeId, now) })
         .catch((error: unknown) =>
           logger.warn({ err: error, nodeId }, "waking the controller for a node failed"),
         );

@@ -22,8 +22,10 @@ import {
   DeploymentSchema,
   DeploymentStatus,
   DomainSchema,
+  MetricsSampleSchema,
   PlacementStrategy,
   StreamDeploymentStatusResponseSchema,
+  UsageHourSchema,
 } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { NodeAvailability, NodeSchema } from "../gen/obiente/cloud/node/v1/node_pb.js";
 import {
@@ -32,6 +34,7 @@ import {
   Role,
 } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";
+import type { DeploymentSample, UsageHour } from "../metrics/samples.js";
 import type { NodeRecord } from "../nodes/service.js";
 import type { Member, Organization } from "../organizations/service.js";
 import type { Project } from "../projects/service.js";
@@ -230,5 +233,32 @@ export function nodeToProto(row: NodeRecord) {
     deploymentCount: row.deploymentCount,
     lastHeartbeat: optTs(row.lastHeartbeat),
     statusMessage: row.statusMessage,
+  });
+}
+
+/** A byte count as int64; samples are sums and averages, so round to whole bytes. */
+const int64 = (n: number) => BigInt(Math.max(0, Math.round(n)));
+
+export function metricsSampleToProto(sample: DeploymentSample) {
+  return create(MetricsSampleSchema, {
+    at: timestampFromDate(sample.at),
+    cpuPercent: sample.cpuPercent,
+    memoryBytes: int64(sample.memoryBytes),
+    memoryLimitBytes: int64(sample.memoryLimitBytes),
+    networkRxBytes: int64(sample.networkRxBytes),
+    networkTxBytes: int64(sample.networkTxBytes),
+    blockReadBytes: int64(sample.blockReadBytes),
+    blockWriteBytes: int64(sample.blockWriteBytes),
+    pids: Math.round(sample.pids),
+  });
+}
+
+export function usageHourToProto(usage: UsageHour) {
+  return create(UsageHourSchema, {
+    hour: timestampFromDate(usage.hour),
+    cpuSeconds: usage.cpuSeconds,
+    memoryByteSeconds: usage.memoryByteSeconds,
+    networkBytes: int64(usage.networkBytes),
+    diskIoBytes: int64(usage.diskIoBytes),
   });
 }

@@ -76,6 +76,8 @@ export function registerRestRoutes(
     /** See requestAuthenticator. */
     authenticate: (req: FastifyRequest) => Promise<Principal>;
     logger: Logger;
+    /** The metrics system's report (/metrics/observability), for any signed-in user. */
+    observability?: () => unknown;
   },
 ) {
   const { domain, authenticate: principal, logger } = deps;
@@ -111,6 +113,17 @@ export function registerRestRoutes(
       return fail(reply, error);
     },
   );
+
+  const observability = deps.observability;
+  if (observability) {
+    app.get(
+      "/metrics/observability",
+      route(async (req) => {
+        await principal(req);
+        return observability();
+      }),
+    );
+  }
 
   app.post(
     "/api/v1/deployments",

@@ -20,6 +20,7 @@ import { DeploymentService } from "../gen/obiente/cloud/deployment/v1/deployment
 import { NodeService } from "../gen/obiente/cloud/node/v1/node_pb.js";
 import { OrganizationService } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectService } from "../gen/obiente/cloud/project/v1/project_pb.js";
+import type { MetricsService } from "../metrics/service.js";
 import { rateLimitStoreOptions } from "../platform/index.js";
 import type { UrlOf } from "./convert.js";
 import { authHandlers } from "./handlers/auth.js";
@@ -55,6 +56,10 @@ export interface ApiServerOptions {
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
   /** Extra checks for /health (the metrics system, the runtime), by name. */
   healthChecks?: Record<string, () => Promise<{ ok: boolean; detail?: string }>>;
+  /** The metrics system's report for /metrics/observability. */
+  observability?: () => unknown;
+  /** Live and historical container metrics, when this process serves them. */
+  metrics?: MetricsService;
 }
 
 export interface ApiServer {
@@ -76,7 +81,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const { config, logger } = ctx;
   const startedAt = Date.now();
   const urlOf = options.urlOf ?? ((d: string) => `http://${d}`);
-  const domain = domainServices(ctx, urlOf, options.logs);
+  const domain = domainServices(ctx, urlOf, options.logs, options.metrics);
   const metrics = new ApiMetrics();
   registerPlatformGauges(metrics, ctx);
 
@@ -169,11 +174,21 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     }),
   });
   await http.register(fastifyConnectPlugin, connectOptions);
-  registerRestRoutes(http, { domain, authenticate, logger });
+  registerRestRoutes(http, {
+    domain,
+    authenticate,
+    logger,
+    ...(options.observability ? { observability: options.observability } : {}),
+  });
 
+  const optional = new Set(Object.keys(options.healthChecks ?? {}));
   http.get("/health", async (_req, reply) => {
     const report = await checkHealth(ctx, VERSION, startedAt, options.healthChecks ?? {});
-    return reply.status(report.status === "ok" ? 200 : 503).send(report);
+    // 503 only when this process cannot serve the API at all (its database or its platform
+    // services); a degraded engine or metrics system is reported with 200, so that a load
+    // balancer keeps sending the calls the API can still answer.
+    const essential = Object.entries(report.checks).filter(([name]) => !optional.has(name));
+    return reply.status(essential.every(([, c]) => c.ok) ? 200 : 503).send(report);
   });
   http.get("/metrics", async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -72,6 +72,8 @@ export interface Deploying {
   deployer: Deployer;
   reconciler: Reconciler;
   heartbeat: Heartbeat;
+  /** This installation's id (label cloud.obiente.installation on its containers). */
+  installation: string;
   edgePort: number | undefined;
   /** The URL a domain is served at through this platform's edge. */
   urlOf(domain: string): string;
@@ -358,6 +360,7 @@ export async function startDeploying(
       deployer,
       reconciler,
       heartbeat,
+      installation,
       edgePort,
       urlOf,
       close,

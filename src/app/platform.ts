@@ -19,6 +19,7 @@ import { type Database, migrate, openDatabase } from "../store/index.js";
 import type { AppContext } from "./context.js";
 import { type Deploying, startDeploying } from "./deploying.js";
 import { loadMasterKey } from "./master-key.js";
+import { type RunningMetrics, serveAgentMetrics, startMetrics } from "./metrics.js";
 import { registerTraefikProvider } from "./traefik-provider.js";
 
 /** The roles that need the container engine, the builder or the edge. */
@@ -30,6 +31,7 @@ export interface RunningPlatform {
   readonly database: Database;
   readonly api?: ApiServer;
   readonly deploying?: Deploying;
+  readonly metrics: RunningMetrics;
   /** Bound ports, when the api role runs. */
   readonly ports?: { http: number; grpc: number };
   /** The first-start administrator token, when this start created it. */
@@ -86,6 +88,15 @@ export async function startPlatform(
 
     const deploying = needsDeploying(config) ? await startDeploying(ctx, config) : undefined;
     if (deploying) cleanups.push(() => deploying.close());
+    const metrics = await startMetrics(ctx, config, database, deploying);
+    cleanups.push(() => metrics.close());
+    const metricsHealth = async () => {
+      const { status, reasons } = metrics.system.health();
+      return {
+        ok: status === "healthy",
+        ...(reasons.length ? { detail: reasons.join("; ") } : {}),
+      };
+    };
 
     let api: ApiServer | undefined;
     let ports: { http: number; grpc: number } | undefined;
@@ -108,14 +119,15 @@ export async function startPlatform(
       api = await createApiServer({
         ctx,
         authenticator,
+        ...(metrics.system.service ? { metrics: metrics.system.service } : {}),
+        healthChecks: { metrics: metricsHealth },
+        observability: () => metrics.system.observability(),
         ...(deploying
           ? {
               urlOf: deploying.urlOf,
-              logs: {
-                list: (filter) => deploying.runtime.list(filter),
-                logs: (id, options) => deploying.runtime.logs(id, options),
-              },
+              logs: deploying.logs,
               healthChecks: {
+                metrics: metricsHealth,
                 docker: async () => {
                   try {
                     await deploying.runtime.ping();
@@ -138,8 +150,19 @@ export async function startPlatform(
         },
       });
       cleanups.push(() => api?.close() ?? Promise.resolve());
+      metrics.system.registerPrometheus(api.metrics.registry);
       const bound = await api.listen(config.HOST, config.PORT, config.GRPC_PORT);
       ports = { http: bound.port, grpc: bound.grpcPort };
+    }
+
+    if (!api && metrics.system.collector) {
+      const served = await serveAgentMetrics(
+        metrics.system,
+        config.HOST,
+        config.AGENT_METRICS_PORT,
+      );
+      cleanups.push(() => served.close());
+      logger.info({ url: `http://${config.HOST}:${served.port}/metrics` }, "agent metrics");
     }
 
     if (first) announceBootstrap(first.email, first.token, config, ports?.http ?? config.PORT);
@@ -155,6 +178,7 @@ export async function startPlatform(
       database,
       ...(api ? { api } : {}),
       ...(deploying ? { deploying } : {}),
+      metrics,
       ...(ports ? { ports } : {}),
       ...(first ? { bootstrapToken: first.token } : {}),
       close,

@@ -6,7 +6,6 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
 import type { Command } from "commander";
-import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import {
   type Deployment,
   DeploymentService,
@@ -16,15 +15,14 @@ import {
 import { type Node, NodeAvailability, NodeService } from "../gen/obiente/cloud/node/v1/node_pb.js";
 import { transportFor } from "./client.js";
 import { loadCredentials } from "./credentials.js";
+import { resolveDeployment } from "./deploy-commands.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GIB = 1024 ** 3;
 
 async function clients() {
   const transport = transportFor(await loadCredentials());
   return {
-    auth: createClient(AuthService, transport),
     deployments: createClient(DeploymentService, transport),
     nodes: createClient(NodeService, transport),
   };
@@ -133,33 +131,6 @@ async function findNode(nodes: Client<typeof NodeService>, ref: string): Promise
   return matches[0] as Node;
 }
 
-/** A deployment by id, or by name within the caller's organization (--org, or the first). */
-async function findDeployment(
-  c: Awaited<ReturnType<typeof clients>>,
-  ref: string,
-  org: string | undefined,
-): Promise<Deployment> {
-  if (UUID.test(ref)) {
-    const { deployment } = await c.deployments.getDeployment({ id: ref });
-    if (deployment) return deployment;
-  }
-  const me = await c.auth.whoAmI({});
-  const membership = org
-    ? me.memberships.find((m) => m.organizationId === org || m.organizationSlug === org)
-    : me.memberships[0];
-  if (!membership) throw new Error(org ? `you are not a member of "${org}"` : "no organization");
-  const { deployments } = await c.deployments.listDeployments({
-    organizationId: membership.organizationId,
-  });
-  const matches = deployments.filter((d) => d.name === ref);
-  if (matches.length !== 1) {
-    throw new Error(
-      matches.length ? `several deployments are named "${ref}"` : `no deployment "${ref}"`,
-    );
-  }
-  return matches[0] as Deployment;
-}
-
 export function registerClusterCommands(program: Command) {
   const nodes = program.command("nodes").description("the cluster's nodes");
   nodes
@@ -193,7 +164,7 @@ export function registerClusterCommands(program: Command) {
     .option("--org <id|slug>", "the organization, to find a deployment by name")
     .action(async (ref: string, o: { org?: string }) => {
       const c = await clients();
-      const deployment = await findDeployment(c, ref, o.org);
+      const deployment = await resolveDeployment(ref, o.org);
       const [placement, { nodes: all }] = await Promise.all([
         c.deployments.explainPlacement({ deploymentId: deployment.id }),
         c.nodes.listNodes({}),

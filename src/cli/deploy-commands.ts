@@ -66,6 +66,11 @@ async function findDeployment(
   return matches[0] as Deployment;
 }
 
+/** A deployment by id, or by name within --org (or the caller's first organization). */
+export async function resolveDeployment(ref: string, org: string | undefined): Promise<Deployment> {
+  return findDeployment(await clients(), ref, org);
+}
+
 function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of pairs) {

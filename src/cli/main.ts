@@ -8,9 +8,11 @@ import { Command } from "commander";
 import { VERSION } from "../api/server.js";
 import { createLogger, startPlatform } from "../app/platform.js";
 import { ConfigError, loadConfig } from "../config/config.js";
+import { registerMetricsCommand } from "../metrics/cli.js";
 import { migrate, openDatabase } from "../store/index.js";
 import { registerClientCommands } from "./client.js";
-import { registerDeployCommands } from "./deploy-commands.js";
+import { registerClusterCommands } from "./cluster-commands.js";
+import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
 
 const program = new Command()
   .name("obiente")
@@ -56,6 +58,8 @@ program
 
 registerClientCommands(program);
 registerDeployCommands(program);
+registerMetricsCommand(program, { resolveDeployment });
+registerClusterCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

@@ -17,6 +17,27 @@ const list = z.string().transform((v) =>
 );
 
 const ROLES = ["api", "controller", "agent", "edge"] as const;
+const STRATEGIES = ["least-loaded", "round-robin", "resource-based"] as const;
+const positiveInt = z.coerce.number().int().positive();
+
+/** A JSON object of node id or hostname → that node's engine (unix:// or tcp:// URL). */
+const nodeSockets = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: 'a JSON object such as {"node-1":"tcp://…"}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z.string().min(1),
+      z.string().regex(/^(unix|tcp):\/\//, "unix:///path/docker.sock or tcp://host:port"),
+      { message: 'a JSON object such as {"node-1":"tcp://10.0.0.2:2375"}' },
+    ),
+  );
 export type RoleName = (typeof ROLES)[number];
 
 const schema = z.object({
@@ -96,6 +117,24 @@ const schema = z.object({
   ACME_CA_ROOT: z.string().optional(),
   TRAEFIK_CERT_RESOLVER: z.string().default("letsencrypt"),
   TRAEFIK_PROVIDER_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+  // Clusters (docs/swarm.md).
+  RUNTIME: z.enum(["docker", "swarm"], { message: "docker or swarm" }).default("docker"),
+  SWARM_NODE_SOCKETS: nodeSockets.optional(),
+  SCHEDULER_STRATEGY: z
+    .enum(STRATEGIES, { message: STRATEGIES.join(", ") })
+    .default("least-loaded"),
+  NODE_HEARTBEAT_TIMEOUT_SECONDS: positiveInt.default(15),
+  MAX_DEPLOYMENTS_PER_NODE: positiveInt.default(50),
+  // Metrics (ARCHITECTURE.md §7). Milliseconds, so that tests can shorten them.
+  METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
+  METRICS_BUCKET_MS: z.coerce.number().int().min(100).default(60_000),
+  METRICS_AGGREGATE_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  METRICS_LIVE_WINDOW_SECONDS: positiveInt.default(300),
+  METRICS_RETENTION_DAYS: positiveInt.default(14),
+  METRICS_USAGE_RETENTION_DAYS: positiveInt.default(400),
+  METRICS_BUFFER_MAX_ROWS: positiveInt.default(200_000),
+  METRICS_CONCURRENCY: positiveInt.default(256),
+  AGENT_METRICS_PORT: port.default(9464),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

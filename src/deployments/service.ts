@@ -10,6 +10,7 @@ import { allows, type RoleName } from "../access/roles.js";
 import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import { placementGuard } from "../controller/cluster.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
 import { subscribeIterable } from "../platform/index.js";
@@ -48,7 +49,12 @@ export interface CreateDeploymentInput {
 export const DEPLOY_JOB = "deploy";
 
 export class DeploymentService {
-  constructor(private readonly ctx: AppContext) {}
+  /** On a cluster, refuses at once a deployment that fits on no node (ResourceExhausted). */
+  private readonly fits: ReturnType<typeof placementGuard>;
+
+  constructor(private readonly ctx: AppContext) {
+    this.fits = placementGuard(ctx);
+  }
 
   async create(principal: Principal, input: CreateDeploymentInput): Promise<Deployment> {
     const projectId = valid.uuid("project_id", input.projectId);
@@ -63,6 +69,12 @@ export class DeploymentService {
     const resources = valid.resources(input.resources ?? { cpuMillicores: 0, memoryMb: 0 });
     const replicas = valid.replicas(input.replicas || 1, this.ctx.config.MAX_REPLICAS);
     const customDomain = input.domain ? this.customDomain(input.domain) : undefined;
+    await this.fits({
+      replicas,
+      cpuMillicores: resources.cpuMillicores,
+      memoryMb: resources.memoryMb,
+      ...(input.strategy ? { strategy: input.strategy } : {}),
+    });
 
     const id = randomUUID();
     const organizationId = project.organizationId;

@@ -1,6 +1,6 @@
 /**
- * A node's current usage in node_metadata (cpu_percent, memory_used_bytes, disk_percent,
- * deployment_count), where the scheduler and `ListNodes` read it. The row itself belongs to the
+ * A node's current usage in node_metadata (cpu_percent, memory_used_bytes, disk_percent),
+ * where the scheduler and `ListNodes` read it. The row itself belongs to the
  * heartbeat, which creates it: this only updates the usage columns of an existing row, at most
  * one update in flight (a slow database skips samples, it does not queue them).
  */
@@ -54,9 +54,8 @@ export class NodeStatusWriter {
           cpuPercent: sample.cpuPercent,
           memoryUsedBytes: Math.round(sample.memoryUsedBytes),
           diskPercent: sample.diskPercent,
-          ...(sample.deploymentCount === undefined
-            ? {}
-            : { deploymentCount: sample.deploymentCount }),
+          // deployment_count stays the heartbeat's: the replicas recorded on the node, which
+          // count against its max_deployments, rather than the containers seen running.
         })
         .where(eq(nodeMetadata.id, sample.nodeId));
       this.counts.updates++;

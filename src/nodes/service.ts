@@ -5,6 +5,7 @@
  * what the controller must apply to Swarm): the controller moves the node's deployments, then
  * drains the Swarm node (src/controller/node-specs.ts).
  */
+import { createHash } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { requirePlatformAdmin } from "../access/access.js";
 import type { AppContext } from "../app/context.js";
@@ -19,6 +20,15 @@ export type NodeRecord = typeof nodeMetadata.$inferSelect;
 /** Docker's label key rules, kept simple: letters, digits, dots, dashes, slashes. */
 const LABEL_KEY = /^[a-z0-9](?:[a-z0-9._/-]{0,126}[a-z0-9])?$/;
 export const NODE_CHANGED_JOB = "node-changed";
+
+/**
+ * The job id of a node's change at `at`: one job per change. Node ids may hold ":" (a Docker
+ * engine's id), which job ids may not, so the id is hashed.
+ */
+export function nodeChangedJobId(nodeId: string, at: Date): string {
+  const digest = createHash("sha256").update(nodeId).digest("hex").slice(0, 20);
+  return `${NODE_CHANGED_JOB}-${digest}-${at.getTime()}`;
+}
 
 export class NodeService {
   constructor(private readonly ctx: AppContext) {}
@@ -125,11 +135,13 @@ export class NodeService {
     });
     if (!row) throw notFound("node");
     // The controller re-plans deployments of a node whose availability or labels changed.
-    await this.ctx.services.queue.enqueue(
-      NODE_CHANGED_JOB,
-      { nodeId: id },
-      { jobId: `${NODE_CHANGED_JOB}-${id}-${row.updatedAt.getTime()}` },
-    );
+    // The change is committed: a queue that fails now must not make the call fail (the
+    // reconciler's next cycle re-plans the node's deployments anyway).
+    await this.ctx.services.queue
+      .enqueue(NODE_CHANGED_JOB, { nodeId: id }, { jobId: nodeChangedJobId(id, row.updatedAt) })
+      .catch((error: unknown) =>
+        this.ctx.logger.warn({ err: error, nodeId: id }, "could not queue the node's re-plan"),
+      );
     return row;
   }
 }

@@ -1,16 +1,19 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { unavailable, unimplemented } from "../../domain/errors.js";
+import { unavailable } from "../../domain/errors.js";
 import type { DeploymentService } from "../../gen/obiente/cloud/deployment/v1/deployment_pb.js";
+import type { MetricsService } from "../../metrics/service.js";
 import {
   buildToProto,
   deploymentToProto,
   domainToProto,
   locationToProto,
+  metricsSampleToProto,
   statusEventToProto,
   statusToProto,
   strategyFromProto,
   strategyToProto,
+  usageHourToProto,
 } from "../convert.js";
 import { principalOf } from "../interceptors.js";
 import type { Domain, LogReader } from "./services.js";
@@ -23,6 +26,11 @@ const logLineToProto = (l: LogLineOut) => ({
   line: l.line,
   at: timestampFromDate(l.at),
 });
+
+function needMetrics(metrics: MetricsService | undefined): MetricsService {
+  if (!metrics) throw unavailable("this API process does not serve container metrics");
+  return metrics;
+}
 
 function needLogs(logs: LogReader | undefined): LogReader {
   if (!logs) throw unavailable("this API process has no container engine to read logs from");
@@ -51,15 +59,12 @@ async function* merge<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
   }
 }
 
-/** Calls that need the container runtime answer Unimplemented until a runtime is wired in. */
-const needsRuntime = (what: string) =>
-  unimplemented(`${what} needs the container runtime, which this server does not run yet`);
-
 export function deploymentHandlers({
   deployments,
   nodes,
   urlOf,
   logs,
+  metrics,
 }: Domain): ServiceImpl<typeof DeploymentService> {
   const out = (row: Parameters<typeof deploymentToProto>[0]) => ({
     deployment: deploymentToProto(row, urlOf),
@@ -233,13 +238,21 @@ export function deploymentHandlers({
       };
     },
     async getDeploymentMetrics(req, ctx) {
-      await deployments.get(principalOf(ctx), req.deploymentId);
-      throw needsRuntime("metrics");
+      const deployment = await deployments.get(principalOf(ctx), req.deploymentId);
+      const { live, minutes, usage } = await needMetrics(metrics).get(deployment.id, {
+        ...(req.since ? { since: timestampDate(req.since) } : {}),
+        ...(req.until ? { until: timestampDate(req.until) } : {}),
+      });
+      return {
+        live: live.map(metricsSampleToProto),
+        minutes: minutes.map(metricsSampleToProto),
+        usage: usage.map(usageHourToProto),
+      };
     },
-    // biome-ignore lint/correctness/useYield: answers Unimplemented until metrics land
     async *streamDeploymentMetrics(req, ctx) {
-      await deployments.get(principalOf(ctx), req.deploymentId);
-      throw needsRuntime("metrics");
+      const deployment = await deployments.get(principalOf(ctx), req.deploymentId);
+      const samples = needMetrics(metrics).watch(deployment.id, ctx.signal);
+      for await (const sample of samples) yield { sample: metricsSampleToProto(sample) };
     },
   };
 }

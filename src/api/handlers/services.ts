@@ -2,6 +2,7 @@
 import { AccountService } from "../../accounts/service.js";
 import type { AppContext } from "../../app/context.js";
 import { DeploymentService } from "../../deployments/service.js";
+import type { MetricsService } from "../../metrics/service.js";
 import { NodeService } from "../../nodes/service.js";
 import { OrganizationService } from "../../organizations/service.js";
 import { ProjectService } from "../../projects/service.js";
@@ -24,9 +25,16 @@ export interface Domain {
   nodes: NodeService;
   urlOf: UrlOf;
   logs: LogReader | undefined;
+  /** Container metrics (live and history), when this process serves them. */
+  metrics: MetricsService | undefined;
 }
 
-export function domainServices(ctx: AppContext, urlOf: UrlOf, logs?: LogReader): Domain {
+export function domainServices(
+  ctx: AppContext,
+  urlOf: UrlOf,
+  logs?: LogReader,
+  metrics?: MetricsService,
+): Domain {
   return {
     organizations: new OrganizationService(ctx),
     projects: new ProjectService(ctx),
@@ -35,5 +43,6 @@ export function domainServices(ctx: AppContext, urlOf: UrlOf, logs?: LogReader):
     nodes: new NodeService(ctx),
     urlOf,
     logs,
+    metrics,
   };
 }

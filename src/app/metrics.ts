@@ -1,0 +1,118 @@
+/**
+ * Wires the metrics system (src/metrics/system.ts) into a platform process: the agent role
+ * collects the local engine's containers of this installation, the api role serves the live
+ * view and the history; both share the platform's bus. The metrics database is the main one
+ * unless METRICS_DATABASE_URL names another, which then gets the metrics migration alone.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import type { Config } from "../config/config.js";
+import { INSTALLATION_LABEL } from "../controller/installation.js";
+import { MetricsSystem, migrateMetrics } from "../metrics/index.js";
+import { type Database, openDatabase } from "../store/index.js";
+import type { AppContext } from "./context.js";
+import type { Deploying } from "./deploying.js";
+
+export interface RunningMetrics {
+  readonly system: MetricsSystem;
+  close(): Promise<void>;
+}
+
+export async function startMetrics(
+  ctx: AppContext,
+  config: Config,
+  database: Database,
+  deploying: Deploying | undefined,
+): Promise<RunningMetrics> {
+  let separate: Database | undefined;
+  if (config.METRICS_DATABASE_URL && config.METRICS_DATABASE_URL !== config.DATABASE_URL) {
+    separate = await openDatabase({ url: config.METRICS_DATABASE_URL });
+    try {
+      if (await migrateMetrics(separate)) ctx.logger.info("metrics database migrated");
+    } catch (error) {
+      await separate.close();
+      throw error;
+    }
+  }
+  const collect = config.ROLES.includes("agent") && deploying !== undefined;
+  const system = new MetricsSystem({
+    bus: ctx.services.bus,
+    metricsDatabase: separate ?? database,
+    db: ctx.db,
+    serve: config.ROLES.includes("api"),
+    ...(collect
+      ? {
+          agent: {
+            source: deploying.runtime,
+            nodeId: () => deploying.heartbeat.nodeId,
+            // Another installation on the same engine (a developer's machine, CI) counts its own.
+            select: (container) =>
+              container.labels[INSTALLATION_LABEL] === undefined ||
+              container.labels[INSTALLATION_LABEL] === deploying.installation,
+          },
+        }
+      : {}),
+    options: {
+      intervalMs: config.METRICS_INTERVAL_MS,
+      bucketMs: config.METRICS_BUCKET_MS,
+      aggregateIntervalMs: config.METRICS_AGGREGATE_INTERVAL_MS,
+      liveWindowMs: config.METRICS_LIVE_WINDOW_SECONDS * 1000,
+      retentionDays: config.METRICS_RETENTION_DAYS,
+      usageRetentionDays: config.METRICS_USAGE_RETENTION_DAYS,
+      bufferMaxRows: config.METRICS_BUFFER_MAX_ROWS,
+      concurrency: config.METRICS_CONCURRENCY,
+    },
+    logger: ctx.logger,
+  });
+  try {
+    await system.start();
+  } catch (error) {
+    await system.close();
+    await separate?.close();
+    throw error;
+  }
+  return {
+    system,
+    async close() {
+      await system.close();
+      await separate?.close();
+    },
+  };
+}
+
+/**
+ * An agent-only process (no api role) still has metrics to scrape: collection health, the
+ * Docker API breaker, database writes. It serves them at GET /metrics on AGENT_METRICS_PORT.
+ */
+export async function serveAgentMetrics(
+  system: MetricsSystem,
+  host: string,
+  port: number,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  system.registerPrometheus(registry);
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found: try GET /metrics\n");
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (error: unknown) => res.writeHead(500).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
