@@ -11,16 +11,19 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import Dockerode from "dockerode";
 import { eq } from "drizzle-orm";
 import { NodeAvailability, NodeService } from "../src/gen/obiente/cloud/node/v1/node_pb.js";
 import { nodeSpecs } from "../src/store/schema.js";
 import { eventually } from "./helpers/caddy.js";
 import {
+  APP_TEXT,
   type ClusterPlatform,
   keepRequesting,
   startCluster,
   swarmSkipReason,
 } from "./helpers/cluster.js";
+import { DEPLOYMENT_ID_LABEL } from "./helpers/deploy-harness.js";
 
 const skip = swarmSkipReason();
 const NODE_LOSS_BUDGET_MS = 30_000;
@@ -58,8 +61,28 @@ describe("drain and node failure on a 3-node Swarm", { skip: skip ?? false }, ()
     return found;
   }
 
-  /** Every deployment runs once per replica, recorded where its service runs, nowhere near `avoid`. */
-  async function assertRunsOnce(avoid: string) {
+  /** Running containers of the platform's deployments on every engine but `dead`'s, by deployment. */
+  async function runningContainers(dead?: string): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    for (const node of c.swarm.nodes) {
+      if (node.id === dead) continue;
+      const engine = new Dockerode({ socketPath: node.socket.replace(/^unix:\/\//, "") });
+      const containers = await engine.listContainers({
+        filters: { label: [DEPLOYMENT_ID_LABEL], status: ["running"] },
+      });
+      for (const container of containers) {
+        const id = container.Labels[DEPLOYMENT_ID_LABEL] ?? "";
+        found.set(id, [...(found.get(id) ?? []), node.name]);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Every deployment runs once per replica, recorded where its service runs, nowhere near
+   * `avoid`; the engines agree (one running container per replica), `dead`'s engine aside.
+   */
+  async function assertRunsOnce(avoid: string, dead?: string) {
     const swarm = c.platform.deploying?.swarm;
     assert.ok(swarm);
     for (const [name, d] of deployed) {
@@ -81,6 +104,29 @@ describe("drain and node failure on a 3-node Swarm", { skip: skip ?? false }, ()
         assert.equal(service.hostPort, location.port);
         assert.equal(location.address, c.addressOf(location.nodeId));
       }
+    }
+    // Containers of replaced services stop within their grace period; then one per replica.
+    const expected = new Map<string, number>();
+    for (const d of deployed.values()) {
+      const { deployment } = await c.deployments.getDeployment({ id: d.id });
+      expected.set(d.id, deployment?.replicas ?? 0);
+    }
+    let seen = new Map<string, string[]>();
+    await eventually(
+      async () => {
+        seen = await runningContainers(dead);
+        return [...expected].every(([id, n]) => (seen.get(id)?.length ?? 0) === n)
+          ? true
+          : undefined;
+      },
+      20_000,
+      "one running container per replica",
+      250,
+    ).catch(() => {
+      assert.fail(`running containers by deployment: ${JSON.stringify([...seen])}`);
+    });
+    for (const [name, d] of deployed) {
+      assert.ok(!seen.get(d.id)?.includes(c.nameOf(avoid)), `${name}: a container on the node`);
     }
   }
 
@@ -174,6 +220,15 @@ describe("drain and node failure on a 3-node Swarm", { skip: skip ?? false }, ()
     );
     const recovered = performance.now() - killedAt;
     const { failures } = await load.stop();
+    // The edge sends each of them elsewhere now, and they answer.
+    for (const d of affected) {
+      const upstreams = await c.upstreams(d.domain);
+      assert.ok(upstreams.length > 0, `${d.domain} has upstreams`);
+      assert.ok(!upstreams.some((u) => u.startsWith(`${victim.address}:`)), upstreams.join());
+      const answer = await c.get(d.domain);
+      assert.equal(answer.status, 200);
+      assert.ok(answer.body.includes(APP_TEXT));
+    }
     const lastFailure = Math.max(0, ...failures.map((f) => f.at - killedAt));
     console.log(
       `node loss: every affected deployment answered from another node ${Math.round(recovered)} ms after the engine died (${affected.length} deployments; ${failures.length} failed requests, the last at ${Math.round(lastFailure)} ms)`,
@@ -184,6 +239,6 @@ describe("drain and node failure on a 3-node Swarm", { skip: skip ?? false }, ()
     const { node } = await c.client(NodeService).getNode({ id: victim.id });
     assert.equal(node?.availability, NodeAvailability.DOWN);
     assert.match(node?.statusMessage ?? "", /down/);
-    await assertRunsOnce(victim.id);
+    await assertRunsOnce(victim.id, victim.id);
   });
 });

@@ -64,10 +64,22 @@ describe("placement on a 3-node Swarm", { skip: skip ?? false }, () => {
     for (const location of locations) {
       assert.equal(location.address, c.addressOf(location.nodeId), "routed at its node's address");
       assert.ok(location.port >= 42000 && location.port <= 42999);
+      // The replica itself answers there.
+      const direct = await c.getAt(location.address, location.port);
+      assert.equal(direct.status, 200);
+      assert.ok(direct.body.includes(APP_TEXT));
     }
-    const answer = await c.get(domain);
-    assert.equal(answer.status, 200);
-    assert.ok(answer.body.includes(APP_TEXT));
+    // The edge routes the domain to exactly those node addresses and ports, and answers through
+    // each of them (its upstreams take turns).
+    assert.deepEqual(
+      await c.upstreams(domain),
+      locations.map((l) => `${l.address}:${l.port}`).sort(),
+    );
+    for (const _ of locations) {
+      const answer = await c.get(domain);
+      assert.equal(answer.status, 200);
+      assert.ok(answer.body.includes(APP_TEXT));
+    }
     return { id, nodes: locations.map((l) => l.nodeId) };
   }
 
@@ -174,7 +186,7 @@ describe("placement on a 3-node Swarm", { skip: skip ?? false }, () => {
     await removeAll([big.id, small.id, other.id]);
   });
 
-  test("a full cluster refuses a deployment, saying which constraint failed on which node", async () => {
+  test("a full cluster refuses CreateDeployment with ResourceExhausted, naming the constraint and the nodes", async () => {
     // Every node has 2 CPUs: 3 do not fit anywhere.
     const guard = placementGuard(c.platform.ctx);
     await assert.rejects(guard({ replicas: 1, cpuMillicores: 3000, memoryMb: 64 }), (error) => {
@@ -187,45 +199,70 @@ describe("placement on a 3-node Swarm", { skip: skip ?? false }, () => {
     });
     await guard({ replicas: 3, cpuMillicores: 1000, memoryMb: 64 }); // fits: no error
 
-    const { id } = await c.deploy("too-big", { cpuMillicores: 3000 });
+    // Through the API: refused at once (ResourceExhausted, the reason in the message).
+    const refusal = async (made: Promise<unknown>): Promise<string> => {
+      const error = await made.then(
+        () => assert.fail("CreateDeployment accepted it"),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ConnectError, String(error));
+      assert.equal(error.code, Code.ResourceExhausted, error.message);
+      return error.rawMessage;
+    };
+    const tooBig = await refusal(c.deploy("too-big", { cpuMillicores: 3000 }));
+    assert.match(tooBig, /^replica 1 of 1 of deployment .* fits on no node \(3 checked\): /);
+    for (const id of byId) {
+      assert.ok(tooBig.includes(`${id}: not enough CPU: 2000m free, 3000m requested`), tooBig);
+    }
+    // Replicas share nodes when they must; here capacity runs out (2 CPUs × 3 nodes) at the 7th.
+    const tooMany = await refusal(c.deploy("too-many", { replicas: 7, cpuMillicores: 1000 }));
+    assert.match(tooMany, /^replica 7 of 7 .*not enough CPU: 0m free, 1000m requested/);
+    const { deployments: made } = await c.deployments.listDeployments({ projectId: c.projectId });
+    assert.deepEqual(
+      made.filter((d) => d.name.startsWith("too-")),
+      [],
+      "no refused deployment was recorded",
+    );
+
+    // What fits when it is made but not when it starts (here a scale-up) fails then, saying why,
+    // and what ran before keeps running.
+    const growing = await deployAndCheck("growing", { cpuMillicores: 1000 });
+    const [kept] = await c.locations(growing.id);
+    assert.ok(kept);
+    await c.deployments.scaleDeployment({ id: growing.id, replicas: 7 });
     const failed = await eventually(
       async () => {
-        const { deployment } = await c.deployments.getDeployment({ id });
+        const { deployment } = await c.deployments.getDeployment({ id: growing.id });
         return deployment?.status === DeploymentStatus.FAILED ? deployment : undefined;
       },
       60_000,
-      "the deployment to fail",
+      "the scale-up to fail",
       250,
     );
-    assert.match(failed.statusMessage, /^cannot be placed: replica 1 of 1 of deployment /);
+    // One replica runs (1000m), 6 more are placed: 5 fit (1000m left on its node, 2000m on each other).
+    assert.match(failed.statusMessage, /^cannot be placed: replica 6 of 6 of deployment /);
     assert.match(failed.statusMessage, /fits on no node \(3 checked\)/);
     for (const node of byId) {
       assert.ok(
-        failed.statusMessage.includes(`${node}: not enough CPU: 2000m free, 3000m requested`),
+        failed.statusMessage.includes(`${node}: not enough CPU: 0m free, 1000m requested`),
         failed.statusMessage,
       );
     }
-    const explained = await c.deployments.explainPlacement({ deploymentId: id });
+    const explained = await c.deployments.explainPlacement({ deploymentId: growing.id });
     assert.deepEqual(
       explained.nodes.map((n) => [n.nodeId, n.feasible, n.selected, n.reason]),
-      byId.map((node) => [node, false, false, "cpu: not enough CPU: 2000m free, 3000m requested"]),
+      byId.map((node) => [node, false, false, "cpu: not enough CPU: 0m free, 1000m requested"]),
     );
-    assert.deepEqual(await c.locations(id), []);
-    assert.deepEqual(await c.platform.deploying?.swarm?.list({ deploymentId: id }), []);
-
-    // Replicas share nodes when they must; here capacity runs out (2 CPUs × 3 nodes) at the 7th.
-    const many = await c.deploy("too-many", { replicas: 7, cpuMillicores: 1000 });
-    const refused = await eventually(
-      async () => {
-        const { deployment } = await c.deployments.getDeployment({ id: many.id });
-        return deployment?.status === DeploymentStatus.FAILED ? deployment : undefined;
-      },
-      60_000,
-      "the deployment to fail",
-      250,
+    assert.deepEqual(
+      (await c.locations(growing.id)).map((l) => [l.replica, l.containerId]),
+      [[0, kept.containerId]],
     );
-    assert.match(refused.statusMessage, /replica 7 of 7/);
-    assert.match(refused.statusMessage, /not enough CPU: 0m free, 1000m requested/);
+    assert.deepEqual(
+      (await c.platform.deploying?.swarm?.list({ deploymentId: growing.id }))?.map((s) => s.id),
+      [kept.containerId],
+    );
+    assert.equal((await c.get(failed.domains[0] ?? "")).status, 200);
+    await removeAll([growing.id]);
   });
 
   test("a drain with nowhere to go keeps the deployments where they run", async () => {

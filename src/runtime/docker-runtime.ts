@@ -219,7 +219,14 @@ export class DockerRuntime {
 
   /** The engine's identity and capacity, for node_metadata. */
   async info(): Promise<EngineInfo> {
-    const info = await this.call("read the engine's info", () => this.docker.info());
+    // A hung engine must not hang the caller (the heartbeat, at start-up): a deadline, as ping.
+    const info = await this.call("read the engine's info", () =>
+      (
+        this.docker.info as unknown as (options: {
+          abortSignal: AbortSignal;
+        }) => Promise<Record<string, unknown>>
+      ).call(this.docker, { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) }),
+    );
     return {
       id: String(info.ID ?? ""),
       hostname: String(info.Name ?? ""),

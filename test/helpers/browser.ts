@@ -64,8 +64,8 @@ export const isLoopbackUrl = (url: string): boolean => {
 
 /** What a page did that a test should look at. */
 export interface PageRecord {
-  /** Requests to anything but loopback (aborted). */
-  offLoopback: string[];
+  /** Requests to anything but loopback (aborted), and the page that made each. */
+  offLoopback: Array<{ url: string; from: string }>;
   cspViolations: string[];
   pageErrors: string[];
   consoleErrors: string[];
@@ -95,7 +95,14 @@ export async function newGuardedContext(
   await context.route(
     (url) => !isLoopbackUrl(url.href),
     (route) => {
-      record.offLoopback.push(route.request().url());
+      const request = route.request();
+      let from = "";
+      try {
+        from = request.frame().url();
+      } catch {
+        // A service worker's request has no frame (and workers are blocked anyway).
+      }
+      record.offLoopback.push({ url: request.url(), from });
       return route.abort("blockedbyclient");
     },
   );

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
@@ -17,6 +18,7 @@ import pino from "pino";
 import type { ClusterConfig } from "../../src/app/deploying.js";
 import { type RunningPlatform, startPlatform } from "../../src/app/platform.js";
 import { type Config, loadConfig } from "../../src/config/config.js";
+import { loadRouteTable } from "../../src/controller/routing.js";
 import {
   DeploymentService,
   DeploymentStatus,
@@ -75,6 +77,10 @@ export interface ClusterPlatform {
   locations(id: string): Promise<Array<typeof deploymentLocations.$inferSelect>>;
   /** GET / through the edge with the deployment's domain. */
   get(domain: string, timeoutMs?: number): Promise<SimpleResponse>;
+  /** GET / straight from a replica, at its node's address and published port (no edge). */
+  getAt(address: string, port: number, timeoutMs?: number): Promise<SimpleResponse>;
+  /** The `address:port` upstreams the edge is given for a domain (the route table). */
+  upstreams(domain: string): Promise<string[]>;
   /** DeleteDeployment, then waits until nothing of it runs. */
   remove(id: string): Promise<void>;
   close(): Promise<void>;
@@ -189,6 +195,11 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       locations: (id) =>
         db.select().from(deploymentLocations).where(eq(deploymentLocations.deploymentId, id)),
       get: (domain, timeoutMs = 5_000) => requestByHost(edgePort, domain, "/", { timeoutMs }),
+      getAt: (address, port, timeoutMs = 5_000) => getAt(address, port, timeoutMs),
+      async upstreams(domain) {
+        const { routes } = await loadRouteTable(db);
+        return routes.find((route) => route.domain === domain)?.upstreams ?? [];
+      },
       async remove(id) {
         await deployments.deleteDeployment({ id });
         const swarmRuntime = platform.deploying?.swarm;
@@ -208,6 +219,30 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
     await close();
     throw error;
   }
+}
+
+/** One GET / to a harness node's address (10.77.0.0/24 only), on a fresh connection. */
+function getAt(address: string, port: number, timeoutMs: number): Promise<SimpleResponse> {
+  assert.match(address, /^10\.77\.0\.\d+$/, "only the harness's own addresses");
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: address, port, path: "/", agent: false, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`GET http://${address}:${port}/ timed out`)));
+    req.on("error", reject);
+  });
 }
 
 /** Requests `domain` through the edge every `everyMs` until stopped; counts what failed. */

@@ -28,10 +28,16 @@ export function createPlot(target: HTMLElement, options: ChartOptions, width: nu
       ...(options.syncKey ? { sync: { key: options.syncKey } } : {}),
     },
     scales: {
-      // One point alone would stretch the axis over years: show the minute around it.
+      // One point alone: uPlot pads it by 86400 / 0.001 s (years, with seconds on the axis).
+      // Show the minute that ends with it instead.
       x: {
         time: true,
-        range: (_u, min, max) => (max - min < 1 ? [min - 55, max + 5] : [min, max]),
+        range: (u, min, max) => {
+          const xs = u.data[0];
+          const only = xs?.length === 1 ? xs[0] : undefined;
+          if (only !== undefined) return [only - 55, only + 5];
+          return max - min < 1 ? [min - 55, max + 5] : [min, max];
+        },
       },
       y: {
         range: (_u, _min, max) => [0, Math.max(max, options.minMax ?? 0) * 1.1 || 1],

@@ -269,9 +269,17 @@ function placementCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
     try {
       const answer = await api.deployments.explainPlacement({ deploymentId: id }, { signal });
       if (answer.nodes.length === 0) {
+        // No decision for a running deployment: a single engine (no cluster), where there is no
+        // choice to make. Otherwise it has not been placed yet.
         mount(
           explainBody,
-          h("p", { class: "muted" }, "The scheduler has not placed this deployment yet."),
+          h(
+            "p",
+            { class: "muted", "data-testid": "placement-none" },
+            view.deployment.status === DeploymentStatus.RUNNING
+              ? "No scheduler decision: on a single Docker engine there is no node to choose."
+              : "The scheduler has not placed this deployment yet.",
+          ),
         );
         return;
       }

@@ -404,7 +404,7 @@ export const healthPage: Page = (ctx) => {
             h("p", { class: "muted" }, `/metrics/observability answered HTTP ${answer.status}.`),
           );
         } else {
-          mount(observability, tree(answer.body));
+          mount(observability, h("div", { "data-testid": "observability" }, tree(answer.body)));
         }
       } catch (error) {
         if (!signal.aborted) mount(observability, h("p", { class: "muted" }, errorMessage(error)));

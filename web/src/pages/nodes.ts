@@ -175,7 +175,10 @@ export const nodesPage: Page = (ctx) => {
                 : null;
           return h(
             "article",
-            { class: "node-card", dataset: { node: n.id, availability: info.tone } },
+            {
+              class: "node-card",
+              dataset: { node: n.id, availability: NodeAvailability[n.availability].toLowerCase() },
+            },
             h(
               "header",
               { class: "node-head" },
