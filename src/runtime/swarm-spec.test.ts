@@ -63,6 +63,7 @@ test("a replica is one pinned service, published in host mode, its image by cont
   assert.deepEqual(container.Labels, body.Labels, "the labels on service and container");
   assert.equal(body.Labels["cloud.obiente.deployment"], "true");
   assert.deepEqual(container.CapabilityDrop, ["ALL"]);
+  assert.equal(container.Init, true, "an init process forwards SIGTERM to the app");
   assert.equal(container.Privileges, undefined, "no NoNewPrivileges field before API 1.44");
   assert.deepEqual(task.Resources, {
     Limits: { NanoCPUs: 500_000_000, MemoryBytes: 128 * 1024 * 1024, Pids: PIDS_LIMIT },

@@ -246,6 +246,10 @@ export function serviceSpec(
         CapabilityDrop: ["ALL"],
         ...(features.noNewPrivileges ? { Privileges: { NoNewPrivileges: true } } : {}),
         ReadOnly: false,
+        // A tiny init as PID 1 forwards SIGTERM and reaps zombies, as for a single engine's
+        // containers: without it an app that ignores the signal as PID 1 (busybox httpd, a Node
+        // app without a handler) never hears it and is killed after the whole grace period.
+        Init: true,
         StopGracePeriod: STOP_GRACE_MS * NS_PER_MS,
       },
       // Limits only: placement by capacity is the platform's scheduler's job (ARCHITECTURE.md §4);
