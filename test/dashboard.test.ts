@@ -433,6 +433,7 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
     await waitForStatusInPage(page, "running");
     // The page followed the redeploy live: it showed the build, then running again.
     const shown = await statusesShown(page);
+    console.log("SHOWN", shown.join(" -> "));
     assert.ok(shown.includes("building"), `the page showed the build: ${shown.join(" → ")}`);
     assert.equal(shown.at(-1), "running", shown.join(" → "));
     await untilAnswers(h.edgePort, domain, 200, `${FIXTURE_CONTENT.echo} v2;`, 30_000);

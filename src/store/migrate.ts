@@ -29,6 +29,8 @@ interface Migration {
 export interface MigrateOptions {
   /** The folder of `*.sql` files; `src/store/migrations` by default. */
   dir?: string;
+  /** Only these versions (a separate metrics database gets the metrics migration alone). */
+  only?: readonly string[];
 }
 
 export async function migrate(
@@ -36,7 +38,10 @@ export async function migrate(
   options: MigrateOptions = {},
 ): Promise<{ applied: string[] }> {
   // Read before taking the lock, so that the lock is held for database work only.
-  const migrations = await readMigrations(options.dir ?? defaultDir);
+  const only = options.only;
+  const migrations = (await readMigrations(options.dir ?? defaultDir)).filter(
+    (migration) => only === undefined || only.includes(migration.version),
+  );
 
   return database.rawTransaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(${migrationLockKey})`);
