@@ -9,9 +9,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import type { Client } from "@connectrpc/connect";
 import Dockerode from "dockerode";
@@ -26,7 +24,9 @@ import { LABELS } from "../src/runtime/names.js";
 import { builds, type DeploymentStatusName, deployments } from "../src/store/schema.js";
 import { startTestPlatform, type TestPlatform } from "../test/helpers/api.js";
 import { requestByHost } from "../test/helpers/caddy.js";
-import { BUSYBOX_IMAGE, type FixtureRepo, NODE_IMAGE } from "../test/helpers/git-fixtures.js";
+import { BUSYBOX_IMAGE, NODE_IMAGE } from "../test/helpers/git-fixtures.js";
+
+export { commitToBranch } from "../test/helpers/deploy-harness.js";
 
 const run = promisify(execFile);
 
@@ -425,43 +425,6 @@ function instrument(deploying: Deploying): DeployMarks {
 
 // ---------------------------------------------------------------------------------------------
 // The fixture repository
-
-/** Commits `files` on `branch` of the fixture repository (a temporary repository of its own). */
-export async function commitToBranch(
-  repo: FixtureRepo,
-  branch: string,
-  files: Record<string, string>,
-  message: string,
-): Promise<string> {
-  const env = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: repo.dir,
-    LANG: "C",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_AUTHOR_NAME: "Bench",
-    GIT_AUTHOR_EMAIL: "bench@obiente.test",
-    GIT_COMMITTER_NAME: "Bench",
-    GIT_COMMITTER_EMAIL: "bench@obiente.test",
-  };
-  const git = async (...args: string[]) =>
-    (
-      await run("git", ["-c", "commit.gpgsign=false", ...args], { cwd: repo.dir, env })
-    ).stdout.trim();
-  const previous = await git("rev-parse", "--abbrev-ref", "HEAD");
-  await git("switch", "-q", branch);
-  try {
-    for (const [name, contents] of Object.entries(files)) {
-      await mkdir(dirname(join(repo.dir, name)), { recursive: true });
-      await writeFile(join(repo.dir, name), contents);
-    }
-    await git("add", "-A");
-    await git("commit", "-q", "-m", message);
-    return await git("rev-parse", "HEAD");
-  } finally {
-    await git("switch", "-q", previous);
-  }
-}
 
 export const uniqueSuffix = () => randomUUID().slice(0, 8);
 

@@ -433,7 +433,6 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
     await waitForStatusInPage(page, "running");
     // The page followed the redeploy live: it showed the build, then running again.
     const shown = await statusesShown(page);
-    console.log("SHOWN", shown.join(" -> "));
     assert.ok(shown.includes("building"), `the page showed the build: ${shown.join(" → ")}`);
     assert.equal(shown.at(-1), "running", shown.join(" → "));
     await untilAnswers(h.edgePort, domain, 200, `${FIXTURE_CONTENT.echo} v2;`, 30_000);
@@ -668,7 +667,6 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
         await card.getByText(meter, { exact: true }).waitFor();
       }
       await card.getByText("compute=true").waitFor();
-      await card.getByTestId("drain").waitFor();
       try {
         await card.getByTestId("drain").click();
         await page.getByRole("dialog").getByRole("button", { name: "Drain" }).click();

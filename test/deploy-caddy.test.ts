@@ -4,13 +4,12 @@
  * ACME_CA pointing at a real Pebble, over HTTPS with certificates Caddy obtained from Pebble.
  */
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, describe, it } from "node:test";
-import tls from "node:tls";
 import { DeploymentStatus } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import {
   eventually,
   freePort,
+  httpsGet,
   type RunningCaddy,
   requestByHost,
   startCaddy,
@@ -25,37 +24,6 @@ import { FIXTURE_CONTENT, type FixtureRepo, makeFixtureRepo } from "./helpers/gi
 import { type RunningPebble, startPebble } from "./helpers/pebble.js";
 
 const APPS = ["dockerfile", "node", "static"] as const;
-
-/** GET / over TLS to 127.0.0.1:port with SNI and Host `servername`, trusting only `ca`. */
-function httpsGet(
-  port: number,
-  servername: string,
-  ca: string[],
-): Promise<{ status: number; body: string; certificate: tls.PeerCertificate }> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, servername, ca, timeout: 5000 }, () => {
-      const certificate = socket.getPeerCertificate(true);
-      const req = http.request(
-        { createConnection: () => socket, headers: { host: servername }, path: "/" },
-        (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            body += chunk;
-          });
-          res.on("end", () => {
-            socket.destroy();
-            resolve({ status: res.statusCode ?? 0, body, certificate });
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end();
-    });
-    socket.on("timeout", () => socket.destroy(new Error("TLS timeout")));
-    socket.on("error", reject);
-  });
-}
 
 describe("deploying through Caddy", () => {
   const leftovers = new Leftovers();

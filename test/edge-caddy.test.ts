@@ -3,11 +3,11 @@ import { X509Certificate } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import tls from "node:tls";
 import { CaddyEdge, type Route, type RouteTable } from "../src/edge/index.js";
 import {
   eventually,
   freePort,
+  httpsGet,
   latencySummary,
   type RunningCaddy,
   requestByHost,
@@ -25,37 +25,6 @@ function route(domain: string, upstreams: string[], tlsOn = false): Route {
     weights: {},
     upstreams,
   };
-}
-
-/** GET over HTTPS to 127.0.0.1 with this SNI name, trusting only `ca`; the peer certificate too. */
-function httpsGet(
-  port: number,
-  servername: string,
-  ca: string[],
-): Promise<{ status: number; body: string; certificate: tls.PeerCertificate }> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, servername, ca, timeout: 5000 }, () => {
-      const certificate = socket.getPeerCertificate(true);
-      const req = http.request(
-        { createConnection: () => socket, headers: { host: servername }, path: "/" },
-        (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            body += chunk;
-          });
-          res.on("end", () => {
-            socket.destroy();
-            resolve({ status: res.statusCode ?? 0, body, certificate });
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end();
-    });
-    socket.on("timeout", () => socket.destroy(new Error("TLS timeout")));
-    socket.on("error", reject);
-  });
 }
 
 describe("Caddy edge (real Caddy, real Pebble)", () => {

@@ -8,6 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import tls from "node:tls";
 
 export const caddyBinary = process.env.CADDY_BINARY ?? "caddy";
 
@@ -161,4 +162,35 @@ export function latencySummary(samples: number[]): string {
   const sorted = [...samples].sort((x, y) => x - y);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return `median ${at(0.5).toFixed(2)} ms, p90 ${at(0.9).toFixed(2)} ms, max ${at(1).toFixed(2)} ms over ${sorted.length} applies`;
+}
+
+/** GET / over TLS to 127.0.0.1:port with SNI and Host `servername`, trusting only `ca`. */
+export function httpsGet(
+  port: number,
+  servername: string,
+  ca: string[],
+): Promise<{ status: number; body: string; certificate: tls.PeerCertificate }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: "127.0.0.1", port, servername, ca, timeout: 5000 }, () => {
+      const certificate = socket.getPeerCertificate(true);
+      const req = http.request(
+        { createConnection: () => socket, headers: { host: servername }, path: "/" },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            body += chunk;
+          });
+          res.on("end", () => {
+            socket.destroy();
+            resolve({ status: res.statusCode ?? 0, body, certificate });
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    socket.on("timeout", () => socket.destroy(new Error("TLS timeout")));
+    socket.on("error", reject);
+  });
 }
