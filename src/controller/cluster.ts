@@ -1,15 +1,15 @@
 /**
- * Cluster mode's settings: the configuration variables (ClusterConfig, read from the Config
- * when it has them, or passed directly), and the options the wiring uses (ClusterOptions). Also
- * the CreateDeployment check, which runs the scheduler on the current snapshot.
+ * Cluster mode's settings: the configuration variables (ClusterConfig, the part of the Config
+ * in src/config/config.ts that cluster mode reads), and the options the wiring uses
+ * (ClusterOptions). Also the CreateDeployment check, which runs the scheduler on the current
+ * snapshot.
  */
 import type { AppContext } from "../app/context.js";
-import type { Config } from "../config/config.js";
 import { resourceExhausted } from "../domain/errors.js";
 import { DEFAULT_STRATEGY, STRATEGY_NAMES, type StrategyName } from "../scheduler/index.js";
 import { placementCheck } from "./placement.js";
 
-/** The cluster settings, as configuration variables (read from the Config when it has them). */
+/** The cluster settings, as configuration variables (defaults here for a Config without them). */
 export interface ClusterConfig {
   /** docker (one engine, the default) or swarm. */
   RUNTIME?: "docker" | "swarm";
@@ -59,7 +59,7 @@ export function clusterOptionsOf(config: ClusterConfig): ClusterOptions {
  */
 export function placementGuard(
   ctx: AppContext,
-  cluster: ClusterOptions = clusterOptionsOf(ctx.config as Config & ClusterConfig),
+  cluster: ClusterOptions = clusterOptionsOf(ctx.config),
 ): (request: {
   replicas: number;
   cpuMillicores: number;

@@ -3,7 +3,7 @@
  * test/helpers/swarm.ts): every role in this process, RUNTIME=swarm with the manager (node1) as
  * DOCKER_HOST (it builds too), images copied to the nodes through their sockets, the built-in
  * edge on 127.0.0.1 routing to node address:published port, a fresh PostgreSQL database. The
- * cluster settings are passed in the Config directly (src/app/deploying.ts reads them there).
+ * cluster settings go through loadConfig as the configuration variables an operator sets.
  * Traffic goes only to loopback and to the harness's 10.77.0.0/24 namespaces.
  */
 import assert from "node:assert/strict";
@@ -15,7 +15,6 @@ import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { eq } from "drizzle-orm";
 import pino from "pino";
-import type { ClusterConfig } from "../../src/app/deploying.js";
 import { type RunningPlatform, startPlatform } from "../../src/app/platform.js";
 import { type Config, loadConfig } from "../../src/config/config.js";
 import { loadRouteTable } from "../../src/controller/routing.js";
@@ -48,7 +47,7 @@ export interface ClusterTestOptions {
 export interface ClusterPlatform {
   swarm: SwarmHarness;
   platform: RunningPlatform;
-  config: Config & ClusterConfig;
+  config: Config;
   repo: FixtureRepo;
   /** The API's address and the administrator's token (for the CLI). */
   baseUrl: string;
@@ -105,32 +104,32 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
     cleanups.push(() => pg.drop());
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
 
-    const config: Config & ClusterConfig = {
-      ...loadConfig({
-        PORT: "0",
-        GRPC_PORT: "0",
-        DATA_DIR: dataDir,
-        DATABASE_URL: pg.url,
-        LOG_LEVEL: "silent",
-        ROLES: "api,controller,agent,edge",
-        DOCKER_HOST: swarm.managerSocket,
-        PORT_RANGE: "42000-42999",
-        GIT_ALLOW_FILE: "true",
-        NODE_BASE_IMAGE: NODE_IMAGE,
-        STATIC_BASE_IMAGE: BUSYBOX_IMAGE,
-        EDGE_PORT: "0",
-        HEALTH_TIMEOUT_SECONDS: "30",
-        STOP_TIMEOUT_SECONDS: "2",
-        // The Swarm is this test's own: whatever labelled service no deployment owns is a stray.
-        ORPHAN_POLICY: "remove",
-        ...options.env,
-      }),
+    const config = loadConfig({
+      PORT: "0",
+      GRPC_PORT: "0",
+      DATA_DIR: dataDir,
+      DATABASE_URL: pg.url,
+      LOG_LEVEL: "silent",
+      ROLES: "api,controller,agent,edge",
+      DOCKER_HOST: swarm.managerSocket,
+      PORT_RANGE: "42000-42999",
+      GIT_ALLOW_FILE: "true",
+      NODE_BASE_IMAGE: NODE_IMAGE,
+      STATIC_BASE_IMAGE: BUSYBOX_IMAGE,
+      EDGE_PORT: "0",
+      HEALTH_TIMEOUT_SECONDS: "30",
+      STOP_TIMEOUT_SECONDS: "2",
+      // The Swarm is this test's own: whatever labelled service no deployment owns is a stray.
+      ORPHAN_POLICY: "remove",
       RUNTIME: "swarm",
-      SWARM_NODE_SOCKETS: Object.fromEntries(swarm.nodes.map((node) => [node.name, node.socket])),
+      SWARM_NODE_SOCKETS: JSON.stringify(
+        Object.fromEntries(swarm.nodes.map((node) => [node.name, node.socket])),
+      ),
       ...(options.strategy ? { SCHEDULER_STRATEGY: options.strategy } : {}),
-      NODE_HEARTBEAT_TIMEOUT_SECONDS: options.heartbeatTimeoutSeconds ?? 9,
-      MAX_DEPLOYMENTS_PER_NODE: options.maxDeploymentsPerNode ?? 50,
-    };
+      NODE_HEARTBEAT_TIMEOUT_SECONDS: String(options.heartbeatTimeoutSeconds ?? 9),
+      MAX_DEPLOYMENTS_PER_NODE: String(options.maxDeploymentsPerNode ?? 50),
+      ...options.env,
+    });
     const silence = process.stdout.write;
     process.stdout.write = (() => true) as typeof process.stdout.write;
     let platform: RunningPlatform;
