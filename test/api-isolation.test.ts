@@ -91,6 +91,27 @@ async function first<T>(open: (signal: AbortSignal) => AsyncIterable<T>): Promis
   }
 }
 
+/**
+ * A stream that may stay quiet (live metrics of a deployment nothing samples here): its first
+ * message, or undefined once it has stayed open for `quietMs` without an error. A refusal comes
+ * at once, as an error, before any message.
+ */
+async function firstOrQuiet<T>(
+  open: (signal: AbortSignal) => AsyncIterable<T>,
+  quietMs = 1_500,
+): Promise<T | undefined> {
+  const quiet = new AbortController();
+  const timer = setTimeout(() => quiet.abort(), quietMs);
+  try {
+    return await first((signal) => open(AbortSignal.any([signal, quiet.signal])));
+  } catch (error) {
+    if (quiet.signal.aborted) return undefined;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const organizationCases: Table<typeof OrganizationService> = {
   createOrganization: {
     needs: "self",
@@ -319,7 +340,7 @@ const deploymentCases: Table<typeof DeploymentService> = {
     needs: "runtime",
     calls: [
       (c, ids) =>
-        first((signal) =>
+        firstOrQuiet((signal) =>
           c.deployment.streamDeploymentMetrics({ deploymentId: ids.deployment }, { signal }),
         ),
     ],
