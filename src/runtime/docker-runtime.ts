@@ -154,6 +154,8 @@ export interface EngineInfo {
   cpus: number;
   memoryBytes: number;
   serverVersion: string;
+  /** The engine's membership of a Swarm, when it is an active node of one. */
+  swarm?: { nodeId: string; manager: boolean };
 }
 
 export interface NetworkRef {
@@ -233,6 +235,7 @@ export class DockerRuntime {
       cpus: Number(info.NCPU ?? 0),
       memoryBytes: Number(info.MemTotal ?? 0),
       serverVersion: String(info.ServerVersion ?? ""),
+      ...swarmMembership(info.Swarm),
     };
   }
 
@@ -811,11 +814,6 @@ function publishedTarget(
   return undefined;
 }
 
-/**
- * Whether something listens behind `host:port`. A connection alone does not say so: Docker's
- * userland proxy (used for loopback-published ports) accepts every connection and closes it at
- * once when nothing in the container answers. So the connection has to stay open a moment.
- */
 /** The container's own address and the app's port, on its first network. */
 function directTarget(
   info: Dockerode.ContainerInspectInfo,
@@ -846,6 +844,11 @@ function connects(host: string, port: number): Promise<"listening" | "refused" |
   });
 }
 
+/**
+ * Whether something listens behind `host:port`. A connection alone does not say so: Docker's
+ * userland proxy (used for loopback-published ports) accepts every connection and closes it at
+ * once when nothing in the container answers. So the connection has to stay open a moment.
+ */
 function listens(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
@@ -889,4 +892,12 @@ function describeEndpoint(docker: Dockerode): string {
   if (typeof modem.socketPath === "string") return `unix://${modem.socketPath}`;
   if (modem.host) return `tcp://${modem.host}:${modem.port ?? 2375}`;
   return DEFAULT_DOCKER_HOST;
+}
+
+/** `docker info`'s Swarm part as the engine's membership, when the node is active in a Swarm. */
+function swarmMembership(swarm: unknown): Pick<EngineInfo, "swarm"> {
+  if (typeof swarm !== "object" || swarm === null) return {};
+  const { NodeID, LocalNodeState, ControlAvailable } = swarm as Record<string, unknown>;
+  if (LocalNodeState !== "active" || typeof NodeID !== "string" || NodeID === "") return {};
+  return { swarm: { nodeId: NodeID, manager: ControlAvailable === true } };
 }
