@@ -59,6 +59,8 @@ export const LOG_MAX_SIZE = "10m";
 export const LOG_MAX_FILES = "3";
 /** Containers created with another port when the one picked was taken meanwhile. */
 const PORT_ATTEMPTS = 5;
+/** How long a name another creator reserved may take to become a container one can inspect. */
+const NAME_RESERVED_WAIT_MS = 5_000;
 const PING_TIMEOUT_MS = 5_000;
 /** How long a probe connection must stay open to count (see `listens`). */
 const PROBE_HOLD_MS = 200;
@@ -339,6 +341,9 @@ export class DockerRuntime {
       } catch (error) {
         if (statusOf(error) === 304) {
           // Started meanwhile by someone else.
+        } else if (isPortInUse(error) && (await this.inspectIfExists(info.Id))?.State.Running) {
+          // Its creator started it at the same moment, and the engine says "port already
+          // allocated" to the second start: it runs, with its port.
         } else if (isPortInUse(error) && spec.hostPort === undefined) {
           // Its port was taken while it was stopped: make it again on another port.
           this.logger?.warn({ container: spec.name }, "host port taken while stopped, recreating");
@@ -372,7 +377,7 @@ export class DockerRuntime {
         } catch (error) {
           if (statusOf(error) === 409) {
             // Created meanwhile by another process: theirs is ours.
-            const existing = await this.inspectIfExists(spec.name);
+            const existing = await this.awaitCreated(spec.name);
             const reused = existing && (await this.reuse(existing, spec));
             if (reused) return reused;
             continue;
@@ -407,6 +412,20 @@ export class DockerRuntime {
     throw resourceExhausted(
       `could not publish container ${spec.name}: ${PORT_ATTEMPTS} host ports were taken in a row`,
     );
+  }
+
+  /**
+   * The container another creator is making under `name`. The engine reserves the name before
+   * the container can be inspected, so a 409 may come while inspecting still answers 404 for a
+   * moment: wait for it (undefined when it never appears, or was removed meanwhile).
+   */
+  private async awaitCreated(name: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    const deadline = Date.now() + NAME_RESERVED_WAIT_MS;
+    for (;;) {
+      const info = await this.inspectIfExists(name);
+      if (info || Date.now() >= deadline) return info;
+      await sleep(25);
+    }
   }
 
   private made(spec: ContainerSpec, id: string, hostPort: number): RunningContainer {
