@@ -315,9 +315,11 @@ export class Deployer {
       nodeId?: string | undefined;
       address?: string | undefined;
     }> = [];
+    // Which step failed, for the status message: getting the image and starting, or health.
+    let phase: "start" | "health" = "start";
     try {
       for (const w of wanted) {
-        // On a cluster, the node gets the image first (no registry: it is copied over).
+        // On a cluster, the node gets the image first (copied over, or pushed to the registry).
         if (w.nodeId !== undefined) await runtime.prepareImage?.(build.imageId, w.nodeId, signal);
         const container = await runtime.run({
           name: w.name,
@@ -350,6 +352,7 @@ export class Deployer {
           address: container.address,
         });
       }
+      phase = "health";
       await Promise.all(
         started.map((c) =>
           runtime.waitHealthy(c.id, {
@@ -370,7 +373,9 @@ export class Deployer {
       await this.setStatus(
         deployment,
         "failed",
-        `the new version did not become healthy: ${message}`,
+        phase === "start"
+          ? `the new version could not be started: ${message}`
+          : `the new version did not become healthy: ${message}`,
       );
       return;
     }
