@@ -6,6 +6,9 @@
 SWARM_BRIDGE=br-obt
 SWARM_HOST_ADDRESS=10.77.0.1
 SWARM_PREFIX_LENGTH=24
+# The engines talk plain HTTP to registries on the harness's own addresses (a test registry on
+# the host's bridge address, as test/cluster-registry.test.ts runs): dockerd --insecure-registry.
+SWARM_INSECURE_REGISTRIES=10.77.0.0/24
 # Who owns the harness now: the folder it lives in and the process that brought it up.
 SWARM_OWNER_FILE=/run/obiente-swarm.owner
 

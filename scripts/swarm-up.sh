@@ -120,6 +120,7 @@ start_engine() {
   # Own UTS namespace so that each node has its own hostname (Swarm shows it in `node ls`).
   # --no-new-privileges: the engine default for every container, Swarm tasks included (the
   # service API takes no-new-privileges per service only from API 1.44 on).
+  # --insecure-registry: registries on the harness's own addresses speak plain HTTP (tests).
   setsid nsenter --net="/var/run/netns/$(node_netns "$k")" \
     unshare --uts -- sh -c 'hostname "$1" && shift && exec "$@"' sh "node$k" \
     dockerd \
@@ -129,6 +130,7 @@ start_engine() {
     --pidfile "$dir/docker.pid" \
     --cgroup-parent "/$(node_cgroup "$k")" \
     --no-new-privileges \
+    --insecure-registry "$SWARM_INSECURE_REGISTRIES" \
     --log-level warn \
     </dev/null >"$dir/dockerd.log" 2>&1 &
   # setsid, nsenter, unshare and sh each exec the next: this is dockerd's pid.

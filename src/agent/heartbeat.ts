@@ -13,6 +13,8 @@ export interface EngineInfo {
   hostname: string;
   cpus: number;
   memoryBytes: number;
+  /** The engine's membership of a Swarm, when it is an active node of one. */
+  swarm?: { nodeId: string; manager: boolean };
 }
 
 export interface HeartbeatOptions {

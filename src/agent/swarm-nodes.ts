@@ -11,6 +11,12 @@
  * then the platform's wish is what is recorded. When a node's availability or labels change, a
  * "node-changed" job wakes the controller, which moves deployments off nodes that went down or
  * are drained.
+ *
+ * Every node's agent runs it, but only where the engine is a Swarm manager does it record
+ * anything (a worker's engine cannot list the nodes): with several managers, each of their
+ * agents records the same nodes, which is harmless. Node health comes from Swarm alone: an agent
+ * does not beat for its own node, so that a node the managers lost (down, partitioned) stays
+ * down even if its agent still reaches the database.
  */
 import { count, eq } from "drizzle-orm";
 import type { Logger } from "pino";
@@ -25,10 +31,16 @@ import {
   nodeMetadata,
   nodeSpecs,
 } from "../store/schema.js";
+import type { SwarmMembership } from "./swarm-membership.js";
 
 export interface SwarmNodeSyncOptions {
   db: Db;
   cluster: Pick<ClusterPort, "nodes">;
+  /**
+   * The local engine's place in the Swarm, asked again before each sync: nothing is recorded
+   * unless it is a manager. Without it, the engine is taken to be a manager.
+   */
+  membership?: Pick<SwarmMembership, "refresh" | "manager">;
   queue: Pick<JobQueue, "enqueue">;
   intervalMs: number;
   /** MAX_DEPLOYMENTS_PER_NODE. */
@@ -71,7 +83,11 @@ export class SwarmNodeSync {
   }
 
   private async syncNow(): Promise<void> {
-    const { db, cluster, queue, logger } = this.options;
+    const { db, cluster, queue, logger, membership } = this.options;
+    if (membership) {
+      await membership.refresh();
+      if (!membership.manager) return;
+    }
     const swarmNodes = await cluster.nodes();
     const now = this.now();
     const [before, pending, counts] = await Promise.all([

@@ -6,22 +6,21 @@
  *
  * Cluster mode (RUNTIME=swarm): DOCKER_HOST is a Swarm manager's engine, which also builds.
  * Each replica is a Swarm service pinned to the node the scheduler chose, its image copied to
- * that node's engine first (SWARM_NODE_SOCKETS; in production the node's agent loads it), and
- * the agent's heartbeat records every node of the Swarm (src/agent/swarm-nodes.ts).
+ * that node's engine first (SWARM_NODE_SOCKETS; in production the node's agent loads it). An
+ * agent runs on every node against that node's engine: where the engine is a manager, it records
+ * every node of the Swarm (src/agent/swarm-nodes.ts); on every node, its metrics go under the
+ * node's Swarm node id (src/agent/swarm-membership.ts, src/app/metrics.ts).
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import Dockerode from "dockerode";
 import type { Logger } from "pino";
 import { Heartbeat } from "../agent/heartbeat.js";
+import { SwarmMembership } from "../agent/swarm-membership.js";
 import { SwarmNodeSync } from "../agent/swarm-nodes.js";
 import { BUILD_ID_LABEL, buildImage, DEPLOYMENT_ID_LABEL } from "../builder/index.js";
 import type { Config } from "../config/config.js";
-import {
-  type ClusterConfig,
-  type ClusterOptions,
-  clusterOptionsOf,
-} from "../controller/cluster.js";
+import { type ClusterOptions, clusterOptionsOf } from "../controller/cluster.js";
 import { Controller } from "../controller/controller.js";
 import { Deployer } from "../controller/deployer.js";
 import { installationId } from "../controller/installation.js";
@@ -41,6 +40,7 @@ import { traefikLabels } from "../edge/traefik.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
 import { DockerRuntime, type LogOptions } from "../runtime/docker-runtime.js";
 import type { LogLine } from "../runtime/log-stream.js";
+import { RegistryImages } from "../runtime/registry.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
 import type { AppContext } from "./context.js";
 
@@ -66,6 +66,11 @@ export interface Deploying {
   logs: DeploymentLogs;
   /** The agent's record of the Swarm's nodes, in cluster mode with the agent role. */
   nodeSync: SwarmNodeSync | undefined;
+  /**
+   * This node's id, under which its metrics are recorded: the local engine's Swarm node id in
+   * cluster mode, the engine's id otherwise ("local" until the engine has answered).
+   */
+  nodeId(): string;
   /** Cluster mode: the leading controller (undefined without the controller role). */
   controller: Controller | undefined;
   routes: RouteSync;
@@ -83,7 +88,7 @@ export interface Deploying {
 export async function startDeploying(
   ctx: AppContext,
   config: Config,
-  cluster: ClusterOptions = clusterOptionsOf(config as Config & ClusterConfig),
+  cluster: ClusterOptions = clusterOptionsOf(config),
 ): Promise<Deploying> {
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -144,17 +149,49 @@ export async function startDeploying(
       maxDeployments: cluster.maxDeploymentsPerNode,
       logger: ctx.logger,
     });
+    // REGISTRY: images go to the nodes through it (pushed by the building engine) rather than
+    // engine to engine.
+    const registry =
+      cluster.runtime === "swarm" && config.REGISTRY
+        ? new RegistryImages({
+            source: docker,
+            settings: {
+              ...config.REGISTRY,
+              username: config.REGISTRY_USERNAME,
+              password: config.REGISTRY_PASSWORD,
+              insecure: config.REGISTRY_INSECURE,
+            },
+            logger: ctx.logger,
+          })
+        : undefined;
+    if (registry) {
+      ctx.logger.info(
+        { registry: registry.host, credentials: config.REGISTRY_USERNAME !== undefined },
+        "images reach the nodes through the registry",
+      );
+    }
     const swarm =
       cluster.runtime === "swarm"
-        ? new SwarmRuntime({ docker, portRange: config.PORT_RANGE, logger: ctx.logger })
+        ? new SwarmRuntime({
+            docker,
+            portRange: config.PORT_RANGE,
+            ...(registry ? { registryAuth: registry.auth } : {}),
+            stopGraceMs: config.STOP_TIMEOUT_SECONDS * 1000,
+            logger: ctx.logger,
+          })
         : undefined;
     const clusterPort = swarm ? swarmClusterPort(swarm) : undefined;
+    const membership = swarm
+      ? new SwarmMembership({ engine: runtime, logger: ctx.logger })
+      : undefined;
+    const nodeId = () => membership?.nodeId ?? heartbeat.nodeId;
     let nodeSync: SwarmNodeSync | undefined;
     if (config.ROLES.includes("agent")) {
-      if (clusterPort) {
+      if (clusterPort && membership) {
         const sync = new SwarmNodeSync({
           db: ctx.db,
           cluster: clusterPort,
+          membership,
           queue: ctx.services.queue,
           intervalMs: cluster.heartbeatIntervalMs,
           maxDeployments: cluster.maxDeploymentsPerNode,
@@ -270,6 +307,7 @@ export async function startDeploying(
       ? swarmRuntimePort(swarm, {
           source: docker,
           nodeSockets: cluster.nodeSockets,
+          registry,
           hostAddress: config.HOST_ADDRESS,
           ensureNetwork: ensureNetworkOnce((name, labels) => swarm.ensureNetwork(name, labels)),
           logger: ctx.logger,
@@ -297,7 +335,7 @@ export async function startDeploying(
       runtime: runtimePort,
       builder,
       routes,
-      nodeId: () => heartbeat.nodeId,
+      nodeId,
       extraLabels: (deployment, domains, port) =>
         traefikLabels({
           deploymentId: deployment.id,
@@ -355,6 +393,7 @@ export async function startDeploying(
       swarm,
       logs,
       nodeSync,
+      nodeId,
       controller,
       routes,
       deployer,
@@ -398,13 +437,16 @@ function swarmClusterPort(swarm: SwarmRuntime): ClusterPort {
  * The deployer's runtime on a Swarm: a replica is a service pinned to its node. Images are
  * copied from the engine that built them (the manager's) to the node's engine, found in
  * SWARM_NODE_SOCKETS by node id or hostname; a node without an entry is expected to have it
- * (its agent loads it). Stopping is removing: Swarm stops the task with its grace period.
+ * (its agent loads it). With REGISTRY, the image is pushed instead, and the service names it by
+ * digest for the nodes to pull. Stopping is removing: Swarm stops the task with its grace period.
  */
 function swarmRuntimePort(
   swarm: SwarmRuntime,
   options: {
     source: Dockerode;
     nodeSockets: Record<string, string>;
+    /** When set, images reach the nodes through it instead of through nodeSockets. */
+    registry: RegistryImages | undefined;
     hostAddress: string;
     ensureNetwork: RuntimePort["ensureNetwork"];
     logger: Logger;
@@ -444,6 +486,10 @@ function swarmRuntimePort(
     ping: () => swarm.ping(),
     ensureNetwork: options.ensureNetwork,
     prepareImage: async (imageId, nodeId, signal) => {
+      if (options.registry) {
+        await options.registry.reference(imageId, signal);
+        return;
+      }
       const target = await engineOf(nodeId);
       if (target === undefined) {
         options.logger.debug({ nodeId }, "no engine known for the node: its agent has the image");
@@ -457,7 +503,9 @@ function swarmRuntimePort(
     },
     run: async (spec) => {
       if (spec.nodeId === undefined) throw new Error("a Swarm replica needs the node it goes to");
-      const service = await swarm.run({ ...spec, nodeId: spec.nodeId });
+      // Through a registry, the service names the pushed image by digest: the nodes pull it.
+      const image = options.registry ? await options.registry.reference(spec.image) : spec.image;
+      const service = await swarm.run({ ...spec, image, nodeId: spec.nodeId });
       return {
         id: service.id,
         hostPort: service.hostPort,

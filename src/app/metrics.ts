@@ -1,8 +1,10 @@
 /**
  * Wires the metrics system (src/metrics/system.ts) into a platform process: the agent role
- * collects the local engine's containers of this installation, the api role serves the live
- * view and the history; both share the platform's bus. The metrics database is the main one
- * unless METRICS_DATABASE_URL names another, which then gets the metrics migration alone.
+ * collects the local engine's containers of this installation and the node's usage, under the
+ * node's id (its Swarm node id in cluster mode, where an agent runs on every node), the api role
+ * serves the live view and the history; both share the platform's bus (Redis across processes).
+ * The metrics database is the main one unless METRICS_DATABASE_URL names another, which then
+ * gets the metrics migration alone.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -45,7 +47,7 @@ export async function startMetrics(
       ? {
           agent: {
             source: deploying.runtime,
-            nodeId: () => deploying.heartbeat.nodeId,
+            nodeId: deploying.nodeId,
             // Another installation on the same engine (a developer's machine, CI) counts its own.
             select: (container) =>
               container.labels[INSTALLATION_LABEL] === undefined ||

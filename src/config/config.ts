@@ -3,6 +3,8 @@
  * the program with a message naming the variable and what it expects (ConfigError).
  */
 import { z } from "zod";
+import { parseRegistry } from "../runtime/registry-reference.js";
+import { STRATEGY_NAMES } from "../scheduler/snapshot.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -17,7 +19,6 @@ const list = z.string().transform((v) =>
 );
 
 const ROLES = ["api", "controller", "agent", "edge"] as const;
-const STRATEGIES = ["least-loaded", "round-robin", "resource-based"] as const;
 const positiveInt = z.coerce.number().int().positive();
 
 /** A JSON object of node id or hostname → that node's engine (unix:// or tcp:// URL). */
@@ -121,10 +122,23 @@ const schema = z.object({
   RUNTIME: z.enum(["docker", "swarm"], { message: "docker or swarm" }).default("docker"),
   SWARM_NODE_SOCKETS: nodeSockets.optional(),
   SCHEDULER_STRATEGY: z
-    .enum(STRATEGIES, { message: STRATEGIES.join(", ") })
+    .enum(STRATEGY_NAMES, { message: STRATEGY_NAMES.join(", ") })
     .default("least-loaded"),
   NODE_HEARTBEAT_TIMEOUT_SECONDS: positiveInt.default(15),
   MAX_DEPLOYMENTS_PER_NODE: positiveInt.default(50),
+  // Images through a registry instead of engine to engine (docs/swarm.md, "Through a registry").
+  REGISTRY: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = parseRegistry(text);
+      if (parsed.ok) return parsed.value;
+      ctx.addIssue({ code: "custom", message: parsed.problem });
+      return z.NEVER;
+    })
+    .optional(),
+  REGISTRY_USERNAME: z.string().optional(),
+  REGISTRY_PASSWORD: z.string().optional(),
+  REGISTRY_INSECURE: bool.default(false),
   // Metrics (ARCHITECTURE.md §7). Milliseconds, so that tests can shorten them.
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   METRICS_BUCKET_MS: z.coerce.number().int().min(100).default(60_000),
@@ -151,10 +165,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     Object.entries(env).filter(([key, value]) => key in schema.shape && value !== ""),
   );
   const result = schema.safeParse(present);
-  if (result.success) return result.data;
+  if (result.success) {
+    const problems = registryProblems(result.data);
+    if (problems.length === 0) return result.data;
+    throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  }
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "?");
     return `  ${name}=${JSON.stringify(env[name] ?? "")}: expected ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** The registry variables that only make sense together (values left out: they are secrets). */
+function registryProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const user = config.REGISTRY_USERNAME !== undefined;
+  const password = config.REGISTRY_PASSWORD !== undefined;
+  if (user !== password) {
+    problems.push(
+      `${user ? "REGISTRY_USERNAME" : "REGISTRY_PASSWORD"} is set: expected REGISTRY_USERNAME and REGISTRY_PASSWORD together`,
+    );
+  }
+  if (config.REGISTRY === undefined && (user || password || config.REGISTRY_INSECURE)) {
+    problems.push(
+      "REGISTRY is not set: expected it with REGISTRY_USERNAME, _PASSWORD or _INSECURE",
+    );
+  }
+  return problems;
 }

@@ -36,6 +36,7 @@ import { engineError, isAbort, reasonOf, statusOf } from "./engine-errors.js";
 import { candidatePorts, checkPortRange, type PortRange } from "./host-ports.js";
 import { LogDemuxer, type LogLine } from "./log-stream.js";
 import { LABELS } from "./names.js";
+import type { RegistryAuth } from "./registry.js";
 import { copyImage, type EngineRef, type ImagePresence } from "./swarm-images.js";
 import {
   checkServiceSpec,
@@ -49,6 +50,7 @@ import {
   runningTask,
   type ServiceInfo,
   type ServiceTask,
+  STOP_GRACE_MS,
   type SwarmFeatures,
   type SwarmNode,
   type SwarmNodeAvailability,
@@ -80,6 +82,13 @@ export interface SwarmRuntimeOptions {
   dockerHost?: string;
   /** Host ports to publish services on, both ends included. */
   portRange: PortRange;
+  /**
+   * Services are created with it (X-Registry-Auth), so that the nodes pull their images from
+   * the registry with it (REGISTRY): Swarm keeps it with the service.
+   */
+  registryAuth?: RegistryAuth;
+  /** The time a task gets to stop before it is killed (STOP_TIMEOUT_SECONDS); 10 s by default. */
+  stopGraceMs?: number;
   logger?: Logger;
 }
 
@@ -109,7 +118,9 @@ export class SwarmRuntime {
   readonly endpoint: string;
   private readonly docker: Dockerode;
   private readonly portRange: PortRange;
+  private readonly stopGraceMs: number;
   private readonly logger: Logger | undefined;
+  private readonly registryAuth: RegistryAuth | undefined;
   private features: Promise<SwarmFeatures> | undefined;
   /** Ports picked by this process for services being created, by node. */
   private readonly reservedPorts = new Map<string, Set<number>>();
@@ -120,7 +131,9 @@ export class SwarmRuntime {
 
   constructor(options: SwarmRuntimeOptions) {
     this.portRange = checkPortRange(options.portRange);
+    this.stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
     this.logger = options.logger;
+    this.registryAuth = options.registryAuth;
     if (options.docker) {
       this.docker = options.docker;
       const modem = options.docker.modem as { socketPath?: unknown; host?: string; port?: unknown };
@@ -327,7 +340,10 @@ export class SwarmRuntime {
     try {
       let id: string;
       try {
-        const created = await this.docker.createService(serviceSpec(spec, hostPort, features));
+        const body = serviceSpec(spec, hostPort, features, this.stopGraceMs);
+        const created = await (this.registryAuth
+          ? this.docker.createService(this.registryAuth, body)
+          : this.docker.createService(body));
         id = created.id;
       } catch (error) {
         if (statusOf(error) === 409) {

@@ -240,3 +240,9 @@ test("load progress: the engine's error, if any", () => {
   );
   assert.equal(loadFailure("not json\n"), undefined);
 });
+
+test("a task gets the grace period it is given to stop (STOP_TIMEOUT_SECONDS), 10 s by default", () => {
+  const grace = (body: Json) => body.TaskTemplate.ContainerSpec.StopGracePeriod;
+  assert.equal(grace(build(spec(), 42001, "1.44")), 10_000_000_000);
+  assert.equal(grace(serviceSpec(spec(), 42001, featuresOf("1.44"), 2_000)), 2_000_000_000);
+});

@@ -130,7 +130,7 @@ const NODE_ID = /^[a-z0-9]{25}$/;
 const ENV_NAME = /^[^=\0]+$/;
 const MIB = 1024 * 1024;
 const NS_PER_MS = 1_000_000;
-/** Time a task gets to stop before it is killed (SIGTERM, then SIGKILL). */
+/** Time a task gets to stop before it is killed (SIGTERM, then SIGKILL), unless told otherwise. */
 export const STOP_GRACE_MS = 10_000;
 /** Pause between a crash and the next task. */
 export const RESTART_DELAY_MS = 2_000;
@@ -216,6 +216,7 @@ export function serviceSpec(
   spec: SwarmServiceSpec,
   hostPort: number,
   features: SwarmFeatures,
+  stopGraceMs = STOP_GRACE_MS,
 ): Dockerode.ServiceSpec {
   const env = { ...spec.env, PORT: String(spec.internalPort) };
   const health = spec.healthCheck;
@@ -250,7 +251,7 @@ export function serviceSpec(
         // containers: without it an app that ignores the signal as PID 1 (busybox httpd, a Node
         // app without a handler) never hears it and is killed after the whole grace period.
         Init: true,
-        StopGracePeriod: STOP_GRACE_MS * NS_PER_MS,
+        StopGracePeriod: stopGraceMs * NS_PER_MS,
       },
       // Limits only: placement by capacity is the platform's scheduler's job (ARCHITECTURE.md §4);
       // Swarm reservations would make a second, disagreeing scheduler.

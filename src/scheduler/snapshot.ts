@@ -6,13 +6,10 @@
 
 export type NodeAvailability = "active" | "drain" | "down";
 
-export type StrategyName = "least-loaded" | "round-robin" | "resource-based";
+/** The placement strategies; SCHEDULER_STRATEGY (src/config/config.ts) accepts these names. */
+export const STRATEGY_NAMES = ["least-loaded", "round-robin", "resource-based"] as const;
 
-export const STRATEGY_NAMES: readonly StrategyName[] = [
-  "least-loaded",
-  "round-robin",
-  "resource-based",
-];
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** A deployment that names no strategy is placed on the least-loaded node. */
 export const DEFAULT_STRATEGY: StrategyName = "least-loaded";

@@ -1,12 +1,15 @@
 /**
  * The platform in cluster mode on a real N-node Swarm (scripts/swarm-up.sh through
- * test/helpers/swarm.ts): every role in this process, RUNTIME=swarm with the manager (node1) as
+ * test/helpers/swarm.ts): every role in one platform, RUNTIME=swarm with the manager (node1) as
  * DOCKER_HOST (it builds too), images copied to the nodes through their sockets, the built-in
- * edge on 127.0.0.1 routing to node address:published port, a fresh PostgreSQL database. The
- * cluster settings go through loadConfig as the configuration variables an operator sets.
+ * edge on 127.0.0.1 routing to node address:published port; and, as in production, an agent
+ * against each other node's engine (a platform with ROLES=agent, started in this process). They
+ * share a fresh PostgreSQL database, Redis (under a key prefix of their own) and the master key.
+ * The cluster settings go through loadConfig as the configuration variables an operator sets.
  * Traffic goes only to loopback and to the harness's 10.77.0.0/24 namespaces.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import { tmpdir } from "node:os";
@@ -14,10 +17,12 @@ import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { eq } from "drizzle-orm";
+import { Redis } from "ioredis";
 import pino from "pino";
 import { type RunningPlatform, startPlatform } from "../../src/app/platform.js";
 import { type Config, loadConfig } from "../../src/config/config.js";
 import { loadRouteTable } from "../../src/controller/routing.js";
+import { generateMasterKey } from "../../src/crypto/secret-box.js";
 import {
   DeploymentService,
   DeploymentStatus,
@@ -27,12 +32,12 @@ import { OrganizationService } from "../../src/gen/obiente/cloud/organization/v1
 import { ProjectService } from "../../src/gen/obiente/cloud/project/v1/project_pb.js";
 import type { StrategyName } from "../../src/scheduler/index.js";
 import { deploymentLocations } from "../../src/store/schema.js";
-import { transport } from "./api.js";
+import { testRedisUrl, transport } from "./api.js";
 import { eventually, requestByHost, type SimpleResponse } from "./caddy.js";
 import { freshPostgresUrl } from "./databases.js";
 import { waitForStatus } from "./deploy-harness.js";
 import { BUSYBOX_IMAGE, type FixtureRepo, makeFixtureRepo, NODE_IMAGE } from "./git-fixtures.js";
-import { type SwarmHarness, startSwarm } from "./swarm.js";
+import { type SwarmHarness, type SwarmNodeHandle, startSwarm } from "./swarm.js";
 
 export { swarmSkipReason } from "./swarm.js";
 
@@ -40,14 +45,23 @@ export interface ClusterTestOptions {
   strategy?: StrategyName;
   heartbeatTimeoutSeconds?: number;
   maxDeploymentsPerNode?: number;
-  /** More configuration variables. */
+  /** More configuration variables (the agents' too). */
   env?: Record<string, string>;
+}
+
+/** An agent (ROLES=agent) against one worker node's engine. */
+export interface ClusterAgent {
+  node: SwarmNodeHandle;
+  platform: RunningPlatform;
+  config: Config;
 }
 
 export interface ClusterPlatform {
   swarm: SwarmHarness;
   platform: RunningPlatform;
   config: Config;
+  /** The agents of the other nodes (node2, node3, …); node1's agent is in `platform`. */
+  agents: ClusterAgent[];
   repo: FixtureRepo;
   /** The API's address and the administrator's token (for the CLI). */
   baseUrl: string;
@@ -104,12 +118,24 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
     cleanups.push(() => pg.drop());
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
 
+    const keyPrefix = `obiente-test-cluster-${randomBytes(6).toString("hex")}:`;
+    cleanups.push(() => deleteRedisKeys(keyPrefix));
+    // What every process of the installation shares.
+    const shared = {
+      DATABASE_URL: pg.url,
+      REDIS_URL: testRedisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      SECRETS_MASTER_KEY: generateMasterKey(),
+      LOG_LEVEL: "silent",
+      RUNTIME: "swarm",
+      NODE_HEARTBEAT_TIMEOUT_SECONDS: String(options.heartbeatTimeoutSeconds ?? 9),
+      MAX_DEPLOYMENTS_PER_NODE: String(options.maxDeploymentsPerNode ?? 50),
+    };
     const config = loadConfig({
+      ...shared,
       PORT: "0",
       GRPC_PORT: "0",
       DATA_DIR: dataDir,
-      DATABASE_URL: pg.url,
-      LOG_LEVEL: "silent",
       ROLES: "api,controller,agent,edge",
       DOCKER_HOST: swarm.managerSocket,
       PORT_RANGE: "42000-42999",
@@ -121,13 +147,10 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       STOP_TIMEOUT_SECONDS: "2",
       // The Swarm is this test's own: whatever labelled service no deployment owns is a stray.
       ORPHAN_POLICY: "remove",
-      RUNTIME: "swarm",
       SWARM_NODE_SOCKETS: JSON.stringify(
         Object.fromEntries(swarm.nodes.map((node) => [node.name, node.socket])),
       ),
       ...(options.strategy ? { SCHEDULER_STRATEGY: options.strategy } : {}),
-      NODE_HEARTBEAT_TIMEOUT_SECONDS: String(options.heartbeatTimeoutSeconds ?? 9),
-      MAX_DEPLOYMENTS_PER_NODE: String(options.maxDeploymentsPerNode ?? 50),
       ...options.env,
     });
     const silence = process.stdout.write;
@@ -139,6 +162,29 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       process.stdout.write = silence;
     }
     cleanups.push(() => platform.close());
+    // An agent per other node, against that node's engine, after the first platform (which
+    // migrated the database and made the administrator).
+    const agents = await Promise.all(
+      swarm.nodes
+        .filter((node) => node.socket !== swarm.managerSocket)
+        .map(async (node): Promise<ClusterAgent> => {
+          const agentConfig = loadConfig({
+            ...shared,
+            DATA_DIR: join(dataDir, node.name),
+            ROLES: "agent",
+            DOCKER_HOST: node.socket,
+            HOST_ADDRESS: node.address,
+            AGENT_METRICS_PORT: "0",
+            ...options.env,
+          });
+          const agent = await startPlatform(
+            agentConfig,
+            pino({ level: process.env.CLUSTER_LOG ?? "silent" }),
+          );
+          cleanups.push(() => agent.close());
+          return { node, platform: agent, config: agentConfig };
+        }),
+    );
     const token = platform.bootstrapToken;
     const edgePort = platform.deploying?.edgePort;
     assert.ok(token && platform.ports && edgePort, "the platform started with api and edge");
@@ -162,6 +208,7 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       swarm,
       platform,
       config,
+      agents,
       repo,
       baseUrl,
       token,
@@ -217,6 +264,22 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** Deletes the keys the cluster's processes made in Redis. */
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(testRedisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
   }
 }
 
