@@ -6,7 +6,7 @@
  *
  * Cluster mode (RUNTIME=swarm): DOCKER_HOST is a Swarm manager's engine, which also builds.
  * Each replica is a Swarm service pinned to the node the scheduler chose, its image copied to
- * that node's engine first (SWARM_NODE_SOCKETS; in production the node's agent loads it). An
+ * that node's engine first (SWARM_NODE_SOCKETS), or pushed to a registry (REGISTRY). An
  * agent runs on every node against that node's engine: where the engine is a manager, it records
  * every node of the Swarm (src/agent/swarm-nodes.ts); on every node, its metrics go under the
  * node's Swarm node id (src/agent/swarm-membership.ts, src/app/metrics.ts).
@@ -437,7 +437,7 @@ function swarmClusterPort(swarm: SwarmRuntime): ClusterPort {
  * The deployer's runtime on a Swarm: a replica is a service pinned to its node. Images are
  * copied from the engine that built them (the manager's) to the node's engine, found in
  * SWARM_NODE_SOCKETS by node id or hostname; a node without an entry is expected to have it
- * (its agent loads it). With REGISTRY, the image is pushed instead, and the service names it by
+ * (the task fails there if not). With REGISTRY, the image is pushed instead, and the service names it by
  * digest for the nodes to pull. Stopping is removing: Swarm stops the task with its grace period.
  */
 function swarmRuntimePort(
@@ -492,7 +492,10 @@ function swarmRuntimePort(
       }
       const target = await engineOf(nodeId);
       if (target === undefined) {
-        options.logger.debug({ nodeId }, "no engine known for the node: its agent has the image");
+        options.logger.debug(
+          { nodeId },
+          "no engine known for the node: it must hold the image already",
+        );
         return;
       }
       await swarm.ensureImage(imageId, nodeId, {
