@@ -39,6 +39,29 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 40); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.25; done
 fi
 
+# A Redis Cluster of three masters on loopback (ports 7101-7103), for the cluster contract
+# (test/platform-redis-cluster.test.ts, TEST_REDIS_CLUSTER_URL in scripts/test.sh).
+if ! redis-cli -p 7101 cluster info 2>/dev/null | grep -q "cluster_state:ok"; then
+  log "starting a Redis Cluster on 127.0.0.1:7101-7103"
+  for port in 7101 7102 7103; do
+    dir="/tmp/obiente-redis-cluster/$port"
+    if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+      rm -rf "$dir" && mkdir -p "$dir"
+      redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$dir" \
+        --cluster-enabled yes --cluster-config-file nodes.conf --save "" --appendonly no >/dev/null
+    fi
+  done
+  for port in 7101 7102 7103; do
+    for _ in $(seq 1 40); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.25; done
+  done
+  redis-cli --cluster create 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 \
+    --cluster-replicas 0 --cluster-yes >/dev/null
+  for _ in $(seq 1 40); do
+    redis-cli -p 7101 cluster info | grep -q "cluster_state:ok" && break
+    sleep 0.25
+  done
+fi
+
 # Docker engine.
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
@@ -49,4 +72,4 @@ fi
 
 # Base images the tests build from (no registry here).
 "$(dirname "$0")/test-images.sh"
-log "ready: PostgreSQL, Redis, Docker"
+log "ready: PostgreSQL, Redis, a Redis Cluster, Docker"
