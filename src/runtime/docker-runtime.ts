@@ -34,7 +34,7 @@
  */
 import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import Dockerode from "dockerode";
+import type Dockerode from "dockerode";
 import type { Logger } from "pino";
 import {
   DomainError,
@@ -43,8 +43,8 @@ import {
   resourceExhausted,
   unavailable,
 } from "../domain/errors.js";
-import { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
-import { engineError, isAbort, isPortInUse, reasonOf, statusOf } from "./engine-errors.js";
+import { engineClient, PING_TIMEOUT_MS, pingEngine } from "./engine-client.js";
+import { engineError, isPortInUse, reasonOf, statusOf } from "./engine-errors.js";
 import { candidatePorts, checkPortRange, type PortRange, probePort } from "./host-ports.js";
 import { LogDemuxer, type LogLine } from "./log-stream.js";
 import { LABELS } from "./names.js";
@@ -61,7 +61,6 @@ export const LOG_MAX_FILES = "3";
 const PORT_ATTEMPTS = 5;
 /** How long a name another creator reserved may take to become a container one can inspect. */
 const NAME_RESERVED_WAIT_MS = 5_000;
-const PING_TIMEOUT_MS = 5_000;
 /** How long a probe connection must stay open to count (see `listens`). */
 const PROBE_HOLD_MS = 200;
 const PROBE_CONNECT_TIMEOUT_MS = 1_000;
@@ -195,30 +194,12 @@ export class DockerRuntime {
     if (!options.hostAddress) throw invalidArgument("hostAddress must not be empty");
     this.hostAddress = options.hostAddress;
     this.logger = options.logger;
-    if (options.docker) {
-      this.docker = options.docker;
-      this.endpoint = describeEndpoint(options.docker);
-    } else {
-      const { options: dockerodeOptions, endpoint } = dockerOptions(
-        options.dockerHost ?? DEFAULT_DOCKER_HOST,
-      );
-      this.docker = new Dockerode(dockerodeOptions);
-      this.endpoint = endpoint;
-    }
+    ({ docker: this.docker, endpoint: this.endpoint } = engineClient(options));
   }
 
   /** Resolves when the engine answers; throws `unavailable` naming the endpoint otherwise. */
   async ping(): Promise<void> {
-    try {
-      // dockerode's ping takes an abortSignal, which its type definitions leave out.
-      const ping = this.docker.ping as unknown as (options: {
-        abortSignal: AbortSignal;
-      }) => Promise<unknown>;
-      await ping.call(this.docker, { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
-    } catch (error) {
-      const reason = isAbort(error) ? `no answer within ${PING_TIMEOUT_MS} ms` : reasonOf(error);
-      throw unavailable(`no Docker engine at ${this.endpoint}: ${reason}`, error);
-    }
+    await pingEngine({ docker: this.docker, endpoint: this.endpoint });
   }
 
   /** The engine's identity and capacity, for node_metadata. */
@@ -904,13 +885,6 @@ function unixSeconds(at: Date): string {
   const ms = at.getTime();
   const seconds = Math.floor(ms / 1000);
   return `${seconds}.${String((ms - seconds * 1000) * 1_000_000).padStart(9, "0")}`;
-}
-
-function describeEndpoint(docker: Dockerode): string {
-  const modem = docker.modem as { socketPath?: unknown; host?: string; port?: string | number };
-  if (typeof modem.socketPath === "string") return `unix://${modem.socketPath}`;
-  if (modem.host) return `tcp://${modem.host}:${modem.port ?? 2375}`;
-  return DEFAULT_DOCKER_HOST;
 }
 
 /** `docker info`'s Swarm part as the engine's membership, when the node is active in a Swarm. */

@@ -21,7 +21,7 @@
  */
 import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import Dockerode from "dockerode";
+import type Dockerode from "dockerode";
 import type { Logger } from "pino";
 import {
   DomainError,
@@ -30,9 +30,9 @@ import {
   resourceExhausted,
   unavailable,
 } from "../domain/errors.js";
-import { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
 import type { LogOptions, NetworkRef } from "./docker-runtime.js";
-import { engineError, isAbort, reasonOf, statusOf } from "./engine-errors.js";
+import { engineClient, pingEngine } from "./engine-client.js";
+import { engineError, reasonOf, statusOf } from "./engine-errors.js";
 import { candidatePorts, checkPortRange, type PortRange } from "./host-ports.js";
 import { LogDemuxer, type LogLine } from "./log-stream.js";
 import { LABELS } from "./names.js";
@@ -61,7 +61,6 @@ import {
   toSwarmNode,
 } from "./swarm-spec.js";
 
-const PING_TIMEOUT_MS = 5_000;
 /** How long a probe connection must stay open to count (see `listens`). */
 const PROBE_HOLD_MS = 200;
 const PROBE_CONNECT_TIMEOUT_MS = 1_000;
@@ -134,22 +133,7 @@ export class SwarmRuntime {
     this.stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
     this.logger = options.logger;
     this.registryAuth = options.registryAuth;
-    if (options.docker) {
-      this.docker = options.docker;
-      const modem = options.docker.modem as { socketPath?: unknown; host?: string; port?: unknown };
-      this.endpoint =
-        typeof modem.socketPath === "string"
-          ? `unix://${modem.socketPath}`
-          : modem.host
-            ? `tcp://${modem.host}:${String(modem.port ?? 2375)}`
-            : DEFAULT_DOCKER_HOST;
-    } else {
-      const { options: dockerodeOptions, endpoint } = dockerOptions(
-        options.dockerHost ?? DEFAULT_DOCKER_HOST,
-      );
-      this.docker = new Dockerode(dockerodeOptions);
-      this.endpoint = endpoint;
-    }
+    ({ docker: this.docker, endpoint: this.endpoint } = engineClient(options));
   }
 
   /**
@@ -157,16 +141,7 @@ export class SwarmRuntime {
    * endpoint otherwise.
    */
   async ping(): Promise<void> {
-    try {
-      // dockerode's ping takes an abortSignal, which its type definitions leave out.
-      const ping = this.docker.ping as unknown as (options: {
-        abortSignal: AbortSignal;
-      }) => Promise<unknown>;
-      await ping.call(this.docker, { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
-    } catch (error) {
-      const reason = isAbort(error) ? `no answer within ${PING_TIMEOUT_MS} ms` : reasonOf(error);
-      throw unavailable(`no Docker engine at ${this.endpoint}: ${reason}`, error);
-    }
+    await pingEngine({ docker: this.docker, endpoint: this.endpoint });
     try {
       await this.docker.swarmInspect();
     } catch (error) {

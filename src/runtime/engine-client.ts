@@ -1,0 +1,47 @@
+/**
+ * The Docker client both runtimes (one engine, a Swarm) start from: a dockerode instance for an
+ * address, or one given (tests), with the endpoint written for messages; and the ping they share.
+ */
+import Dockerode from "dockerode";
+import { unavailable } from "../domain/errors.js";
+import { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
+import { isAbort, reasonOf } from "./engine-errors.js";
+
+/** How long a ping may take before the engine counts as not answering. */
+export const PING_TIMEOUT_MS = 5_000;
+
+export interface EngineClient {
+  docker: Dockerode;
+  /** Where the engine is looked for, for messages: "unix:///var/run/docker.sock". */
+  endpoint: string;
+}
+
+/** A client for `docker`, or for the engine at `dockerHost` (DOCKER_HOST style; the default socket). */
+export function engineClient(options: { docker?: Dockerode; dockerHost?: string }): EngineClient {
+  if (options.docker) return { docker: options.docker, endpoint: describeEndpoint(options.docker) };
+  const { options: dockerodeOptions, endpoint } = dockerOptions(
+    options.dockerHost ?? DEFAULT_DOCKER_HOST,
+  );
+  return { docker: new Dockerode(dockerodeOptions), endpoint };
+}
+
+/** Resolves when the engine answers within PING_TIMEOUT_MS; throws `unavailable` otherwise. */
+export async function pingEngine({ docker, endpoint }: EngineClient): Promise<void> {
+  try {
+    // dockerode's ping takes an abortSignal, which its type definitions leave out.
+    const ping = docker.ping as unknown as (options: {
+      abortSignal: AbortSignal;
+    }) => Promise<unknown>;
+    await ping.call(docker, { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
+  } catch (error) {
+    const reason = isAbort(error) ? `no answer within ${PING_TIMEOUT_MS} ms` : reasonOf(error);
+    throw unavailable(`no Docker engine at ${endpoint}: ${reason}`, error);
+  }
+}
+
+function describeEndpoint(docker: Dockerode): string {
+  const modem = docker.modem as { socketPath?: unknown; host?: string; port?: string | number };
+  if (typeof modem.socketPath === "string") return `unix://${modem.socketPath}`;
+  if (modem.host) return `tcp://${modem.host}:${modem.port ?? 2375}`;
+  return DEFAULT_DOCKER_HOST;
+}
