@@ -30,17 +30,20 @@ export interface SimpleResponse {
   body: string;
 }
 
-/** One request to 127.0.0.1:port with the given Host header, on a fresh connection. */
+/**
+ * One request to `options.address` (127.0.0.1 unless a test names one of its own hosts) on
+ * `port`, with the given Host header, on a fresh connection.
+ */
 export function requestByHost(
   port: number,
   host: string,
   path = "/",
-  options: { method?: string; body?: string; timeoutMs?: number } = {},
+  options: { method?: string; body?: string; timeoutMs?: number; address?: string } = {},
 ): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: "127.0.0.1",
+        host: options.address ?? "127.0.0.1",
         port,
         path,
         method: options.method ?? "GET",

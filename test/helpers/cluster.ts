@@ -11,7 +11,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
@@ -283,28 +282,10 @@ async function deleteRedisKeys(prefix: string): Promise<void> {
   }
 }
 
-/** One GET / to a harness node's address (10.77.0.0/24 only), on a fresh connection. */
+/** GET / at one of the harness's node addresses (never anything else). */
 function getAt(address: string, port: number, timeoutMs: number): Promise<SimpleResponse> {
   assert.match(address, /^10\.77\.0\.\d+$/, "only the harness's own addresses");
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: address, port, path: "/", agent: false, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", reject);
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`GET http://${address}:${port}/ timed out`)));
-    req.on("error", reject);
-  });
+  return requestByHost(port, `${address}:${port}`, "/", { address, timeoutMs });
 }
 
 /** Requests `domain` through the edge every `everyMs` until stopped; counts what failed. */
