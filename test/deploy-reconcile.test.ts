@@ -210,3 +210,46 @@ describe("the reconciler", () => {
     });
   });
 });
+
+describe("the reconciler on engine events", () => {
+  const leftovers = new Leftovers();
+  let repo: FixtureRepo | undefined;
+  let h: DeployHarness | undefined;
+
+  before(async () => {
+    repo = await makeFixtureRepo();
+    // An hour between passes: only the engine's events can bring the next one forward.
+    h = await startDeployHarness(
+      { RECONCILE_INTERVAL_SECONDS: "3600", ORPHAN_POLICY: "keep" },
+      leftovers,
+    );
+  });
+
+  after(async () => {
+    await h?.close();
+    await leftovers.cleanup();
+    await repo?.cleanup();
+  });
+
+  it("brings back a removed container long before the next interval", async () => {
+    assert.ok(h && repo);
+    const projectId = await h.project("Events");
+    const { id, domain } = await h.deploy({
+      projectId,
+      name: "evented",
+      gitRepo: repo.url,
+      branch: "dockerfile",
+    });
+    await waitForStatus(h.deployments, id, DeploymentStatus.RUNNING);
+    const port = h.edgePort ?? 0;
+    await untilAnswers(port, domain, 200, FIXTURE_CONTENT.dockerfile);
+    const [before] = await containersOf(id);
+    assert.ok(before);
+    await docker.getContainer(before.Id).remove({ force: true });
+    // The "destroy" event wakes the loop; an hour-long interval would not.
+    await untilAnswers(port, domain, 200, FIXTURE_CONTENT.dockerfile, 30_000);
+    const after = await containersOf(id);
+    assert.equal(after.length, 1, "exactly one container again");
+    assert.notEqual(after[0]?.Id, before.Id);
+  });
+});

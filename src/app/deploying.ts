@@ -39,7 +39,9 @@ import { CaddyEdge } from "../edge/caddy.js";
 import { traefikLabels } from "../edge/traefik.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
 import { DockerRuntime, type LogOptions } from "../runtime/docker-runtime.js";
+import { driftFilters, engineEvents } from "../runtime/engine-events.js";
 import type { LogLine } from "../runtime/log-stream.js";
+import { LABELS } from "../runtime/names.js";
 import { RegistryImages } from "../runtime/registry.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
 import type { AppContext } from "./context.js";
@@ -290,6 +292,8 @@ export async function startDeploying(
             .catch(() => undefined);
         }
       },
+      events: (signal) =>
+        engineEvents(docker, driftFilters("docker", `${LABELS.deployment}=true`), signal),
       list: async (filter) =>
         (await runtime.list(filter)).map(
           (c): ContainerRef => ({
@@ -518,6 +522,8 @@ function swarmRuntimePort(
       };
     },
     waitHealthy: (id, waitOptions) => swarm.waitRunning(id, waitOptions),
+    events: (signal) =>
+      engineEvents(options.source, driftFilters("swarm", `${LABELS.deployment}=true`), signal),
     stop: async () => undefined,
     remove: (id) => swarm.remove(id),
     removeImage: (id) => removeImages(async () => [id]),

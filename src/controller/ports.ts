@@ -58,6 +58,11 @@ export interface RuntimePort {
   list(filter?: { deploymentId?: string }): Promise<ContainerRef[]>;
   /** On a cluster: makes sure the node has the image before a replica is pinned there. */
   prepareImage?(imageId: string, nodeId: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * The engine's events that hint at drift (a platform container died or was removed, a service
+   * or node changed), until `signal` aborts; the reconciler looks again when one comes.
+   */
+  events?(signal: AbortSignal): AsyncIterable<{ type: string; action: string; id: string }>;
 }
 
 /** A cluster's nodes as its manager sees them, and the two things the controller changes. */

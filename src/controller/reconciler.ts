@@ -1,5 +1,6 @@
 /**
- * Runs the reconcile loop: at start and every interval, read the deployments, their locations
+ * Runs the reconcile loop: at start, every interval, and soon after an engine event that hints at
+ * drift (runtime.events), read the deployments, their locations
  * and the engine's labelled containers, plan (plan.ts) and act. A deployment whose convergence
  * fails is retried with exponential backoff (per deployment, reset on success); the loop itself
  * never stops on an error.
@@ -40,6 +41,10 @@ export interface ReconcilerOptions {
 
 const BACKOFF_BASE_MS = 5_000;
 const BACKOFF_MAX_MS = 10 * 60_000;
+/** Events that come together (a redeploy stops several containers) make one pass. */
+const HINT_DEBOUNCE_MS = 300;
+/** The wait before watching the engine's events again once their stream broke. */
+const EVENTS_RETRY_MS = 5_000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -51,6 +56,9 @@ export class Reconciler {
   private loops = 0;
   private readonly failures = new Map<string, { count: number; notBefore: number }>();
   private readonly now: () => number;
+  /** Stops watching the engine's events (the running loop's). */
+  private watching: AbortController | undefined;
+  private hint: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ReconcilerOptions) {
     this.now = options.now ?? Date.now;
@@ -69,6 +77,36 @@ export class Reconciler {
       });
     };
     this.timer = setTimeout(tick, 0);
+    this.watchEvents(loop);
+  }
+
+  /**
+   * Between intervals, the engine's events that hint at drift (a container that died or was
+   * removed by hand, a service removed, a node changed) bring the next pass forward.
+   */
+  private watchEvents(loop: number): void {
+    const events = this.options.runtime.events?.bind(this.options.runtime);
+    if (!events) return;
+    const watching = new AbortController();
+    this.watching = watching;
+    const { logger } = this.options;
+    void (async () => {
+      while (!watching.signal.aborted && this.loop === loop) {
+        try {
+          for await (const event of events(watching.signal)) {
+            logger.debug({ event }, "engine event: reconciling soon");
+            this.hint ??= setTimeout(() => {
+              this.hint = undefined;
+              if (this.loop === loop) void this.reconcileOnce();
+            }, HINT_DEBOUNCE_MS);
+          }
+        } catch (error) {
+          if (watching.signal.aborted) return;
+          logger.debug({ err: error }, "the engine's event stream broke; watching again soon");
+        }
+        await new Promise((resolve) => setTimeout(resolve, EVENTS_RETRY_MS).unref());
+      }
+    })();
   }
 
   /** Stops the loop (on demotion) and waits for the pass in progress; start() may follow. */
@@ -76,6 +114,10 @@ export class Reconciler {
     this.loop = 0;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.watching?.abort();
+    this.watching = undefined;
+    if (this.hint) clearTimeout(this.hint);
+    this.hint = undefined;
     await this.running;
     await this.queued;
   }
