@@ -292,8 +292,7 @@ export async function startDeploying(
             .catch(() => undefined);
         }
       },
-      events: (signal) =>
-        engineEvents(docker, driftFilters("docker", `${LABELS.deployment}=true`), signal),
+      events: (signal) => engineEvents(docker, driftFilters(`${LABELS.deployment}=true`), signal),
       list: async (filter) =>
         (await runtime.list(filter)).map(
           (c): ContainerRef => ({
@@ -522,8 +521,9 @@ function swarmRuntimePort(
       };
     },
     waitHealthy: (id, waitOptions) => swarm.waitRunning(id, waitOptions),
-    events: (signal) =>
-      engineEvents(options.source, driftFilters("swarm", `${LABELS.deployment}=true`), signal),
+    // No drift events on a Swarm: the platform's own migrations change services and nodes all
+    // the time, and passes woken by them raced the migrations (test/cluster-failover.test.ts).
+    // Node changes reach the controller as jobs (NODE_CHANGED_JOB); the interval does the rest.
     stop: async () => undefined,
     remove: (id) => swarm.remove(id),
     removeImage: (id) => removeImages(async () => [id]),

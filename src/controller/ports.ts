@@ -59,8 +59,8 @@ export interface RuntimePort {
   /** On a cluster: makes sure the node has the image before a replica is pinned there. */
   prepareImage?(imageId: string, nodeId: string, signal?: AbortSignal): Promise<void>;
   /**
-   * The engine's events that hint at drift (a platform container died or was removed, a service
-   * or node changed), until `signal` aborts; the reconciler looks again when one comes.
+   * The engine's events that hint at drift (a platform container died or was removed), until
+   * `signal` aborts; the reconciler looks again when one comes. One engine only.
    */
   events?(signal: AbortSignal): AsyncIterable<{ type: string; action: string; id: string }>;
 }

@@ -1,9 +1,9 @@
 /**
- * Runs the reconcile loop: at start, every interval, and soon after an engine event that hints at
- * drift (runtime.events), read the deployments, their locations
- * and the engine's labelled containers, plan (plan.ts) and act. A deployment whose convergence
- * fails is retried with exponential backoff (per deployment, reset on success); the loop itself
- * never stops on an error.
+ * Runs the reconcile loop: at start, every interval, and on one engine soon after an event that
+ * hints at drift (runtime.events: a platform container died or was removed), read the
+ * deployments, their locations and the engine's labelled containers, plan (plan.ts) and act. A
+ * deployment whose convergence fails is retried with exponential backoff (per deployment, reset
+ * on success); the loop itself never stops on an error.
  *
  * On a cluster the containers are the Swarm services of every node (listed through the
  * manager), the nodes that are drained, down or silent are unusable (their replicas move
@@ -82,7 +82,7 @@ export class Reconciler {
 
   /**
    * Between intervals, the engine's events that hint at drift (a container that died or was
-   * removed by hand, a service removed, a node changed) bring the next pass forward.
+   * removed by hand) bring the next pass forward.
    */
   private watchEvents(loop: number): void {
     const events = this.options.runtime.events?.bind(this.options.runtime);

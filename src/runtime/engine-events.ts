@@ -1,7 +1,6 @@
 /**
- * The engine's events that hint at drift between the database and what runs: a platform
- * container that died or was removed, a platform service removed or changed, a node that
- * changed. The reconciler does not trust them (it reads the whole state again); they only make
+ * The engine's events that hint at drift between the database and what runs on one engine: a
+ * platform container that died or was removed. The reconciler does not trust them (it reads the whole state again); they only make
  * it look sooner than its next interval.
  */
 import type Dockerode from "dockerode";
@@ -13,11 +12,9 @@ export interface EngineEvent {
   id: string;
 }
 
-/** `docker events` filters: which events hint at drift, on one engine or on a Swarm. */
-export function driftFilters(kind: "docker" | "swarm", label: string): Record<string, string[]> {
-  return kind === "docker"
-    ? { type: ["container"], label: [label], event: ["die", "destroy", "oom"] }
-    : { type: ["service", "node"], event: ["remove", "update"] };
+/** `docker events` filters: a labelled container that died, was removed or ran out of memory. */
+export function driftFilters(label: string): Record<string, string[]> {
+  return { type: ["container"], label: [label], event: ["die", "destroy", "oom"] };
 }
 
 /**
