@@ -1,0 +1,72 @@
+# The `obiente` image: one program, every role (ROLES chooses; ARCHITECTURE.md §1). Used by
+# deploy/stack.yml; docs/stack.md explains building, pushing and running it.
+#
+#   docker build -t registry.example.com/obiente:0.1.0 .
+#
+# Build arguments:
+#   NODE_IMAGE   the Node.js 20 base (default the official Debian slim image). Offline, any
+#                image with node, npm and a POSIX sh works, e.g. obiente-test/node:latest.
+#   DEPS         `npm` (default): `npm ci --omit=dev` from package-lock.json. `context`: use
+#                the node_modules the build context already holds (made by
+#                `npm ci --omit=dev` for this lockfile on the same platform), for builds
+#                without a registry; the .dockerignore keeps node_modules out, so such a
+#                context is made by hand (test/helpers/image.ts does it).
+#   INSTALL_GIT  `true` (default): apt-get installs git, which the controller's builder runs to
+#                clone repositories. `false` for bases without apt (the image then cannot build
+#                deployments from git, only serve the API and the agent).
+# No `# syntax=` line: the legacy builder and BuildKit both take this file without pulling a
+# frontend image.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: production dependencies, then the dashboard ----
+# Production dependencies are enough to build the dashboard too: vite (the web build) and tsx
+# (the runtime's TypeScript loader, bin/obiente.js) are dependencies, not devDependencies.
+FROM ${NODE_IMAGE} AS build
+ARG DEPS=npm
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the install scripts in the tree are optional native add-ons (ssh2,
+# cpu-features, which have pure-JS fallbacks) and checks; the one script the image needs, the
+# web build (npm's `prepare`), runs below once the sources are there.
+RUN if [ "$DEPS" = npm ]; then \
+      npm ci --omit=dev --ignore-scripts --no-audit --no-fund; \
+    elif [ "$DEPS" != context ]; then \
+      echo "DEPS must be npm or context, not '$DEPS'" >&2; exit 1; \
+    fi
+COPY . .
+RUN test -d node_modules/tsx || { echo "no node_modules/tsx: build with DEPS=npm" >&2; exit 1; } \
+ && npm run build:web --silent \
+ && test -f web/dist/index.html \
+ && rm -rf test bench scripts docs .ci .git* web/src web/public
+
+# ---- runtime ----
+FROM ${NODE_IMAGE}
+ARG INSTALL_GIT=true
+# git (and ssh for git@ URLs) for the builder's clones; nothing else is installed.
+RUN if [ "$INSTALL_GIT" = true ]; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi \
+ && mkdir -p /var/lib/obiente \
+ && chown 1000:1000 /var/lib/obiente
+WORKDIR /app
+COPY --from=build /app /app
+# The defaults of a container: listen on every interface of the container (not only loopback),
+# keep DATA_DIR (PGlite and the generated master key, only used without DATABASE_URL and
+# SECRETS_MASTER_KEY) in a volume-friendly place.
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    DATA_DIR=/var/lib/obiente
+# uid 1000 is the `node` user of the official images; a numeric id works on any base. The agent
+# and the controller talk to the node's Docker socket, owned by root:docker (mode 660): run
+# them with the node's docker group as their group (deploy/stack.yml: `user: "1000:DOCKER_GID"`).
+USER 1000:1000
+VOLUME ["/var/lib/obiente"]
+EXPOSE 3000 3001 9464
+# One check for every role: /health where the api role runs, the agent's /metrics where only the
+# agent runs, and nothing to ask for a controller-only process (its liveness is the process).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const r=(process.env.ROLES??'api').split(',').map(s=>s.trim());const p=r.includes('api')?`${process.env.PORT??3000}/health`:r.includes('agent')?`${process.env.AGENT_METRICS_PORT??9464}/metrics`:null;if(!p)process.exit(0);fetch(`http://127.0.0.1:${p}`,{signal:AbortSignal.timeout(4000)}).then(x=>process.exit(x.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "bin/obiente.js"]
+CMD ["up"]

@@ -1,0 +1,482 @@
+/**
+ * The production Swarm stack (deploy/stack.yml) and the image (Dockerfile): the platform services'
+ * environment is what src/config/config.ts accepts, the roles run where docs/swarm.md says,
+ * Prometheus's targets and Traefik's provider name what exists; then the image is built through
+ * the local engine and its API answers /health, with the stack's own entrypoint and secrets.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse } from "yaml";
+import { TRAEFIK_PROVIDER_PATH } from "../src/app/traefik-provider.js";
+import { loadConfig } from "../src/config/config.js";
+import {
+  buildBaseWithAddonLibraries,
+  buildImage,
+  docker,
+  type ProductionModules,
+  productionModules,
+  REPO_ROOT,
+} from "./helpers/image.js";
+
+const STACK_FILE = join(REPO_ROOT, "deploy/stack.yml");
+const STACK_NAME = "obiente";
+
+interface ServiceSecret {
+  source: string;
+  target?: string;
+}
+interface Service {
+  image?: string;
+  entrypoint?: string[];
+  command?: string[];
+  user?: string;
+  environment?: Record<string, string | number | boolean | null>;
+  secrets?: (string | ServiceSecret)[];
+  volumes?: (string | { type: string; source: string; target: string })[];
+  ports?: { target: number; published: number; mode?: string }[];
+  deploy?: {
+    mode?: string;
+    replicas?: string | number;
+    placement?: { constraints?: string[]; max_replicas_per_node?: number };
+  };
+}
+interface Stack {
+  services: Record<string, Service>;
+  secrets: Record<string, unknown>;
+  configs: Record<string, { file: string }>;
+}
+
+/** KEY=value lines of a shell env file (comments and blank lines skipped). */
+function readEnvFile(path: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match?.[1]) env[match[1]] = match[2] ?? "";
+  }
+  return env;
+}
+
+/** docker stack deploy's variable substitution: ${A}, ${A:-d}, ${A-d}, ${A:?e}, ${A?e}, $$. */
+function interpolate(text: string, env: Record<string, string>): string {
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g,
+    (whole, name: string | undefined, colon: string, kind: string, arg: string) => {
+      if (whole === "$$") return "$";
+      const value = env[name as string];
+      const missing = colon === ":" ? value === undefined || value === "" : value === undefined;
+      if (!missing) return value as string;
+      if (kind === "?") throw new Error(`${name} is required: ${arg}`);
+      return kind === "-" ? arg : "";
+    },
+  );
+}
+
+function interpolateTree(node: unknown, env: Record<string, string>): unknown {
+  if (typeof node === "string") return interpolate(node, env);
+  if (Array.isArray(node)) return node.map((item) => interpolateTree(item, env));
+  if (node && typeof node === "object") {
+    return Object.fromEntries(
+      Object.entries(node).map(([key, value]) => [key, interpolateTree(value, env)]),
+    );
+  }
+  return node;
+}
+
+/** The stack as docker stack deploy sees it, with the example settings. */
+function loadStack(env: Record<string, string>): Stack {
+  // go-yaml (the docker CLI) reads YAML 1.1, with merge keys.
+  const raw = parse(readFileSync(STACK_FILE, "utf8"), { version: "1.1", merge: true }) as unknown;
+  return interpolateTree(raw, env) as Stack;
+}
+
+const exampleEnv = readEnvFile(join(REPO_ROOT, "deploy/stack.env.example"));
+
+/** Sample values of the secrets, by the variable they fill. */
+const SECRET_SAMPLES: Record<string, string> = {
+  DATABASE_URL:
+    "postgres://obiente:p%40ss@postgres-1:5432,postgres-2:5432,postgres-3:5432/obiente?target_session_attrs=read-write",
+  SECRETS_MASTER_KEY: randomBytes(32).toString("hex"),
+  TRAEFIK_PROVIDER_TOKEN: randomBytes(24).toString("hex"),
+};
+
+function secretTargets(service: Service): string[] {
+  return (service.secrets ?? []).map((s) => (typeof s === "string" ? s : (s.target ?? s.source)));
+}
+
+function bindsDockerSocket(service: Service): boolean {
+  return (service.volumes ?? []).some((v) =>
+    typeof v === "string"
+      ? v.startsWith("/var/run/docker.sock:/var/run/docker.sock")
+      : v.source === "/var/run/docker.sock" && v.target === "/var/run/docker.sock",
+  );
+}
+
+/**
+ * Whether src/config/config.ts reads a variable. loadConfig drops the ones it does not know, and
+ * treats empty ones as unset: given a value alone, a known variable comes back in the result, or
+ * the error names it.
+ */
+function knownToConfig(key: string): boolean {
+  try {
+    return key in loadConfig({ [key]: "1" });
+  } catch (error) {
+    return (error as Error).message.includes(key);
+  }
+}
+
+/** The process environment a platform service's task gets: its variables and its secrets. */
+function platformEnv(service: Service): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(service.environment ?? {})) {
+    env[key] = value === null ? "" : String(value);
+  }
+  for (const target of secretTargets(service)) {
+    const sample = SECRET_SAMPLES[target];
+    assert.ok(sample, `secret ${target}: a variable of src/config/config.ts with a sample here`);
+    env[target] = sample;
+  }
+  return env;
+}
+
+describe("deploy/stack.yml", () => {
+  const stack = loadStack(exampleEnv);
+  const services = stack.services;
+  const platform = Object.entries(services).filter(
+    ([, service]) => service.image === exampleEnv.OBIENTE_IMAGE,
+  );
+
+  test("needs the settings it names, and has them in deploy/stack.env.example", () => {
+    assert.throws(() => loadStack({}), /OBIENTE_IMAGE is required/);
+    assert.deepEqual(platform.map(([name]) => name).sort(), ["agent", "api", "controller"]);
+  });
+
+  test("every platform service's environment and secrets are accepted by loadConfig", () => {
+    for (const [name, service] of platform) {
+      const env = platformEnv(service);
+      const config = loadConfig(env);
+      const unknown = Object.keys(env).filter((key) => !knownToConfig(key));
+      assert.deepEqual(unknown, [], `${name}: variables src/config/config.ts does not know`);
+      assert.deepEqual(config.ROLES, [name], `${name}: ROLES`);
+      assert.equal(config.RUNTIME, "swarm");
+      assert.equal(config.EDGE, "traefik");
+      assert.equal(config.HOST, "0.0.0.0", `${name}: reachable from the overlay network`);
+      assert.equal(config.DATABASE_URL, SECRET_SAMPLES.DATABASE_URL);
+      assert.equal(config.SECRETS_MASTER_KEY, SECRET_SAMPLES.SECRETS_MASTER_KEY);
+      assert.match(config.REDIS_URL ?? "", /^redis:\/\/redis:/);
+      assert.ok(services.redis, "the redis service REDIS_URL names");
+      // The shared entrypoint: secrets to variables, then the program.
+      assert.equal(service.entrypoint?.[0], "/bin/sh");
+      assert.deepEqual(service.command, ["node", "bin/obiente.js", "up"]);
+    }
+  });
+
+  test("the checks above can fail: an unknown variable, an invalid value", () => {
+    assert.equal(knownToConfig("OIDC_JWKS_URI"), true);
+    assert.equal(knownToConfig("REGISTRY_USERNAME"), true);
+    assert.equal(knownToConfig("OIDC_JWKS_URL"), false);
+    const api = services.api as Service;
+    const broken = { ...api, environment: { ...api.environment, RUNTIME: "kubernetes" } };
+    assert.throws(() => loadConfig(platformEnv(broken)), /RUNTIME/);
+  });
+
+  test("roles run where docs/swarm.md says", () => {
+    const { agent, controller, api, traefik } = services;
+    assert.ok(agent && controller && api && traefik);
+
+    assert.equal(agent.deploy?.mode, "global", "agent: one per node");
+    assert.ok(bindsDockerSocket(agent), "agent: the node's Docker socket");
+    assert.equal(agent.environment?.DOCKER_HOST, "unix:///var/run/docker.sock");
+    assert.equal(
+      Number(agent.environment?.AGENT_METRICS_PORT),
+      loadConfig(platformEnv(agent)).AGENT_METRICS_PORT,
+    );
+
+    assert.notEqual(controller.deploy?.mode, "global");
+    const controllers = Number(controller.deploy?.replicas);
+    assert.ok(controllers >= 2 && controllers <= 3, "controller: 2 or 3 replicas");
+    assert.ok(controller.deploy?.placement?.constraints?.includes("node.role == manager"));
+    assert.equal(controller.deploy?.placement?.max_replicas_per_node, 1);
+    assert.ok(bindsDockerSocket(controller), "controller: a manager's Docker socket");
+    for (const service of [agent, controller]) {
+      assert.match(service.user ?? "", /^1000:\d+$/, "uid 1000 with the docker group");
+    }
+
+    assert.notEqual(api.deploy?.mode, "global");
+    assert.ok(Number(api.deploy?.replicas) >= 2, "api: replicas");
+    assert.ok(!bindsDockerSocket(api), "api: stateless, no Docker socket");
+    assert.equal(api.deploy?.placement, undefined, "api: anywhere");
+
+    assert.equal(traefik.deploy?.mode, "global");
+    assert.ok(traefik.deploy?.placement?.constraints?.includes("node.labels.edge == true"));
+    const hostPorts = (traefik.ports ?? []).filter((p) => p.mode === "host").map((p) => p.target);
+    assert.deepEqual(hostPorts.sort(), [443, 80]);
+
+    // Platform services publish no port in the deployments' range.
+    const config = loadConfig(platformEnv(controller));
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of service.ports ?? []) {
+        const inRange =
+          port.published >= config.PORT_RANGE.from && port.published <= config.PORT_RANGE.to;
+        assert.ok(!inRange, `${name} publishes ${port.published}, inside PORT_RANGE`);
+      }
+    }
+  });
+
+  test("Prometheus's targets are the stack's services, on the ports they serve", () => {
+    const prometheus = parse(
+      readFileSync(join(REPO_ROOT, "deploy/prometheus/prometheus.yml"), "utf8"),
+    ) as {
+      scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
+    };
+    const ports: Record<string, number> = {
+      api: loadConfig(platformEnv(services.api as Service)).PORT,
+      agent: loadConfig(platformEnv(services.agent as Service)).AGENT_METRICS_PORT,
+      traefik: 8082,
+      "postgres-exporter": 9187,
+    };
+    let checked = 0;
+    for (const job of prometheus.scrape_configs) {
+      for (const sd of job.dns_sd_configs ?? []) {
+        for (const name of sd.names) {
+          const match = /^tasks\.([a-z0-9-]+)_([a-z0-9-]+)$/.exec(name);
+          assert.ok(match, `${job.job_name}: ${name} is tasks.<stack>_<service>`);
+          assert.equal(match[1], STACK_NAME);
+          const service = match[2] as string;
+          assert.ok(services[service], `${job.job_name}: no service "${service}" in the stack`);
+          assert.equal(sd.port, ports[service], `${job.job_name}: port`);
+          checked += 1;
+        }
+      }
+    }
+    assert.equal(checked, 4);
+    const traefikArgs = services.traefik?.command ?? [];
+    assert.ok(traefikArgs.includes("--entryPoints.metrics.address=:8082"));
+    assert.ok(traefikArgs.includes("--metrics.prometheus.entryPoint=metrics"));
+    // Grafana's datasource names the prometheus service.
+    const datasource = readFileSync(
+      join(REPO_ROOT, "deploy/grafana/provisioning/datasources/prometheus.yml"),
+      "utf8",
+    );
+    assert.match(datasource, /url: http:\/\/prometheus:9090/);
+    assert.ok(services.prometheus && services.grafana);
+  });
+
+  test("Traefik polls the API's provider endpoint with the token, and names the resolver", () => {
+    const traefik = services.traefik as Service;
+    const args = traefik.command ?? [];
+    const endpoint = args.find((a) => a.startsWith("--providers.http.endpoint="))?.split("=")[1];
+    assert.ok(endpoint, "providers.http.endpoint");
+    const url = new URL(endpoint);
+    assert.equal(url.pathname, TRAEFIK_PROVIDER_PATH);
+    assert.ok(services[url.hostname], `the provider's host "${url.hostname}" is a service`);
+    const api = loadConfig(platformEnv(services.api as Service));
+    assert.equal(Number(url.port), api.PORT);
+    assert.ok(api.ROLES.includes("api") && api.EDGE === "traefik", "the API serves the provider");
+    // The same secret on both sides, and Traefik sends it.
+    const source = (service: Service) =>
+      (service.secrets ?? []).find(
+        (s): s is ServiceSecret => typeof s !== "string" && s.target === "TRAEFIK_PROVIDER_TOKEN",
+      )?.source;
+    assert.ok(source(traefik));
+    assert.equal(source(traefik), source(services.api as Service));
+    assert.match(
+      traefik.entrypoint?.join(" ") ?? "",
+      /headers\.Authorization=Bearer \$\(cat \/run\/secrets\/TRAEFIK_PROVIDER_TOKEN\)/,
+    );
+    // The resolver Traefik defines is the one the routes name.
+    const resolvers = args
+      .map((a) => /^--certificatesResolvers\.([^.]+)\.acme\./.exec(a)?.[1])
+      .filter((r) => r !== undefined);
+    assert.ok(resolvers.length > 0);
+    assert.deepEqual([...new Set(resolvers)], [api.TRAEFIK_CERT_RESOLVER]);
+  });
+
+  test("PostgreSQL is a Patroni cluster on etcd, and the secrets and configs are declared", () => {
+    const members = Object.keys(services).filter((n) => /^postgres-\d$/.test(n));
+    const etcd = Object.keys(services).filter((n) => /^etcd-\d$/.test(n));
+    assert.equal(members.length, 3);
+    assert.equal(etcd.length, 3);
+    for (const name of members) {
+      const env = services[name]?.environment ?? {};
+      assert.equal(env.PATRONI_NAME, name);
+      assert.equal(env.SCOPE, "obiente");
+      for (const host of etcd) assert.match(String(env.ETCD3_HOSTS), new RegExp(`'${host}:2379'`));
+    }
+    // The sample DATABASE_URL lists every member.
+    for (const name of members) assert.ok(SECRET_SAMPLES.DATABASE_URL?.includes(`${name}:5432`));
+
+    for (const [name, service] of Object.entries(services)) {
+      for (const secret of service.secrets ?? []) {
+        const source = typeof secret === "string" ? secret : secret.source;
+        assert.ok(stack.secrets[source], `${name}: secret ${source} is declared`);
+      }
+    }
+    for (const [name, config] of Object.entries(stack.configs)) {
+      assert.ok(
+        existsSync(resolve(dirname(STACK_FILE), config.file)),
+        `config ${name}: ${config.file}`,
+      );
+    }
+  });
+
+  test(".dockerignore keeps the local state and installs out", () => {
+    const ignored = readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8").split("\n");
+    for (const entry of ["node_modules", ".obiente", "test-artifacts", "web/dist"]) {
+      assert.ok(ignored.includes(entry), entry);
+    }
+  });
+});
+
+function dockerAvailable(): string | undefined {
+  try {
+    execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "pipe" });
+  } catch {
+    return "no Docker engine";
+  }
+  try {
+    execFileSync("docker", ["image", "inspect", "obiente-test/node:latest"], { stdio: "pipe" });
+  } catch {
+    return "no obiente-test/node:latest (scripts/test-images.sh)";
+  }
+  return undefined;
+}
+
+describe("the obiente image", { skip: dockerAvailable() }, () => {
+  const suffix = randomBytes(4).toString("hex");
+  const baseTag = `obiente-stack-test/node:${suffix}`;
+  const imageTag = `obiente-stack-test/obiente:${suffix}`;
+  const container = `obiente-stack-test-${suffix}`;
+  const secrets = mkdtempSync(join(tmpdir(), "obiente-secrets-"));
+  chmodSync(secrets, 0o755); // listable by the image's uid 1000, as Swarm's /run/secrets is
+  let modules: ProductionModules | undefined;
+  let built = false;
+
+  before(async () => {
+    let t = Date.now();
+    modules = await productionModules(300_000);
+    process.stdout.write(`# npm ci --omit=dev: ${Date.now() - t} ms\n`);
+    // The local test base plus the libraries of the native add-ons (rollup, for the web build).
+    await buildBaseWithAddonLibraries("obiente-test/node:latest", baseTag, modules.dir);
+    t = Date.now();
+    await buildImage({
+      tag: imageTag,
+      modules: modules.dir,
+      buildArgs: { NODE_IMAGE: baseTag, DEPS: "context", INSTALL_GIT: "false" },
+      timeoutMs: 900_000,
+    });
+    built = true;
+    process.stdout.write(`# docker build: ${Date.now() - t} ms\n`);
+  });
+
+  after(async () => {
+    await docker(["rm", "-f", container]).catch(() => "");
+    await docker(["image", "rm", "-f", imageTag, baseTag]).catch(() => "");
+    modules?.remove();
+    rmSync(secrets, { recursive: true, force: true });
+  });
+
+  test("has the entrypoint, command, user, health check, and production dependencies only", async () => {
+    assert.ok(built);
+    const inspect = JSON.parse(await docker(["image", "inspect", imageTag]))[0].Config;
+    assert.deepEqual(inspect.Entrypoint, ["node", "bin/obiente.js"]);
+    assert.deepEqual(inspect.Cmd, ["up"]);
+    assert.equal(inspect.User, "1000:1000");
+    assert.ok(inspect.Healthcheck?.Test?.join(" ").includes("/health"));
+    const listing = await docker([
+      "run",
+      "--rm",
+      "--entrypoint",
+      "/bin/sh",
+      imageTag,
+      "-c",
+      "ls node_modules; ls web/dist; test ! -e test && test ! -e node_modules/typescript && echo clean",
+    ]);
+    assert.match(listing, /\btsx\b/);
+    assert.match(listing, /\bindex\.html\b/);
+    assert.match(listing, /\bclean$/);
+    const version = await docker(["run", "--rm", imageTag, "--version"]);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+      version: string;
+    };
+    assert.equal(version, pkg.version);
+  });
+
+  test("the api role answers /health and the provider, started as the stack starts it", async () => {
+    assert.ok(built);
+    const api = loadStack(exampleEnv).services.api as Service;
+    // The stack's secrets, as files the way Swarm mounts them.
+    for (const target of secretTargets(api)) {
+      if (target === "DATABASE_URL") continue; // PGlite here: no PostgreSQL cluster to point at
+      const file = join(secrets, target);
+      writeFileSync(file, `${SECRET_SAMPLES[target]}\n`);
+      chmodSync(file, 0o444);
+    }
+    const env = Object.entries(api.environment ?? {})
+      .filter(([key]) => key !== "REDIS_URL") // in-process services: no Redis here
+      .flatMap(([key, value]) => ["-e", `${key}=${value ?? ""}`]);
+    const started = Date.now();
+    await docker([
+      "run",
+      "-d",
+      "--name",
+      container,
+      "--health-interval",
+      "1s",
+      "--health-start-period",
+      "60s",
+      "-v",
+      `${secrets}:/run/secrets:ro`,
+      ...env,
+      "--entrypoint",
+      api.entrypoint?.[0] ?? "",
+      imageTag,
+      ...(api.entrypoint ?? []).slice(1),
+      ...(api.command ?? []),
+    ]);
+    const address = await docker([
+      "inspect",
+      "-f",
+      "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+      container,
+    ]);
+    assert.match(address, /^\d+\.\d+\.\d+\.\d+$/, "a container address");
+
+    let health: Response | undefined;
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      health = await fetch(`http://${address}:3000/health`).catch(() => undefined);
+      if (health) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const logs = async () => docker(["logs", "--tail", "40", container]).catch(() => "");
+    assert.ok(health, `no answer from ${address}:3000 within 90 s:\n${await logs()}`);
+    const body = (await health.json()) as { status: string; version?: string };
+    assert.equal(health.status, 200, JSON.stringify(body));
+    process.stdout.write(`# /health answered ${Date.now() - started} ms after docker run\n`);
+
+    // The provider token came from the secret file, through the stack's entrypoint.
+    const provider = `http://${address}:3000${TRAEFIK_PROVIDER_PATH}`;
+    assert.equal((await fetch(provider)).status, 401);
+    const authorized = await fetch(provider, {
+      headers: { authorization: `Bearer ${SECRET_SAMPLES.TRAEFIK_PROVIDER_TOKEN}` },
+    });
+    assert.equal(authorized.status, 200);
+    assert.ok("http" in ((await authorized.json()) as object));
+
+    // The image's HEALTHCHECK agrees.
+    let status = "";
+    while (Date.now() < deadline) {
+      status = await docker(["inspect", "-f", "{{.State.Health.Status}}", container]);
+      if (status === "healthy") break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(status, "healthy", await logs());
+    // Not root.
+    assert.equal(await docker(["exec", container, "id", "-u"]), "1000");
+  });
+});
