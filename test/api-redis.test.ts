@@ -21,6 +21,7 @@ import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.j
 import { type Database, openDatabase } from "../src/store/database.js";
 import {
   addUserWithToken,
+  deleteRedisKeys,
   type SpawnedPlatform,
   spawnPlatform,
   testRedisUrl,
@@ -83,16 +84,8 @@ describe("two API processes sharing PostgreSQL and Redis", () => {
     await Promise.all(servers.map((s) => s.kill()));
     await database?.close();
     await pg?.drop();
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== "0");
-    } finally {
-      await redis.quit();
-    }
+    await deleteRedisKeys(keyPrefix);
+    await redis.quit();
     await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 

@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
-import { Redis } from "ioredis";
 import { generateMasterKey } from "../src/crypto/secret-box.js";
 import { DEPLOY_JOB } from "../src/deployments/service.js";
 import {
@@ -22,7 +21,13 @@ import {
 import { OrganizationService } from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.js";
 import { createPlatformServices } from "../src/platform/index.js";
-import { type SpawnedPlatform, spawnPlatform, testRedisUrl, transport } from "./helpers/api.js";
+import {
+  deleteRedisKeys,
+  type SpawnedPlatform,
+  spawnPlatform,
+  testRedisUrl,
+  transport,
+} from "./helpers/api.js";
 import { eventually } from "./helpers/caddy.js";
 import { freshPostgresUrl } from "./helpers/databases.js";
 import { containersOf, Leftovers, waitForStatus } from "./helpers/deploy-harness.js";
@@ -109,17 +114,7 @@ describe("two controllers on one leader lock", () => {
     await leftovers.cleanup();
     await pg?.drop();
     await repo?.cleanup();
-    const redis = new Redis(testRedisUrl);
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== "0");
-    } finally {
-      await redis.quit();
-    }
+    await deleteRedisKeys(keyPrefix);
     await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 

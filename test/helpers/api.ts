@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
 import pino from "pino";
 import { type RunningPlatform, startPlatform } from "../../src/app/platform.js";
 import { loadConfig } from "../../src/config/config.js";
@@ -19,6 +20,22 @@ import { apiTokens, users } from "../../src/store/schema.js";
 import { freshPostgresUrl } from "./databases.js";
 
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** Deletes every key under `prefix` on the test Redis (what a test's platforms left there). */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(testRedisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
 const repoRoot = new URL("../../", import.meta.url).pathname;
 
 export interface TestPlatform {

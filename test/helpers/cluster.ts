@@ -16,7 +16,6 @@ import { join } from "node:path";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { eq } from "drizzle-orm";
-import { Redis } from "ioredis";
 import pino from "pino";
 import { type RunningPlatform, startPlatform } from "../../src/app/platform.js";
 import { type Config, loadConfig } from "../../src/config/config.js";
@@ -31,7 +30,7 @@ import { OrganizationService } from "../../src/gen/obiente/cloud/organization/v1
 import { ProjectService } from "../../src/gen/obiente/cloud/project/v1/project_pb.js";
 import type { StrategyName } from "../../src/scheduler/index.js";
 import { deploymentLocations } from "../../src/store/schema.js";
-import { testRedisUrl, transport } from "./api.js";
+import { deleteRedisKeys, testRedisUrl, transport } from "./api.js";
 import { eventually, requestByHost, type SimpleResponse } from "./caddy.js";
 import { freshPostgresUrl } from "./databases.js";
 import { waitForStatus } from "./deploy-harness.js";
@@ -263,22 +262,6 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
   } catch (error) {
     await close();
     throw error;
-  }
-}
-
-/** Deletes the keys the cluster's processes made in Redis. */
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(testRedisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
   }
 }
 
