@@ -4,9 +4,9 @@ import { describe, it } from "node:test";
 import type { Route, RouteTable } from "./route-table.js";
 import { routeName, traefikDynamicConfig, traefikLabels } from "./traefik.js";
 
-/** The Traefik v3 file-provider schema (SchemaStore), in the shared folder beside the repository. */
+/** The Traefik v3 file-provider schema (SchemaStore), kept in test/fixtures/schemas. */
 const schemaPath = new URL(
-  "../../../shared/schemas/traefik-v3-file-provider.json",
+  "../../test/fixtures/schemas/traefik-v3-file-provider.json",
   import.meta.url,
 );
 const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as JsonSchema;
