@@ -31,6 +31,7 @@ describe("metrics on a 3-node Swarm, an agent per node", { skip: skip ?? false }
         METRICS_INTERVAL_MS: String(INTERVAL_MS),
         METRICS_BUCKET_MS: "1000",
         METRICS_AGGREGATE_INTERVAL_MS: "1000",
+        METRICS_NODE_USAGE: "true",
       },
     });
   });

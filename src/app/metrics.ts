@@ -48,6 +48,7 @@ export async function startMetrics(
           agent: {
             source: deploying.runtime,
             nodeId: deploying.nodeId,
+            ...(config.METRICS_NODE_USAGE ? {} : { probe: null }),
             // Another installation on the same engine (a developer's machine, CI) counts its own.
             select: (container) =>
               container.labels[INSTALLATION_LABEL] === undefined ||

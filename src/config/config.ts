@@ -149,6 +149,9 @@ const schema = z.object({
   METRICS_BUFFER_MAX_ROWS: positiveInt.default(200_000),
   METRICS_CONCURRENCY: positiveInt.default(256),
   AGENT_METRICS_PORT: port.default(9464),
+  // The agent records its host's CPU, memory and disk as its node's usage. Off where several
+  // agents share one machine (the test harness's Swarm): they would all report the same host.
+  METRICS_NODE_USAGE: bool.default(true),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

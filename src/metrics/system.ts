@@ -36,8 +36,8 @@ export interface MetricsAgentOptions {
   source: StatsSource;
   /** This node's id (Heartbeat.nodeId). */
   nodeId: () => string;
-  /** The host's usage; default HostProbe on options.diskPath. */
-  probe?: NodeProbe;
+  /** The host's usage; default HostProbe on options.diskPath; null: none recorded. */
+  probe?: NodeProbe | null;
   /** Only these containers; default all the platform's. */
   select?: (container: CollectableContainer) => boolean;
 }
@@ -165,7 +165,7 @@ export class MetricsSystem {
         nodeId: agent.nodeId,
         intervalMs: options.intervalMs,
         concurrency: options.concurrency,
-        probe: agent.probe ?? new HostProbe(options.diskPath),
+        ...(agent.probe === null ? {} : { probe: agent.probe ?? new HostProbe(options.diskPath) }),
         ...(agent.select ? { select: agent.select } : {}),
         onBatch: (batch) => this.onBatch(batch),
         ...(this.logger ? { logger: this.logger } : {}),

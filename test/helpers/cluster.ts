@@ -128,6 +128,9 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       RUNTIME: "swarm",
       NODE_HEARTBEAT_TIMEOUT_SECONDS: String(options.heartbeatTimeoutSeconds ?? 9),
       MAX_DEPLOYMENTS_PER_NODE: String(options.maxDeploymentsPerNode ?? 50),
+      // The harness's nodes share this machine: their agents would all report its CPU, which
+      // least-loaded compares first; placements would follow the noise between samples.
+      METRICS_NODE_USAGE: "false",
     };
     const config = loadConfig({
       ...shared,
