@@ -1,3 +1,4 @@
+import { Cluster, type Redis } from "ioredis";
 import type { Logger } from "pino";
 import { type Bus, deliver, type MessageHandler } from "../bus.js";
 import { toJson } from "../json.js";
@@ -31,7 +32,23 @@ export class RedisBus implements Bus {
   }
 
   async publish(channel: string, message: unknown): Promise<void> {
-    await this.publisher.publish(this.redisChannel(channel), toJson(message));
+    const name = this.redisChannel(channel);
+    const text = toJson(message);
+    if (this.publisher instanceof Cluster) {
+      // A cluster relays a PUBLISH from the node that got it to every other node; ioredis sends
+      // each to a random node, so two messages could overtake each other. Through one node (the
+      // same for every process: the first master by address) they keep their order.
+      const node = firstMaster(this.publisher);
+      if (node) {
+        try {
+          await node.publish(name, text);
+          return;
+        } catch (error) {
+          this.logger?.warn({ err: error }, "publishing through the first master failed");
+        }
+      }
+    }
+    await this.publisher.publish(name, text);
   }
 
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
@@ -82,4 +99,10 @@ export class RedisBus implements Bus {
   private redisChannel(channel: string): string {
     return `${this.keyPrefix}bus:${channel}`;
   }
+}
+
+/** The cluster's master with the lowest "host:port", or undefined before the slots are known. */
+function firstMaster(cluster: Cluster): Redis | undefined {
+  const address = (node: Redis) => `${node.options.host ?? ""}:${node.options.port ?? 0}`;
+  return cluster.nodes("master").sort((a, b) => address(a).localeCompare(address(b)))[0];
 }
