@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig } from "./config.js";
 
@@ -41,5 +44,34 @@ describe("loadConfig", () => {
 
   it("treats an empty variable as unset", () => {
     assert.equal(loadConfig({ DATABASE_URL: "" }).DATABASE_URL, undefined);
+  });
+
+  it("reads NAME_FILE (a Docker secret), naming the file and never the value when it is bad", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "obiente-config-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const key = join(dir, "key");
+    writeFileSync(key, `${"ab".repeat(32)}\n`);
+    const config = loadConfig({ SECRETS_MASTER_KEY_FILE: key, PORT_FILE: "" });
+    assert.equal(config.SECRETS_MASTER_KEY, "ab".repeat(32), "the trailing newline is dropped");
+
+    const url = join(dir, "url");
+    writeFileSync(url, "mysql://user:hunter2@db/x");
+    assert.throws(
+      () => loadConfig({ DATABASE_URL_FILE: url }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /DATABASE_URL_FILE=".*url": expected a postgres/);
+        assert.doesNotMatch(error.message, /hunter2/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadConfig({ REDIS_URL: "redis://a", REDIS_URL_FILE: url }),
+      /REDIS_URL and REDIS_URL_FILE are both set/,
+    );
+    assert.throws(
+      () => loadConfig({ OIDC_ISSUER_FILE: join(dir, "missing") }),
+      /OIDC_ISSUER_FILE=".*missing": expected a readable file \(ENOENT\)/,
+    );
   });
 });

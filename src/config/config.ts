@@ -1,7 +1,9 @@
 /**
- * Configuration from environment variables, validated once at start-up. An invalid value stops
+ * Configuration from environment variables (or, for any NAME, a file named by NAME_FILE: Docker
+ * secrets), validated once at start-up. An invalid value stops
  * the program with a message naming the variable and what it expects (ConfigError).
  */
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { parseRegistry } from "../runtime/registry-reference.js";
 import { STRATEGY_NAMES } from "../scheduler/snapshot.js";
@@ -164,9 +166,37 @@ export class ConfigError extends Error {
 /** Reads the configuration; throws ConfigError listing every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "not set", as in most shells' `FOO= cmd`.
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([key, value]) => key in schema.shape && value !== ""),
+  const present: Record<string, string> = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[0] in schema.shape && entry[1] !== undefined && entry[1] !== "",
+    ),
   );
+  // NAME_FILE: the value is that file's content (Docker and Kubernetes secrets).
+  const fromFiles = new Set<string>();
+  const fileProblems: string[] = [];
+  for (const key of Object.keys(schema.shape)) {
+    const path = env[`${key}_FILE`];
+    if (path === undefined || path === "") continue;
+    if (key in present) {
+      fileProblems.push(`${key} and ${key}_FILE are both set: expected one of them`);
+      continue;
+    }
+    try {
+      present[key] = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+      fromFiles.add(key);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+      fileProblems.push(
+        `${key}_FILE=${JSON.stringify(path)}: expected a readable file (${reason})`,
+      );
+    }
+  }
+  if (fileProblems.length > 0) {
+    throw new ConfigError(
+      `invalid configuration:\n${fileProblems.map((p) => `  ${p}`).join("\n")}`,
+    );
+  }
   const result = schema.safeParse(present);
   if (result.success) {
     const problems = registryProblems(result.data);
@@ -175,7 +205,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "?");
-    return `  ${name}=${JSON.stringify(env[name] ?? "")}: expected ${issue.message}`;
+    // A value read from a file is most likely a secret: name the file, not the value.
+    const shown = fromFiles.has(name)
+      ? `${name}_FILE=${JSON.stringify(env[`${name}_FILE`])}`
+      : `${name}=${JSON.stringify(env[name] ?? "")}`;
+    return `  ${shown}: expected ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
 }
