@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { AuthService } from "../src/gen/obiente/cloud/auth/v1/auth_pb.js";
 import { DeploymentService } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { NodeService } from "../src/gen/obiente/cloud/node/v1/node_pb.js";
@@ -22,7 +22,7 @@ import {
 } from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.js";
 import { executeRows } from "../src/store/database.js";
-import { auditLog, builds, nodeMetadata } from "../src/store/schema.js";
+import { auditLog, builds, domains, nodeMetadata } from "../src/store/schema.js";
 import { startTestPlatform, type TestPlatform } from "./helpers/api.js";
 import { createUserWithToken, type TestUser } from "./helpers/users.js";
 
@@ -166,6 +166,14 @@ const organizationCases: Table<typeof OrganizationService> = {
       (c, ids) => c.org.removeMember({ organizationId: ids.org, userId: ids.ownerUser }),
     ],
   },
+  getQuotas: {
+    needs: "read",
+    calls: [(c, ids) => c.org.getQuotas({ organization: ids.org })],
+  },
+  setQuotas: {
+    needs: "platform-admin",
+    calls: [(c, ids) => c.org.setQuotas({ organization: ids.org, limits: { deployments: 1n } })],
+  },
 };
 
 const projectCases: Table<typeof ProjectService> = {
@@ -304,6 +312,15 @@ const deploymentCases: Table<typeof DeploymentService> = {
       ),
     ],
   },
+  verifyDomain: {
+    needs: "write",
+    calls: [
+      (c, ids) => c.deployment.verifyDomain({ deploymentId: ids.deployment, domain: ids.domain }),
+      outsiderOnly((c, ids) =>
+        c.deployment.verifyDomain({ deploymentId: ids.ownDeployment, domain: ids.domain }),
+      ),
+    ],
+  },
   listBuilds: {
     needs: "read",
     calls: [(c, ids) => c.deployment.listBuilds({ deploymentId: ids.deployment })],
@@ -355,6 +372,18 @@ const authCases: Table<typeof AuthService> = {
     // Only one's own tokens: someone else's id is NotFound, as if it did not exist.
     needs: "own",
     calls: [(c, ids) => c.auth.revokeApiToken({ id: ids.apiToken })],
+  },
+  linkIdentity: {
+    needs: "platform-admin",
+    calls: [
+      (c, ids) =>
+        c.auth.linkIdentity({
+          user: ids.ownerUser,
+          issuer: "https://id.example.com",
+          subject: "intruder",
+          move: true,
+        }),
+    ],
   },
 };
 
@@ -524,6 +553,11 @@ describe("API isolation between organizations, and roles", () => {
       })
     ).deployment;
     assert.ok(deploymentA);
+    // A's custom domain, verified (as its TXT record would prove): no one else may claim it.
+    await t.platform.database.db
+      .update(domains)
+      .set({ status: "verified", verifiedAt: new Date() })
+      .where(eq(domains.domain, customDomain));
     const buildId = randomUUID();
     await t.platform.database.db.insert(builds).values({
       id: buildId,

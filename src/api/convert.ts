@@ -10,11 +10,12 @@ import type { StatusEvent } from "../deployments/events.js";
 import type {
   Build as BuildRow,
   Deployment as DeploymentRow,
+  DomainView,
   Location,
   Strategy,
 } from "../deployments/service.js";
 import { invalidArgument } from "../domain/errors.js";
-import { ApiTokenSchema } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
+import { ApiTokenSchema, UserSchema } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import {
   BuildSchema,
   BuildStatus,
@@ -22,6 +23,7 @@ import {
   DeploymentSchema,
   DeploymentStatus,
   DomainSchema,
+  DomainStatus,
   MetricsSampleSchema,
   PlacementStrategy,
   StreamDeploymentStatusResponseSchema,
@@ -31,18 +33,21 @@ import { NodeAvailability, NodeSchema } from "../gen/obiente/cloud/node/v1/node_
 import {
   MemberSchema,
   OrganizationSchema,
+  QuotaSchema,
   Role,
 } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";
 import type { DeploymentSample, UsageHour } from "../metrics/samples.js";
 import type { NodeRecord } from "../nodes/service.js";
+import type { QuotaView } from "../organizations/quotas.js";
 import type { Member, Organization } from "../organizations/service.js";
 import type { Project } from "../projects/service.js";
 import type {
   BuildStatusName,
   DeploymentStatusName,
-  domains,
+  DomainStatusName,
   NodeAvailabilityName,
+  users,
 } from "../store/schema.js";
 
 const ts = (d: Date) => timestampFromDate(d);
@@ -80,7 +85,41 @@ export function memberToProto(row: Member) {
     displayName: row.displayName,
     role: roleToProto(row.role),
     createdAt: ts(row.createdAt),
+    invited: row.invited,
   });
+}
+
+export function userToProto(row: typeof users.$inferSelect) {
+  return create(UserSchema, {
+    id: row.id,
+    email: row.email,
+    displayName: row.displayName,
+    platformAdmin: row.platformAdmin,
+    createdAt: ts(row.createdAt),
+    oidcIssuer: row.oidcIssuer ?? "",
+    oidcSubject: row.oidcSubject ?? "",
+  });
+}
+
+export function quotasToProto(view: {
+  organizationId: string;
+  organizationSlug: string;
+  quotas: QuotaView[];
+}) {
+  // A plain init: GetQuotas and SetQuotas answer with the same fields.
+  return {
+    organizationId: view.organizationId,
+    organizationSlug: view.organizationSlug,
+    quotas: view.quotas.map((q) =>
+      create(QuotaSchema, {
+        name: q.name,
+        limit: BigInt(q.limit),
+        used: BigInt(q.used),
+        overridden: q.overridden,
+        description: q.description,
+      }),
+    ),
+  };
 }
 
 export function projectToProto(row: Project) {
@@ -166,11 +205,22 @@ export function statusEventToProto(event: StatusEvent) {
   });
 }
 
-export function domainToProto(row: typeof domains.$inferSelect) {
+const DOMAIN_STATUS_TO: Record<DomainStatusName, DomainStatus> = {
+  pending: DomainStatus.PENDING,
+  verified: DomainStatus.VERIFIED,
+  unverified: DomainStatus.UNVERIFIED,
+};
+
+export function domainToProto(row: DomainView) {
   return create(DomainSchema, {
     domain: row.domain,
     isDefault: row.isDefault,
     createdAt: ts(row.createdAt),
+    status: DOMAIN_STATUS_TO[row.status],
+    statusMessage: row.statusMessage,
+    ...(row.verification ? { verification: row.verification } : {}),
+    verifiedAt: optTs(row.verifiedAt),
+    checkedAt: optTs(row.checkedAt),
   });
 }
 

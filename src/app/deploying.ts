@@ -34,6 +34,7 @@ import type {
 } from "../controller/ports.js";
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
+import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
 import { traefikLabels } from "../edge/traefik.js";
@@ -365,9 +366,21 @@ export async function startDeploying(
       logger: ctx.logger,
       ...(placer && clusterPort ? { cluster: { placer, nodes: clusterPort } } : {}),
     });
+    const domainRecheck = new DomainRecheck({
+      db: ctx.db,
+      lookup: dnsTxtLookup({
+        ...(config.DNS_RESOLVERS ? { servers: config.DNS_RESOLVERS } : {}),
+        timeoutMs: config.DNS_TIMEOUT_MS,
+      }),
+      logger: ctx.logger,
+      recheckAfterMs: config.DOMAIN_RECHECK_HOURS * 3_600_000,
+      graceMs: config.DOMAIN_GRACE_HOURS * 3_600_000,
+      // The recheck removed the routing rows: the edges drop the routes.
+      onUnrouted: () => routes.sync(),
+    });
     let controller: Controller | undefined;
     if (config.ROLES.includes("controller")) {
-      controller = new Controller({ ctx, deployer, reconciler });
+      controller = new Controller({ ctx, deployer, reconciler, leaderLoops: [domainRecheck] });
       controller.start();
       const started = controller;
       cleanups.push(() => started.close());

@@ -102,7 +102,7 @@ export async function startPlatform(
     let ports: { http: number; grpc: number } | undefined;
     if (config.ROLES.includes("api")) {
       const authenticator = new Authenticator({
-        lookups: storeAuthLookups(database.db),
+        lookups: storeAuthLookups(database.db, { signup: config.SIGNUP }),
         ...(config.OIDC_ISSUER
           ? {
               oidc: new OidcVerifier({

@@ -49,6 +49,8 @@ export function registerClientCommands(program: Command) {
       out(
         `${me.user?.email}${me.user?.platformAdmin ? " (platform admin)" : ""} via ${me.authMethod}`,
       );
+      if (me.user?.oidcSubject)
+        out(`  OIDC identity: ${me.user.oidcIssuer} ${me.user.oidcSubject}`);
       for (const m of me.memberships)
         out(`  ${m.organizationSlug}  ${Role[m.role].toLowerCase()}  ${m.organizationId}`);
     });

@@ -10,9 +10,11 @@ import { createLogger, startPlatform } from "../app/platform.js";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { registerMetricsCommand } from "../metrics/cli.js";
 import { migrate, openDatabase } from "../store/index.js";
+import { registerAdminCommands } from "./admin-commands.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
+import { registerDomainCommands } from "./domain-commands.js";
 
 const program = new Command()
   .name("obiente")
@@ -60,6 +62,8 @@ registerClientCommands(program);
 registerDeployCommands(program);
 registerMetricsCommand(program, { resolveDeployment });
 registerClusterCommands(program);
+registerDomainCommands(program);
+registerAdminCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

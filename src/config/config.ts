@@ -4,6 +4,7 @@
  * the program with a message naming the variable and what it expects (ConfigError).
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { parseRegistry } from "../runtime/registry-reference.js";
 import { STRATEGY_NAMES } from "../scheduler/snapshot.js";
@@ -42,6 +43,56 @@ const nodeSockets = z
     ),
   );
 export type RoleName = (typeof ROLES)[number];
+
+/** DNS servers as node's dns.Resolver takes them: "127.0.0.1", "127.0.0.1:5353", "[::1]:53". */
+const resolverList = list.refine(
+  (servers) =>
+    servers.every((server) => {
+      const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(server);
+      const [host, port] = bracketed
+        ? [bracketed[1] ?? "", bracketed[2]]
+        : isIP(server) === 6
+          ? [server, undefined]
+          : (server.split(":") as [string, string | undefined]);
+      return (
+        isIP(host) !== 0 && (port === undefined || (Number(port) > 0 && Number(port) < 65_536))
+      );
+    }),
+  "a comma-separated list of IP addresses with optional ports, such as 127.0.0.1:5353,[::1]:53",
+);
+const quota = z.coerce.number().int().nonnegative();
+/**
+ * Names under PLATFORM_DOMAIN that no deployment gets as its default name, and (entries with a
+ * dot) hosts of the platform's own that no organization can claim as a custom domain.
+ */
+export const DEFAULT_RESERVED_NAMES = [
+  "www",
+  "api",
+  "admin",
+  "login",
+  "dashboard",
+  "auth",
+  "mail",
+  "app",
+  "console",
+  "status",
+  "docs",
+  "grpc",
+  "traefik",
+  "registry",
+  "metrics",
+  "id",
+  "sso",
+  "oauth",
+  "account",
+  "accounts",
+  "smtp",
+  "imap",
+  "ns1",
+  "ns2",
+  "autoconfig",
+  "autodiscover",
+];
 
 const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -82,6 +133,30 @@ const schema = z.object({
   GIT_ALLOW_FILE: bool.default(false),
   TRUST_PROXY: bool.default(false),
   BOOTSTRAP_ADMIN_EMAIL: z.email().default("admin@obiente.local"),
+  // Who may get an account by signing in through OIDC (docs/security-tenancy.md).
+  SIGNUP: z
+    .enum(["open", "invite", "closed"], { message: "open, invite or closed" })
+    .default("open"),
+  // Quotas per organization: these defaults, or what a platform administrator set for it.
+  QUOTA_DEPLOYMENTS: quota.default(50),
+  QUOTA_REPLICAS: quota.default(100),
+  QUOTA_CPU_MILLICORES: quota.default(32_000),
+  QUOTA_MEMORY_MB: quota.default(65_536),
+  QUOTA_DOMAINS: quota.default(50),
+  QUOTA_CONCURRENT_BUILDS: quota.default(4),
+  QUOTA_CONCURRENT_STREAMS: quota.default(20),
+  QUOTA_LOG_TAIL_LINES: quota.default(10_000),
+  // Domains: names kept for the platform, and how ownership of custom domains is checked.
+  RESERVED_NAMES: list
+    .refine(
+      (names) => names.every((n) => /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(n)),
+      "a comma-separated list of lowercase names (www,api) or hosts (cloud.example.com)",
+    )
+    .default(DEFAULT_RESERVED_NAMES),
+  DNS_RESOLVERS: resolverList.optional(),
+  DNS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  DOMAIN_RECHECK_HOURS: z.coerce.number().positive().default(24),
+  DOMAIN_GRACE_HOURS: z.coerce.number().nonnegative().default(72),
   // Deploying: the container engine, builds, the edge.
   DOCKER_HOST: z
     .string()

@@ -21,6 +21,8 @@ export interface ControllerOptions {
   ctx: AppContext;
   deployer: Deployer;
   reconciler: Reconciler;
+  /** Other loops that run on the leader only (the daily re-check of domains). */
+  leaderLoops?: ReadonlyArray<{ start(): void; stop(): Promise<void>; close(): Promise<void> }>;
   lockTtlMs?: number;
   concurrency?: number;
 }
@@ -44,11 +46,13 @@ export class Controller {
       onElected: () => {
         ctx.logger.info("this controller is the leader");
         reconciler.start();
+        for (const loop of options.leaderLoops ?? []) loop.start();
       },
       onDemoted: async () => {
         ctx.logger.info("this controller is no longer the leader");
         // stop(), not close(): the loop starts again if this controller is elected again.
         await reconciler.stop();
+        for (const loop of options.leaderLoops ?? []) await loop.stop();
       },
     });
   }
@@ -92,6 +96,7 @@ export class Controller {
     this.closing ??= (async () => {
       await this.elector.close();
       await this.options.reconciler.close();
+      for (const loop of this.options.leaderLoops ?? []) await loop.close();
       const unsubscribe = await this.subscribed?.catch(() => undefined);
       await unsubscribe?.();
     })();

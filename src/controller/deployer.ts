@@ -290,10 +290,12 @@ export class Deployer {
       );
     }
 
+    // Only verified domains get routes and labels: a custom domain whose ownership is not
+    // proven is not served (src/domains).
     const domainRows = await ctx.db
       .select()
       .from(domains)
-      .where(eq(domains.deploymentId, deployment.id));
+      .where(and(eq(domains.deploymentId, deployment.id), eq(domains.status, "verified")));
     const domainNames = domainRows.map((d) => d.domain);
     const env = {
       ...(await this.deploymentsService.envFor(deployment.id)),

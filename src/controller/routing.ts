@@ -7,15 +7,23 @@
 import type { Logger } from "pino";
 import { type RouteTable, routeTable } from "../edge/route-table.js";
 import type { Db } from "../store/database.js";
-import { deploymentLocations, deploymentRouting } from "../store/schema.js";
+import { deploymentLocations, deploymentRouting, domains } from "../store/schema.js";
 import type { EdgePort } from "./ports.js";
 
+/** The route table of the database: verified domains only (pending custom domains are not served). */
 export async function loadRouteTable(db: Db): Promise<RouteTable> {
-  const [routes, locations] = await Promise.all([
+  const [routes, locations, domainRows] = await Promise.all([
     db.select().from(deploymentRouting),
     db.select().from(deploymentLocations),
+    db
+      .select({
+        domain: domains.domain,
+        deploymentId: domains.deploymentId,
+        status: domains.status,
+      })
+      .from(domains),
   ]);
-  return routeTable(routes, locations);
+  return routeTable(routes, locations, domainRows);
 }
 
 export class RouteSync {

@@ -11,8 +11,28 @@ import { type AppContext, cachedForOrganization, invalidateOrganization } from "
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
 import { placementGuard } from "../controller/cluster.js";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  unavailable,
+} from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
+import {
+  challengeRecordName,
+  type DomainInstructions,
+  dnsTxtLookup,
+  domainInstructions,
+  isReservedHost,
+  isReservedLabel,
+  judge,
+  organizationDomainToken,
+  type ReservedNames,
+  reservedNames,
+  type TxtLookup,
+} from "../domains/index.js";
+import { footprintDelta, type QuotaDelta, QuotaService } from "../organizations/quotas.js";
 import { subscribeIterable } from "../platform/index.js";
 import type { Tx } from "../store/database.js";
 import { constraintOf, isUniqueViolation } from "../store/errors.js";
@@ -29,6 +49,9 @@ import {
 import { buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
 
 export type Deployment = typeof deployments.$inferSelect & { domains: string[] };
+export type DomainRow = typeof domains.$inferSelect;
+/** A domain with, for a custom one, the DNS record that proves its organization owns it. */
+export type DomainView = DomainRow & { verification?: DomainInstructions };
 export type Build = typeof builds.$inferSelect;
 export type Location = typeof deploymentLocations.$inferSelect;
 export type Strategy = "" | "least-loaded" | "round-robin" | "resource-based";
@@ -51,9 +74,18 @@ export const DEPLOY_JOB = "deploy";
 export class DeploymentService {
   /** On a cluster, refuses at once a deployment that fits on no node (ResourceExhausted). */
   private readonly fits: ReturnType<typeof placementGuard>;
+  readonly quotas: QuotaService;
+  private readonly reserved: ReservedNames;
+  private readonly dns: TxtLookup;
 
   constructor(private readonly ctx: AppContext) {
     this.fits = placementGuard(ctx);
+    this.quotas = new QuotaService(ctx);
+    this.reserved = reservedNames(ctx.config);
+    this.dns = dnsTxtLookup({
+      ...(ctx.config.DNS_RESOLVERS ? { servers: ctx.config.DNS_RESOLVERS } : {}),
+      timeoutMs: ctx.config.DNS_TIMEOUT_MS,
+    });
   }
 
   async create(principal: Principal, input: CreateDeploymentInput): Promise<Deployment> {
@@ -80,6 +112,17 @@ export class DeploymentService {
     const organizationId = project.organizationId;
     try {
       const row = await this.ctx.db.transaction(async (tx) => {
+        await this.quotas.enforce(tx, organizationId, {
+          deployments: 1,
+          ...footprintDelta(undefined, this.quotas.footprint({ replicas, ...resources })),
+          concurrent_builds: 1,
+          domains: customDomain ? 1 : 0,
+        });
+        if (customDomain) {
+          await this.refuseVerifiedElsewhere(tx, customDomain, organizationId);
+          // Made now rather than on the first read, so that reading domains never writes.
+          await organizationDomainToken(tx, organizationId);
+        }
         const [deployment] = await tx
           .insert(deployments)
           .values({
@@ -100,7 +143,7 @@ export class DeploymentService {
         if (customDomain) {
           await tx
             .insert(domains)
-            .values({ domain: customDomain, deploymentId: id, organizationId });
+            .values({ domain: customDomain, deploymentId: id, organizationId, status: "pending" });
         }
         await this.writeEnvVars(tx, id, vars);
         await recordAudit(tx, {
@@ -217,7 +260,15 @@ export class DeploymentService {
       changes.memoryMb = r.memoryMb;
     }
     if (input.strategy !== undefined) changes.strategy = input.strategy;
-    const row = await this.change(principal, current, "deployment.update", changes, { ...changes });
+    const row = await this.change(
+      principal,
+      current,
+      "deployment.update",
+      changes,
+      { ...changes },
+      false,
+      (fresh) => this.runningDelta(fresh, { ...fresh, ...changes }, false),
+    );
     return this.withDomains(row);
   }
 
@@ -230,6 +281,7 @@ export class DeploymentService {
       { desiredState: "running" },
       {},
       true,
+      (fresh) => this.runningDelta(fresh, { ...fresh, desiredState: "running" }, true),
     );
     return this.withDomains(row);
   }
@@ -275,6 +327,7 @@ export class DeploymentService {
       { replicas: n },
       { from: current.replicas, to: n },
       true,
+      (fresh) => this.runningDelta(fresh, { ...fresh, replicas: n }, true),
     );
     return this.withDomains(row);
   }
@@ -294,6 +347,8 @@ export class DeploymentService {
       },
       {},
       true,
+      (fresh) =>
+        this.runningDelta(fresh, { ...fresh, desiredState: "running", currentBuildId: null }, true),
     );
     return this.withDomains(row);
   }
@@ -324,6 +379,12 @@ export class DeploymentService {
       },
       { buildId: build.id },
       true,
+      (fresh) =>
+        this.runningDelta(
+          fresh,
+          { ...fresh, desiredState: "running", currentBuildId: build.id },
+          true,
+        ),
     );
     return this.withDomains(row);
   }
@@ -500,23 +561,37 @@ export class DeploymentService {
     await invalidateOrganization(this.ctx, current.organizationId);
   }
 
-  async listDomains(principal: Principal, deploymentId: string) {
+  async listDomains(principal: Principal, deploymentId: string): Promise<DomainView[]> {
     const current = await this.load(principal, deploymentId, "read");
-    return this.ctx.db
+    const rows = await this.ctx.db
       .select()
       .from(domains)
       .where(eq(domains.deploymentId, current.id))
       .orderBy(desc(domains.isDefault), asc(domains.domain));
+    return this.withInstructions(current.organizationId, rows);
   }
 
-  async addDomain(principal: Principal, deploymentId: string, domain: string) {
+  /**
+   * Adds a custom domain, pending until its organization proves it owns it (verifyDomain). A
+   * domain another organization verified is refused; one another organization only claimed is
+   * not (a claim proves nothing): the first to verify it has it.
+   */
+  async addDomain(principal: Principal, deploymentId: string, domain: string): Promise<DomainView> {
     const current = await this.load(principal, deploymentId, "write");
     const d = this.customDomain(domain);
     try {
       const [row] = await this.ctx.db.transaction(async (tx) => {
+        await this.quotas.enforce(tx, current.organizationId, { domains: 1 });
+        await this.refuseVerifiedElsewhere(tx, d, current.organizationId);
+        await organizationDomainToken(tx, current.organizationId);
         const inserted = await tx
           .insert(domains)
-          .values({ domain: d, deploymentId: current.id, organizationId: current.organizationId })
+          .values({
+            domain: d,
+            deploymentId: current.id,
+            organizationId: current.organizationId,
+            status: "pending",
+          })
           .returning();
         await recordAudit(tx, {
           principal,
@@ -529,14 +604,92 @@ export class DeploymentService {
         return inserted;
       });
       await invalidateOrganization(this.ctx, current.organizationId);
-      await this.wake(current.id, current.generation);
       if (!row) throw new Error("insert returned no row");
-      return row;
+      const [view] = await this.withInstructions(current.organizationId, [row]);
+      return view ?? row;
     } catch (error) {
       // The same message whoever owns the domain: which organization has it is not revealed.
       if (isUniqueViolation(error)) throw alreadyExists(`the domain ${d} is already in use`);
       throw error;
     }
+  }
+
+  /**
+   * Looks the domain's TXT record up now. Found, the domain is verified and routed; another
+   * organization's verified domain is AlreadyExists; a missing record is FailedPrecondition
+   * saying what to add; a lookup that fails is Unavailable. Nothing changes but the last
+   * check's message when it is not verified.
+   */
+  async verifyDomain(
+    principal: Principal,
+    deploymentId: string,
+    domain: string,
+  ): Promise<DomainView> {
+    const current = await this.load(principal, deploymentId, "write");
+    const d = valid.domain(domain);
+    const mine = and(eq(domains.domain, d), eq(domains.organizationId, current.organizationId));
+    const [row] = await this.ctx.db
+      .select()
+      .from(domains)
+      .where(and(mine, eq(domains.deploymentId, current.id)));
+    if (!row) throw notFound(`domain ${d} on this deployment`);
+    if (row.isDefault) return row;
+    const token = await organizationDomainToken(this.ctx.db, current.organizationId);
+    const verdict = judge(await this.dns.lookup(challengeRecordName(d)), d, token);
+    const now = this.ctx.now();
+    if (!verdict.ok) {
+      const how = domainInstructions(d, token);
+      await this.ctx.db
+        .update(domains)
+        .set({ statusMessage: `not verified on ${now.toISOString()}: ${verdict.message}` })
+        .where(mine);
+      if (!verdict.definite) {
+        throw unavailable(`${d} could not be verified: ${verdict.message}; try again later`);
+      }
+      throw failedPrecondition(
+        `${d} is not verified: ${verdict.message}. Add a TXT record ${how.recordName} with the value "${how.recordValue}", wait until it is visible in DNS, then verify again`,
+      );
+    }
+    let verified: DomainRow | undefined;
+    try {
+      verified = await this.ctx.db.transaction(async (tx) => {
+        const [updated] = await tx
+          .update(domains)
+          .set({
+            status: "verified",
+            verifiedAt: row.status === "verified" ? (row.verifiedAt ?? now) : now,
+            checkedAt: now,
+            failingSince: null,
+            statusMessage: `ownership confirmed by its TXT record on ${now.toISOString()}`,
+          })
+          .where(mine)
+          .returning();
+        if (row.status !== "verified") {
+          await recordAudit(tx, {
+            principal,
+            organizationId: current.organizationId,
+            action: "domain.verify",
+            resourceType: "deployment",
+            resourceId: current.id,
+            details: { domain: d },
+          });
+        }
+        return updated;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw alreadyExists(
+          `the domain ${d} is already in use: another organization verified it first`,
+        );
+      }
+      throw error;
+    }
+    if (!verified) throw notFound(`domain ${d} on this deployment`);
+    await invalidateOrganization(this.ctx, current.organizationId);
+    // The controller writes the route of a newly verified domain.
+    if (row.status !== "verified") await this.wake(current.id, current.generation);
+    const [view] = await this.withInstructions(current.organizationId, [verified]);
+    return view ?? verified;
   }
 
   async removeDomain(principal: Principal, deploymentId: string, domain: string): Promise<void> {
@@ -550,8 +703,15 @@ export class DeploymentService {
       if (!row) throw notFound(`domain ${d} on this deployment`);
       if (row.isDefault)
         throw failedPrecondition("the platform's default domain cannot be removed");
-      await tx.delete(domains).where(eq(domains.domain, d));
-      await tx.delete(deploymentRouting).where(eq(deploymentRouting.domain, d));
+      // Only this deployment's claim and route: another organization may claim the same name.
+      await tx
+        .delete(domains)
+        .where(and(eq(domains.domain, d), eq(domains.deploymentId, current.id)));
+      await tx
+        .delete(deploymentRouting)
+        .where(
+          and(eq(deploymentRouting.domain, d), eq(deploymentRouting.deploymentId, current.id)),
+        );
       await recordAudit(tx, {
         principal,
         organizationId: current.organizationId,
@@ -587,12 +747,16 @@ export class DeploymentService {
     const id = valid.uuid("build_id", buildId);
     const [build] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
     if (!build) throw notFound("build");
-    await this.load(principal, build.deploymentId, "read").catch(() => {
+    const deployment = await this.load(principal, build.deploymentId, "read").catch(() => {
       throw notFound("build");
     });
+    const lease = await this.quotas.openStream(deployment.organizationId, "build-logs");
     const live = await subscribeIterable(this.ctx.services.bus, buildLogChannel(id), {
       signal,
       bufferSize: 10_000,
+    }).catch(async (error: unknown) => {
+      await lease.close();
+      throw error;
     });
     try {
       const [current] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
@@ -613,10 +777,15 @@ export class DeploymentService {
       }
     } finally {
       await live.close();
+      await lease.close();
     }
   }
 
-  /** Applies a change of desired state: bumps the generation, audits, publishes, wakes the controller. */
+  /**
+   * Applies a change of desired state: bumps the generation, audits, publishes, wakes the
+   * controller. With `quota`, the organization's quotas are checked first in the same
+   * transaction, against the deployment as it is once the organization is locked.
+   */
   private async change(
     principal: Principal,
     current: typeof deployments.$inferSelect,
@@ -624,6 +793,7 @@ export class DeploymentService {
     changes: Partial<typeof deployments.$inferInsert>,
     details: Record<string, unknown>,
     converge = false,
+    quota?: (fresh: typeof deployments.$inferSelect) => QuotaDelta,
   ) {
     const generation = current.generation + 1;
     const status: DeploymentStatusName =
@@ -632,6 +802,12 @@ export class DeploymentService {
       changes.statusMessage ??
       (status === current.status ? current.statusMessage : "change requested");
     const row = await this.ctx.db.transaction(async (tx) => {
+      if (quota) {
+        await this.quotas.enforce(tx, current.organizationId, async () => {
+          const [fresh] = await tx.select().from(deployments).where(eq(deployments.id, current.id));
+          return fresh ? quota(fresh) : {};
+        });
+      }
       const [updated] = await tx
         .update(deployments)
         .set({ ...changes, status, statusMessage, generation, updatedAt: this.ctx.now() })
@@ -700,7 +876,10 @@ export class DeploymentService {
     return valid.slugify(last.replace(/\.git$/, "")) || "app";
   }
 
-  /** A custom domain: valid, and not under the platform's domain, whose names the platform assigns. */
+  /**
+   * A custom domain: valid, not under the platform's domain, whose names the platform assigns,
+   * and not one of the platform's own hosts (RESERVED_NAMES, the sign-in and dashboard hosts).
+   */
   private customDomain(domain: string): string {
     const d = valid.domain(domain);
     const platform = this.ctx.config.PLATFORM_DOMAIN;
@@ -709,7 +888,61 @@ export class DeploymentService {
         `${d} is under the platform's domain ${platform}, whose names the platform assigns; use a domain of your own`,
       );
     }
+    if (isReservedHost(this.reserved, d)) {
+      throw invalidArgument(
+        `${d} is one of the platform's own hosts and cannot be a custom domain`,
+      );
+    }
     return d;
+  }
+
+  /** AlreadyExists when another organization has the domain verified. */
+  private async refuseVerifiedElsewhere(tx: Tx, domain: string, organizationId: string) {
+    const [taken] = await tx
+      .select({ organizationId: domains.organizationId })
+      .from(domains)
+      .where(and(eq(domains.domain, domain), eq(domains.status, "verified")));
+    if (taken && taken.organizationId !== organizationId) {
+      throw alreadyExists(`the domain ${domain} is already in use`);
+    }
+  }
+
+  /**
+   * What a change of a deployment adds to its organization's use: its footprint while it should
+   * run (before and after), and a build when a change that wakes the controller leaves it to
+   * run with no build (the controller builds it then).
+   */
+  private runningDelta(
+    before: typeof deployments.$inferSelect,
+    after: Pick<
+      typeof deployments.$inferSelect,
+      "desiredState" | "replicas" | "cpuMillicores" | "memoryMb" | "currentBuildId"
+    >,
+    converge: boolean,
+  ): QuotaDelta {
+    const counted =
+      before.desiredState === "running" &&
+      before.currentBuildId === null &&
+      (before.status === "queued" || before.status === "building");
+    const builds = converge
+      ? after.desiredState === "running" && after.currentBuildId === null
+      : counted;
+    return {
+      ...footprintDelta(
+        before.desiredState === "running" ? this.quotas.footprint(before) : undefined,
+        after.desiredState === "running" ? this.quotas.footprint(after) : undefined,
+      ),
+      concurrent_builds: Number(builds) - Number(counted),
+    };
+  }
+
+  /** Adds the DNS record that proves ownership to each custom domain. */
+  private async withInstructions(organizationId: string, rows: DomainRow[]): Promise<DomainView[]> {
+    if (!rows.some((r) => !r.isDefault)) return rows;
+    const token = await organizationDomainToken(this.ctx.db, organizationId);
+    return rows.map((r) =>
+      r.isDefault ? r : { ...r, verification: domainInstructions(r.domain, token) },
+    );
   }
 
   /**
@@ -733,10 +966,18 @@ export class DeploymentService {
       label(`${d.name.slice(0, 30)}-${randomUUID()}`),
     ];
     for (const candidate of candidates) {
+      // The platform's own names (login, api, www, …) are never a deployment's.
+      if (isReservedLabel(this.reserved, candidate)) continue;
       const domain = `${candidate}.${platform}`;
       const inserted = await tx
         .insert(domains)
-        .values({ domain, deploymentId: d.id, organizationId: d.organizationId, isDefault: true })
+        .values({
+          domain,
+          deploymentId: d.id,
+          organizationId: d.organizationId,
+          isDefault: true,
+          status: "verified",
+        })
         .onConflictDoNothing()
         .returning({ domain: domains.domain });
       if (inserted.length > 0) return domain;

@@ -3,6 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { unavailable } from "../../domain/errors.js";
 import type { DeploymentService } from "../../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import type { MetricsService } from "../../metrics/service.js";
+import type { StreamLease } from "../../organizations/quotas.js";
 import {
   buildToProto,
   deploymentToProto,
@@ -41,6 +42,15 @@ async function* tagged(containerId: string, lines: AsyncIterable<Omit<LogLineOut
   for await (const l of lines) yield { containerId, ...l };
 }
 
+/** A stream that holds its place in the organization's concurrent_streams quota while it lasts. */
+async function* leased<T>(lease: StreamLease, source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } finally {
+    await lease.close();
+  }
+}
+
 /** Interleaves several async streams as their items arrive. */
 async function* merge<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
@@ -65,6 +75,7 @@ export function deploymentHandlers({
   urlOf,
   logs,
   metrics,
+  quotas,
 }: Domain): ServiceImpl<typeof DeploymentService> {
   const out = (row: Parameters<typeof deploymentToProto>[0]) => ({
     deployment: deploymentToProto(row, urlOf),
@@ -167,6 +178,13 @@ export function deploymentHandlers({
       await deployments.removeDomain(principalOf(ctx), req.deploymentId, req.domain);
       return {};
     },
+    async verifyDomain(req, ctx) {
+      return {
+        domain: domainToProto(
+          await deployments.verifyDomain(principalOf(ctx), req.deploymentId, req.domain),
+        ),
+      };
+    },
     async listBuilds(req, ctx) {
       const rows = await deployments.listBuilds(principalOf(ctx), req.deploymentId);
       return { builds: rows.map(buildToProto) };
@@ -183,7 +201,7 @@ export function deploymentHandlers({
     async getDeploymentLogs(req, ctx) {
       const d = await deployments.get(principalOf(ctx), req.deploymentId);
       const reader = needLogs(logs);
-      const tail = Math.min(req.tail || 100, 10_000);
+      const tail = await quotas.logTail(d.organizationId, req.tail);
       const since = req.since ? timestampDate(req.since) : undefined;
       const all: LogLineOut[] = [];
       for (const c of await reader.list({ deploymentId: d.id })) {
@@ -202,19 +220,24 @@ export function deploymentHandlers({
       const d = await deployments.get(principalOf(ctx), req.deploymentId);
       const reader = needLogs(logs);
       const since = req.since ? timestampDate(req.since) : undefined;
-      const containers = await reader.list({ deploymentId: d.id });
-      const streams = containers.map((c) =>
-        tagged(
-          c.id,
-          reader.logs(c.id, {
-            tail: req.tail || 100,
-            follow: true,
-            ...(since ? { since } : {}),
-            signal: ctx.signal,
-          }),
-        ),
-      );
-      for await (const line of merge(streams)) yield { line: logLineToProto(line) };
+      const tail = await quotas.logTail(d.organizationId, req.tail);
+      const lease = await quotas.openStream(d.organizationId, "logs");
+      const lines = async function* () {
+        const containers = await reader.list({ deploymentId: d.id });
+        const streams = containers.map((c) =>
+          tagged(
+            c.id,
+            reader.logs(c.id, {
+              tail,
+              follow: true,
+              ...(since ? { since } : {}),
+              signal: ctx.signal,
+            }),
+          ),
+        );
+        yield* merge(streams);
+      };
+      for await (const line of leased(lease, lines())) yield { line: logLineToProto(line) };
     },
     async explainPlacement(req, ctx) {
       const deployment = await deployments.get(principalOf(ctx), req.deploymentId);
@@ -251,7 +274,9 @@ export function deploymentHandlers({
     },
     async *streamDeploymentMetrics(req, ctx) {
       const deployment = await deployments.get(principalOf(ctx), req.deploymentId);
-      const samples = needMetrics(metrics).watch(deployment.id, ctx.signal);
+      const source = needMetrics(metrics);
+      const lease = await quotas.openStream(deployment.organizationId, "metrics");
+      const samples = leased(lease, source.watch(deployment.id, ctx.signal));
       for await (const sample of samples) yield { sample: metricsSampleToProto(sample) };
     },
   };

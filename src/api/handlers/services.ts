@@ -4,6 +4,7 @@ import type { AppContext } from "../../app/context.js";
 import { DeploymentService } from "../../deployments/service.js";
 import type { MetricsService } from "../../metrics/service.js";
 import { NodeService } from "../../nodes/service.js";
+import type { QuotaService } from "../../organizations/quotas.js";
 import { OrganizationService } from "../../organizations/service.js";
 import { ProjectService } from "../../projects/service.js";
 import type { UrlOf } from "../convert.js";
@@ -23,6 +24,7 @@ export interface Domain {
   deployments: DeploymentService;
   accounts: AccountService;
   nodes: NodeService;
+  quotas: QuotaService;
   urlOf: UrlOf;
   logs: LogReader | undefined;
   /** Container metrics (live and history), when this process serves them. */
@@ -35,12 +37,14 @@ export function domainServices(
   logs?: LogReader,
   metrics?: MetricsService,
 ): Domain {
+  const deployments = new DeploymentService(ctx);
   return {
     organizations: new OrganizationService(ctx),
     projects: new ProjectService(ctx),
-    deployments: new DeploymentService(ctx),
+    deployments,
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),
+    quotas: deployments.quotas,
     urlOf,
     logs,
     metrics,
