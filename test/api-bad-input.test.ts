@@ -171,6 +171,11 @@ describe("bad input through the API (PostgreSQL)", () => {
     ).deployment;
     assert.ok(otherDeployment);
     ids.otherDeployment = otherDeployment.id;
+    // Verified by the other organization (as its TXT record would prove): taken for everyone else.
+    await t.platform.database.db
+      .update(schema.domains)
+      .set({ status: "verified", verifiedAt: new Date() })
+      .where(sql`${schema.domains.domain} = ${takenDomain}`);
   });
   after(() => t?.close());
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { eq, is, sql } from "drizzle-orm";
+import { and, eq, is, sql } from "drizzle-orm";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
 import {
   auditLog,
@@ -198,17 +198,52 @@ for (const driver of testDrivers) {
     });
 
     describe("constraints", () => {
-      test("a domain belongs to one deployment on the whole platform", async () => {
+      test("a verified domain belongs to one deployment on the whole platform", async () => {
         const a = await seedOrganization(database.db);
         const b = await seedOrganization(database.db);
         const domain = `shop-${randomUUID()}.example.com`;
-        await database.db
-          .insert(domains)
-          .values({ domain, deploymentId: a.deploymentId, organizationId: a.organizationId });
+        await database.db.insert(domains).values({
+          domain,
+          deploymentId: a.deploymentId,
+          organizationId: a.organizationId,
+          status: "verified",
+        });
+        await rejectsWithSqlState(
+          database.db.insert(domains).values({
+            domain,
+            deploymentId: b.deploymentId,
+            organizationId: b.organizationId,
+            status: "verified",
+          }),
+          uniqueViolation,
+        );
+      });
+
+      test("pending claims of two organizations coexist; only one may become verified", async () => {
+        const a = await seedOrganization(database.db);
+        const b = await seedOrganization(database.db);
+        const domain = `claimed-${randomUUID()}.example.com`;
+        for (const o of [a, b]) {
+          await database.db
+            .insert(domains)
+            .values({ domain, deploymentId: o.deploymentId, organizationId: o.organizationId });
+        }
+        // One organization claims a domain once, on one deployment.
         await rejectsWithSqlState(
           database.db
             .insert(domains)
-            .values({ domain, deploymentId: b.deploymentId, organizationId: b.organizationId }),
+            .values({ domain, deploymentId: a.deploymentId, organizationId: a.organizationId }),
+          uniqueViolation,
+        );
+        await database.db
+          .update(domains)
+          .set({ status: "verified" })
+          .where(and(eq(domains.domain, domain), eq(domains.organizationId, a.organizationId)));
+        await rejectsWithSqlState(
+          database.db
+            .update(domains)
+            .set({ status: "verified" })
+            .where(and(eq(domains.domain, domain), eq(domains.organizationId, b.organizationId))),
           uniqueViolation,
         );
       });

@@ -200,8 +200,8 @@ export function deploymentHandlers({
     },
     async getDeploymentLogs(req, ctx) {
       const d = await deployments.get(principalOf(ctx), req.deploymentId);
-      const reader = needLogs(logs);
       const tail = await quotas.logTail(d.organizationId, req.tail);
+      const reader = needLogs(logs);
       const since = req.since ? timestampDate(req.since) : undefined;
       const all: LogLineOut[] = [];
       for (const c of await reader.list({ deploymentId: d.id })) {
@@ -218,9 +218,9 @@ export function deploymentHandlers({
     },
     async *streamDeploymentLogs(req, ctx) {
       const d = await deployments.get(principalOf(ctx), req.deploymentId);
+      const tail = await quotas.logTail(d.organizationId, req.tail);
       const reader = needLogs(logs);
       const since = req.since ? timestampDate(req.since) : undefined;
-      const tail = await quotas.logTail(d.organizationId, req.tail);
       const lease = await quotas.openStream(d.organizationId, "logs");
       const lines = async function* () {
         const containers = await reader.list({ deploymentId: d.id });
