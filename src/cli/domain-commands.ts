@@ -30,7 +30,7 @@ export function formatDomain(d: Domain): string[] {
       `  to verify: add a ${d.verification.recordType} record`,
       `    name:  ${d.verification.recordName}`,
       `    value: ${d.verification.recordValue}`,
-      "  then run: obiente domains verify <deployment> " + d.domain,
+      `  then run: obiente domains verify <deployment> ${d.domain}`,
     );
   }
   return lines;
