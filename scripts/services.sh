@@ -6,7 +6,7 @@
 set -euo pipefail
 log() { printf '[services] %s\n' "$*"; }
 
-packages=(postgresql redis-server docker.io busybox-static caddy pebble git openssl ca-certificates iproute2 iptables wrk chromium docker-registry)
+packages=(postgresql redis-server docker.io busybox-static caddy pebble git openssl ca-certificates iproute2 iptables wrk chromium docker-registry dnsmasq-base)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
