@@ -42,6 +42,48 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads the tenancy settings: sign-ups, quotas, reserved names, DNS resolvers", () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.SIGNUP, "open");
+    assert.equal(defaults.QUOTA_DEPLOYMENTS, 50);
+    assert.ok(defaults.RESERVED_NAMES.includes("login"));
+    assert.equal(defaults.DNS_RESOLVERS, undefined);
+    const config = loadConfig({
+      SIGNUP: "invite",
+      QUOTA_CONCURRENT_BUILDS: "0",
+      RESERVED_NAMES: "www,cloud.example.com",
+      DNS_RESOLVERS: "127.0.0.1:5353, 10.0.0.2, [::1]:53, ::1",
+    });
+    assert.equal(config.SIGNUP, "invite");
+    assert.equal(config.QUOTA_CONCURRENT_BUILDS, 0);
+    assert.deepEqual(config.RESERVED_NAMES, ["www", "cloud.example.com"]);
+    assert.deepEqual(config.DNS_RESOLVERS, ["127.0.0.1:5353", "10.0.0.2", "[::1]:53", "::1"]);
+    assert.throws(
+      () =>
+        loadConfig({
+          SIGNUP: "everyone",
+          QUOTA_DEPLOYMENTS: "-1",
+          DNS_RESOLVERS: "dns.example.com",
+          RESERVED_NAMES: "Login",
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /SIGNUP="everyone": expected open, invite or closed/);
+        assert.match(error.message, /QUOTA_DEPLOYMENTS="-1": expected/);
+        assert.match(
+          error.message,
+          /DNS_RESOLVERS="dns.example.com": expected a comma-separated list of IP addresses/,
+        );
+        assert.match(
+          error.message,
+          /RESERVED_NAMES="Login": expected a comma-separated list of lowercase names/,
+        );
+        return true;
+      },
+    );
+    assert.throws(() => loadConfig({ DNS_RESOLVERS: "127.0.0.1:99999" }), /DNS_RESOLVERS/);
+  });
+
   it("treats an empty variable as unset", () => {
     assert.equal(loadConfig({ DATABASE_URL: "" }).DATABASE_URL, undefined);
   });
