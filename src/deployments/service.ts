@@ -639,10 +639,14 @@ export class DeploymentService {
     const now = this.ctx.now();
     if (!verdict.ok) {
       const how = domainInstructions(d, token);
-      await this.ctx.db
-        .update(domains)
-        .set({ statusMessage: `not verified on ${now.toISOString()}: ${verdict.message}` })
-        .where(mine);
+      // A verified domain keeps its status and message: the daily re-check, with its grace
+      // period, decides when a missing record stops it being served.
+      if (row.status !== "verified") {
+        await this.ctx.db
+          .update(domains)
+          .set({ statusMessage: `not verified on ${now.toISOString()}: ${verdict.message}` })
+          .where(mine);
+      }
       if (!verdict.definite) {
         throw unavailable(`${d} could not be verified: ${verdict.message}; try again later`);
       }
