@@ -14,6 +14,7 @@ import { Authenticator } from "../auth/authenticator.js";
 import { OidcVerifier } from "../auth/oidc-verifier.js";
 import type { Config } from "../config/config.js";
 import { SecretBox } from "../crypto/secret-box.js";
+import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
 import type { AppContext } from "./context.js";
@@ -122,9 +123,10 @@ export async function startPlatform(
         ...(metrics.system.service ? { metrics: metrics.system.service } : {}),
         healthChecks: { metrics: metricsHealth },
         observability: () => metrics.system.observability(),
+        // The API alone (ROLES=api, as in the stack) shows the same URLs as the edge serves.
+        urlOf: deploying?.urlOf ?? ((domain: string) => edgeUrl(edgeTls(config), domain)),
         ...(deploying
           ? {
-              urlOf: deploying.urlOf,
               logs: deploying.logs,
               healthChecks: {
                 metrics: metricsHealth,

@@ -118,6 +118,8 @@ const schema = z.object({
   ACME_CA: z.url().optional(),
   ACME_EMAIL: z.email().optional(),
   ACME_CA_ROOT: z.string().optional(),
+  TRAEFIK_TLS: bool.default(true),
+  TRAEFIK_ENTRYPOINT: z.string().min(1).optional(),
   TRAEFIK_CERT_RESOLVER: z.string().default("letsencrypt"),
   TRAEFIK_PROVIDER_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   // Clusters (docs/swarm.md).
