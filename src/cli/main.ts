@@ -13,6 +13,7 @@ import { migrate, openDatabase } from "../store/index.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
+import { terminalSafe } from "./terminal-text.js";
 
 const program = new Command()
   .name("obiente")
@@ -61,11 +62,13 @@ registerDeployCommands(program);
 registerMetricsCommand(program, { resolveDeployment });
 registerClusterCommands(program);
 
+// Errors carry the server's messages (ConnectError), which may hold text a tenant wrote.
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {
-    process.stderr.write(`obiente: ${error.message}\n`);
+    process.stderr.write(`obiente: ${terminalSafe(error.message)}\n`);
     process.exit(2);
   }
-  process.stderr.write(`obiente: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`obiente: ${terminalSafe(message)}\n`);
   process.exit(1);
 });
