@@ -222,7 +222,13 @@ export async function startDeploying(
           limits: {
             timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000,
             maxRepoBytes: config.BUILD_MAX_REPO_MB * 1024 * 1024,
+            maxRepoFiles: config.BUILD_MAX_FILES,
+            maxDiskBytes: config.BUILD_MAX_DISK_MB * 1024 * 1024,
+            cpus: config.BUILD_CPUS,
+            memoryBytes: config.BUILD_MEMORY_MB * 1024 * 1024,
+            maxLogChars: config.BUILD_LOG_MAX_KB * 1024,
           },
+          knownHostsFile: join(resolve(config.DATA_DIR), "ssh", "known_hosts"),
           images: { nodeImage: config.NODE_BASE_IMAGE, staticImage: config.STATIC_BASE_IMAGE },
           allowFile: config.GIT_ALLOW_FILE,
           onLog: request.onLog,
