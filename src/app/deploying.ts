@@ -231,6 +231,7 @@ export async function startDeploying(
           knownHostsFile: join(resolve(config.DATA_DIR), "ssh", "known_hosts"),
           images: { nodeImage: config.NODE_BASE_IMAGE, staticImage: config.STATIC_BASE_IMAGE },
           allowFile: config.GIT_ALLOW_FILE,
+          ...(request.httpCredential ? { httpCredential: request.httpCredential } : {}),
           onLog: request.onLog,
           ...(request.signal ? { signal: request.signal } : {}),
         }),

@@ -194,7 +194,7 @@ async function entriesOf(dir: string): Promise<string[]> {
 
 /** Masks the user-info part of http(s) URLs (tokens are often put there). */
 export function redactUrl(text: string): string {
-  return text.replace(/(https?:\/\/)[^/\s@]+@/gi, "$1***@");
+  return text.replace(/(https?:\/\/)[^/\s?#]+@/gi, "$1***@");
 }
 
 function gitEnvironment(home: string, allowFile: boolean): NodeJS.ProcessEnv {
