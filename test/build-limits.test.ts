@@ -203,6 +203,7 @@ describe("build limits (real Docker engine)", () => {
     "Traefik.enable=true",
     "caddy=victim.example",
     "caddy_0.reverse_proxy={{upstreams 8080}}",
+    "cloud.obiente.project_id=someone-elses",
   ]) {
     it(`refuses an image labelled ${label.split("=")[0]}`, async () => {
       const [name, value] = label.split(/=(.*)/s) as [string, string];

@@ -214,7 +214,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     if (image.Config?.Labels?.[BUILD_ID_LABEL] !== buildId) {
       throw new DomainError("internal", `build failed: ${tag} does not carry this build's label`);
     }
-    refuseRoutingLabels(image);
+    refuseReservedLabels(image);
     throwIfAborted(signal);
     const port = exposedPort(image, plan.port);
     output.close();
@@ -334,13 +334,26 @@ function isStepContainer(info: Dockerode.ContainerInspectInfo, startedAt: number
 /** The engine's clock and ours may differ a little (a remote engine). */
 const CLOCK_SKEW_MS = 5_000;
 
-/** Refuses an image whose labels would make the edge route to its containers. */
-function refuseRoutingLabels(image: Dockerode.ImageInspectInfo): void {
-  const label = Object.keys(image.Config?.Labels ?? {}).find((name) => ROUTING_LABEL.test(name));
-  if (label === undefined) return;
-  throw failedPrecondition(
-    `build refused: the image carries the label "${clip(label)}"; labels starting with "traefik." or "caddy" would route traffic at the edge, which the platform alone decides (remove the LABEL from the Dockerfile or its base image)`,
-  );
+/**
+ * Refuses an image whose labels would make the edge route to its containers, or that names
+ * itself as something of the platform's (its `cloud.obiente.*` labels are the runtime's to set;
+ * the build sets two of them itself, which win over the Dockerfile's).
+ */
+function refuseReservedLabels(image: Dockerode.ImageInspectInfo): void {
+  const names = Object.keys(image.Config?.Labels ?? {});
+  const routing = names.find((name) => ROUTING_LABEL.test(name));
+  if (routing !== undefined) {
+    throw failedPrecondition(
+      `build refused: the image carries the label "${clip(routing)}"; labels starting with "traefik." or "caddy" would route traffic at the edge, which the platform alone decides (remove the LABEL from the Dockerfile or its base image)`,
+    );
+  }
+  const own = new Set([BUILD_ID_LABEL, DEPLOYMENT_ID_LABEL]);
+  const reserved = names.find((name) => /^cloud\.obiente\./i.test(name) && !own.has(name));
+  if (reserved !== undefined) {
+    throw failedPrecondition(
+      `build refused: the image carries the label "${clip(reserved)}"; labels starting with "cloud.obiente." are the platform's own (remove the LABEL from the Dockerfile or its base image)`,
+    );
+  }
 }
 
 function throwIfAborted(signal: AbortSignal): void {
