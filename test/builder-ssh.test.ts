@@ -97,7 +97,8 @@ describe("ssh clones use the deployment's key only (real sshd on loopback)", {
     });
     sshd = child;
     const deadline = Date.now() + 10_000;
-    while (!sshdLog.includes("Server listening")) {
+    const from = sshdLog.length;
+    while (!sshdLog.slice(from).includes("Server listening")) {
       if (child.exitCode !== null) assert.fail(`sshd exited: ${sshdLog}`);
       if (Date.now() > deadline) assert.fail(`sshd did not start: ${sshdLog}`);
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -382,6 +382,11 @@ function cloneError(stderr: string[], { repo, branch }: { repo: string; branch: 
       `git_repo uses the ${transport[1]} protocol, which is not allowed here (allowed: https, ssh, git)`,
     );
   }
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
+    return failedPrecondition(
+      `the ssh host key of ${repo} is not the one recorded at the first clone from it (the platform's known_hosts): if the server's key really changed, the operator removes its line from DATA_DIR/ssh/known_hosts`,
+    );
+  }
   if (
     /Could not resolve host|Could not resolve hostname|Failed to connect|Couldn't connect|Connection refused|Connection timed out|Operation timed out|Network is unreachable|No route to host|unable to connect|Connection reset|SSL certificate problem|server certificate verification failed/i.test(
       text,
