@@ -57,6 +57,7 @@ describe("ssh clones use the deployment's key only (real sshd on loopback)", {
   let agent: { pid: number; socket: string } | undefined;
   let deploymentKey: { privateKey: string; publicKey: string };
   let strangerKey: { privateKey: string; publicKey: string };
+  let noisyKey: { privateKey: string; publicKey: string };
   const operatorSsh = join(userInfo().homedir, ".ssh");
   const backups = new Map<string, string>();
   let createdOperatorSsh = false;
@@ -156,9 +157,12 @@ describe("ssh clones use the deployment's key only (real sshd on loopback)", {
 
     deploymentKey = await keygen(join(root, "deployment_key"));
     strangerKey = await keygen(join(root, "stranger_key"));
+    noisyKey = await keygen(join(root, "noisy_key"));
+    // The noisy key's session prints 20 MB without a line break to stderr, which ssh passes on to
+    // git's: what a hostile server can make a clone print.
     await writeFile(
       join(root, "authorized_keys"),
-      `${operatorKey.publicKey}\n${deploymentKey.publicKey}\n`,
+      `${operatorKey.publicKey}\n${deploymentKey.publicKey}\ncommand="head -c 20000000 /dev/zero | tr '\\0' x >&2; exit 1",no-pty ${noisyKey.publicKey}\n`,
     );
     await keygen(join(root, "host_key"));
     await keygen(join(root, "other_host_key"));
@@ -243,6 +247,21 @@ describe("ssh clones use the deployment's key only (real sshd on loopback)", {
     const known = await readFile(join(root, "data", "ssh", "known_hosts"), "utf8");
     assert.match(known, new RegExp(`^\\[127\\.0\\.0\\.1\\]:${port} ssh-ed25519 `, "m"));
     assert.equal(await readOperatorKnownHosts(), operatorKnownHosts);
+  });
+
+  it("a server printing 20 MB without a line break: the log's lines are cut", async () => {
+    const lines: string[] = [];
+    const { result } = clone({
+      sshKey: { privateKeyPem: noisyKey.privateKey },
+      onLog: (line) => lines.push(line),
+    });
+    await assert.rejects(result, DomainError);
+    const longest = Math.max(...lines.map((line) => line.length));
+    assert.ok(longest < 2_200, `the longest line has ${longest} characters`);
+    assert.ok(
+      lines.some((line) => /\[… \d+ more characters of this line cut\]$/.test(line)),
+      "the log says the line was cut",
+    );
   });
 
   it("a server whose host key changed after first contact is refused", async () => {
