@@ -43,23 +43,26 @@ describe("build limits (real Docker engine)", () => {
   });
 
   after(async () => {
-    for (const buildId of buildIds) {
-      const images = await docker.listImages({
-        all: true,
-        filters: { label: [`${BUILD_ID_LABEL}=${buildId}`] },
-      });
-      // The newest first: removing it removes its untagged parents, which may be listed too.
-      for (const image of images.sort((a, b) => b.Created - a.Created)) {
-        await docker
-          .getImage(image.Id)
-          .remove({ force: true })
-          .catch((error: { statusCode?: number }) => {
-            if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
-          });
+    try {
+      for (const buildId of buildIds) {
+        const images = await docker.listImages({
+          all: true,
+          filters: { label: [`${BUILD_ID_LABEL}=${buildId}`] },
+        });
+        // The newest first: removing it removes its untagged parents, which may be listed too.
+        for (const image of images.sort((a, b) => b.Created - a.Created)) {
+          await docker
+            .getImage(image.Id)
+            .remove({ force: true })
+            .catch((error: { statusCode?: number }) => {
+              if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
+            });
+        }
       }
+    } finally {
+      for (const repo of repos) await repo.cleanup();
+      if (root !== undefined) await rm(root, { recursive: true, force: true });
     }
-    for (const repo of repos) await repo.cleanup();
-    if (root !== undefined) await rm(root, { recursive: true, force: true });
   });
 
   /** A repository whose Dockerfile has these steps after FROM; a nonce keeps the cache out. */
