@@ -14,6 +14,7 @@ import { Authenticator } from "../auth/authenticator.js";
 import { OidcVerifier } from "../auth/oidc-verifier.js";
 import type { Config } from "../config/config.js";
 import { SecretBox } from "../crypto/secret-box.js";
+import { sealGitCredentials } from "../deployments/git-credentials.js";
 import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
@@ -84,6 +85,10 @@ export async function startPlatform(
       logger,
       now: () => new Date(),
     };
+
+    // Credentials still written in repository URLs (older deployments) move to the sealed table.
+    const sealed = await sealGitCredentials(ctx);
+    if (sealed > 0) logger.info({ deployments: sealed }, "git credentials moved out of URLs");
 
     const first = await bootstrap(database.db, config.BOOTSTRAP_ADMIN_EMAIL);
 

@@ -14,6 +14,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { and, eq, inArray, ne, notInArray } from "drizzle-orm";
 import { type AppContext, invalidateOrganization } from "../app/context.js";
 import { buildLogChannel, type StatusEvent, statusChannel } from "../deployments/events.js";
+import { readGitCredential } from "../deployments/git-credentials.js";
 import { DeploymentService } from "../deployments/service.js";
 import { DomainError, resourceExhausted } from "../domain/errors.js";
 import { edgeTls } from "../edge/edge-tls.js";
@@ -476,11 +477,13 @@ export class Deployer {
 
     const logs = new BuildLogWriter(ctx, buildId);
     try {
+      const httpCredential = await readGitCredential(ctx.db, ctx.secrets, row.id, row.gitRepo);
       const result = await builder.build({
         buildId,
         deploymentId: row.id,
         gitRepo: row.gitRepo,
         branch: row.branch,
+        ...(httpCredential ? { httpCredential } : {}),
         onLog: (line) => logs.push(line),
         ...(signal ? { signal } : {}),
       });

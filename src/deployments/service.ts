@@ -27,8 +27,20 @@ import {
   projects,
 } from "../store/schema.js";
 import { buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
+import {
+  checkCredential,
+  type GitCredential,
+  originOf,
+  splitCredential,
+  withCredentials,
+  writeGitCredential,
+} from "./git-credentials.js";
 
-export type Deployment = typeof deployments.$inferSelect & { domains: string[] };
+export type Deployment = typeof deployments.$inferSelect & {
+  domains: string[];
+  /** Whether a credential for the repository is kept (never the credential itself). */
+  hasGitCredential: boolean;
+};
 export type Build = typeof builds.$inferSelect;
 export type Location = typeof deploymentLocations.$inferSelect;
 export type Strategy = "" | "least-loaded" | "round-robin" | "resource-based";
@@ -43,6 +55,8 @@ export interface CreateDeploymentInput {
   resources?: { cpuMillicores: number; memoryMb: number } | undefined;
   replicas?: number | undefined;
   strategy?: Strategy | undefined;
+  /** For a private https repository; the URL's `user:token@` works too. */
+  gitCredential?: GitCredential | undefined;
 }
 
 /** The job that tells the controller a deployment needs converging. */
@@ -62,7 +76,7 @@ export class DeploymentService {
     if (!project) throw notFound("project");
     await authorize(this.ctx.db, principal, project.organizationId, "write", "project");
 
-    const gitRepo = valid.gitRepo(input.gitRepo, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+    const { gitRepo, credential } = this.source(input.gitRepo, input.gitCredential);
     const branch = valid.branch(input.branch);
     const name = this.deploymentName(input.name, gitRepo);
     const vars = valid.envVars(input.envVars ?? {});
@@ -103,13 +117,21 @@ export class DeploymentService {
             .values({ domain: customDomain, deploymentId: id, organizationId });
         }
         await this.writeEnvVars(tx, id, vars);
+        if (credential) await writeGitCredential(tx, this.ctx.secrets, id, gitRepo, credential);
         await recordAudit(tx, {
           principal,
           organizationId,
           action: "deployment.create",
           resourceType: "deployment",
           resourceId: id,
-          details: { name, gitRepo, branch, replicas, envKeys: Object.keys(vars) },
+          details: {
+            name,
+            gitRepo,
+            branch,
+            replicas,
+            envKeys: Object.keys(vars),
+            ...(credential ? { gitCredential: "set" } : {}),
+          },
         });
         return deployment;
       });
@@ -188,9 +210,14 @@ export class DeploymentService {
               ),
             )
         : [];
+      const credentials = await withCredentials(
+        this.ctx.db,
+        rows.map((r) => r.id),
+      );
       return rows.map((r) => ({
         ...r,
         domains: sortDomains(all.filter((d) => d.deploymentId === r.id)),
+        hasGitCredential: credentials.has(r.id),
       }));
     });
   }
@@ -203,12 +230,26 @@ export class DeploymentService {
       branch?: string | undefined;
       resources?: { cpuMillicores: number; memoryMb: number } | undefined;
       strategy?: Strategy | undefined;
+      gitCredential?: GitCredential | undefined;
     },
   ): Promise<Deployment> {
     const current = await this.load(principal, input.id, "write");
     const changes: Partial<typeof deployments.$inferInsert> = {};
+    // undefined: the credential stays; null: it goes; else the new one.
+    let credential: GitCredential | null | undefined;
     if (input.gitRepo !== undefined) {
-      changes.gitRepo = valid.gitRepo(input.gitRepo, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+      const source = this.source(input.gitRepo, input.gitCredential);
+      changes.gitRepo = source.gitRepo;
+      credential = source.credential;
+      // A credential is for one origin: a repository moved elsewhere does not take it along.
+      if (credential === undefined && originOf(source.gitRepo) !== originOf(current.gitRepo)) {
+        credential = null;
+      }
+    } else if (input.gitCredential !== undefined) {
+      credential = checkCredential(input.gitCredential);
+      if (credential !== null && originOf(current.gitRepo) === undefined) {
+        throw invalidArgument("a git credential is for https repositories only");
+      }
     }
     if (input.branch !== undefined) changes.branch = valid.branch(input.branch);
     if (input.resources !== undefined) {
@@ -217,7 +258,21 @@ export class DeploymentService {
       changes.memoryMb = r.memoryMb;
     }
     if (input.strategy !== undefined) changes.strategy = input.strategy;
-    const row = await this.change(principal, current, "deployment.update", changes, { ...changes });
+    const gitRepo = changes.gitRepo ?? current.gitRepo;
+    const row = await this.change(
+      principal,
+      current,
+      "deployment.update",
+      changes,
+      {
+        ...changes,
+        ...(credential === undefined ? {} : { gitCredential: credential ? "replaced" : "removed" }),
+      },
+      false,
+      credential === undefined
+        ? undefined
+        : (tx) => writeGitCredential(tx, this.ctx.secrets, current.id, gitRepo, credential),
+    );
     return this.withDomains(row);
   }
 
@@ -624,6 +679,7 @@ export class DeploymentService {
     changes: Partial<typeof deployments.$inferInsert>,
     details: Record<string, unknown>,
     converge = false,
+    alsoInTransaction?: (tx: Tx) => Promise<void>,
   ) {
     const generation = current.generation + 1;
     const status: DeploymentStatusName =
@@ -637,6 +693,7 @@ export class DeploymentService {
         .set({ ...changes, status, statusMessage, generation, updatedAt: this.ctx.now() })
         .where(eq(deployments.id, current.id))
         .returning();
+      await alsoInTransaction?.(tx);
       await recordAudit(tx, {
         principal,
         organizationId: current.organizationId,
@@ -678,7 +735,29 @@ export class DeploymentService {
 
   private async withDomains(row: typeof deployments.$inferSelect): Promise<Deployment> {
     const rows = await this.ctx.db.select().from(domains).where(eq(domains.deploymentId, row.id));
-    return { ...row, domains: sortDomains(rows) };
+    const credentials = await withCredentials(this.ctx.db, [row.id]);
+    return { ...row, domains: sortDomains(rows), hasGitCredential: credentials.has(row.id) };
+  }
+
+  /** The repository URL to store (never with a credential) and the credential given, if any. */
+  private source(
+    url: string,
+    explicit: GitCredential | undefined,
+  ): { gitRepo: string; credential?: GitCredential | null } {
+    const checked = valid.gitRepo(url, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+    const { url: gitRepo, credential: inUrl } = splitCredential(checked);
+    if (inUrl !== undefined && explicit !== undefined) {
+      throw invalidArgument(
+        "give the git credential either in git_repo or in git_credential, not both",
+      );
+    }
+    const given = inUrl ?? explicit;
+    if (given === undefined) return { gitRepo };
+    const credential = checkCredential(given);
+    if (credential !== null && originOf(gitRepo) === undefined) {
+      throw invalidArgument("a git credential is for https repositories only");
+    }
+    return { gitRepo, credential };
   }
 
   private async writeEnvVars(tx: Tx, deploymentId: string, vars: Record<string, string>) {
