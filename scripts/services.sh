@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts what the integration tests talk to, from Debian's
 # packages: PostgreSQL 15, Redis, a Docker engine, Caddy and Pebble (and the image registry
-# docker-registry, which the tests start themselves). Idempotent: a service
-# that already answers is left alone. Needs root (as on the CI machines).
+# docker-registry and OpenSSH's sshd, which the tests start themselves on loopback). Idempotent:
+# a service that already answers is left alone. Needs root (as on the CI machines).
 set -euo pipefail
 log() { printf '[services] %s\n' "$*"; }
 
-packages=(postgresql redis-server docker.io busybox-static caddy pebble git openssl ca-certificates iproute2 iptables wrk chromium docker-registry dnsmasq-base)
+packages=(postgresql redis-server docker.io busybox-static caddy pebble git openssl ca-certificates iproute2 iptables wrk chromium docker-registry openssh-server dnsmasq-base)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -27,11 +27,11 @@ import {
   makeFixtureRepo,
   NODE_IMAGE,
 } from "./helpers/git-fixtures.js";
+import { type InjectionProbe, makeInjectionProbe, provesLive } from "./helpers/injection-probe.js";
 
 const docker = new Dockerode();
 const RUN_LABEL = "cloud.obiente.test-run";
 const runId = randomUUID();
-const PWNED = "/tmp/pwned";
 const SENTINEL_TEXT = "the builder must not touch this\n";
 
 async function exists(path: string): Promise<boolean> {
@@ -103,10 +103,10 @@ describe("builder (real git CLI, real Docker engine)", () => {
   let root: string;
   let workRoot: string;
   let sentinel: string;
+  const probe: InjectionProbe = makeInjectionProbe();
   const buildIds: string[] = [];
 
   before(async () => {
-    assert.equal(await exists(PWNED), false, `${PWNED} exists before the tests; remove it first`);
     for (const image of [BUSYBOX_IMAGE, NODE_IMAGE]) {
       await docker
         .getImage(image)
@@ -114,6 +114,10 @@ describe("builder (real git CLI, real Docker engine)", () => {
         .catch(() => assert.fail(`${image} is missing: run scripts/test-images.sh`));
     }
     fixture = await makeFixtureRepo();
+    assert.ok(
+      await provesLive(probe, fixture.url),
+      "the injection payloads work where git honours them",
+    );
     root = await mkdtemp(join(tmpdir(), "obiente-builder-test-"));
     workRoot = join(root, "work");
     await mkdir(workRoot);
@@ -134,6 +138,7 @@ describe("builder (real git CLI, real Docker engine)", () => {
       }
     }
     await fixture?.cleanup();
+    await probe.cleanup();
     if (root !== undefined) await rm(root, { recursive: true, force: true });
   });
 
@@ -162,7 +167,7 @@ describe("builder (real git CLI, real Docker engine)", () => {
   async function assertNoTrace(buildId: string) {
     assert.deepEqual(await imagesOfBuild(buildId), [], "no image labelled with the build id");
     assert.deepEqual(await readdir(workRoot), [], "the work root is empty");
-    assert.equal(await exists(PWNED), false, `${PWNED} was not created`);
+    assert.equal(await probe.fired(), false, `${probe.marker} was not created`);
     assert.equal(await readFile(sentinel, "utf8"), SENTINEL_TEXT, "the sentinel is untouched");
     assert.deepEqual(await readdir(join(root, "sentinel")), ["file.txt"]);
   }
@@ -233,30 +238,26 @@ describe("builder (real git CLI, real Docker engine)", () => {
       maxMs?: number;
     }[] = [
       {
+        // Whitespace-free, so that the remote helper rule alone answers.
         name: "an ext:: remote that would run a command",
         branch: "static",
-        overrides: { gitRepo: "ext::sh -c touch% /tmp/pwned" },
-        kind: "invalid_argument",
-        message: /git_repo/,
-      },
-      {
-        name: "an ext:: remote without spaces",
-        branch: "static",
-        overrides: { gitRepo: "ext::sh%20-c%20touch%20/tmp/pwned" },
+        overrides: { gitRepo: probe.extRemote },
         kind: "invalid_argument",
         message: /remote helper/,
       },
       {
+        // git reads what follows --branch as its value; the rule refuses it before git is run.
         name: "a branch that is a git option",
-        branch: "--upload-pack=touch /tmp/pwned",
+        branch: probe.uploadPackOption,
         kind: "invalid_argument",
         message: /branch .* is invalid/,
       },
       {
-        name: "a branch that is a git option, without spaces",
-        branch: "--upload-pack=/tmp/evil.sh",
+        name: "a repository that is a git option",
+        branch: "static",
+        overrides: { gitRepo: probe.uploadPackOption },
         kind: "invalid_argument",
-        message: /branch .* is invalid/,
+        message: /git_repo must not start with '-'/,
       },
       {
         name: "a missing branch",
@@ -391,17 +392,22 @@ describe("builder (real git CLI, real Docker engine)", () => {
         maxBytes: 10 * 1024 * 1024,
       };
       await rejectsWith(
-        cloneShallow({ ...base, repo: "ext::sh -c touch% /tmp/pwned", branch: "main" }),
+        cloneShallow({ ...base, repo: probe.extRemote, branch: "main" }),
         "invalid_argument",
-        /git_repo/,
+        /remote helper/,
       );
       await rejectsWith(
-        cloneShallow({ ...base, repo: fixture.url, branch: "--upload-pack=touch /tmp/pwned" }),
+        cloneShallow({ ...base, repo: fixture.url, branch: probe.uploadPackOption }),
         "invalid_argument",
         /branch/,
       );
+      await rejectsWith(
+        cloneShallow({ ...base, repo: probe.uploadPackOption, branch: "main" }),
+        "invalid_argument",
+        /must not start with '-'/,
+      );
       assert.deepEqual(await readdir(workRoot), []);
-      assert.equal(await exists(PWNED), false);
+      assert.equal(await probe.fired(), false);
     });
 
     it("refuses a folder that holds files, and leaves them alone", async () => {

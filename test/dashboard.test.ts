@@ -265,6 +265,12 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
     // A request now shows up while the page follows.
     await requestByHost(h.edgePort, domain, "/from-the-dashboard-test");
     await log.getByText("GET /from-the-dashboard-test").waitFor({ timeout: 30_000 });
+    // Log lines are text: markup a client put in a request path, logged by the app, shows as
+    // characters and never becomes an element.
+    const markup = "/<img/src=x/onerror=window.__logMarkup=1>";
+    await requestByHost(h.edgePort, domain, markup);
+    await log.getByText(`GET ${markup}`).waitFor({ timeout: 30_000 });
+    assert.equal(await log.locator("img").count(), 0, "the log line became an element");
     await screenshot(page, "08-logs");
   });
 

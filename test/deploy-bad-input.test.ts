@@ -5,8 +5,7 @@
  * message that says why, and leaves no container, no image and no file behind.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -24,9 +23,10 @@ import {
   waitForStatus,
 } from "./helpers/deploy-harness.js";
 import { type FixtureRepo, makeFixtureRepo } from "./helpers/git-fixtures.js";
+import { makeInjectionProbe, provesLive } from "./helpers/injection-probe.js";
 
-/** What a successful injection would create. */
-const PWNED = "/tmp/pwned";
+/** Payloads that really run a script creating a marker file unique to this run. */
+const probe = makeInjectionProbe();
 
 describe("bad deployment input", () => {
   const leftovers = new Leftovers();
@@ -41,9 +41,8 @@ describe("bad deployment input", () => {
   const buildsFolder = () => join(harness().t.dataDir, "builds");
 
   before(async () => {
-    // A marker left by some earlier run would prove nothing either way.
-    await rm(PWNED, { force: true });
     repo = await makeFixtureRepo();
+    assert.ok(await provesLive(probe, repo.url), "the payloads work where git honours them");
     h = await startDeployHarness({ BUILD_TIMEOUT_SECONDS: "3" }, leftovers);
     projectId = await h.project("Bad input");
   });
@@ -52,6 +51,7 @@ describe("bad deployment input", () => {
     await h?.close();
     await leftovers.cleanup();
     await repo?.cleanup();
+    await probe.cleanup();
   });
 
   const refused = async (gitRepo: string, branch: string, pattern: RegExp) => {
@@ -68,21 +68,21 @@ describe("bad deployment input", () => {
   };
 
   it("refuses a git remote helper URL (ext::) at once, creating nothing", async () => {
-    // Without spaces, the remote helper rule itself answers; with them, the space rule may first.
-    await refused("ext::touch%S", "dockerfile", /remote helper.*not allowed/);
-    await refused(`ext::sh -c touch% ${PWNED}`, "dockerfile", /remote helper|spaces/);
-    await refused(`EXT::sh -c "touch ${PWNED}"`, "dockerfile", /remote helper|spaces/);
+    // Without whitespace, the remote helper rule alone answers.
+    await refused(probe.extRemote, "dockerfile", /remote helper.*not allowed/);
+    await refused(probe.extRemote.replace("ext::", "EXT::"), "dockerfile", /remote helper/);
     const { deployments } = await harness().deployments.listDeployments({ projectId });
     assert.deepEqual(deployments, []);
-    assert.equal(existsSync(PWNED), false);
+    assert.equal(await probe.fired(), false);
   });
 
-  it("refuses an option-like branch (--upload-pack=…) at once, creating nothing", async () => {
-    await refused(repo?.url ?? "", `--upload-pack=touch ${PWNED}`, /must not start with '-'/);
+  it("refuses option-like input (--upload-pack=…) at once, creating nothing", async () => {
+    await refused(repo?.url ?? "", probe.uploadPackOption, /must not start with '-'/);
     await refused(repo?.url ?? "", "-u", /must not start with '-'/);
+    await refused(probe.uploadPackOption, "main", /git_repo must not start with '-'/);
     const { deployments } = await harness().deployments.listDeployments({ projectId });
     assert.deepEqual(deployments, []);
-    assert.equal(existsSync(PWNED), false);
+    assert.equal(await probe.fired(), false);
   });
 
   const cases: Array<{
@@ -151,7 +151,7 @@ describe("bad deployment input", () => {
       assert.deepEqual(steps, [], "no build step container");
       assert.deepEqual(await imagesOf(id), [], "no image");
       assert.deepEqual(await readdir(buildsFolder()), [], "the build folder is empty");
-      assert.equal(existsSync(PWNED), false);
+      assert.equal(await probe.fired(), false);
       // A failed deployment is left alone until someone redeploys it: no retry builds again.
       await harness().t.platform.deploying?.reconciler.reconcileOnce();
       assert.equal((await deployments.listBuilds({ deploymentId: id })).builds.length, 1);

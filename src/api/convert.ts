@@ -7,6 +7,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { RoleName } from "../access/roles.js";
 import type { ApiToken as TokenRow } from "../accounts/service.js";
 import type { StatusEvent } from "../deployments/events.js";
+import { stripCredentials } from "../deployments/git-credentials.js";
 import type {
   Build as BuildRow,
   Deployment as DeploymentRow,
@@ -169,7 +170,9 @@ export function deploymentToProto(row: DeploymentRow, urlOf: UrlOf) {
     organizationId: row.organizationId,
     projectId: row.projectId,
     name: row.name,
-    gitRepo: row.gitRepo,
+    // Stored without a credential; stripped again should an older row still carry one.
+    gitRepo: stripCredentials(row.gitRepo),
+    hasGitCredential: row.hasGitCredential,
     branch: row.branch,
     status: statusToProto(row.status),
     statusMessage: row.statusMessage,

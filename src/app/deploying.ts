@@ -37,6 +37,7 @@ import { RouteSync } from "../controller/routing.js";
 import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
+import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
 import { traefikLabels } from "../edge/traefik.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
 import { DockerRuntime, type LogOptions } from "../runtime/docker-runtime.js";
@@ -223,9 +224,16 @@ export async function startDeploying(
           limits: {
             timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000,
             maxRepoBytes: config.BUILD_MAX_REPO_MB * 1024 * 1024,
+            maxRepoFiles: config.BUILD_MAX_FILES,
+            maxDiskBytes: config.BUILD_MAX_DISK_MB * 1024 * 1024,
+            cpus: config.BUILD_CPUS,
+            memoryBytes: config.BUILD_MEMORY_MB * 1024 * 1024,
+            maxLogChars: config.BUILD_LOG_MAX_KB * 1024,
           },
+          knownHostsFile: join(resolve(config.DATA_DIR), "ssh", "known_hosts"),
           images: { nodeImage: config.NODE_BASE_IMAGE, staticImage: config.STATIC_BASE_IMAGE },
           allowFile: config.GIT_ALLOW_FILE,
+          ...(request.httpCredential ? { httpCredential: request.httpCredential } : {}),
           onLog: request.onLog,
           ...(request.signal ? { signal: request.signal } : {}),
         }),
@@ -331,7 +339,8 @@ export async function startDeploying(
           })
         : undefined;
 
-    const tls = config.EDGE === "caddy" ? config.ACME_CA !== undefined : config.EDGE === "traefik";
+    // TLS, the Traefik names and the URLs shown, decided once (src/edge/edge-tls.ts).
+    const tls = edgeTls(config, edgePort);
     const installation = await installationId(ctx.db);
     const deployer = new Deployer({
       installationId: installation,
@@ -346,7 +355,6 @@ export async function startDeploying(
           domains,
           port,
           tls,
-          certResolver: config.TRAEFIK_CERT_RESOLVER,
         }),
       defaults: {
         cpuMillicores: config.DEFAULT_CPU_MILLICORES,
@@ -384,20 +392,17 @@ export async function startDeploying(
       controller.start();
       const started = controller;
       cleanups.push(() => started.close());
+      // Routes recorded under an earlier configuration take this one's TLS.
+      await deployer
+        .alignRouteTls()
+        .catch((error: unknown) =>
+          ctx.logger.warn({ err: error }, "aligning the routes' TLS with the configuration failed"),
+        );
       // The edge starts empty: give it the routes recorded before this start.
       await routes.sync().catch(() => undefined);
     }
 
-    const urlOf = (domain: string) => {
-      if (config.EDGE === "builtin")
-        return `http://${domain}${edgePort && edgePort !== 80 ? `:${edgePort}` : ""}`;
-      if (config.EDGE === "caddy") {
-        return config.ACME_CA
-          ? `https://${domain}${config.CADDY_HTTPS_PORT !== 443 ? `:${config.CADDY_HTTPS_PORT}` : ""}`
-          : `http://${domain}${config.CADDY_HTTP_PORT !== 80 ? `:${config.CADDY_HTTP_PORT}` : ""}`;
-      }
-      return `${tls ? "https" : "http"}://${domain}`;
-    };
+    const urlOf = (domain: string) => edgeUrl(tls, domain);
     const logs: DeploymentLogs = swarm
       ? { list: (filter) => swarm.list(filter), logs: (id, options) => swarm.logs(id, options) }
       : {

@@ -14,6 +14,8 @@ import { Authenticator } from "../auth/authenticator.js";
 import { OidcVerifier } from "../auth/oidc-verifier.js";
 import type { Config } from "../config/config.js";
 import { SecretBox } from "../crypto/secret-box.js";
+import { sealGitCredentials } from "../deployments/git-credentials.js";
+import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
 import type { AppContext } from "./context.js";
@@ -84,6 +86,10 @@ export async function startPlatform(
       now: () => new Date(),
     };
 
+    // Credentials still written in repository URLs (older deployments) move to the sealed table.
+    const sealed = await sealGitCredentials(ctx);
+    if (sealed > 0) logger.info({ deployments: sealed }, "git credentials moved out of URLs");
+
     const first = await bootstrap(database.db, config.BOOTSTRAP_ADMIN_EMAIL);
 
     const deploying = needsDeploying(config) ? await startDeploying(ctx, config) : undefined;
@@ -122,9 +128,10 @@ export async function startPlatform(
         ...(metrics.system.service ? { metrics: metrics.system.service } : {}),
         healthChecks: { metrics: metricsHealth },
         observability: () => metrics.system.observability(),
+        // The API alone (ROLES=api, as in the stack) shows the same URLs as the edge serves.
+        urlOf: deploying?.urlOf ?? ((domain: string) => edgeUrl(edgeTls(config), domain)),
         ...(deploying
           ? {
-              urlOf: deploying.urlOf,
               logs: deploying.logs,
               healthChecks: {
                 metrics: metricsHealth,

@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/config.js";
 import { loadRouteTable } from "../controller/routing.js";
 import { constantTimeEqual } from "../crypto/tokens.js";
+import { edgeTls } from "../edge/edge-tls.js";
 import { traefikDynamicConfig } from "../edge/traefik.js";
 import type { AppContext } from "./context.js";
 
@@ -21,6 +22,6 @@ export function registerTraefikProvider(app: FastifyInstance, ctx: AppContext, c
         .send({ code: "unauthenticated", message: "send the provider token" });
     }
     const table = await loadRouteTable(ctx.db);
-    return traefikDynamicConfig(table, { certResolver: config.TRAEFIK_CERT_RESOLVER });
+    return traefikDynamicConfig(table, { tls: edgeTls(config) });
   });
 }

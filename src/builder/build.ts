@@ -12,11 +12,13 @@ import type Dockerode from "dockerode";
 import { DomainError, failedPrecondition, invalidArgument, unavailable } from "../domain/errors.js";
 import { uuid, branch as validBranch, gitRepo as validGitRepo } from "../domain/validation.js";
 import { stopReason } from "./abort.js";
+import { type BuildMessage, LineSplitter, readBuildStream } from "./build-stream.js";
 import { packContext } from "./context.js";
 import { type BuildKind, type BuildPlan, type DetectOptions, detectBuild } from "./detect.js";
-import { cloneShallow, redactUrl } from "./git.js";
-import { guardLog, type LogSink } from "./log-sink.js";
-import { formatSeconds } from "./units.js";
+import { measureTree } from "./disk-usage.js";
+import { cloneShallow, type HttpCredential, redactUrl, type SshKey } from "./git.js";
+import { BoundedLog, guardLog, type LogSink } from "./log-sink.js";
+import { formatBytes, formatSeconds } from "./units.js";
 
 export const BUILD_ID_LABEL = "cloud.obiente.build_id";
 export const DEPLOYMENT_ID_LABEL = "cloud.obiente.deployment_id";
@@ -26,7 +28,41 @@ export interface BuildLimits {
   timeoutMs: number;
   /** The most the checkout may take on disk. */
   maxRepoBytes: number;
+  /** The most files and folders the checkout may hold (empty files weigh nothing in bytes). */
+  maxRepoFiles?: number;
+  /**
+   * The most disk the build may use: its work folder, and each step's container layer in the
+   * engine while the step runs.
+   */
+  maxDiskBytes?: number;
+  /** CPU cores each step may use (the engine's cpuquota over cpuperiod). */
+  cpus?: number;
+  /** Memory of each step, swap included (the engine's memory and memswap). */
+  memoryBytes?: number;
+  /** The build log's size: about three quarters as it comes, the last quarter at the end. */
+  maxLogChars?: number;
 }
+
+/** What a build may use when the caller says nothing (the platform passes its configuration). */
+export const DEFAULT_BUILD_LIMITS = {
+  maxRepoFiles: 100_000,
+  maxDiskBytes: 10 * 1024 * 1024 * 1024,
+  cpus: 1,
+  memoryBytes: 2 * 1024 * 1024 * 1024,
+  maxLogChars: 256 * 1024,
+} as const satisfies Partial<BuildLimits>;
+
+/** The engine's CFS period: cpuquota is CPUs times this. */
+const CPU_PERIOD_US = 100_000;
+/** How often the disk a build uses is measured while it runs. */
+const DISK_CHECK_INTERVAL_MS = 2_000;
+
+/**
+ * Labels that would give a built image's containers a route at the edge (Traefik's and
+ * caddy-docker-proxy's Docker providers read every container's labels): a tenant's Dockerfile
+ * must not carry them, since containers inherit their image's labels.
+ */
+export const ROUTING_LABEL = /^(?:traefik\.|caddy)/i;
 
 export interface BuildImageOptions {
   docker: Dockerode;
@@ -49,6 +85,12 @@ export interface BuildImageOptions {
   signal?: AbortSignal;
   /** The network of RUN steps (Docker's networkmode): "none" builds offline. Docker's default when absent. */
   networkMode?: string;
+  /** The deployment's own SSH key for ssh:// and scp-like remotes; none when absent. */
+  sshKey?: SshKey;
+  /** The deployment's own credential for https remotes (kept out of the URL and argv). */
+  httpCredential?: HttpCredential;
+  /** The platform's known_hosts for ssh remotes (see CloneOptions.knownHostsFile). */
+  knownHostsFile?: string;
 }
 
 export interface BuiltImage {
@@ -70,16 +112,21 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const deploymentId = uuid("deployment_id", options.deploymentId);
   const repo = validGitRepo(options.gitRepo, { allowFile: options.allowFile });
   const branch = validBranch(options.branch);
-  const { timeoutMs, maxRepoBytes } = options.limits;
-  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-    throw invalidArgument("the build time limit must be a positive number of milliseconds");
-  }
-  if (!(maxRepoBytes > 0)) throw invalidArgument("the repository size limit must be positive");
+  const limits = checkLimits(options.limits);
+  const { timeoutMs } = limits;
   if (options.signal?.aborted) throw stopReason(options.signal);
 
   const { docker } = options;
-  const log = guardLog(options.onLog);
+  const sink = guardLog(options.onLog);
+  // Git's and the engine's output go through the bounded log; the platform's own few lines (the
+  // outcome) are written after it closes, so that they always come last and are never cut.
+  const output = new BoundedLog(sink, {
+    headChars: Math.ceil((limits.maxLogChars * 3) / 4),
+    tailChars: Math.floor(limits.maxLogChars / 4),
+  });
+  const log: LogSink = (line) => output.line(line);
   const workDir = join(resolve(options.workRoot), buildId);
+  const startedAt = Date.now();
 
   // One signal for the whole build: the deadline or the caller's cancellation, with the reason.
   const controller = new AbortController();
@@ -95,7 +142,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const onOuterAbort = () => controller.abort(stopReason(outer as AbortSignal));
   outer?.addEventListener("abort", onOuterAbort, { once: true });
 
-  const trace = new BuildTrace(log);
+  const trace = new BuildTrace(output);
+  let unwatchDisk: (() => void) | undefined;
   try {
     // A folder left by a crashed attempt of this very build is stale: start afresh.
     await rm(workDir, { recursive: true, force: true });
@@ -110,13 +158,18 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       dir: checkout,
       allowFile: options.allowFile,
       timeoutMs,
-      maxBytes: maxRepoBytes,
+      maxBytes: Math.min(limits.maxRepoBytes, limits.maxDiskBytes),
+      maxFiles: limits.maxRepoFiles,
       signal,
       onLog: log,
       homeDir: home,
+      ...(options.sshKey === undefined ? {} : { sshKey: options.sshKey }),
+      ...(options.httpCredential === undefined ? {} : { httpCredential: options.httpCredential }),
+      ...(options.knownHostsFile === undefined ? {} : { knownHostsFile: options.knownHostsFile }),
     });
     log(`cloned commit ${commitSha}`);
     throwIfAborted(signal);
+    await checkWorkFolder(workDir, limits);
 
     const plan = detectBuild(await describeRoot(checkout), options.images);
     log(describePlan(plan));
@@ -132,6 +185,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
 
     const tag = `obiente/${deploymentId}:${commitSha.slice(0, 12)}`;
     log(`building ${tag}`);
+    unwatchDisk = watchStepDisk(docker, trace, limits.maxDiskBytes, startedAt, (error) =>
+      controller.abort(error),
+    );
     try {
       await runDockerBuild(docker, context.stream, trace, signal, {
         t: tag,
@@ -140,10 +196,16 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
         rm: true,
         forcerm: true,
         pull: false,
+        // Each step's container: CPU and memory bounded, no swap beyond the memory.
+        cpuperiod: CPU_PERIOD_US,
+        cpuquota: Math.max(1_000, Math.round(limits.cpus * CPU_PERIOD_US)),
+        memory: limits.memoryBytes,
+        memswap: limits.memoryBytes,
         ...(options.networkMode === undefined ? {} : { networkmode: options.networkMode }),
       });
     } finally {
       context.stream.destroy();
+      unwatchDisk();
     }
     throwIfAborted(signal);
 
@@ -152,19 +214,145 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     if (image.Config?.Labels?.[BUILD_ID_LABEL] !== buildId) {
       throw new DomainError("internal", `build failed: ${tag} does not carry this build's label`);
     }
+    refuseReservedLabels(image);
     throwIfAborted(signal);
     const port = exposedPort(image, plan.port);
-    log(`built ${tag} as ${image.Id}`);
+    output.close();
+    sink(`built ${tag} as ${image.Id}`);
     return { imageId: image.Id, tag, commitSha, kind: plan.kind, port };
   } catch (error) {
+    unwatchDisk?.();
     const failure = signal.aborted ? stopReason(signal) : asDomainError(error);
-    log(failure.message);
-    await removeLeftovers(docker, buildId, trace, log);
+    output.close();
+    sink(failure.message);
+    await removeLeftovers(docker, buildId, trace, startedAt, sink);
     throw failure;
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener("abort", onOuterAbort);
     await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+type CheckedLimits = Required<BuildLimits>;
+
+function checkLimits(limits: BuildLimits): CheckedLimits {
+  const checked: CheckedLimits = {
+    ...DEFAULT_BUILD_LIMITS,
+    ...definedOnly(limits),
+    timeoutMs: limits.timeoutMs,
+    maxRepoBytes: limits.maxRepoBytes,
+  };
+  if (!(checked.timeoutMs > 0) || !Number.isFinite(checked.timeoutMs)) {
+    throw invalidArgument("the build time limit must be a positive number of milliseconds");
+  }
+  for (const [name, value] of [
+    ["repository size", checked.maxRepoBytes],
+    ["repository file count", checked.maxRepoFiles],
+    ["disk", checked.maxDiskBytes],
+    ["CPU", checked.cpus],
+    ["memory", checked.memoryBytes],
+    ["log size", checked.maxLogChars],
+  ] as const) {
+    if (!(value > 0)) throw invalidArgument(`the build's ${name} limit must be positive`);
+  }
+  // The engine refuses less than 6 MB of memory for a container.
+  if (checked.memoryBytes < 6 * 1024 * 1024) {
+    throw invalidArgument("the build's memory limit must be at least 6 MB");
+  }
+  return checked;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The work folder (checkout, private HOME) against the disk limit, once the clone is done. */
+async function checkWorkFolder(workDir: string, limits: CheckedLimits): Promise<void> {
+  const { bytes } = await measureTree(workDir, { stopAboveBytes: limits.maxDiskBytes });
+  if (bytes > limits.maxDiskBytes) throw overDisk(limits.maxDiskBytes);
+}
+
+function overDisk(maxDiskBytes: number): DomainError {
+  return failedPrecondition(
+    `the build uses more disk than its limit of ${formatBytes(maxDiskBytes)} (BUILD_MAX_DISK_MB)`,
+  );
+}
+
+/**
+ * Measures, every few seconds while the engine builds, the writable layer of the step container
+ * running now, and stops the build once it is over the disk limit: the classic builder has no
+ * storage option, and a step could otherwise fill the engine's disk.
+ */
+function watchStepDisk(
+  docker: Dockerode,
+  trace: BuildTrace,
+  maxDiskBytes: number,
+  startedAt: number,
+  stop: (error: DomainError) => void,
+): () => void {
+  let busy = false;
+  const timer = setInterval(() => {
+    const id = trace.containers[trace.containers.length - 1];
+    if (busy || id === undefined) return;
+    busy = true;
+    // `size` asks the engine for the writable layer's size (SizeRw); dockerode's types omit both.
+    const inspect = docker.getContainer(id).inspect({ size: true } as object) as Promise<
+      Dockerode.ContainerInspectInfo & { SizeRw?: number }
+    >;
+    inspect
+      .then((info) => {
+        if (!isStepContainer(info, startedAt)) return;
+        if ((info.SizeRw ?? 0) > maxDiskBytes) stop(overDisk(maxDiskBytes));
+      })
+      // The step may have ended and its container gone: the next measure looks at the next one.
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, DISK_CHECK_INTERVAL_MS);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Whether a container named in the build's output is one of this build's step containers. The
+ * output also carries whatever the steps print, so a step could name another tenant's container:
+ * a step container was made after this build started, from an image id, and carries none of the
+ * platform's labels.
+ */
+function isStepContainer(info: Dockerode.ContainerInspectInfo, startedAt: number): boolean {
+  const created = Date.parse(info.Created);
+  const labels = Object.keys(info.Config?.Labels ?? {});
+  return (
+    Number.isFinite(created) &&
+    created >= startedAt - CLOCK_SKEW_MS &&
+    (info.Config?.Image ?? "").startsWith("sha256:") &&
+    !labels.some((label) => label.startsWith("cloud.obiente."))
+  );
+}
+
+/** The engine's clock and ours may differ a little (a remote engine). */
+const CLOCK_SKEW_MS = 5_000;
+
+/**
+ * Refuses an image whose labels would make the edge route to its containers, or that names
+ * itself as something of the platform's (its `cloud.obiente.*` labels are the runtime's to set;
+ * the build sets two of them itself, which win over the Dockerfile's).
+ */
+function refuseReservedLabels(image: Dockerode.ImageInspectInfo): void {
+  const names = Object.keys(image.Config?.Labels ?? {});
+  const routing = names.find((name) => ROUTING_LABEL.test(name));
+  if (routing !== undefined) {
+    throw failedPrecondition(
+      `build refused: the image carries the label "${clip(routing)}"; labels starting with "traefik." or "caddy" would route traffic at the edge, which the platform alone decides (remove the LABEL from the Dockerfile or its base image)`,
+    );
+  }
+  const own = new Set([BUILD_ID_LABEL, DEPLOYMENT_ID_LABEL]);
+  const reserved = names.find((name) => /^cloud\.obiente\./i.test(name) && !own.has(name));
+  if (reserved !== undefined) {
+    throw failedPrecondition(
+      `build refused: the image carries the label "${clip(reserved)}"; labels starting with "cloud.obiente." are the platform's own (remove the LABEL from the Dockerfile or its base image)`,
+    );
   }
 }
 
@@ -198,7 +386,7 @@ function describePlan(plan: BuildPlan): string {
   }
 }
 
-/** Sends the context, follows Docker's JSON progress to the end, and fails on its error. */
+/** Sends the context, reads the engine's JSON messages to the end, and fails on its error. */
 async function runDockerBuild(
   docker: Dockerode,
   context: Readable,
@@ -210,83 +398,95 @@ async function runDockerBuild(
     ...options,
     abortSignal: signal,
   })) as Readable;
-  await new Promise<void>((resolvePromise, reject) => {
-    // Closing the connection makes the engine cancel the build; the clean-up does the rest.
-    const onAbort = () => {
-      output.destroy();
-      reject(stopReason(signal));
-    };
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-    docker.modem.followProgress(
-      output,
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        trace.flush();
-        if (error) reject(error);
-        else if (trace.error) reject(trace.error);
-        else resolvePromise();
-      },
-      (event: unknown) => trace.onEvent(event),
-    );
-  });
+  // Closing the connection makes the engine cancel the build; the clean-up does the rest.
+  const onAbort = () => output.destroy();
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (signal.aborted) onAbort();
+    await readBuildStream(output, {
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      onMessage: (message) => trace.onMessage(message),
+      onSkipped: (bytes) => trace.onSkipped(bytes),
+    });
+  } catch (error) {
+    if (signal.aborted) throw stopReason(signal);
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    trace.flush();
+  }
+  if (trace.error) throw trace.error;
 }
 
+/** The longest JSON message of the engine read; its pieces of output are far shorter. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** The longest line of build output kept whole. */
+export const MAX_LINE_CHARS = 4096;
+
 /**
- * Reads the classic builder's output as it comes: forwards each line, and keeps what the clean-up
- * and the error message need (the current step, the containers and images this build made).
+ * Reads the classic builder's output as it comes: passes each line to the build's bounded log,
+ * and keeps what the clean-up and the error message need (the current step, the containers and
+ * images this build made). Past the log's head, output is only scanned for the engine's own lines.
  */
 class BuildTrace {
   /** The current step, e.g. "3/5 RUN false". */
   private step: string | undefined;
   private stepIsFrom = false;
   private stepCached = false;
-  private partial = "";
+  private readonly lines = new LineSplitter(MAX_LINE_CHARS);
   /** Step containers ("Running in …"). */
   readonly containers: string[] = [];
   /** Images committed by this build's steps (not the base images, not cache hits). */
   readonly createdImages: string[] = [];
   error: DomainError | undefined;
 
-  constructor(private readonly log: LogSink) {}
+  constructor(private readonly log: BoundedLog) {}
 
-  onEvent(event: unknown): void {
-    if (typeof event !== "object" || event === null) return;
-    const { stream, error, errorDetail } = event as {
-      stream?: unknown;
-      error?: unknown;
-      errorDetail?: { message?: unknown };
-    };
+  onMessage(message: BuildMessage): void {
+    const { stream, error, errorDetail } = message;
     if (typeof stream === "string") this.onText(stream);
-    const message =
+    const text =
       typeof errorDetail?.message === "string"
         ? errorDetail.message
         : typeof error === "string"
           ? error
           : undefined;
-    if (message !== undefined && this.error === undefined) {
+    if (text !== undefined && this.error === undefined) {
       this.flush();
-      this.error = buildFailure(this.step, message);
+      this.error = buildFailure(this.step, text.slice(0, MAX_LINE_CHARS));
     }
   }
 
+  onSkipped(bytes: number): void {
+    this.log.line(`[a message of ${bytes} bytes from the engine was left out]`);
+  }
+
   flush(): void {
-    if (this.partial.length > 0) this.onLine(this.partial);
-    this.partial = "";
+    const rest = this.lines.flush();
+    if (rest !== undefined) this.onLine(rest);
   }
 
   private onText(text: string): void {
-    const lines = (this.partial + text).split(/\r?\n/);
-    this.partial = lines.pop() ?? "";
-    for (const line of lines) this.onLine(line);
+    if (this.log.full) {
+      this.log.text(text);
+      // The engine's own lines ("Step …", " ---> …") are all the trace needs from here on.
+      if (!text.includes("Step ") && !text.includes("--->")) {
+        this.lines.skip(text);
+        return;
+      }
+      for (const line of this.lines.lines(text)) this.recognise(line);
+      return;
+    }
+    for (const line of this.lines.lines(text)) this.onLine(line);
   }
 
   private onLine(line: string): void {
     if (line.trim().length === 0) return;
-    this.log(line);
+    this.log.line(line);
+    this.recognise(line);
+  }
+
+  private recognise(line: string): void {
     const step = /^Step (\d+\/\d+) : (.*)$/.exec(line);
     if (step) {
       const instruction = step[2] ?? "";
@@ -359,6 +559,7 @@ async function removeLeftovers(
   docker: Dockerode,
   buildId: string,
   trace: BuildTrace,
+  startedAt: number,
   log: LogSink,
 ): Promise<void> {
   const attempt = async (what: string, action: () => Promise<unknown>) => {
@@ -370,8 +571,13 @@ async function removeLeftovers(
       log(`clean-up: could not remove ${what}: ${(error as Error).message}`);
     }
   };
-  for (const id of trace.containers) {
-    await attempt(`container ${id}`, () => docker.getContainer(id).remove({ force: true }));
+  for (const id of new Set(trace.containers)) {
+    await attempt(`container ${id}`, async () => {
+      const container = docker.getContainer(id);
+      if (isStepContainer(await container.inspect(), startedAt)) {
+        await container.remove({ force: true });
+      }
+    });
   }
   await attempt(`the images of build ${buildId}`, async () => {
     const images = await docker.listImages({
@@ -382,7 +588,17 @@ async function removeLeftovers(
       await attempt(`image ${image.Id}`, () => docker.getImage(image.Id).remove({ force: true }));
     }
   });
-  for (const id of [...trace.createdImages].reverse()) {
-    await attempt(`image ${id}`, () => docker.getImage(id).remove());
+  for (const id of [...new Set(trace.createdImages)].reverse()) {
+    await attempt(`image ${id}`, async () => {
+      // Named in the output, like the containers: only an image made since this build started,
+      // and no other build's (which carries its own build label), is removed.
+      const image = docker.getImage(id);
+      const info = await image.inspect();
+      const created = Date.parse(info.Created);
+      const otherBuild = info.Config?.Labels?.[BUILD_ID_LABEL];
+      if (!(created >= startedAt - CLOCK_SKEW_MS)) return;
+      if (otherBuild !== undefined && otherBuild !== buildId) return;
+      await image.remove();
+    });
   }
 }

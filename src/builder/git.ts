@@ -5,13 +5,14 @@
  * configuration reach git, its remote helpers or ssh.
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DomainError, failedPrecondition, invalidArgument, unavailable } from "../domain/errors.js";
 import { branch as validBranch, gitRepo as validGitRepo } from "../domain/validation.js";
 import { stopReason } from "./abort.js";
-import { directorySize } from "./disk-usage.js";
+import { LineSplitter } from "./build-stream.js";
+import { measureTree, type TreeSize } from "./disk-usage.js";
 import { guardLog, type LogSink } from "./log-sink.js";
 import { formatBytes, formatSeconds } from "./units.js";
 
@@ -26,6 +27,21 @@ export interface CloneOptions {
   timeoutMs: number;
   /** The most the checkout (working tree and .git) may take on disk. */
   maxBytes: number;
+  /** The most files and folders the checkout (working tree and .git) may hold; no limit when absent. */
+  maxFiles?: number;
+  /**
+   * The deployment's own key for ssh remotes. Without one, ssh offers no key at all: never the
+   * service user's (~/.ssh of its passwd entry), nor an agent's.
+   */
+  sshKey?: SshKey;
+  /** The deployment's own credential for https remotes; git gets it from an askpass helper. */
+  httpCredential?: HttpCredential;
+  /**
+   * The known_hosts file ssh checks and extends (first contact: the host's key is accepted and
+   * recorded; a changed key is refused). In the private HOME, so forgotten after the clone, when
+   * absent.
+   */
+  knownHostsFile?: string;
   /** Aborting kills git; the clone rejects with the signal's reason when it is a DomainError. */
   signal?: AbortSignal;
   /** Each line git writes to stderr, credentials in URLs masked. */
@@ -35,6 +51,17 @@ export interface CloneOptions {
    * when absent.
    */
   homeDir?: string;
+}
+
+export interface SshKey {
+  /** An OpenSSH or PEM private key, without a passphrase. */
+  privateKeyPem: string;
+}
+
+export interface HttpCredential {
+  username: string;
+  /** A password or token. */
+  password: string;
 }
 
 export interface CloneResult {
@@ -80,8 +107,10 @@ export async function cloneShallow(options: CloneOptions): Promise<CloneResult> 
   const repo = validGitRepo(options.repo, { allowFile: options.allowFile });
   const branch = validBranch(options.branch);
   const { dir, timeoutMs, maxBytes, signal } = options;
+  const maxFiles = options.maxFiles ?? Number.POSITIVE_INFINITY;
   if (!(timeoutMs > 0)) throw invalidArgument("the clone's time limit must be positive");
   if (!(maxBytes > 0)) throw invalidArgument("the clone's size limit must be positive");
+  if (!(maxFiles > 0)) throw invalidArgument("the clone's file count limit must be positive");
   if (signal?.aborted) throw stopReason(signal);
   // The folder is removed when the clone fails: it must hold nothing of anyone else's.
   if ((await entriesOf(dir)).length > 0) {
@@ -91,12 +120,19 @@ export async function cloneShallow(options: CloneOptions): Promise<CloneResult> 
   const shownRepo = redactUrl(repo);
   const home = options.homeDir ?? (await mkdtemp(join(tmpdir(), "obiente-git-home-")));
   try {
-    await mkdir(home, { recursive: true });
+    await mkdir(home, { recursive: true, mode: 0o700 });
     const env = gitEnvironment(home, options.allowFile);
+    Object.assign(env, await sshEnvironment(home, options));
+    Object.assign(env, await askpassEnvironment(home, repo, options.httpCredential));
     const deadline = Date.now() + timeoutMs;
     const timeoutMessage = `cloning ${shownRepo} timed out after ${formatSeconds(timeoutMs)}`;
-    const tooLarge = () =>
-      failedPrecondition(`the repository is larger than the limit of ${formatBytes(maxBytes)}`);
+    const tooLarge = (size: TreeSize) =>
+      size.bytes > maxBytes
+        ? failedPrecondition(`the repository is larger than the limit of ${formatBytes(maxBytes)}`)
+        : failedPrecondition(
+            `the repository holds more than the limit of ${maxFiles} files and folders (BUILD_MAX_FILES)`,
+          );
+    const limits = { maxBytes, maxFiles };
 
     const clone = await runGit(
       [
@@ -118,11 +154,12 @@ export async function cloneShallow(options: CloneOptions): Promise<CloneResult> 
         timeoutMessage,
         signal,
         onStderrLine: options.onLog,
-        watch: (stop) => watchSize(dir, maxBytes, () => stop(tooLarge())),
+        watch: (stop) => watchSize(dir, limits, (size) => stop(tooLarge(size))),
       },
     );
     if (clone.code !== 0) throw cloneError(clone.stderr, { repo: shownRepo, branch });
-    if ((await directorySize(dir, maxBytes)) > maxBytes) throw tooLarge();
+    const size = await measure(dir, limits);
+    if (isOver(size, limits)) throw tooLarge(size);
 
     const head = await runGit([...HARDENING, "-C", dir, "rev-parse", "--verify", "HEAD"], {
       env,
@@ -157,7 +194,7 @@ async function entriesOf(dir: string): Promise<string[]> {
 
 /** Masks the user-info part of http(s) URLs (tokens are often put there). */
 export function redactUrl(text: string): string {
-  return text.replace(/(https?:\/\/)[^/\s@]+@/gi, "$1***@");
+  return text.replace(/(https?:\/\/)[^/\s?#]+@/gi, "$1***@");
 }
 
 function gitEnvironment(home: string, allowFile: boolean): NodeJS.ProcessEnv {
@@ -175,8 +212,6 @@ function gitEnvironment(home: string, allowFile: boolean): NodeJS.ProcessEnv {
     GIT_ALLOW_PROTOCOL: allowFile ? "https:ssh:git:file" : "https:ssh:git",
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: "/dev/null",
-    // No password prompt from ssh; host keys are learnt on first use into the private HOME.
-    GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
   };
   for (const name of PASS_THROUGH) {
     const value = process.env[name];
@@ -185,15 +220,146 @@ function gitEnvironment(home: string, allowFile: boolean): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Measures the checkout every so often while git writes it, and stops git past the limit. */
-function watchSize(dir: string, maxBytes: number, onTooLarge: () => void): () => void {
+interface TreeLimits {
+  maxBytes: number;
+  maxFiles: number;
+}
+
+const measure = (dir: string, limits: TreeLimits) =>
+  measureTree(dir, { stopAboveBytes: limits.maxBytes, stopAboveFiles: limits.maxFiles });
+const isOver = (size: TreeSize, limits: TreeLimits) =>
+  size.bytes > limits.maxBytes || size.files > limits.maxFiles;
+
+/**
+ * How git runs ssh. OpenSSH takes the home folder from the passwd entry, not from HOME: without
+ * these options the service user's ~/.ssh/config, keys and known_hosts would be used, and any
+ * organization could clone what only the operator's key may read. So: no configuration file, no
+ * agent, no key but the deployment's own, and the platform's own known_hosts (first contact
+ * accepted and recorded, a changed key refused). Every argument is the platform's (paths it
+ * made), each quoted for the shell git runs the command with; the host and path come after, from
+ * git, as separate arguments.
+ */
+async function sshEnvironment(home: string, options: CloneOptions): Promise<NodeJS.ProcessEnv> {
+  let identity = "none";
+  if (options.sshKey !== undefined) {
+    identity = join(home, "ssh-key");
+    const pem = options.sshKey.privateKeyPem.replace(/\r\n/g, "\n");
+    await writeFile(identity, pem.endsWith("\n") ? pem : `${pem}\n`, { mode: 0o600 });
+  }
+  const knownHosts = options.knownHostsFile ?? join(home, "known_hosts");
+  await mkdir(dirname(knownHosts), { recursive: true, mode: 0o700 });
+  const args = [
+    "ssh",
+    "-F",
+    "/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    `IdentityFile=${identity}`,
+    "-o",
+    "IdentityAgent=none",
+    "-o",
+    "CertificateFile=none",
+    "-o",
+    "PKCS11Provider=none",
+    "-o",
+    "ForwardAgent=no",
+    "-o",
+    "ForwardX11=no",
+    "-o",
+    "ClearAllForwardings=yes",
+    "-o",
+    "PermitLocalCommand=no",
+    "-o",
+    "ProxyCommand=none",
+    "-o",
+    "ControlMaster=no",
+    "-o",
+    "ControlPath=none",
+    "-o",
+    "PasswordAuthentication=no",
+    "-o",
+    "KbdInteractiveAuthentication=no",
+    "-o",
+    "HostbasedAuthentication=no",
+    "-o",
+    "StrictHostKeyChecking=accept-new",
+    "-o",
+    `UserKnownHostsFile=${knownHosts}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "UpdateHostKeys=no",
+    "-o",
+    "ConnectTimeout=30",
+  ];
+  return { GIT_SSH_COMMAND: args.map(shellQuote).join(" "), GIT_SSH_VARIANT: "ssh" };
+}
+
+/** One shell word holding exactly `text`. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The https credential, out of the URL and of git's arguments: git asks an askpass helper, which
+ * answers only for the repository's own origin (a redirect to another host gets nothing) and
+ * reads the values from its environment.
+ */
+async function askpassEnvironment(
+  home: string,
+  repo: string,
+  credential: HttpCredential | undefined,
+): Promise<NodeJS.ProcessEnv> {
+  if (credential === undefined) return {};
+  let url: URL;
+  try {
+    url = new URL(repo);
+  } catch {
+    throw invalidArgument("a git credential is for https repositories only");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw invalidArgument("a git credential is for https repositories only");
+  }
+  const origin = `${url.protocol}//${url.host}`;
+  const helper = join(home, "askpass");
+  await writeFile(helper, ASKPASS_SCRIPT, { mode: 0o700 });
+  await chmod(helper, 0o700);
+  return {
+    GIT_ASKPASS: helper,
+    OBIENTE_GIT_USERNAME_PROMPT: `Username for '${origin}': `,
+    // git names the user in its second question when there is one.
+    OBIENTE_GIT_PASSWORD_PROMPT:
+      credential.username === ""
+        ? `Password for '${origin}': `
+        : `Password for '${url.protocol}//${credential.username}@${url.host}': `,
+    OBIENTE_GIT_USERNAME: credential.username,
+    OBIENTE_GIT_PASSWORD: credential.password,
+  };
+}
+
+/** Compares git's whole prompt with the expected ones: the values never reach the shell's parser. */
+const ASKPASS_SCRIPT = `#!/bin/sh
+if [ "$1" = "$OBIENTE_GIT_USERNAME_PROMPT" ]; then printf '%s\\n' "$OBIENTE_GIT_USERNAME"; exit 0; fi
+if [ "$1" = "$OBIENTE_GIT_PASSWORD_PROMPT" ]; then printf '%s\\n' "$OBIENTE_GIT_PASSWORD"; exit 0; fi
+exit 1
+`;
+
+/** Measures the checkout every so often while git writes it, and stops git past a limit. */
+function watchSize(
+  dir: string,
+  limits: TreeLimits,
+  onTooLarge: (size: TreeSize) => void,
+): () => void {
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    directorySize(dir, maxBytes)
+    measure(dir, limits)
       .then((size) => {
-        if (size > maxBytes) onTooLarge();
+        if (isOver(size, limits)) onTooLarge(size);
       })
       // A failed measurement while git works is not fatal: the check after the clone decides.
       .catch(() => undefined)
@@ -214,6 +380,11 @@ function cloneError(stderr: string[], { repo, branch }: { repo: string; branch: 
   if (transport) {
     return invalidArgument(
       `git_repo uses the ${transport[1]} protocol, which is not allowed here (allowed: https, ssh, git)`,
+    );
+  }
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
+    return failedPrecondition(
+      `the ssh host key of ${repo} is not the one recorded at the first clone from it (the platform's known_hosts): if the server's key really changed, the operator removes its line from DATA_DIR/ssh/known_hosts`,
     );
   }
   if (
@@ -265,6 +436,7 @@ interface RunResult {
 
 const MAX_STDOUT = 64 * 1024;
 const STDERR_TAIL = 50;
+const MAX_STDERR_LINE = 2_048;
 
 /**
  * Runs git in its own process group, so that a time limit, an abort or the size watch kill git
@@ -301,7 +473,8 @@ function runGit(args: string[], options: RunOptions): Promise<RunResult> {
     });
 
     const stderr: string[] = [];
-    let partial = "";
+    // A remote's messages reach stderr too ("remote: …"): lines are cut, and only the last few kept.
+    const lines = new LineSplitter(MAX_STDERR_LINE);
     const emit = (line: string) => {
       const shown = redactUrl(line);
       stderr.push(shown);
@@ -311,9 +484,8 @@ function runGit(args: string[], options: RunOptions): Promise<RunResult> {
     };
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {
-      const parts = (partial + chunk).split(/\r\n|\r|\n/);
-      partial = parts.pop() ?? "";
-      for (const line of parts) emit(line);
+      // Progress lines end in a carriage return.
+      for (const line of lines.lines(chunk.replace(/\r(?!\n)/g, "\n"))) emit(line);
     });
 
     const finish = (outcome: () => void) => {
@@ -329,7 +501,8 @@ function runGit(args: string[], options: RunOptions): Promise<RunResult> {
       finish(() => reject(unavailable(`could not run git: ${error.message}`, error)));
     });
     child.on("close", (code) => {
-      if (partial.length > 0) emit(partial);
+      const last = lines.flush();
+      if (last !== undefined) emit(last);
       finish(() => {
         if (stopped !== undefined) reject(stopped);
         else resolve({ code, stdout, stderr });

@@ -23,5 +23,12 @@ export {
   detectBuild,
   GENERATED_DOCKERFILE,
 } from "./detect.js";
-export { type CloneOptions, type CloneResult, cloneShallow } from "./git.js";
+export {
+  type CloneOptions,
+  type CloneResult,
+  cloneShallow,
+  type HttpCredential,
+  redactUrl,
+  type SshKey,
+} from "./git.js";
 export type { LogSink } from "./log-sink.js";

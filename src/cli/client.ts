@@ -8,6 +8,7 @@ import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import { OrganizationService, Role } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectService } from "../gen/obiente/cloud/project/v1/project_pb.js";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials.js";
+import { terminalSafe } from "./terminal-text.js";
 
 export function transportFor(credentials: Credentials): Transport {
   return createConnectTransport({
@@ -26,7 +27,8 @@ async function client<S extends DescService>(service: S): Promise<Client<S>> {
   return createClient(service, transportFor(await loadCredentials()));
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+/** Every line holds text from the server: printed without its control sequences. */
+const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
 
 export function registerClientCommands(program: Command) {
   program

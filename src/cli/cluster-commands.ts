@@ -16,8 +16,10 @@ import { type Node, NodeAvailability, NodeService } from "../gen/obiente/cloud/n
 import { transportFor } from "./client.js";
 import { loadCredentials } from "./credentials.js";
 import { resolveDeployment } from "./deploy-commands.js";
+import { terminalSafe } from "./terminal-text.js";
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+/** Every line holds text from the server: printed without its control sequences. */
+const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
 const GIB = 1024 ** 3;
 
 async function clients() {

@@ -15,8 +15,10 @@ import {
 import { ProjectService } from "../gen/obiente/cloud/project/v1/project_pb.js";
 import { transportFor } from "./client.js";
 import { loadCredentials } from "./credentials.js";
+import { terminalSafe } from "./terminal-text.js";
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+/** Every line holds text from the server: printed without its control sequences. */
+const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
 const statusName = (s: DeploymentStatus) => DeploymentStatus[s]?.toLowerCase() ?? "unknown";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

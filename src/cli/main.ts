@@ -15,6 +15,7 @@ import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
 import { registerDomainCommands } from "./domain-commands.js";
+import { terminalSafe } from "./terminal-text.js";
 
 const program = new Command()
   .name("obiente")
@@ -65,11 +66,13 @@ registerClusterCommands(program);
 registerDomainCommands(program);
 registerAdminCommands(program);
 
+// Errors carry the server's messages (ConnectError), which may hold text a tenant wrote.
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {
-    process.stderr.write(`obiente: ${error.message}\n`);
+    process.stderr.write(`obiente: ${terminalSafe(error.message)}\n`);
     process.exit(2);
   }
-  process.stderr.write(`obiente: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`obiente: ${terminalSafe(message)}\n`);
   process.exit(1);
 });

@@ -174,6 +174,12 @@ const schema = z.object({
     .refine((r) => r.from >= 1024 && r.to <= 65_535 && r.from <= r.to, "a range within 1024-65535"),
   BUILD_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(600),
   BUILD_MAX_REPO_MB: z.coerce.number().int().positive().default(500),
+  // What one build may use (docs/security-build.md).
+  BUILD_MAX_FILES: positiveInt.default(100_000),
+  BUILD_MAX_DISK_MB: positiveInt.default(10_240),
+  BUILD_CPUS: z.coerce.number().positive().max(1024).default(1),
+  BUILD_MEMORY_MB: z.coerce.number().int().min(64).default(2_048),
+  BUILD_LOG_MAX_KB: z.coerce.number().int().min(16).default(256),
   NODE_BASE_IMAGE: z.string().min(1).default("node:20-alpine"),
   STATIC_BASE_IMAGE: z.string().min(1).default("busybox:stable"),
   DEFAULT_CPU_MILLICORES: z.coerce.number().int().min(10).default(500),
@@ -193,6 +199,8 @@ const schema = z.object({
   ACME_CA: z.url().optional(),
   ACME_EMAIL: z.email().optional(),
   ACME_CA_ROOT: z.string().optional(),
+  TRAEFIK_TLS: bool.default(true),
+  TRAEFIK_ENTRYPOINT: z.string().min(1).optional(),
   TRAEFIK_CERT_RESOLVER: z.string().default("letsencrypt"),
   TRAEFIK_PROVIDER_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   // Clusters (docs/swarm.md).

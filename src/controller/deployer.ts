@@ -11,11 +11,13 @@
  * deleted: as stopped, then remove routes, images and the records.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { and, eq, inArray, ne, notInArray } from "drizzle-orm";
 import { type AppContext, invalidateOrganization } from "../app/context.js";
 import { buildLogChannel, type StatusEvent, statusChannel } from "../deployments/events.js";
+import { readGitCredential } from "../deployments/git-credentials.js";
 import { DeploymentService } from "../deployments/service.js";
 import { DomainError, resourceExhausted } from "../domain/errors.js";
+import { edgeTls } from "../edge/edge-tls.js";
 import {
   builds,
   type DeploymentStatusName,
@@ -477,11 +479,13 @@ export class Deployer {
 
     const logs = new BuildLogWriter(ctx, buildId);
     try {
+      const httpCredential = await readGitCredential(ctx.db, ctx.secrets, row.id, row.gitRepo);
       const result = await builder.build({
         buildId,
         deploymentId: row.id,
         gitRepo: row.gitRepo,
         branch: row.branch,
+        ...(httpCredential ? { httpCredential } : {}),
         onLog: (line) => logs.push(line),
         ...(signal ? { signal } : {}),
       });
@@ -603,6 +607,26 @@ export class Deployer {
     );
   }
 
+  /**
+   * Gives every routing row the TLS of the current configuration and re-syncs the edges when one
+   * changed. Rows are written when a deployment is routed, so a change of EDGE or ACME_CA would
+   * otherwise reach each route only at its next deploy. Returns how many rows changed.
+   */
+  async alignRouteTls(): Promise<number> {
+    const { ctx } = this.options;
+    const tls = edgeTls(ctx.config).enabled;
+    const changed = await ctx.db
+      .update(deploymentRouting)
+      .set({ tls, updatedAt: ctx.now() })
+      .where(ne(deploymentRouting.tls, tls))
+      .returning({ domain: deploymentRouting.domain });
+    if (changed.length > 0) {
+      ctx.logger.info({ routes: changed.length, tls }, "routes follow the edge's TLS setting");
+      await this.options.routes.sync();
+    }
+    return changed.length;
+  }
+
   /** One routing row per domain of the deployment, at path "/". */
   private async writeRouting(
     tx: Parameters<Parameters<AppContext["db"]["transaction"]>[0]>[0],
@@ -610,8 +634,7 @@ export class Deployer {
     domainNames: string[],
     port: number,
   ) {
-    const tls =
-      this.options.ctx.config.EDGE === "caddy" && this.options.ctx.config.ACME_CA !== undefined;
+    const tls = edgeTls(this.options.ctx.config).enabled;
     if (domainNames.length > 0) {
       await tx
         .delete(deploymentRouting)

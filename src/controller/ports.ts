@@ -93,6 +93,8 @@ export interface BuildRequest {
   deploymentId: string;
   gitRepo: string;
   branch: string;
+  /** The deployment's https credential, kept apart from gitRepo (never in a URL or argv). */
+  httpCredential?: { username: string; password: string };
   onLog(line: string): void;
   signal?: AbortSignal;
 }

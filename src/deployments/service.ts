@@ -47,8 +47,20 @@ import {
   projects,
 } from "../store/schema.js";
 import { buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
+import {
+  checkCredential,
+  type GitCredential,
+  originOf,
+  splitCredential,
+  withCredentials,
+  writeGitCredential,
+} from "./git-credentials.js";
 
-export type Deployment = typeof deployments.$inferSelect & { domains: string[] };
+export type Deployment = typeof deployments.$inferSelect & {
+  domains: string[];
+  /** Whether a credential for the repository is kept (never the credential itself). */
+  hasGitCredential: boolean;
+};
 export type DomainRow = typeof domains.$inferSelect;
 /** A domain with, for a custom one, the DNS record that proves its organization owns it. */
 export type DomainView = DomainRow & { verification?: DomainInstructions };
@@ -66,6 +78,8 @@ export interface CreateDeploymentInput {
   resources?: { cpuMillicores: number; memoryMb: number } | undefined;
   replicas?: number | undefined;
   strategy?: Strategy | undefined;
+  /** For a private https repository; the URL's `user:token@` works too. */
+  gitCredential?: GitCredential | undefined;
 }
 
 /** The job that tells the controller a deployment needs converging. */
@@ -94,7 +108,7 @@ export class DeploymentService {
     if (!project) throw notFound("project");
     await authorize(this.ctx.db, principal, project.organizationId, "write", "project");
 
-    const gitRepo = valid.gitRepo(input.gitRepo, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+    const { gitRepo, credential } = this.source(input.gitRepo, input.gitCredential);
     const branch = valid.branch(input.branch);
     const name = this.deploymentName(input.name, gitRepo);
     const vars = valid.envVars(input.envVars ?? {});
@@ -146,13 +160,21 @@ export class DeploymentService {
             .values({ domain: customDomain, deploymentId: id, organizationId, status: "pending" });
         }
         await this.writeEnvVars(tx, id, vars);
+        if (credential) await writeGitCredential(tx, this.ctx.secrets, id, gitRepo, credential);
         await recordAudit(tx, {
           principal,
           organizationId,
           action: "deployment.create",
           resourceType: "deployment",
           resourceId: id,
-          details: { name, gitRepo, branch, replicas, envKeys: Object.keys(vars) },
+          details: {
+            name,
+            gitRepo,
+            branch,
+            replicas,
+            envKeys: Object.keys(vars),
+            ...(credential ? { gitCredential: "set" } : {}),
+          },
         });
         return deployment;
       });
@@ -231,9 +253,14 @@ export class DeploymentService {
               ),
             )
         : [];
+      const credentials = await withCredentials(
+        this.ctx.db,
+        rows.map((r) => r.id),
+      );
       return rows.map((r) => ({
         ...r,
         domains: sortDomains(all.filter((d) => d.deploymentId === r.id)),
+        hasGitCredential: credentials.has(r.id),
       }));
     });
   }
@@ -246,12 +273,26 @@ export class DeploymentService {
       branch?: string | undefined;
       resources?: { cpuMillicores: number; memoryMb: number } | undefined;
       strategy?: Strategy | undefined;
+      gitCredential?: GitCredential | undefined;
     },
   ): Promise<Deployment> {
     const current = await this.load(principal, input.id, "write");
     const changes: Partial<typeof deployments.$inferInsert> = {};
+    // undefined: the credential stays; null: it goes; else the new one.
+    let credential: GitCredential | null | undefined;
     if (input.gitRepo !== undefined) {
-      changes.gitRepo = valid.gitRepo(input.gitRepo, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+      const source = this.source(input.gitRepo, input.gitCredential);
+      changes.gitRepo = source.gitRepo;
+      credential = source.credential;
+      // A credential is for one origin: a repository moved elsewhere does not take it along.
+      if (credential === undefined && originOf(source.gitRepo) !== originOf(current.gitRepo)) {
+        credential = null;
+      }
+    } else if (input.gitCredential !== undefined) {
+      credential = checkCredential(input.gitCredential);
+      if (credential !== null && originOf(current.gitRepo) === undefined) {
+        throw invalidArgument("a git credential is for https repositories only");
+      }
     }
     if (input.branch !== undefined) changes.branch = valid.branch(input.branch);
     if (input.resources !== undefined) {
@@ -260,14 +301,26 @@ export class DeploymentService {
       changes.memoryMb = r.memoryMb;
     }
     if (input.strategy !== undefined) changes.strategy = input.strategy;
+    const gitRepo = changes.gitRepo ?? current.gitRepo;
     const row = await this.change(
       principal,
       current,
       "deployment.update",
       changes,
-      { ...changes },
+      {
+        ...changes,
+        ...(credential === undefined ? {} : { gitCredential: credential ? "replaced" : "removed" }),
+      },
       false,
-      (fresh) => this.runningDelta(fresh, { ...fresh, ...changes }, false),
+      {
+        ...(credential === undefined
+          ? {}
+          : {
+              alsoInTransaction: (tx: Tx) =>
+                writeGitCredential(tx, this.ctx.secrets, current.id, gitRepo, credential),
+            }),
+        quota: (fresh) => this.runningDelta(fresh, { ...fresh, ...changes }, false),
+      },
     );
     return this.withDomains(row);
   }
@@ -281,7 +334,7 @@ export class DeploymentService {
       { desiredState: "running" },
       {},
       true,
-      (fresh) => this.runningDelta(fresh, { ...fresh, desiredState: "running" }, true),
+      { quota: (fresh) => this.runningDelta(fresh, { ...fresh, desiredState: "running" }, true) },
     );
     return this.withDomains(row);
   }
@@ -327,7 +380,7 @@ export class DeploymentService {
       { replicas: n },
       { from: current.replicas, to: n },
       true,
-      (fresh) => this.runningDelta(fresh, { ...fresh, replicas: n }, true),
+      { quota: (fresh) => this.runningDelta(fresh, { ...fresh, replicas: n }, true) },
     );
     return this.withDomains(row);
   }
@@ -347,8 +400,14 @@ export class DeploymentService {
       },
       {},
       true,
-      (fresh) =>
-        this.runningDelta(fresh, { ...fresh, desiredState: "running", currentBuildId: null }, true),
+      {
+        quota: (fresh) =>
+          this.runningDelta(
+            fresh,
+            { ...fresh, desiredState: "running", currentBuildId: null },
+            true,
+          ),
+      },
     );
     return this.withDomains(row);
   }
@@ -379,12 +438,14 @@ export class DeploymentService {
       },
       { buildId: build.id },
       true,
-      (fresh) =>
-        this.runningDelta(
-          fresh,
-          { ...fresh, desiredState: "running", currentBuildId: build.id },
-          true,
-        ),
+      {
+        quota: (fresh) =>
+          this.runningDelta(
+            fresh,
+            { ...fresh, desiredState: "running", currentBuildId: build.id },
+            true,
+          ),
+      },
     );
     return this.withDomains(row);
   }
@@ -787,7 +848,7 @@ export class DeploymentService {
 
   /**
    * Applies a change of desired state: bumps the generation, audits, publishes, wakes the
-   * controller. With `quota`, the organization's quotas are checked first in the same
+   * controller. With `options.quota`, the organization's quotas are checked first in the same
    * transaction, against the deployment as it is once the organization is locked.
    */
   private async change(
@@ -797,8 +858,14 @@ export class DeploymentService {
     changes: Partial<typeof deployments.$inferInsert>,
     details: Record<string, unknown>,
     converge = false,
-    quota?: (fresh: typeof deployments.$inferSelect) => QuotaDelta,
+    options: {
+      /** More writes of the change, in its transaction. */
+      alsoInTransaction?: (tx: Tx) => Promise<void>;
+      /** What the change adds to the organization's use, from the deployment as locked. */
+      quota?: (fresh: typeof deployments.$inferSelect) => QuotaDelta;
+    } = {},
   ) {
+    const { alsoInTransaction, quota } = options;
     const generation = current.generation + 1;
     const status: DeploymentStatusName =
       changes.status ?? (converge ? nextStatus(changes, current) : current.status);
@@ -817,6 +884,7 @@ export class DeploymentService {
         .set({ ...changes, status, statusMessage, generation, updatedAt: this.ctx.now() })
         .where(eq(deployments.id, current.id))
         .returning();
+      await alsoInTransaction?.(tx);
       await recordAudit(tx, {
         principal,
         organizationId: current.organizationId,
@@ -858,7 +926,29 @@ export class DeploymentService {
 
   private async withDomains(row: typeof deployments.$inferSelect): Promise<Deployment> {
     const rows = await this.ctx.db.select().from(domains).where(eq(domains.deploymentId, row.id));
-    return { ...row, domains: sortDomains(rows) };
+    const credentials = await withCredentials(this.ctx.db, [row.id]);
+    return { ...row, domains: sortDomains(rows), hasGitCredential: credentials.has(row.id) };
+  }
+
+  /** The repository URL to store (never with a credential) and the credential given, if any. */
+  private source(
+    url: string,
+    explicit: GitCredential | undefined,
+  ): { gitRepo: string; credential?: GitCredential | null } {
+    const checked = valid.gitRepo(url, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+    const { url: gitRepo, credential: inUrl } = splitCredential(checked);
+    if (inUrl !== undefined && explicit !== undefined) {
+      throw invalidArgument(
+        "give the git credential either in git_repo or in git_credential, not both",
+      );
+    }
+    const given = inUrl ?? explicit;
+    if (given === undefined) return { gitRepo };
+    const credential = checkCredential(given);
+    if (credential !== null && originOf(gitRepo) === undefined) {
+      throw invalidArgument("a git credential is for https repositories only");
+    }
+    return { gitRepo, credential };
   }
 
   private async writeEnvVars(tx: Tx, deploymentId: string, vars: Record<string, string>) {

@@ -137,7 +137,7 @@ export function gitRepo(value: string, options: { allowFile: boolean }): string 
   if (scheme === undefined) {
     if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$/.test(url)) return url; // scp-like ssh
     throw invalidArgument(
-      `git_repo "${clip(url)}" is not a git URL: use https://host/owner/repo.git, ssh://…, git@host:owner/repo.git or git://…`,
+      `git_repo "${clip(withoutUserinfo(url))}" is not a git URL: use https://host/owner/repo.git, ssh://…, git@host:owner/repo.git or git://…`,
     );
   }
   if (scheme === "file") {
@@ -153,10 +153,10 @@ export function gitRepo(value: string, options: { allowFile: boolean }): string 
   try {
     parsed = new URL(url);
   } catch {
-    throw invalidArgument(`git_repo "${clip(url)}" is not a valid URL`);
+    throw invalidArgument(`git_repo "${clip(withoutUserinfo(url))}" is not a valid URL`);
   }
   if (parsed.hostname === "" || parsed.hostname.startsWith("-")) {
-    throw invalidArgument(`git_repo "${clip(url)}" has no valid host`);
+    throw invalidArgument(`git_repo "${clip(withoutUserinfo(url))}" has no valid host`);
   }
   return url;
 }
@@ -215,6 +215,11 @@ export function email(value: string): string {
 }
 
 /** Shortens user input quoted back in a message. */
+/** A URL as messages may show it: user-info (often a token) left out. */
+function withoutUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1");
+}
+
 function clip(value: string): string {
   const printable = value.replace(/[\u0000-\u001f\u007f]/g, "?");
   return printable.length > 60 ? `${printable.slice(0, 57)}...` : printable;

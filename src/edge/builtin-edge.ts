@@ -7,6 +7,7 @@ import http from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { EdgeAdapter } from "./edge-adapter.js";
+import { edgeForwardedHeaders, isClientClaim } from "./forwarded-headers.js";
 import { noDeploymentPage, notRunningPage } from "./pages.js";
 import { normalizeHost, type Route, type RouteTable } from "./route-table.js";
 
@@ -346,15 +347,21 @@ function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHe
 }
 
 /**
- * The request's end-to-end headers, the original Host kept, plus X-Forwarded-*. This edge is where
- * requests enter, so a client's own X-Forwarded-For is replaced, not trusted.
+ * The request's end-to-end headers, the original Host kept, without the client's own claims about
+ * who it is (Forwarded, X-Real-IP, X-Forwarded-*, …), plus the edge's: this edge is where requests
+ * enter, so it states the peer it accepted and trusts no header about it.
  */
 function forwardedHeaders(req: http.IncomingMessage, upgrade: boolean): http.OutgoingHttpHeaders {
   const headers = withoutHopByHop(req.headers);
-  const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
-  headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
-  headers["x-forwarded-proto"] = encrypted ? "https" : "http";
-  if (req.headers.host !== undefined) headers["x-forwarded-host"] = req.headers.host;
+  for (const name of Object.keys(headers)) if (isClientClaim(name)) delete headers[name];
+  Object.assign(
+    headers,
+    edgeForwardedHeaders({
+      address: req.socket.remoteAddress ?? "",
+      host: req.headers.host,
+      encrypted: "encrypted" in req.socket && req.socket.encrypted === true,
+    }),
+  );
   if (upgrade) {
     headers.connection = "Upgrade";
     if (req.headers.upgrade !== undefined) headers.upgrade = req.headers.upgrade;

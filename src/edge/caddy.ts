@@ -6,6 +6,7 @@
 import http from "node:http";
 import { DomainError } from "../domain/errors.js";
 import type { EdgeAdapter } from "./edge-adapter.js";
+import { CLIENT_CLAIM_HEADERS, X_FORWARDED_HEADERS } from "./forwarded-headers.js";
 import { noDeploymentPage, notRunningPage } from "./pages.js";
 import { compareStrings, type Route, type RouteTable } from "./route-table.js";
 
@@ -41,6 +42,23 @@ const LB_POLICIES: Record<string, string> = {
   random: "random",
   ip_hash: "ip_hash",
   first: "first",
+};
+
+/**
+ * The client's claims about itself never reach an app. Caddy's proxy drops a client's
+ * X-Forwarded-For, -Proto and -Host (no trusted_proxies are configured) and sets its own before
+ * these rules run, so those three are left alone; X-Real-IP is set to the peer (Caddy applies
+ * `set` before `delete`, so it is not in the deleted list); the rest are deleted.
+ */
+const CADDY_SETS = new Set([
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-real-ip",
+]);
+const CLIENT_CLAIMS = {
+  delete: [...CLIENT_CLAIM_HEADERS, ...X_FORWARDED_HEADERS].filter((name) => !CADDY_SETS.has(name)),
+  set: { "X-Real-IP": ["{http.request.remote.host}"] },
 };
 
 /**
@@ -98,6 +116,7 @@ function caddyRoute(route: Route): Record<string, unknown> {
             handler: "reverse_proxy",
             upstreams: route.upstreams.map((dial) => ({ dial })),
             load_balancing: loadBalancing(route),
+            headers: { request: CLIENT_CLAIMS },
           },
         ];
   return { match: [match], handle, terminal: true };

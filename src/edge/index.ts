@@ -8,6 +8,20 @@ export {
 } from "./caddy.js";
 export type { EdgeAdapter } from "./edge-adapter.js";
 export {
+  type EdgeTls,
+  type EdgeTlsSettings,
+  edgeTls,
+  edgeUrl,
+  TRAEFIK_HTTP_ENTRYPOINT,
+  TRAEFIK_HTTPS_ENTRYPOINT,
+} from "./edge-tls.js";
+export {
+  CLIENT_CLAIM_HEADERS,
+  edgeForwardedHeaders,
+  isClientClaim,
+  X_FORWARDED_HEADERS,
+} from "./forwarded-headers.js";
+export {
   emptyRouteTable,
   isLive,
   type LocationRow,
@@ -19,6 +33,7 @@ export {
   routeTable,
 } from "./route-table.js";
 export {
+  CLIENT_CLAIMS_MIDDLEWARE,
   routeName,
   type TraefikDynamicConfig,
   type TraefikLabelsInput,

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { type EdgeTlsSettings, edgeTls } from "./edge-tls.js";
 import type { Route, RouteTable } from "./route-table.js";
-import { routeName, traefikDynamicConfig, traefikLabels } from "./traefik.js";
+import {
+  CLIENT_CLAIMS_MIDDLEWARE,
+  routeName,
+  traefikDynamicConfig,
+  traefikLabels,
+} from "./traefik.js";
 
 /** The Traefik v3 file-provider schema (SchemaStore), kept in test/fixtures/schemas. */
 const schemaPath = new URL(
@@ -10,6 +16,22 @@ const schemaPath = new URL(
   import.meta.url,
 );
 const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as JsonSchema;
+
+function settings(overrides: Partial<EdgeTlsSettings> = {}): EdgeTlsSettings {
+  return {
+    EDGE: "traefik",
+    EDGE_PORT: 8080,
+    CADDY_HTTP_PORT: 80,
+    CADDY_HTTPS_PORT: 443,
+    TRAEFIK_TLS: true,
+    TRAEFIK_CERT_RESOLVER: "letsencrypt",
+    ...overrides,
+  };
+}
+/** The stack's edge: HTTPS on websecure, certificates from the letsencrypt resolver. */
+const secure = edgeTls(settings());
+/** No TLS: the built-in edge's setting, as the labels get it. */
+const plain = edgeTls(settings({ EDGE: "builtin" }));
 
 function route(overrides: Partial<Route> & Pick<Route, "domain">): Route {
   return {
@@ -38,12 +60,13 @@ const table: RouteTable = {
 
 describe("traefikDynamicConfig", () => {
   it("has a router and a service per route", () => {
-    const config = traefikDynamicConfig(table);
+    const config = traefikDynamicConfig(table, { tls: plain });
     const api = routeName({ domain: "app.example.com", pathPrefix: "/api" });
     assert.deepEqual(config.http.routers[api], {
       rule: "Host(`app.example.com`) && PathPrefix(`/api`)",
       service: api,
       entryPoints: ["web"],
+      middlewares: [CLIENT_CLAIMS_MIDDLEWARE],
     });
     assert.deepEqual(config.http.services[api], {
       loadBalancer: {
@@ -51,23 +74,56 @@ describe("traefikDynamicConfig", () => {
         passHostHeader: true,
       },
     });
-    const secure =
-      config.http.routers[routeName({ domain: "secure.example.com", pathPrefix: "/" })];
-    assert.deepEqual(secure?.tls, { certResolver: "letsencrypt" });
-    assert.deepEqual(secure?.entryPoints, ["websecure"]);
     assert.equal(Object.keys(config.http.routers).length, 4);
   });
 
+  it("puts every router on the HTTPS entry point with the resolver when the edge has TLS", () => {
+    // Whatever a (possibly older) routing row says: the edge's one TLS decision.
+    const config = traefikDynamicConfig(table, { tls: secure });
+    for (const router of Object.values(config.http.routers)) {
+      assert.deepEqual(router.entryPoints, ["websecure"]);
+      assert.deepEqual(router.tls, { certResolver: "letsencrypt" });
+    }
+    const custom = traefikDynamicConfig(table, {
+      tls: edgeTls(settings({ TRAEFIK_ENTRYPOINT: "https", TRAEFIK_CERT_RESOLVER: "pebble" })),
+    });
+    for (const router of Object.values(custom.http.routers)) {
+      assert.deepEqual(router.entryPoints, ["https"]);
+      assert.deepEqual(router.tls, { certResolver: "pebble" });
+    }
+    // No resolver: TLS with Traefik's default certificate.
+    const noResolver = traefikDynamicConfig(table, {
+      tls: edgeTls(settings({ TRAEFIK_CERT_RESOLVER: "" })),
+    });
+    for (const router of Object.values(noResolver.http.routers)) assert.deepEqual(router.tls, {});
+  });
+
+  it("removes the client's claims about itself that Traefik passes on", () => {
+    const config = traefikDynamicConfig(table, { tls: secure });
+    const removed = config.http.middlewares[CLIENT_CLAIMS_MIDDLEWARE]?.headers.customRequestHeaders;
+    assert.ok(removed);
+    for (const name of ["Forwarded", "X-Forwarded-Prefix", "True-Client-Ip", "Cf-Connecting-Ip"]) {
+      assert.equal(removed[name], "", name);
+    }
+    // Traefik sets these itself from the connection: removing them would remove its own values.
+    for (const name of ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip"]) {
+      assert.equal(removed[name], undefined, name);
+    }
+  });
+
   it("points a route without live replica at a closed port (Traefik answers 502)", () => {
-    const config = traefikDynamicConfig(table, { unavailableUrl: "http://127.0.0.1:9" });
+    const config = traefikDynamicConfig(table, {
+      tls: secure,
+      unavailableUrl: "http://127.0.0.1:9",
+    });
     const down = config.http.services[routeName({ domain: "down.example.com", pathPrefix: "/" })];
     assert.deepEqual(down?.loadBalancer.servers, [{ url: "http://127.0.0.1:9" }]);
   });
 
   it("is deterministic", () => {
     assert.equal(
-      JSON.stringify(traefikDynamicConfig(table)),
-      JSON.stringify(traefikDynamicConfig(table)),
+      JSON.stringify(traefikDynamicConfig(table, { tls: secure })),
+      JSON.stringify(traefikDynamicConfig(table, { tls: secure })),
     );
   });
 
@@ -79,9 +135,10 @@ describe("traefikDynamicConfig", () => {
   });
 
   it("validates against the Traefik v3 schema (minimal draft-07 check)", () => {
-    const config = traefikDynamicConfig(table, { certResolver: "pebble" });
-    assert.deepEqual(validate(schema, config), []);
-    assert.deepEqual(validate(schema, traefikDynamicConfig({ routes: [] })), []);
+    for (const tls of [secure, plain, edgeTls(settings({ TRAEFIK_CERT_RESOLVER: "pebble" }))]) {
+      assert.deepEqual(validate(schema, traefikDynamicConfig(table, { tls })), []);
+      assert.deepEqual(validate(schema, traefikDynamicConfig({ routes: [] }, { tls })), []);
+    }
     // The check does bite: a missing and an unknown key, a wrong type, a server without url.
     const bad = {
       http: {
@@ -102,37 +159,62 @@ describe("traefikDynamicConfig", () => {
     const ajv = await loadAjv();
     assert.ok(ajv, "ajv is missing: run npm ci");
     const check = ajv.compile(schema);
-    const config = traefikDynamicConfig(table, { certResolver: "pebble" });
-    assert.equal(check(config), true, JSON.stringify(check.errors));
+    for (const tls of [secure, plain]) {
+      const config = traefikDynamicConfig(table, { tls });
+      assert.equal(check(config), true, JSON.stringify(check.errors));
+    }
     assert.equal(check({ http: { routers: { r: { servce: "x" } } } }), false);
   });
 });
 
 describe("traefikLabels", () => {
   it("gives the design's labels, for HTTP", () => {
+    const labels = traefikLabels({
+      deploymentId: "d1",
+      domains: ["b.test", "A.test"],
+      port: 3000,
+      tls: plain,
+    });
+    const middleware = "traefik.http.middlewares.deployment-d1-client-claims";
     assert.deepEqual(
-      traefikLabels({ deploymentId: "d1", domains: ["b.test", "A.test"], port: 3000, tls: false }),
+      Object.fromEntries(Object.entries(labels).filter(([key]) => !key.startsWith(middleware))),
       {
         "traefik.enable": "true",
         "traefik.http.routers.deployment-d1.entrypoints": "web",
+        "traefik.http.routers.deployment-d1.middlewares": "deployment-d1-client-claims",
         "traefik.http.routers.deployment-d1.rule": "Host(`a.test`) || Host(`b.test`)",
         "traefik.http.routers.deployment-d1.service": "deployment-d1",
         "traefik.http.services.deployment-d1.loadbalancer.server.port": "3000",
       },
     );
+    assert.equal(labels[`${middleware}.headers.customrequestheaders.Forwarded`], "");
   });
 
-  it("adds TLS with the certificate resolver", () => {
+  it("adds TLS with the certificate resolver, on the HTTPS entry point", () => {
     const labels = traefikLabels({
       deploymentId: "d1",
       domains: ["a.test"],
       port: 3000,
-      tls: true,
-      certResolver: "le",
+      tls: edgeTls(settings({ TRAEFIK_CERT_RESOLVER: "le" })),
     });
     assert.equal(labels["traefik.http.routers.deployment-d1.tls"], "true");
     assert.equal(labels["traefik.http.routers.deployment-d1.tls.certresolver"], "le");
     assert.equal(labels["traefik.http.routers.deployment-d1.entrypoints"], "websecure");
+  });
+
+  it("agrees with the provider's router for the same deployment", () => {
+    for (const tls of [secure, plain]) {
+      const one: RouteTable = { routes: [route({ domain: "a.test", deploymentId: "d1" })] };
+      const router = traefikDynamicConfig(one, { tls }).http.routers[
+        routeName({ domain: "a.test", pathPrefix: "/" })
+      ];
+      const labels = traefikLabels({ deploymentId: "d1", domains: ["a.test"], port: 80, tls });
+      const prefix = "traefik.http.routers.deployment-d1";
+      assert.equal(labels[`${prefix}.rule`], router?.rule);
+      assert.equal(labels[`${prefix}.entrypoints`], router?.entryPoints.join(","));
+      assert.equal(labels[`${prefix}.tls`] === "true", router?.tls !== undefined);
+      assert.equal(labels[`${prefix}.tls.certresolver`], router?.tls?.certResolver);
+    }
   });
 });
 

@@ -4,15 +4,13 @@
  * containers and services.
  */
 import { createHash } from "node:crypto";
+import type { EdgeTls } from "./edge-tls.js";
+import { CLIENT_CLAIM_HEADERS, X_FORWARDED_HEADERS } from "./forwarded-headers.js";
 import type { Route, RouteTable } from "./route-table.js";
 
 export interface TraefikOptions {
-  /** Entry point for plain HTTP routes (default "web"). */
-  httpEntryPoint?: string;
-  /** Entry point for TLS routes (default "websecure"). */
-  httpsEntryPoint?: string;
-  /** Certificate resolver of the static configuration, for TLS routes (default "letsencrypt"). */
-  certResolver?: string;
+  /** Entry point, TLS and certificate resolver of every router (edgeTls of the configuration). */
+  tls: EdgeTls;
   /**
    * Where a route without a live replica points. Traefik needs at least one server per service; a
    * closed port makes Traefik answer 502, like the other edges (default "http://127.0.0.1:1").
@@ -27,6 +25,7 @@ export interface TraefikDynamicConfig {
       string,
       { loadBalancer: { servers: { url: string }[]; passHostHeader: boolean } }
     >;
+    middlewares: Record<string, { headers: { customRequestHeaders: Record<string, string> } }>;
   };
 }
 
@@ -34,24 +33,62 @@ export interface TraefikRouter {
   rule: string;
   service: string;
   entryPoints: string[];
-  tls?: { certResolver: string };
+  middlewares: string[];
+  tls?: { certResolver?: string };
 }
 
+/** The middleware every router goes through (see CLIENT_CLAIM_REMOVALS). */
+export const CLIENT_CLAIMS_MIDDLEWARE = "obiente-client-claims";
+
+/**
+ * Traefik drops a client's X-Forwarded-For, -Host, -Proto, -Port, -Server, -Uri, -Method and
+ * X-Real-Ip and sets its own (the stack trusts no forwarded headers on its entry points); it passes
+ * the other claims a client makes about itself (Forwarded, X-Forwarded-Prefix, True-Client-IP, …).
+ * A headers middleware removes them: an empty custom request header value deletes the header.
+ */
+const TRAEFIK_SETS = new Set([
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-forwarded-server",
+  "x-forwarded-uri",
+  "x-forwarded-method",
+  "x-real-ip",
+]);
+const CLIENT_CLAIM_REMOVALS: Record<string, string> = Object.fromEntries(
+  [...CLIENT_CLAIM_HEADERS, ...X_FORWARDED_HEADERS]
+    .filter((name) => !TRAEFIK_SETS.has(name))
+    .map((name) => [canonicalHeader(name), ""]),
+);
+
+/**
+ * Every router follows the edge's one TLS decision (`options.tls`), whatever its routing row says,
+ * so that the provider and the Docker labels of `traefikLabels` always agree: with TLS, on the
+ * HTTPS entry point with the certificate resolver; without, on the HTTP entry point.
+ */
 export function traefikDynamicConfig(
   table: RouteTable,
-  options: TraefikOptions = {},
+  options: TraefikOptions,
 ): TraefikDynamicConfig {
-  const config: TraefikDynamicConfig = { http: { routers: {}, services: {} } };
+  const config: TraefikDynamicConfig = {
+    http: {
+      routers: {},
+      services: {},
+      middlewares: {
+        [CLIENT_CLAIMS_MIDDLEWARE]: { headers: { customRequestHeaders: CLIENT_CLAIM_REMOVALS } },
+      },
+    },
+  };
   for (const route of table.routes) {
     const name = routeName(route);
     const router: TraefikRouter = {
       rule: routeRule(route),
       service: name,
-      entryPoints: [
-        route.tls ? (options.httpsEntryPoint ?? "websecure") : (options.httpEntryPoint ?? "web"),
-      ],
+      entryPoints: [options.tls.entryPoint],
+      middlewares: [CLIENT_CLAIMS_MIDDLEWARE],
     };
-    if (route.tls) router.tls = { certResolver: options.certResolver ?? "letsencrypt" };
+    if (options.tls.enabled) router.tls = routerTls(options.tls);
     config.http.routers[name] = router;
     const urls =
       route.upstreams.length === 0
@@ -62,6 +99,19 @@ export function traefikDynamicConfig(
     };
   }
   return config;
+}
+
+/** A router's TLS section; without a resolver, Traefik serves its default certificate. */
+function routerTls(tls: EdgeTls): { certResolver?: string } {
+  return tls.certResolver ? { certResolver: tls.certResolver } : {};
+}
+
+/** "x-forwarded-prefix" → "X-Forwarded-Prefix" (Traefik's labels keep the name as written). */
+function canonicalHeader(name: string): string {
+  return name.replace(
+    /(^|-)([a-z])/g,
+    (_, dash: string, letter: string) => dash + letter.toUpperCase(),
+  );
 }
 
 /**
@@ -91,31 +141,36 @@ export interface TraefikLabelsInput {
   domains: string[];
   /** The container's port. */
   port: number;
-  tls: boolean;
-  /** Default "letsencrypt". */
-  certResolver?: string;
-  /** Default "web" / "websecure" by tls. */
-  entryPoint?: string;
+  /** Entry point, TLS and certificate resolver (edgeTls of the configuration). */
+  tls: EdgeTls;
 }
 
-/** The Docker labels by which Traefik's Docker/Swarm provider routes to one deployment. */
+/**
+ * The Docker labels by which Traefik's Docker/Swarm provider routes to one deployment: the same
+ * router as the HTTP provider's (entry point, TLS, resolver, the client-claims middleware).
+ */
 export function traefikLabels(input: TraefikLabelsInput): Record<string, string> {
   const name = `deployment-${input.deploymentId}`;
   const router = `traefik.http.routers.${name}`;
+  const middleware = `${name}-client-claims`;
   const rule = [...new Set(input.domains.map((d) => d.toLowerCase()))]
     .sort()
     .map((domain) => `Host(\`${domain}\`)`)
     .join(" || ");
   const labels: Record<string, string> = {
     "traefik.enable": "true",
-    [`${router}.entrypoints`]: input.entryPoint ?? (input.tls ? "websecure" : "web"),
+    [`${router}.entrypoints`]: input.tls.entryPoint,
     [`${router}.rule`]: rule,
     [`${router}.service`]: name,
+    [`${router}.middlewares`]: middleware,
     [`traefik.http.services.${name}.loadbalancer.server.port`]: String(input.port),
   };
-  if (input.tls) {
+  for (const [header, value] of Object.entries(CLIENT_CLAIM_REMOVALS)) {
+    labels[`traefik.http.middlewares.${middleware}.headers.customrequestheaders.${header}`] = value;
+  }
+  if (input.tls.enabled) {
     labels[`${router}.tls`] = "true";
-    labels[`${router}.tls.certresolver`] = input.certResolver ?? "letsencrypt";
+    if (input.tls.certResolver) labels[`${router}.tls.certresolver`] = input.tls.certResolver;
   }
   return Object.fromEntries(
     Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),

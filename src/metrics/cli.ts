@@ -8,6 +8,7 @@ import { type Client, Code, ConnectError, createClient } from "@connectrpc/conne
 import type { Command } from "commander";
 import { transportFor } from "../cli/client.js";
 import { loadCredentials } from "../cli/credentials.js";
+import { terminalSafe } from "../cli/terminal-text.js";
 import {
   DeploymentService,
   type MetricsSample,
@@ -45,9 +46,11 @@ export function registerMetricsCommand(program: Command, options: MetricsCommand
     .option("--since <duration>", "with --once: how far back, e.g. 30m, 6h, 2d", "1h")
     .action(async (ref: string, o: { org?: string; once?: boolean; since: string }) => {
       const deployments = createClient(DeploymentService, transportFor(await loadCredentials()));
-      const deployment = options.resolveDeployment
+      const found = options.resolveDeployment
         ? await options.resolveDeployment(ref, o.org)
         : await byId(deployments, ref);
+      // The panel adds escape sequences of its own around these, never the server's.
+      const deployment = { id: terminalSafe(found.id), name: terminalSafe(found.name) };
       if (o.once) {
         await printHistory(deployments, deployment, parseDuration(o.since), write);
         return;
@@ -108,7 +111,7 @@ async function followLive(
       const e = ConnectError.from(error);
       if (signal.aborted || e.code === Code.Canceled) return;
       if (!TRANSIENT.has(e.code)) throw error;
-      panel.note(`stream interrupted (${e.rawMessage}); reconnecting…`);
+      panel.note(`stream interrupted (${terminalSafe(e.rawMessage)}); reconnecting…`);
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }

@@ -97,6 +97,14 @@ export const deployments = pgTable("deployments", {
   updatedAt: updatedAt(),
 });
 
+/** A deployment's https credential, sealed (src/deployments/git-credentials.ts). */
+export const deploymentGitCredentials = pgTable("deployment_git_credentials", {
+  deploymentId: uuid("deployment_id").primaryKey(),
+  origin: text("origin").notNull(),
+  credentialEncrypted: text("credential_encrypted").notNull(),
+  updatedAt: updatedAt(),
+});
+
 export type BuildStatusName = "queued" | "running" | "succeeded" | "failed";
 
 export const builds = pgTable("builds", {

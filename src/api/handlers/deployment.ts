@@ -28,6 +28,9 @@ const logLineToProto = (l: LogLineOut) => ({
   at: timestampFromDate(l.at),
 });
 
+const credentialFromProto = (c: { username: string; password: string } | undefined) =>
+  c === undefined ? undefined : { username: c.username, password: c.password };
+
 function needMetrics(metrics: MetricsService | undefined): MetricsService {
   if (!metrics) throw unavailable("this API process does not serve container metrics");
   return metrics;
@@ -92,6 +95,7 @@ export function deploymentHandlers({
         resources: req.resources,
         replicas: req.replicas,
         strategy: strategyFromProto(req.strategy),
+        gitCredential: credentialFromProto(req.gitCredential),
       });
       return out(row);
     },
@@ -112,6 +116,7 @@ export function deploymentHandlers({
         branch: req.branch,
         resources: req.resources,
         strategy: req.strategy === undefined ? undefined : strategyFromProto(req.strategy),
+        gitCredential: credentialFromProto(req.gitCredential),
       });
       return out(row);
     },
