@@ -432,7 +432,10 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
     await screenshot(page, "10-settings");
     await row.getByTestId("reveal").click();
     await row.getByText("hello-dashboard").waitFor();
-    await page.getByTestId("domains").getByText(`${appName}.example.test`).waitFor();
+    await page
+      .getByTestId("domains")
+      .getByText(`${appName}.example.test`, { exact: true })
+      .waitFor();
   });
 
   step("shows the custom domain pending with its DNS record, and verifies it", async () => {
@@ -749,10 +752,12 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
       assert.deepEqual(offLoopback, [], "requests off loopback");
       assert.deepEqual(r.cspViolations, [], "CSP violations");
       assert.deepEqual(r.pageErrors, [], "uncaught errors");
-      // Answers the steps ask for: a made-up token (401) and the API failing on purpose (503).
+      // Answers the steps ask for: a made-up token (401), the API failing on purpose (503), and
+      // verifying a domain before its DNS record exists (FailedPrecondition, 400).
       const expected = (line: string) =>
         /^401 POST \S+\.AuthService\/WhoAmI$/.test(line) ||
-        /^503 POST \S+\.DeploymentService\/ListDeployments$/.test(line);
+        /^503 POST \S+\.DeploymentService\/ListDeployments$/.test(line) ||
+        /^400 POST \S+\.DeploymentService\/VerifyDomain$/.test(line);
       assert.deepEqual(
         r.failedResponses.filter((line) => !expected(line)),
         [],
