@@ -188,6 +188,7 @@ export class DockerRuntime {
   private readonly reservedPorts = new Set<number>();
   /** run() calls in flight, by container name: a second call for a name waits for the first. */
   private readonly running = new Map<string, Promise<RunningContainer>>();
+  private readonly ensuringNetworks = new Map<string, Promise<NetworkRef>>();
 
   constructor(options: DockerRuntimeOptions) {
     this.portRange = checkPortRange(options.portRange);
@@ -227,7 +228,25 @@ export class DockerRuntime {
    * engine refuses the second (409) or, as Docker does not strictly enforce unique network names,
    * both succeed and the newer twin is removed, so everyone ends up on the oldest.
    */
+  /**
+   * Concurrent calls for one name share one attempt (the engine's CheckDuplicate is
+   * best-effort): the first caller is told whether it created the network, the others that
+   * they did not.
+   */
   async ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkRef> {
+    const inFlight = this.ensuringNetworks.get(name);
+    if (inFlight) return { ...(await inFlight), created: false };
+    const attempt = this.ensureNetworkOnce(name, labels).finally(() => {
+      this.ensuringNetworks.delete(name);
+    });
+    this.ensuringNetworks.set(name, attempt);
+    return attempt;
+  }
+
+  private async ensureNetworkOnce(
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<NetworkRef> {
     const existing = await this.findNetwork(name);
     if (existing) return { id: existing, name, created: false };
     let id: string;
