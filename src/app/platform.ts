@@ -14,12 +14,13 @@ import { Authenticator } from "../auth/authenticator.js";
 import { OidcVerifier } from "../auth/oidc-verifier.js";
 import type { Config } from "../config/config.js";
 import { SecretBox } from "../crypto/secret-box.js";
+import { processRegistry, serveMetrics } from "../metrics/listener.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
 import type { AppContext } from "./context.js";
 import { type Deploying, startDeploying } from "./deploying.js";
 import { loadMasterKey } from "./master-key.js";
-import { type RunningMetrics, serveAgentMetrics, startMetrics } from "./metrics.js";
+import { type RunningMetrics, startMetrics } from "./metrics.js";
 import { registerTraefikProvider } from "./traefik-provider.js";
 
 /** The roles that need the container engine, the builder or the edge. */
@@ -34,6 +35,8 @@ export interface RunningPlatform {
   readonly metrics: RunningMetrics;
   /** Bound ports, when the api role runs. */
   readonly ports?: { http: number; grpc: number };
+  /** The port of this process's Prometheus listener (METRICS_HOST). */
+  readonly metricsPort: number;
   /** The first-start administrator token, when this start created it. */
   readonly bootstrapToken?: string;
   close(): Promise<void>;
@@ -90,6 +93,8 @@ export async function startPlatform(
     if (deploying) cleanups.push(() => deploying.close());
     const metrics = await startMetrics(ctx, config, database, deploying);
     cleanups.push(() => metrics.close());
+    const registry = processRegistry();
+    metrics.system.registerPrometheus(registry);
     const metricsHealth = async () => {
       const { status, reasons } = metrics.system.health();
       return {
@@ -119,6 +124,7 @@ export async function startPlatform(
       api = await createApiServer({
         ctx,
         authenticator,
+        registry,
         ...(metrics.system.service ? { metrics: metrics.system.service } : {}),
         healthChecks: { metrics: metricsHealth },
         observability: () => metrics.system.observability(),
@@ -150,20 +156,20 @@ export async function startPlatform(
         },
       });
       cleanups.push(() => api?.close() ?? Promise.resolve());
-      metrics.system.registerPrometheus(api.metrics.registry);
       const bound = await api.listen(config.HOST, config.PORT, config.GRPC_PORT);
       ports = { http: bound.port, grpc: bound.grpcPort };
     }
 
-    if (!api && metrics.system.collector) {
-      const served = await serveAgentMetrics(
-        metrics.system,
-        config.HOST,
-        config.AGENT_METRICS_PORT,
-      );
-      cleanups.push(() => served.close());
-      logger.info({ url: `http://${config.HOST}:${served.port}/metrics` }, "agent metrics");
-    }
+    const metricsListener = await serveMetrics(registry, {
+      host: config.METRICS_HOST,
+      port: config.METRICS_PORT,
+      token: config.METRICS_TOKEN,
+    });
+    cleanups.push(() => metricsListener.close());
+    logger.info(
+      { url: `http://${config.METRICS_HOST}:${metricsListener.port}/metrics` },
+      "prometheus metrics",
+    );
 
     if (first) announceBootstrap(first.email, first.token, config, ports?.http ?? config.PORT);
     // Logged after the banner: tests (and people) who wait for this line find the token before it.
@@ -180,6 +186,7 @@ export async function startPlatform(
       ...(deploying ? { deploying } : {}),
       metrics,
       ...(ports ? { ports } : {}),
+      metricsPort: metricsListener.port,
       ...(first ? { bootstrapToken: first.token } : {}),
       close,
     };

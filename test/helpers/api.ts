@@ -75,6 +75,7 @@ export async function startTestPlatform(
   const config = loadConfig({
     PORT: "0",
     GRPC_PORT: "0",
+    METRICS_PORT: "0",
     DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
     // The API alone unless a test asks for more: no engine, edge or controller to wait for.
@@ -142,6 +143,7 @@ export async function spawnPlatform(
       HOME: process.env.HOME ?? "/tmp",
       PORT: "0",
       GRPC_PORT: "0",
+      METRICS_PORT: "0",
       EDGE_PORT: "0",
       ROLES: "api",
       LOG_LEVEL: "info",
