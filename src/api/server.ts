@@ -223,6 +223,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       }
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });
+  } else {
+    http.get("/metrics", async (_req, reply) =>
+      reply.status(404).send({
+        code: "not_found",
+        message:
+          "Prometheus metrics are served on the metrics listener (METRICS_HOST:METRICS_PORT), or here with METRICS_TOKEN set",
+      }),
+    );
   }
   await options.extraRoutes?.(http);
   http.addHook("onResponse", async (req, reply) => {
