@@ -6,20 +6,19 @@
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
-import { bootstrap } from "../accounts/bootstrap.js";
+import { BootstrapTokenExpiry, bootstrap, writeBootstrapTokenFile } from "../accounts/bootstrap.js";
 import { storeAuthLookups } from "../accounts/lookups.js";
 import { registerDashboard } from "../api/dashboard.js";
 import { type ApiServer, createApiServer } from "../api/server.js";
 import { Authenticator } from "../auth/authenticator.js";
 import { OidcVerifier } from "../auth/oidc-verifier.js";
 import type { Config } from "../config/config.js";
-import { SecretBox } from "../crypto/secret-box.js";
 import { processRegistry, serveMetrics } from "../metrics/listener.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
 import type { AppContext } from "./context.js";
 import { type Deploying, startDeploying } from "./deploying.js";
-import { loadMasterKey } from "./master-key.js";
+import { loadSecretBox } from "./master-key.js";
 import { type RunningMetrics, startMetrics } from "./metrics.js";
 import { registerTraefikProvider } from "./traefik-provider.js";
 
@@ -65,8 +64,13 @@ export async function startPlatform(
     const { applied } = await migrate(database);
     if (applied.length > 0) logger.info({ applied }, "database migrated");
 
-    const masterKey = await loadMasterKey(
-      { fromEnv: config.SECRETS_MASTER_KEY, dataDir, shared: config.DATABASE_URL !== undefined },
+    const secrets = await loadSecretBox(
+      {
+        fromEnv: config.SECRETS_MASTER_KEY,
+        previous: config.SECRETS_MASTER_KEY_PREVIOUS,
+        dataDir,
+        shared: config.DATABASE_URL !== undefined,
+      },
       logger,
     );
     const services = await createPlatformServices({
@@ -82,12 +86,21 @@ export async function startPlatform(
       db: database.db,
       database,
       services,
-      secrets: new SecretBox(masterKey),
+      secrets,
       logger,
       now: () => new Date(),
     };
 
     const first = await bootstrap(database.db, config.BOOTSTRAP_ADMIN_EMAIL);
+    const tokenFile = first ? await writeBootstrapTokenFile(dataDir, first.token) : undefined;
+    const bootstrapExpiry = new BootstrapTokenExpiry({
+      db: database.db,
+      ttlMs: config.BOOTSTRAP_TOKEN_TTL_HOURS * 3_600_000,
+      dataDir,
+      logger,
+    });
+    await bootstrapExpiry.start();
+    cleanups.push(() => bootstrapExpiry.close());
 
     const deploying = needsDeploying(config) ? await startDeploying(ctx, config) : undefined;
     if (deploying) cleanups.push(() => deploying.close());
@@ -171,7 +184,9 @@ export async function startPlatform(
       "prometheus metrics",
     );
 
-    if (first) announceBootstrap(first.email, first.token, config, ports?.http ?? config.PORT);
+    if (first && tokenFile) {
+      announceBootstrap(first.email, first.token, tokenFile, config, ports?.http ?? config.PORT);
+    }
     // Logged after the banner: tests (and people) who wait for this line find the token before it.
     if (ports)
       logger.info(
@@ -196,15 +211,26 @@ export async function startPlatform(
   }
 }
 
-/** The first start's token, printed once to stdout, apart from the JSON logs. */
-function announceBootstrap(email: string, token: string, config: Config, port: number) {
+/**
+ * The first start's token, printed once to stdout, apart from the JSON logs, and kept in a file
+ * only this user may read until it lapses.
+ */
+function announceBootstrap(
+  email: string,
+  token: string,
+  file: string,
+  config: Config,
+  port: number,
+) {
   const lines = [
     "",
     "  Obiente Cloud is set up. An administrator was created:",
     `    user:  ${email}`,
     `    token: ${token}`,
+    `    file:  ${file} (mode 0600)`,
     "",
-    "  This token is shown once and only its hash is kept. Use it as",
+    "  This token is shown once and the database keeps only its hash. It stops working",
+    `  ${config.BOOTSTRAP_TOKEN_TTL_HOURS} h after another administrator token or an OIDC administrator exists. Use it as`,
     `    export OBIENTE_TOKEN=${token}`,
     `    obiente login --api http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port} --token $OBIENTE_TOKEN`,
     "",

@@ -1,5 +1,6 @@
 /**
- * The `obiente` command. Server side: `up` (every role, the embedded defaults), `migrate`.
+ * The `obiente` command. Server side: `up` (every role, the embedded defaults), `migrate`,
+ * `secrets rotate`.
  * Client side: talking to an API with a saved token.
  */
 
@@ -13,6 +14,7 @@ import { migrate, openDatabase } from "../store/index.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
+import { registerSecretsCommands } from "./secrets-commands.js";
 
 const program = new Command()
   .name("obiente")
@@ -60,6 +62,7 @@ registerClientCommands(program);
 registerDeployCommands(program);
 registerMetricsCommand(program, { resolveDeployment });
 registerClusterCommands(program);
+registerSecretsCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {
