@@ -133,7 +133,7 @@ describe("the budget per address, from a peer that is no trusted proxy", () => {
     await assert.rejects(t.client(AuthService).whoAmI({}), isExhausted);
     const stream = t
       .client(DeploymentService)
-      .streamDeploymentStatus({ deploymentId: "00000000-0000-4000-8000-000000000000" });
+      .streamDeploymentStatus({ id: "00000000-0000-4000-8000-000000000000" });
     await assert.rejects(async () => {
       for await (const _ of stream) assert.fail("a message past the limit");
     }, isExhausted);

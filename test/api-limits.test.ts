@@ -154,7 +154,7 @@ describe("RPC bodies are bounded, compressed and inflated (RPC_MAX_BODY_BYTES)",
       const response = await fetch(`${server.baseUrl}${WHO_AM_I}`, {
         method: "POST",
         headers: { "content-type": "application/json", "content-encoding": "gzip" },
-        body: gzip1GiB,
+        body: new Uint8Array(gzip1GiB),
       });
       return { status: response.status, body: (await response.json()) as { code: string } };
     });
@@ -182,7 +182,7 @@ describe("RPC bodies are bounded, compressed and inflated (RPC_MAX_BODY_BYTES)",
       const response = await fetch(`${server.baseUrl}${WHO_AM_I}`, {
         method: "POST",
         headers: { "content-type": "application/json", "content-encoding": "br" },
-        body: bomb,
+        body: new Uint8Array(bomb),
       });
       return { status: response.status, body: (await response.json()) as { code: string } };
     });
