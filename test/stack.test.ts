@@ -192,8 +192,8 @@ describe("deploy/stack.yml", () => {
     assert.ok(bindsDockerSocket(agent), "agent: the node's Docker socket");
     assert.equal(agent.environment?.DOCKER_HOST, "unix:///var/run/docker.sock");
     assert.equal(
-      Number(agent.environment?.AGENT_METRICS_PORT),
-      loadConfig(platformEnv(agent)).AGENT_METRICS_PORT,
+      Number(agent.environment?.METRICS_PORT),
+      loadConfig(platformEnv(agent)).METRICS_PORT,
     );
 
     assert.notEqual(controller.deploy?.mode, "global");
@@ -234,8 +234,9 @@ describe("deploy/stack.yml", () => {
       scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
     };
     const ports: Record<string, number> = {
-      api: loadConfig(platformEnv(services.api as Service)).PORT,
-      agent: loadConfig(platformEnv(services.agent as Service)).AGENT_METRICS_PORT,
+      api: loadConfig(platformEnv(services.api as Service)).METRICS_PORT,
+      agent: loadConfig(platformEnv(services.agent as Service)).METRICS_PORT,
+      controller: loadConfig(platformEnv(services.controller as Service)).METRICS_PORT,
       traefik: 8082,
       "postgres-exporter": 9187,
     };
@@ -253,7 +254,13 @@ describe("deploy/stack.yml", () => {
         }
       }
     }
-    assert.equal(checked, 4);
+    assert.equal(checked, 5);
+    // The metrics listener is for Prometheus on the overlay network: no service publishes it.
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of service.ports ?? []) {
+        assert.notEqual(port.target, ports.api, `${name} publishes the metrics port`);
+      }
+    }
     const traefikArgs = services.traefik?.command ?? [];
     assert.ok(traefikArgs.includes("--entryPoints.metrics.address=:8082"));
     assert.ok(traefikArgs.includes("--metrics.prometheus.entryPoint=metrics"));

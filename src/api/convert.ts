@@ -265,14 +265,27 @@ const AVAILABILITY_TO: Record<NodeAvailabilityName, NodeAvailability> = {
   down: NodeAvailability.DOWN,
 };
 
-export function nodeToProto(row: NodeRecord) {
+/** What a caller may see of a node: everything (platform administrators), or what a tenant may. */
+export type NodeView = "admin" | "member";
+
+/**
+ * A node as the API shows it. Tenants see what tells nodes apart and how busy they are (id,
+ * name, region, availability, capacity, usage, deployments, heartbeat); the hostname, the address
+ * (which reaches the node's engine and every published port), the role, the labels (which may
+ * name the private network) and the status message (which may quote them) are for platform
+ * administrators only.
+ */
+export function nodeToProto(row: NodeRecord, view: NodeView) {
+  const admin = view === "admin";
   return create(NodeSchema, {
     id: row.id,
-    hostname: row.hostname,
-    address: row.address,
-    role: row.role,
+    name: row.labels.name ?? `node-${row.id.slice(0, 12)}`,
+    region: row.labels.region ?? "",
+    hostname: admin ? row.hostname : "",
+    address: admin ? row.address : "",
+    role: admin ? row.role : "",
     availability: AVAILABILITY_TO[row.availability],
-    labels: row.labels,
+    labels: admin ? row.labels : {},
     capacity: {
       cpuCores: row.cpuCores,
       memoryBytes: BigInt(row.memoryBytes),
@@ -285,7 +298,7 @@ export function nodeToProto(row: NodeRecord) {
     },
     deploymentCount: row.deploymentCount,
     lastHeartbeat: optTs(row.lastHeartbeat),
-    statusMessage: row.statusMessage,
+    statusMessage: admin ? row.statusMessage : "",
   });
 }
 

@@ -54,11 +54,12 @@ export function formatNodes(nodes: readonly Node[], now: Date): string[] {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, value]) => `${key}=${value}`)
       .join(",");
+    // Hostname, address, role and labels come to platform administrators only.
     return [
-      node.hostname || "?",
+      node.hostname || node.name || "?",
       node.id.slice(0, 12),
-      node.address,
-      node.role,
+      node.address || "-",
+      node.role || "-",
       availabilityName(node.availability),
       capacity,
       `${node.deploymentCount}/${node.capacity?.maxDeployments ?? "?"}`,
@@ -79,7 +80,9 @@ export function formatNodes(nodes: readonly Node[], now: Date): string[] {
   ];
   const lines = table([header, ...rows]);
   for (const node of nodes) {
-    if (node.statusMessage) lines.push(`${node.hostname || node.id}: ${node.statusMessage}`);
+    if (node.statusMessage) {
+      lines.push(`${node.hostname || node.name || node.id}: ${node.statusMessage}`);
+    }
   }
   return lines;
 }
@@ -127,7 +130,9 @@ function table(rows: string[][]): string[] {
 /** A node by id, id prefix or hostname. */
 async function findNode(nodes: Client<typeof NodeService>, ref: string): Promise<Node> {
   const { nodes: all } = await nodes.listNodes({});
-  const matches = all.filter((n) => n.id === ref || n.hostname === ref || n.id.startsWith(ref));
+  const matches = all.filter(
+    (n) => n.id === ref || n.hostname === ref || n.name === ref || n.id.startsWith(ref),
+  );
   if (matches.length === 0) throw new Error(`no node "${ref}"`);
   if (matches.length > 1) throw new Error(`"${ref}" names several nodes: use the id`);
   return matches[0] as Node;
@@ -171,7 +176,7 @@ export function registerClusterCommands(program: Command) {
         c.deployments.explainPlacement({ deploymentId: deployment.id }),
         c.nodes.listNodes({}),
       ]);
-      const hostnames = new Map(all.map((n) => [n.id, n.hostname]));
+      const hostnames = new Map(all.map((n) => [n.id, n.hostname || n.name]));
       for (const line of formatPlacement(deployment, placement, hostnames)) out(line);
     });
 }

@@ -1,5 +1,6 @@
 /**
- * The `obiente` command. Server side: `up` (every role, the embedded defaults), `migrate`.
+ * The `obiente` command. Server side: `up` (every role, the embedded defaults), `migrate`,
+ * `secrets rotate`.
  * Client side: talking to an API with a saved token.
  */
 
@@ -15,6 +16,7 @@ import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
 import { registerDomainCommands } from "./domain-commands.js";
+import { registerSecretsCommands } from "./secrets-commands.js";
 import { terminalSafe } from "./terminal-text.js";
 
 const program = new Command()
@@ -65,6 +67,7 @@ registerMetricsCommand(program, { resolveDeployment });
 registerClusterCommands(program);
 registerDomainCommands(program);
 registerAdminCommands(program);
+registerSecretsCommands(program);
 
 // Errors carry the server's messages (ConnectError), which may hold text a tenant wrote.
 program.parseAsync(process.argv).catch((error: unknown) => {

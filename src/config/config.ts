@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { parseRedisUrl } from "../platform/redis/connection.js";
 import { parseRegistry } from "../runtime/registry-reference.js";
 import { STRATEGY_NAMES } from "../scheduler/snapshot.js";
 
@@ -93,26 +94,109 @@ export const DEFAULT_RESERVED_NAMES = [
   "autoconfig",
   "autodiscover",
 ];
+/**
+ * A PostgreSQL URL as postgres.js reads it: several hosts stand for the first one, then the WHATWG
+ * parser, then the user name and password are URL-decoded. A value it cannot read would make it
+ * throw an error holding the whole URL, password included; the problem is told here instead.
+ */
+function postgresUrlProblem(text: string): string | undefined {
+  if (!/^postgres(ql)?:\/\//.test(text)) return "a postgres:// or postgresql:// URL";
+  const unreadable =
+    "a URL the PostgreSQL client can read: write special characters of the user name and password (@ : / ? # % and spaces) URL-encoded, as %40 %3A %2F %3F %23 %25 %20";
+  try {
+    const authority = text.slice(text.indexOf("://") + 3).split(/[?/]/)[0] ?? "";
+    const hosts = decodeURIComponent(authority.slice(authority.indexOf("@") + 1));
+    const url = new URL(text.replace(hosts, hosts.split(",")[0] ?? ""));
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+    for (const host of hosts.split(",")) {
+      if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*)(:\d{1,5})?$/.test(host)) return unreadable;
+    }
+  } catch {
+    return unreadable;
+  }
+  return undefined;
+}
+
+const postgresUrl = z.string().superRefine((text, ctx) => {
+  const problem = postgresUrlProblem(text);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const redisUrl = z.string().superRefine((text, ctx) => {
+  const expected = "a redis://, rediss:// or redis+cluster:// URL";
+  if (!/^(redis|rediss|redis\+cluster|rediss\+cluster):\/\//.test(text)) {
+    ctx.addIssue({ code: "custom", message: expected });
+    return;
+  }
+  try {
+    const target = parseRedisUrl(text);
+    if (target.kind === "single") {
+      const url = new URL(text);
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
+    }
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: `${expected} that can be read: write special characters of the user name and password URL-encoded (%40 for @, %23 for #, …)`,
+    });
+  }
+});
+
+/** Which peers' X-Forwarded-For is believed: none, the proxies' addresses, or a hop count. */
+export type TrustProxy = false | number | string[];
+
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+function isAddressOrCidr(text: string): boolean {
+  const [address = "", prefix, extra] = text.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
+  return bits >= 0 && bits <= (family === 4 ? 32 : 128);
+}
+
+const trustProxy = z.string().transform((text, ctx): TrustProxy => {
+  const value = text.trim().toLowerCase();
+  if (value === "false" || value === "no" || value === "0") return false;
+  if (value === "true" || value === "yes") {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        'the addresses or CIDRs of the proxies in front of the API (e.g. "10.0.0.0/8" or "loopback"), or the number of proxies when nothing else can reach the API (e.g. "1"); "true" would believe the X-Forwarded-For of any client, which then picks its own address',
+    });
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  const bad = entries.filter((entry) => !PROXY_NAMES.has(entry) && !isAddressOrCidr(entry));
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `a comma-separated list of proxy addresses or CIDRs (e.g. "10.0.0.0/8,127.0.0.1"; also loopback, linklocal, uniquelocal), or a hop count${bad.length > 0 ? `; not an address or CIDR: ${bad.map((b) => JSON.stringify(b)).join(", ")}` : ""}`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
 
 const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: port.default(3000),
   GRPC_PORT: port.default(3001),
   DATA_DIR: z.string().min(1).default("./.obiente"),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "a postgres:// or postgresql:// URL")
-    .optional(),
-  METRICS_DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "a postgres:// or postgresql:// URL")
-    .optional(),
-  REDIS_URL: z
-    .string()
-    .regex(/^(redis|rediss|redis\+cluster):\/\//, "a redis://, rediss:// or redis+cluster:// URL")
-    .optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  METRICS_DATABASE_URL: postgresUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
   REDIS_KEY_PREFIX: z.string().default("obiente:"),
   SECRETS_MASTER_KEY: z.string().optional(),
+  // Keys that were current before a rotation: they decrypt, never encrypt (docs/security-api.md).
+  SECRETS_MASTER_KEY_PREVIOUS: list.optional(),
   OIDC_ISSUER: z.url({ message: "an https URL of the OIDC issuer" }).optional(),
   OIDC_AUDIENCE: list.optional(),
   OIDC_JWKS_URI: z.url().optional(),
@@ -128,10 +212,18 @@ const schema = z.object({
   CORS_ORIGINS: list.default([]),
   RATE_LIMIT_MAX: z.coerce.number().int().positive().default(600),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  // Per client address, on every route, before any body is read; unset: 4 × RATE_LIMIT_MAX.
+  RATE_LIMIT_ADDRESS_MAX: z.coerce.number().int().positive().optional(),
+  // The largest request body: an RPC message (compressed, and once inflated) or a REST body.
+  RPC_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   CACHE_TTL_SECONDS: z.coerce.number().int().nonnegative().default(300),
   MAX_REPLICAS: z.coerce.number().int().positive().default(20),
   GIT_ALLOW_FILE: bool.default(false),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: trustProxy.default(false),
   BOOTSTRAP_ADMIN_EMAIL: z.email().default("admin@obiente.local"),
   // Who may get an account by signing in through OIDC (docs/security-tenancy.md).
   SIGNUP: z
@@ -157,6 +249,8 @@ const schema = z.object({
   DNS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   DOMAIN_RECHECK_HOURS: z.coerce.number().positive().default(24),
   DOMAIN_GRACE_HOURS: z.coerce.number().nonnegative().default(72),
+  // The first-start token's life once another administrator credential exists.
+  BOOTSTRAP_TOKEN_TTL_HOURS: z.coerce.number().positive().default(24),
   // Deploying: the container engine, builds, the edge.
   DOCKER_HOST: z
     .string()
@@ -233,14 +327,34 @@ const schema = z.object({
   METRICS_USAGE_RETENTION_DAYS: positiveInt.default(400),
   METRICS_BUFFER_MAX_ROWS: positiveInt.default(200_000),
   METRICS_CONCURRENCY: positiveInt.default(256),
-  AGENT_METRICS_PORT: port.default(9464),
+  // Prometheus's /metrics of every process, on a listener of its own (not the API's port).
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  METRICS_PORT: port.optional(),
+  // The former name of METRICS_PORT, still read when METRICS_PORT is unset.
+  AGENT_METRICS_PORT: port.optional(),
+  // When set, every /metrics needs `Authorization: Bearer <token>`, and the API's port serves it.
+  METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   // The agent records its host's CPU, memory and disk as its node's usage. Off where several
   // agents share one machine (the test harness's Swarm): they would all report the same host.
   METRICS_NODE_USAGE: bool.default(true),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export type Config = z.infer<typeof schema>;
+const DEFAULT_METRICS_PORT = 9464;
+
+export type Config = Omit<z.infer<typeof schema>, "METRICS_PORT"> & { METRICS_PORT: number };
+
+/**
+ * Variables whose value may hold a credential (a URL's password, a key, a token): when one is
+ * invalid, the message names it and says what is wrong, and never shows the value.
+ */
+function mayHoldSecret(name: string): boolean {
+  return (
+    /(_URL|_URI|PASSWORD|TOKEN|SECRET|_KEY|SOCKETS)$/.test(name) ||
+    name.startsWith("SECRETS_") ||
+    ["DOCKER_HOST", "OIDC_ISSUER", "ACME_CA", "REGISTRY"].includes(name)
+  );
+}
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -282,16 +396,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const result = schema.safeParse(present);
   if (result.success) {
-    const problems = registryProblems(result.data);
-    if (problems.length === 0) return result.data;
+    const { METRICS_PORT, AGENT_METRICS_PORT } = result.data;
+    const config: Config = {
+      ...result.data,
+      METRICS_PORT: METRICS_PORT ?? AGENT_METRICS_PORT ?? DEFAULT_METRICS_PORT,
+    };
+    const problems = registryProblems(config);
+    if (problems.length === 0) return config;
     throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "?");
-    // A value read from a file is most likely a secret: name the file, not the value.
+    const value = present[name] ?? "";
+    // A value read from a file is most likely a secret: name the file, not the value. A value
+    // that may hold a password is not shown either: at most its URL scheme, to say which it is.
+    const scheme = /^[a-z][a-z0-9+.-]{0,20}:/i.exec(value)?.[0];
     const shown = fromFiles.has(name)
       ? `${name}_FILE=${JSON.stringify(env[`${name}_FILE`])}`
-      : `${name}=${JSON.stringify(env[name] ?? "")}`;
+      : !mayHoldSecret(name)
+        ? `${name}=${JSON.stringify(value)}`
+        : scheme
+          ? `${name} (a value starting with "${scheme}"; the rest is not shown)`
+          : `${name} (the value is not shown)`;
     return `  ${shown}: expected ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);

@@ -1081,7 +1081,7 @@ export class DeploymentService {
 }
 
 /** Binds each ciphertext to its deployment and key, so a value copied to another row fails. */
-const envAad = (deploymentId: string, key: string) => `env:${deploymentId}:${key}`;
+export const envAad = (deploymentId: string, key: string) => `env:${deploymentId}:${key}`;
 
 function sortDomains(rows: Array<typeof domains.$inferSelect>): string[] {
   return rows

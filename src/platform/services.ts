@@ -168,7 +168,10 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** The URL without its password, for messages and logs. */
+/**
+ * The URL without its user name and password, for messages and logs: a password may also be
+ * written where the user name goes (redis://secret@host).
+ */
 function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*):[^@/]*@/, "//$1:***@");
+  return url.replace(/\/\/[^/?#]*@/, "//***@");
 }

@@ -75,6 +75,7 @@ export async function startTestPlatform(
   const config = loadConfig({
     PORT: "0",
     GRPC_PORT: "0",
+    METRICS_PORT: "0",
     DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
     // The API alone unless a test asks for more: no engine, edge or controller to wait for.
@@ -120,6 +121,8 @@ export interface SpawnedPlatform {
   baseUrl: string;
   /** The h2c listener for gRPC clients: `http://127.0.0.1:<grpcPort>`. */
   grpcUrl: string;
+  /** Prometheus's `/metrics` of the process (METRICS_HOST:METRICS_PORT). */
+  metricsUrl: string | undefined;
   grpcPort: number;
   /** Printed on first start only. */
   adminToken: string | undefined;
@@ -142,6 +145,7 @@ export async function spawnPlatform(
       HOME: process.env.HOME ?? "/tmp",
       PORT: "0",
       GRPC_PORT: "0",
+      METRICS_PORT: "0",
       EDGE_PORT: "0",
       ROLES: "api",
       LOG_LEVEL: "info",
@@ -180,6 +184,7 @@ export async function spawnPlatform(
     },
   );
   const adminToken = /token: (obt_[A-Za-z0-9_-]+)/.exec(output)?.[1];
+  const metricsUrl = /"url":"(http:\/\/[^"]+\/metrics)"/.exec(output)?.[1];
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
@@ -190,6 +195,7 @@ export async function spawnPlatform(
     baseUrl,
     grpcUrl,
     grpcPort,
+    metricsUrl,
     adminToken,
     output: () => output,
     stop: () => end("SIGTERM"),

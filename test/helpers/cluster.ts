@@ -136,6 +136,7 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       ...shared,
       PORT: "0",
       GRPC_PORT: "0",
+      METRICS_PORT: "0",
       DATA_DIR: dataDir,
       ROLES: "api,controller,agent,edge",
       DOCKER_HOST: swarm.managerSocket,
@@ -175,7 +176,7 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
             ROLES: "agent",
             DOCKER_HOST: node.socket,
             HOST_ADDRESS: node.address,
-            AGENT_METRICS_PORT: "0",
+            METRICS_PORT: "0",
             ...options.env,
           });
           const agent = await startPlatform(
