@@ -14,6 +14,7 @@ import { uuid, branch as validBranch, gitRepo as validGitRepo } from "../domain/
 import { stopReason } from "./abort.js";
 import { packContext } from "./context.js";
 import { type BuildKind, type BuildPlan, type DetectOptions, detectBuild } from "./detect.js";
+import { checkDockerfile, checkDockerfileFile } from "./dockerfile-rules.js";
 import { cloneShallow, redactUrl } from "./git.js";
 import { guardLog, type LogSink } from "./log-sink.js";
 import { formatSeconds } from "./units.js";
@@ -47,7 +48,10 @@ export interface BuildImageOptions {
   onLog?: LogSink;
   /** Cancels the build; it then rejects with the signal's reason (or "the build was cancelled"). */
   signal?: AbortSignal;
-  /** The network of RUN steps (Docker's networkmode): "none" builds offline. Docker's default when absent. */
+  /**
+   * The network of RUN steps (Docker's networkmode): the platform's build network, under the
+   * isolation rules (BUILD_NETWORK); "none" builds offline. Docker's default when absent.
+   */
   networkMode?: string;
 }
 
@@ -120,6 +124,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
 
     const plan = detectBuild(await describeRoot(checkout), options.images);
     log(describePlan(plan));
+    if (plan.kind === "dockerfile") {
+      await checkDockerfileFile(join(checkout, plan.dockerfileName), plan.dockerfileName);
+    } else checkDockerfile(plan.dockerfile, plan.dockerfileName);
     const context = await packContext({
       dir: checkout,
       extraFiles:
