@@ -8,7 +8,8 @@
  * local address, and docker-proxy on 0.0.0.0). With the rules:
  * - the edge reaches project A's replica at node2's address, 10.77.0.12, and an edge-like service
  *   of the platform's own running on node2 (no deployment label) reaches it too;
- * - another address of node2 (10.77.0.112, added by the test) does not answer;
+ * - another address of node2 (10.77.0.112, added by the test) does not answer, nor its link-local
+ *   IPv6 address (docker-proxy listens on `[::]` as well);
  * - project B's replicas, one on node2 (through docker_gwbridge to its own node: INPUT) and one
  *   on node3 (routed to node2: refused on node3 already, a node address), do not reach it;
  * - project B's replica on node3 does not reach a stand-in for an engine port at node1's address
@@ -271,8 +272,24 @@ describe("replica ports and tenants on a real Swarm", { skip: skip ?? false }, (
     assert.match(answer, /replica a/);
   });
 
-  test("another address of the node does not answer", async () => {
+  test("another address of the node does not answer, IPv6 included", async () => {
     await assert.rejects(get(OTHER_ADDRESS, replicas.a.hostPort));
+    // docker-proxy listens on [::] too: node2's link-local IPv6 address, through the bridge.
+    const out = await run("ip", [
+      "-n",
+      "node2",
+      "-6",
+      "-o",
+      "addr",
+      "show",
+      "dev",
+      "eth0",
+      "scope",
+      "link",
+    ]);
+    const ipv6 = /inet6 (fe80::[0-9a-f:]+)\//.exec(out)?.[1];
+    assert.ok(ipv6, `node2 has a link-local IPv6 address: ${out}`);
+    await assert.rejects(get(`${ipv6}%br-obt`, replicas.a.hostPort));
   });
 
   test("another project's replicas, on the same node and on another, do not reach it", async () => {

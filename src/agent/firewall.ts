@@ -17,9 +17,12 @@ import type { Logger } from "pino";
 import { Iptables } from "../network/iptables.js";
 import {
   CHAINS,
+  CHAINS6,
   type IsolationInput,
   isolationRuleset,
+  isolationRuleset6,
   JUMPS,
+  JUMPS6,
 } from "../network/isolation-rules.js";
 
 export interface NetworkFirewallOptions {
@@ -48,6 +51,8 @@ export class NetworkFirewall {
   /** The condition last logged, so that a lasting one is logged once. */
   private reported: string | undefined;
   private installedRules: string | undefined;
+  /** Why ip6tables could not be used, as last logged. */
+  private reported6: string | undefined;
   private incomplete = false;
 
   constructor(private readonly options: NetworkFirewallOptions) {
@@ -110,6 +115,8 @@ export class NetworkFirewall {
       const rules = isolationRuleset(input);
       await this.iptables.restore(rules);
       for (const jump of JUMPS) await this.iptables.ensureFirstJump(jump.from, jump.to);
+      const rules6 = isolationRuleset6(input);
+      if (rules6 !== undefined) await this.passIpv6(rules6);
       const changed = rules !== this.installedRules;
       this.installedRules = rules;
       this.report("installed", () =>
@@ -124,6 +131,25 @@ export class NetworkFirewall {
       );
       return false;
     }
+  }
+
+  /** The IPv6 rules; a node where ip6tables cannot be used is said so once, not failed. */
+  private async passIpv6(rules: string): Promise<void> {
+    const ip6 = this.iptables.family(6);
+    const unusable = await ip6.unusable(JUMPS6.map((jump) => jump.from));
+    if (unusable) {
+      if (this.reported6 !== unusable) {
+        this.reported6 = unusable;
+        this.options.logger.warn(
+          { reason: unusable },
+          "ip6tables cannot be used: published replica ports stay open on this node's IPv6 addresses, if it has any",
+        );
+      }
+      return;
+    }
+    this.reported6 = undefined;
+    await ip6.restore(rules);
+    for (const jump of JUMPS6) await ip6.ensureFirstJump(jump.from, jump.to);
   }
 
   private schedule(): void {
@@ -185,6 +211,12 @@ export class NetworkFirewall {
     await this.close();
     for (const jump of JUMPS) await this.iptables.removeJump(jump.from, jump.to);
     await this.iptables.deleteChains(Object.values(CHAINS));
+    const ip6 = this.iptables.family(6);
+    // A node without IPv6 support has nothing of ours there: nothing to remove.
+    if ((await ip6.unusable(["INPUT"])) === undefined) {
+      for (const jump of JUMPS6) await ip6.removeJump(jump.from, jump.to);
+      await ip6.deleteChains(Object.values(CHAINS6));
+    }
     this.installedRules = undefined;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * iptables, run with argument arrays (never a shell), waiting for the xtables lock (`-w`) that
+ * iptables (or ip6tables), run with argument arrays (never a shell), waiting for the xtables lock (`-w`) that
  * Docker and other agents take too. With `netns`, every command runs in that network namespace
  * (`nsenter --net=PATH …`): an agent in a container given the host's namespace, or a test node of
  * the Swarm harness.
@@ -9,6 +9,8 @@ import { spawn } from "node:child_process";
 export interface IptablesOptions {
   /** A network namespace file (/var/run/netns/node2, /proc/1/ns/net); this process's otherwise. */
   netns?: string | undefined;
+  /** 4: iptables (the default), 6: ip6tables. */
+  family?: 4 | 6;
   /** How long one command may take. */
   timeoutMs?: number;
 }
@@ -28,22 +30,30 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export class Iptables {
   private readonly netns: string | undefined;
   private readonly timeoutMs: number;
+  /** "iptables" or "ip6tables". */
+  readonly command: string;
 
   constructor(options: IptablesOptions = {}) {
     this.netns = options.netns;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.command = options.family === 6 ? "ip6tables" : "iptables";
+  }
+
+  /** The same commands for the other address family, in the same namespace. */
+  family(family: 4 | 6): Iptables {
+    return new Iptables({ netns: this.netns, timeoutMs: this.timeoutMs, family });
   }
 
   /** `iptables -w ARGS…`; resolves with its exit code and output, whatever the code. */
   run(args: readonly string[]): Promise<CommandResult> {
-    return this.exec("iptables", ["-w", ...args]);
+    return this.exec(this.command, ["-w", ...args]);
   }
 
   /** `iptables -w ARGS…`, which must succeed. */
   async must(args: readonly string[]): Promise<string> {
     const result = await this.run(args);
     if (result.code !== 0) {
-      throw new IptablesError(`iptables ${args.join(" ")}: ${describe(result)}`);
+      throw new IptablesError(`${this.command} ${args.join(" ")}: ${describe(result)}`);
     }
     return result.stdout;
   }
@@ -53,8 +63,9 @@ export class Iptables {
    * not at all; chains it does not declare are left as they are.
    */
   async restore(rules: string): Promise<void> {
-    const result = await this.exec("iptables-restore", ["-w", "--noflush"], rules);
-    if (result.code !== 0) throw new IptablesError(`iptables-restore: ${describe(result)}`);
+    const restore = `${this.command}-restore`;
+    const result = await this.exec(restore, ["-w", "--noflush"], rules);
+    if (result.code !== 0) throw new IptablesError(`${restore}: ${describe(result)}`);
   }
 
   /** Why iptables cannot be used here (not installed, not allowed, no such chain), if it cannot. */
@@ -67,7 +78,7 @@ export class Iptables {
           stderr: error instanceof Error ? error.message : String(error),
         }),
       );
-      if (result.code !== 0) return `iptables -S ${chain}: ${describe(result)}`;
+      if (result.code !== 0) return `${this.command} -S ${chain}: ${describe(result)}`;
     }
     return undefined;
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type IsolationInput, isolationRuleset } from "./isolation-rules.js";
+import { type IsolationInput, isolationRuleset, isolationRuleset6 } from "./isolation-rules.js";
 
 const singleEngine: IsolationInput = {
   tenantInterfaces: ["obt-+", "br-0123456789ab"],
@@ -109,4 +109,23 @@ test("anything that is not an address, port or interface never reaches iptables"
   ] as Array<Partial<IsolationInput>>) {
     assert.throws(() => isolationRuleset({ ...singleEngine, ...bad }), /isolation rules: invalid/);
   }
+});
+
+test("IPv6: a Swarm node's published range answers nobody but the node itself", () => {
+  assert.equal(isolationRuleset6(singleEngine), undefined);
+  assert.equal(
+    isolationRuleset6({
+      ...singleEngine,
+      published: { range: { from: 20000, to: 29999 }, address: "10.0.0.12", from: [] },
+    }),
+    [
+      "*filter",
+      ":OBIENTE-ISOLATION-INPUT - [0:0]",
+      "-A OBIENTE-ISOLATION-INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+      "-A OBIENTE-ISOLATION-INPUT -i lo -j RETURN",
+      "-A OBIENTE-ISOLATION-INPUT -p tcp -m tcp --dport 20000:29999 -j REJECT --reject-with icmp6-adm-prohibited",
+      "COMMIT",
+      "",
+    ].join("\n"),
+  );
 });

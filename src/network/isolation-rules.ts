@@ -39,6 +39,10 @@ export const JUMPS = [
   { from: "INPUT", to: CHAINS.input },
 ] as const;
 
+/** IPv6 (ip6tables): one chain, from INPUT, on Swarm nodes only (isolationRuleset6). */
+export const CHAINS6 = { input: CHAINS.input } as const;
+export const JUMPS6 = [{ from: "INPUT", to: CHAINS6.input }] as const;
+
 /** icmp-admin-prohibited: the connection fails at once ("no route to host"), and says why. */
 const REFUSE = "-j REJECT --reject-with icmp-admin-prohibited";
 
@@ -159,6 +163,28 @@ export function isolationRuleset(input: IsolationInput): string {
 
   lines.push("COMMIT", "");
   return lines.join("\n");
+}
+
+/**
+ * The IPv6 rules, for a Swarm node's published ports: Docker (20.10) publishes host-mode ports on
+ * `[::]` through docker-proxy, without any ip6tables rule, so a node's IPv6 addresses would answer
+ * whoever reaches them. The edge and the routes use the nodes' IPv4 addresses (EDGE_ADDRESSES
+ * are IPv4): over IPv6 the range answers nobody but the node itself. Undefined when there is
+ * nothing to publish (one engine publishes on HOST_ADDRESS only).
+ */
+export function isolationRuleset6(input: IsolationInput): string | undefined {
+  checkIsolationInput(input);
+  if (!input.published) return undefined;
+  const { from, to } = input.published.range;
+  return [
+    "*filter",
+    `:${CHAINS6.input} - [0:0]`,
+    `-A ${CHAINS6.input} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+    `-A ${CHAINS6.input} -i lo -j RETURN`,
+    `-A ${CHAINS6.input} -p tcp -m tcp --dport ${from}:${to} -j REJECT --reject-with icmp6-adm-prohibited`,
+    "COMMIT",
+    "",
+  ].join("\n");
 }
 
 /** Sends tenants' packets on (`tenant`), lets the shared bridge's exempt sources by (`exempt`). */
