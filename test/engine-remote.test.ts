@@ -335,6 +335,7 @@ describe("remote engines over TLS and ssh", { skip: skip ?? false }, () => {
       [sshEngine],
     );
     const runtime = runtimeFor(sshEngine, credentials);
+    assert.equal(runtime.endpoint, sshEngine, "messages name the engine as configured");
     await runtime.ping();
     assert.match((await runtime.info()).serverVersion, /^\d+\./);
   });
