@@ -134,9 +134,7 @@ export function isolationRuleset(input: IsolationInput): string {
     (match) => add(CHAINS.forward, `${match} -j ${CHAINS.tenant}`),
     (match) => add(CHAINS.forward, `${match} -j RETURN`),
   );
-  for (const entry of input.allow) {
-    add(CHAINS.tenant, `-d ${entry.cidr} -p tcp -m tcp --dport ${entry.port} -j RETURN`);
-  }
+  for (const rule of allowRules(input.allow)) add(CHAINS.tenant, rule);
   for (const destination of unique(input.blockedDestinations)) {
     add(CHAINS.tenant, `-d ${destination} ${REFUSE}`);
   }
@@ -156,9 +154,7 @@ export function isolationRuleset(input: IsolationInput): string {
     (match) => add(CHAINS.input, `${match} -j ${CHAINS.tenantHost}`),
     (match) => add(CHAINS.input, `${match} -j RETURN`),
   );
-  for (const entry of input.allow) {
-    add(CHAINS.tenantHost, `-d ${entry.cidr} -p tcp -m tcp --dport ${entry.port} -j RETURN`);
-  }
+  for (const rule of allowRules(input.allow)) add(CHAINS.tenantHost, rule);
   add(CHAINS.tenantHost, REFUSE);
 
   lines.push("COMMIT", "");
@@ -185,6 +181,16 @@ export function isolationRuleset6(input: IsolationInput): string | undefined {
     "COMMIT",
     "",
   ].join("\n");
+}
+
+/** An allowed CIDR:PORT in TCP and UDP (a database; a resolver on a node, port 53). */
+function allowRules(allow: readonly AllowEntry[]): string[] {
+  return allow.flatMap((entry) =>
+    ["tcp", "udp"].map(
+      (protocol) =>
+        `-d ${entry.cidr} -p ${protocol} -m ${protocol} --dport ${entry.port} -j RETURN`,
+    ),
+  );
 }
 
 /** Sends tenants' packets on (`tenant`), lets the shared bridge's exempt sources by (`exempt`). */
