@@ -291,6 +291,39 @@ describe("network isolation of builds and deployments", { skip: skip ?? false },
     await untilAnswers(h.edgePort ?? 0, domain, 200, "isolated app");
   });
 
+  it("covers a project network made before bridges were named obt- (Docker's br-<id>)", async () => {
+    assert.ok(h);
+    // As older versions made them: the platform's labels, Docker's own bridge name.
+    const name = `obiente-net-legacy-${suffix()}`;
+    const network = await docker.createNetwork({
+      Name: name,
+      Driver: "bridge",
+      Labels: { "cloud.obiente.deployment": "true", "cloud.obiente.project_id": "legacy" },
+    });
+    undo.push(() => network.remove());
+    const container = await docker.createContainer({
+      Image: BUSYBOX_IMAGE,
+      Cmd: ["sleep", "600"],
+      HostConfig: { NetworkMode: name },
+    });
+    undo.push(() => container.remove({ force: true }));
+    await container.start();
+    // The engine's network event wakes the firewall; a pass names the bridge.
+    const bridge = `br-${network.id.slice(0, 12)}`;
+    const deadline = Date.now() + 15_000;
+    while (!(h.t.platform.deploying?.firewall?.rules ?? "").includes(`-i ${bridge} `)) {
+      assert.ok(Date.now() < deadline, `the rules never named ${bridge}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const out = await exec(container.id, [
+      "sh",
+      "-c",
+      `(sleep 1) | timeout 3 nc ${linkLocal} 8082 2>&1; (sleep 1) | timeout 3 nc ${other} 8081 2>&1`,
+    ]);
+    assert.doesNotMatch(out, /metadata/, out);
+    assert.match(out, /control-other/, out);
+  });
+
   it("refuses ADD <url> before the build starts, and never fetches it", async () => {
     assert.ok(h && repo);
     const before = linkLocalListener.connections();
