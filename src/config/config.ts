@@ -32,7 +32,7 @@ const nodeSockets = z
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      ctx.addIssue({ code: "custom", message: 'a JSON object such as {"node-1":"tcp://…"}' });
+      ctx.addIssue({ code: "custom", message: 'a JSON object such as {"node-1":"ssh://…"}' });
       return z.NEVER;
     }
   })
@@ -45,7 +45,7 @@ const nodeSockets = z
           /^(unix|tcp|https|ssh):\/\//,
           "unix:///path/docker.sock, tcp://host:port (with TLS) or ssh://user@host",
         ),
-      { message: 'a JSON object such as {"node-1":"tcp://10.0.0.2:2375"}' },
+      { message: 'a JSON object such as {"node-1":"ssh://obiente@10.0.0.2"}' },
     ),
   );
 export type RoleName = (typeof ROLES)[number];
