@@ -10,7 +10,6 @@
  * answers for A. The rules and the address are removed afterwards.
  */
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { DeploymentStatus } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import {
@@ -23,34 +22,14 @@ import {
   untilAnswers,
   waitForStatus,
 } from "./helpers/deploy-harness.js";
+import { execIn } from "./helpers/exec.js";
 import { FIXTURE_CONTENT, type FixtureRepo, makeFixtureRepo } from "./helpers/git-fixtures.js";
 import { addressHolder, netnsSkipReason, suffix, Undo } from "./helpers/netns.js";
 
 const netnsSkip = await netnsSkipReason();
 
 /** Runs `cmd` in the container; its exit code and output. */
-async function exec(
-  containerId: string,
-  cmd: string[],
-): Promise<{ exitCode: number | null; output: string }> {
-  const execution = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await execution.start({ hijack: true, stdin: false });
-  let output = "";
-  const sink = new PassThrough();
-  sink.on("data", (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  });
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", resolve);
-    stream.on("close", resolve);
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await execution.inspect();
-  return { exitCode: ExitCode, output };
-}
+const exec = (containerId: string, cmd: string[]) => execIn(docker, containerId, cmd);
 
 /** The container's (only) container and its address on its project's network. */
 async function addressOf(deploymentId: string, projectId: string) {

@@ -19,7 +19,6 @@
  * removed afterwards: the rules (uninstalled), the namespace, the veth pair, the forwarders.
  */
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { DeploymentStatus } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { BUILD_NETWORK } from "../src/runtime/tenant-networks.js";
@@ -33,6 +32,7 @@ import {
   untilAnswers,
   waitForStatus,
 } from "./helpers/deploy-harness.js";
+import { execIn } from "./helpers/exec.js";
 import { BUSYBOX_IMAGE } from "./helpers/git-fixtures.js";
 import { type GitRepo, makeGitRepo } from "./helpers/git-repo.js";
 import {
@@ -108,24 +108,8 @@ function assertProbe(output: string, blocked: Target[], allowed: Target[], where
   }
 }
 
-async function exec(containerId: string, cmd: string[]): Promise<string> {
-  const execution = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await execution.start({ hijack: true, stdin: false });
-  let output = "";
-  const sink = new PassThrough();
-  sink.on("data", (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  });
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", resolve);
-    stream.on("close", resolve);
-    stream.on("error", reject);
-  });
-  return output;
-}
+const exec = async (containerId: string, cmd: string[]) =>
+  (await execIn(docker, containerId, cmd)).output;
 
 async function gatewayOf(network: string): Promise<string> {
   const info = await docker.getNetwork(network).inspect();
