@@ -15,7 +15,9 @@ import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import Dockerode from "dockerode";
 import type { Logger } from "pino";
+import type { NetworkFirewall } from "../agent/firewall.js";
 import { Heartbeat } from "../agent/heartbeat.js";
+import { clusterFromDb, startNetworkIsolation } from "../agent/network-isolation.js";
 import { SwarmMembership } from "../agent/swarm-membership.js";
 import { SwarmNodeSync } from "../agent/swarm-nodes.js";
 import { BUILD_ID_LABEL, buildImage, DEPLOYMENT_ID_LABEL } from "../builder/index.js";
@@ -41,6 +43,7 @@ import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
 import { traefikLabels } from "../edge/traefik.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
 import { DockerRuntime, type LogOptions } from "../runtime/docker-runtime.js";
+import { engineCredentials } from "../runtime/engine-credentials.js";
 import { driftFilters, engineEvents } from "../runtime/engine-events.js";
 import type { LogLine } from "../runtime/log-stream.js";
 import { LABELS } from "../runtime/names.js";
@@ -70,6 +73,8 @@ export interface Deploying {
   logs: DeploymentLogs;
   /** The agent's record of the Swarm's nodes, in cluster mode with the agent role. */
   nodeSync: SwarmNodeSync | undefined;
+  /** The agent's isolation rules on this node (NETWORK_ISOLATION=on, agent role). */
+  firewall: NetworkFirewall | undefined;
   /**
    * This node's id, under which its metrics are recorded: the local engine's Swarm node id in
    * cluster mode, the engine's id otherwise ("local" until the engine has answered).
@@ -103,7 +108,15 @@ export async function startDeploying(
     }
   };
   try {
-    const docker = new Dockerode(dockerOptions(config.DOCKER_HOST ?? DEFAULT_DOCKER_HOST).options);
+    // Every engine the platform talks to, and how it proves itself to the remote ones.
+    const engines = [
+      config.DOCKER_HOST ?? DEFAULT_DOCKER_HOST,
+      ...Object.values(cluster.nodeSockets),
+    ];
+    const credentials = engineCredentials(config, engines);
+    const docker = new Dockerode(
+      dockerOptions(config.DOCKER_HOST ?? DEFAULT_DOCKER_HOST, credentials).options,
+    );
     const runtime = new DockerRuntime({
       docker,
       portRange: config.PORT_RANGE,
@@ -190,6 +203,7 @@ export async function startDeploying(
       : undefined;
     const nodeId = () => membership?.nodeId ?? heartbeat.nodeId;
     let nodeSync: SwarmNodeSync | undefined;
+    let firewall: NetworkFirewall | undefined;
     if (config.ROLES.includes("agent")) {
       if (clusterPort && membership) {
         const sync = new SwarmNodeSync({
@@ -208,13 +222,26 @@ export async function startDeploying(
         await heartbeat.start();
         cleanups.push(() => heartbeat.close());
       }
+      // Before anything is built or deployed: tenants' networks are under the rules from the start.
+      firewall = await startNetworkIsolation({
+        docker,
+        settings: config,
+        engines,
+        cluster: clusterFromDb(ctx.db, nodeId),
+        swarm: cluster.runtime === "swarm",
+        logger: ctx.logger,
+      });
+      const started = firewall;
+      if (started) cleanups.push(() => started.close());
     }
 
     const workRoot = resolve(config.DATA_DIR, "builds");
     await mkdir(workRoot, { recursive: true });
     const builder: BuilderPort = {
-      build: (request) =>
+      build: async (request) =>
         buildImage({
+          // Build steps run on the build network, under the isolation rules.
+          networkMode: (await runtime.ensureBuildNetwork()).name,
           docker,
           buildId: request.buildId,
           deploymentId: request.deploymentId,
@@ -318,6 +345,7 @@ export async function startDeploying(
     const runtimePort: RuntimePort = swarm
       ? swarmRuntimePort(swarm, {
           source: docker,
+          engine: (endpoint) => new Dockerode(dockerOptions(endpoint, credentials).options),
           nodeSockets: cluster.nodeSockets,
           registry,
           hostAddress: config.HOST_ADDRESS,
@@ -414,6 +442,7 @@ export async function startDeploying(
       swarm,
       logs,
       nodeSync,
+      firewall,
       nodeId,
       controller,
       routes,
@@ -465,6 +494,8 @@ function swarmRuntimePort(
   swarm: SwarmRuntime,
   options: {
     source: Dockerode;
+    /** A client of a node's engine (SWARM_NODE_SOCKETS), with the engines' credentials. */
+    engine: (endpoint: string) => Dockerode;
     nodeSockets: Record<string, string>;
     /** When set, images reach the nodes through it instead of through nodeSockets. */
     registry: RegistryImages | undefined;
@@ -474,22 +505,29 @@ function swarmRuntimePort(
   },
 ): RuntimePort {
   const hostnames = new Map<string, string>();
-  const engineOf = async (nodeId: string): Promise<string | undefined> => {
+  const clients = new Map<string, Dockerode>();
+  const client = (endpoint: string): Dockerode => {
+    let docker = clients.get(endpoint);
+    if (!docker) {
+      docker = options.engine(endpoint);
+      clients.set(endpoint, docker);
+    }
+    return docker;
+  };
+  const engineOf = async (nodeId: string): Promise<Dockerode | undefined> => {
     const byId = options.nodeSockets[nodeId];
-    if (byId) return byId;
+    if (byId) return client(byId);
     let hostname = hostnames.get(nodeId);
     if (hostname === undefined) {
       hostname = (await swarm.node(nodeId)).hostname;
       hostnames.set(nodeId, hostname);
     }
-    return options.nodeSockets[hostname];
+    const byName = options.nodeSockets[hostname];
+    return byName === undefined ? undefined : client(byName);
   };
   const engines = () => [...new Set(Object.values(options.nodeSockets))];
   const removeImages = async (filter: (docker: Dockerode) => Promise<string[]>) => {
-    const clients = [
-      options.source,
-      ...engines().map((endpoint) => new Dockerode(dockerOptions(endpoint).options)),
-    ];
+    const clients = [options.source, ...engines().map(client)];
     await Promise.all(
       clients.map(async (docker) => {
         for (const id of await filter(docker).catch(() => [])) {

@@ -16,6 +16,7 @@ import { type BuildMessage, LineSplitter, readBuildStream } from "./build-stream
 import { packContext } from "./context.js";
 import { type BuildKind, type BuildPlan, type DetectOptions, detectBuild } from "./detect.js";
 import { measureTree } from "./disk-usage.js";
+import { checkDockerfile, checkDockerfileFile } from "./dockerfile-rules.js";
 import { cloneShallow, type HttpCredential, redactUrl, type SshKey } from "./git.js";
 import { BoundedLog, guardLog, type LogSink } from "./log-sink.js";
 import { formatBytes, formatSeconds } from "./units.js";
@@ -83,7 +84,10 @@ export interface BuildImageOptions {
   onLog?: LogSink;
   /** Cancels the build; it then rejects with the signal's reason (or "the build was cancelled"). */
   signal?: AbortSignal;
-  /** The network of RUN steps (Docker's networkmode): "none" builds offline. Docker's default when absent. */
+  /**
+   * The network of RUN steps (Docker's networkmode): the platform's build network, under the
+   * isolation rules (BUILD_NETWORK); "none" builds offline. Docker's default when absent.
+   */
   networkMode?: string;
   /** The deployment's own SSH key for ssh:// and scp-like remotes; none when absent. */
   sshKey?: SshKey;
@@ -173,6 +177,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
 
     const plan = detectBuild(await describeRoot(checkout), options.images);
     log(describePlan(plan));
+    if (plan.kind === "dockerfile") {
+      await checkDockerfileFile(join(checkout, plan.dockerfileName), plan.dockerfileName);
+    } else checkDockerfile(plan.dockerfile, plan.dockerfileName);
     const context = await packContext({
       dir: checkout,
       extraFiles:

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import { ConfigError, loadConfig } from "./config.js";
 
 describe("loadConfig", () => {
@@ -212,4 +212,41 @@ describe("loadConfig", () => {
     assert.equal(set.BOOTSTRAP_TOKEN_TTL_HOURS, 0.5);
     assert.deepEqual(set.SECRETS_MASTER_KEY_PREVIOUS, ["a", "b"]);
   });
+});
+
+test("network isolation and remote engines: defaults, parsing, and what is refused", () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.NETWORK_ISOLATION, "on");
+  assert.deepEqual(defaults.NETWORK_ISOLATION_ALLOW, []);
+  assert.deepEqual(defaults.NETWORK_ISOLATION_ENGINE_PORTS, [2375, 2376]);
+  assert.equal(defaults.ALLOW_INSECURE_ENGINE, false);
+  const set = loadConfig({
+    NETWORK_ISOLATION_ALLOW: "10.0.5.20/32:5432, 10.0.0.11:53",
+    NETWORK_ISOLATION_BLOCK: "10.0.0.0/24",
+    NETWORK_ISOLATION_ENGINE_PORTS: "2375,2376,12375",
+    EDGE_ADDRESSES: "10.0.0.21,10.0.0.22",
+    DOCKER_HOST: "ssh://obiente@10.0.0.12",
+  });
+  assert.deepEqual(set.NETWORK_ISOLATION_ALLOW, ["10.0.5.20/32:5432", "10.0.0.11:53"]);
+  assert.deepEqual(set.NETWORK_ISOLATION_ENGINE_PORTS, [2375, 2376, 12375]);
+  assert.deepEqual(set.EDGE_ADDRESSES, ["10.0.0.21", "10.0.0.22"]);
+  for (const [name, value, expected] of [
+    ["NETWORK_ISOLATION", "maybe", /on or off/],
+    ["NETWORK_ISOLATION_ALLOW", "10.0.5.20/32", /CIDR:PORT/],
+    ["NETWORK_ISOLATION_BLOCK", "10.0.0.0/33", /IPv4 addresses or CIDRs/],
+    ["NETWORK_ISOLATION_ENGINE_PORTS", "2375,x", /TCP ports/],
+    ["EDGE_ADDRESSES", "edge.example", /IPv4 addresses or CIDRs/],
+    [
+      "DOCKER_HOST",
+      "tcp://10.0.0.12:2375",
+      /plain-TCP Docker engine .* ALLOW_INSECURE_ENGINE=true/,
+    ],
+    ["DOCKER_HOST", "https://10.0.0.12:2376", /needs DOCKER_TLS_VERIFY=1/],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (error: unknown) => error instanceof ConfigError && expected.test(error.message),
+      `${name}=${value}`,
+    );
+  }
 });

@@ -6,7 +6,9 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { isAllowEntry, isIpv4Cidr } from "../network/cidr.js";
 import { parseRedisUrl } from "../platform/redis/connection.js";
+import { insecureEngineProblem } from "../runtime/docker-host.js";
 import { parseRegistry } from "../runtime/registry-reference.js";
 import { STRATEGY_NAMES } from "../scheduler/snapshot.js";
 
@@ -25,22 +27,27 @@ const list = z.string().transform((v) =>
 const ROLES = ["api", "controller", "agent", "edge"] as const;
 const positiveInt = z.coerce.number().int().positive();
 
-/** A JSON object of node id or hostname → that node's engine (unix:// or tcp:// URL). */
+/** A JSON object of node id or hostname → that node's engine (unix://, tcp:// or ssh:// URL). */
 const nodeSockets = z
   .string()
   .transform((text, ctx) => {
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      ctx.addIssue({ code: "custom", message: 'a JSON object such as {"node-1":"tcp://…"}' });
+      ctx.addIssue({ code: "custom", message: 'a JSON object such as {"node-1":"ssh://…"}' });
       return z.NEVER;
     }
   })
   .pipe(
     z.record(
       z.string().min(1),
-      z.string().regex(/^(unix|tcp):\/\//, "unix:///path/docker.sock or tcp://host:port"),
-      { message: 'a JSON object such as {"node-1":"tcp://10.0.0.2:2375"}' },
+      z
+        .string()
+        .regex(
+          /^(unix|tcp|https|ssh):\/\//,
+          "unix:///path/docker.sock, tcp://host:port (with TLS) or ssh://user@host",
+        ),
+      { message: 'a JSON object such as {"node-1":"ssh://obiente@10.0.0.2"}' },
     ),
   );
 export type RoleName = (typeof ROLES)[number];
@@ -254,7 +261,38 @@ const schema = z.object({
   // Deploying: the container engine, builds, the edge.
   DOCKER_HOST: z
     .string()
-    .regex(/^(unix|tcp|http|https):\/\//, "unix:///path/docker.sock or tcp://host:port")
+    .regex(
+      /^(unix|tcp|http|https|ssh):\/\//,
+      "unix:///path/docker.sock, tcp://host:port (with TLS) or ssh://user@host",
+    )
+    .optional(),
+  // Remote engines (docs/security-network.md): TLS as the docker CLI does it, or ssh.
+  DOCKER_TLS_VERIFY: bool.default(false),
+  DOCKER_CERT_PATH: z.string().min(1).optional(),
+  DOCKER_SSH_KEY: z.string().min(1).optional(),
+  DOCKER_SSH_KNOWN_HOSTS: z.string().min(1).optional(),
+  SSH_AUTH_SOCK: z.string().min(1).optional(),
+  ALLOW_INSECURE_ENGINE: bool.default(false),
+  // What containers of projects and builds may reach (docs/security-network.md).
+  NETWORK_ISOLATION: z.enum(["on", "off"], { message: "on or off" }).default("on"),
+  NETWORK_ISOLATION_ALLOW: list
+    .pipe(z.array(z.string().refine(isAllowEntry, "CIDR:PORT entries such as 10.0.5.20/32:5432")))
+    .default([]),
+  NETWORK_ISOLATION_BLOCK: list
+    .pipe(z.array(z.string().refine(isIpv4Cidr, "IPv4 addresses or CIDRs such as 10.0.0.0/24")))
+    .default([]),
+  NETWORK_ISOLATION_ENGINE_PORTS: list
+    .pipe(z.array(z.string().regex(/^\d{1,5}$/, "TCP ports such as 2375,2376")))
+    .transform((ports) => ports.map(Number))
+    .pipe(z.array(z.number().int().min(1, "ports 1-65535").max(65_535, "ports 1-65535")))
+    .default([2375, 2376]),
+  NETWORK_ISOLATION_INTERVAL_SECONDS: positiveInt.default(30),
+  NETWORK_ISOLATION_NETNS: z
+    .string()
+    .regex(/^\//, "an absolute path such as /var/run/netns/node2")
+    .optional(),
+  EDGE_ADDRESSES: list
+    .pipe(z.array(z.string().refine(isIpv4Cidr, "IPv4 addresses or CIDRs such as 10.0.0.21")))
     .optional(),
   HOST_ADDRESS: z.string().min(1).default("127.0.0.1"),
   PORT_RANGE: z
@@ -401,7 +439,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...result.data,
       METRICS_PORT: METRICS_PORT ?? AGENT_METRICS_PORT ?? DEFAULT_METRICS_PORT,
     };
-    const problems = registryProblems(config);
+    const problems = [...registryProblems(config), ...engineProblems(config)];
     if (problems.length === 0) return config;
     throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
@@ -421,6 +459,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return `  ${shown}: expected ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** Engines reached in plain TCP on another machine, refused unless ALLOW_INSECURE_ENGINE. */
+function engineProblems(config: Config): string[] {
+  const options = { tls: config.DOCKER_TLS_VERIFY, allowInsecure: config.ALLOW_INSECURE_ENGINE };
+  const engines: Array<[string, string]> = [
+    ...(config.DOCKER_HOST ? [["DOCKER_HOST", config.DOCKER_HOST] as [string, string]] : []),
+    ...Object.entries(config.SWARM_NODE_SOCKETS ?? {}).map(([node, engine]): [string, string] => [
+      `SWARM_NODE_SOCKETS["${node}"]`,
+      engine,
+    ]),
+  ];
+  return engines
+    .map(([variable, engine]) => insecureEngineProblem(variable, engine, options))
+    .filter((problem): problem is string => problem !== undefined);
 }
 
 /** The registry variables that only make sense together (values left out: they are secrets). */

@@ -22,7 +22,9 @@
  *   containers of one project reach each other (inter-container communication stays on). This
  *   relies on the engine managing iptables (its default); an engine run with `--iptables=false`
  *   gives no isolation. Ports are published on `hostAddress` only (127.0.0.1 in the embedded
- *   mode), never on every interface.
+ *   mode), never on every interface. Each project's bridge is named `obt-…`, and the agent's
+ *   isolation rules (src/network) keep everything on such a bridge from the host itself (its
+ *   API, database, published ports), the cluster's nodes, engine ports and link-local addresses.
  *
  * Restart policy: `on-failure` with at most RESTART_MAX_RETRIES restarts, not `always` or
  * `unless-stopped`. The reconciler owns the lifecycle: Docker restarting a crashed app at once
@@ -49,6 +51,7 @@ import { candidatePorts, checkPortRange, type PortRange, probePort } from "./hos
 import { LogDemuxer, type LogLine } from "./log-stream.js";
 import { LABELS } from "./names.js";
 import { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
+import { BUILD_NETWORK, NETWORK_ROLE_LABEL, tenantBridgeName } from "./tenant-networks.js";
 
 /** Process count limit of a container: generous for an app, fatal for a fork bomb. */
 export const PIDS_LIMIT = 512;
@@ -188,7 +191,6 @@ export class DockerRuntime {
   private readonly reservedPorts = new Set<number>();
   /** run() calls in flight, by container name: a second call for a name waits for the first. */
   private readonly running = new Map<string, Promise<RunningContainer>>();
-  private readonly ensuringNetworks = new Map<string, Promise<NetworkRef>>();
 
   constructor(options: DockerRuntimeOptions) {
     this.portRange = checkPortRange(options.portRange);
@@ -224,28 +226,15 @@ export class DockerRuntime {
   }
 
   /**
-   * The bridge network `name`, created when missing. Two processes may create it at once: the
-   * engine refuses the second (409) or, as Docker does not strictly enforce unique network names,
-   * both succeed and the newer twin is removed, so everyone ends up on the oldest.
+   * The bridge network `name`, created when missing, its Linux bridge named `obt-…`
+   * (tenant-networks.ts). Two processes may create it at once: the engine refuses the second
+   * (409, or 403 for the same bridge name) or, as Docker does not strictly enforce unique network
+   * names, both succeed and the newer twin is removed, so everyone ends up on the oldest.
    */
-  /**
-   * Concurrent calls for one name share one attempt (the engine's CheckDuplicate is
-   * best-effort): the first caller is told whether it created the network, the others that
-   * they did not.
-   */
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkRef> {
-    const inFlight = this.ensuringNetworks.get(name);
-    if (inFlight) return { ...(await inFlight), created: false };
-    const attempt = this.ensureNetworkOnce(name, labels).finally(() => {
-      this.ensuringNetworks.delete(name);
-    });
-    this.ensuringNetworks.set(name, attempt);
-    return attempt;
-  }
-
-  private async ensureNetworkOnce(
+  async ensureNetwork(
     name: string,
     labels: Record<string, string>,
+    options: { interContainer?: boolean } = {},
   ): Promise<NetworkRef> {
     const existing = await this.findNetwork(name);
     if (existing) return { id: existing, name, created: false };
@@ -256,12 +245,18 @@ export class DockerRuntime {
         Driver: "bridge",
         CheckDuplicate: true,
         Labels: labels,
-        // Containers of one project talk to each other; other projects' bridges are isolated.
-        Options: { "com.docker.network.bridge.enable_icc": "true" },
+        Options: {
+          // Containers of one project talk to each other; other projects' bridges are isolated.
+          // The build network turns it off: builds of different tenants share it.
+          "com.docker.network.bridge.enable_icc": String(options.interContainer ?? true),
+          // The isolation rules match every tenant bridge by this name (tenant-networks.ts).
+          "com.docker.network.bridge.name": tenantBridgeName(name),
+        },
       });
       id = network.id;
     } catch (error) {
-      if (statusOf(error) === 409) {
+      // 403 "networks have same bridge name": another process made it a moment ago.
+      if (statusOf(error) === 409 || statusOf(error) === 403) {
         const winner = await this.findNetwork(name);
         if (winner) return { id: winner, name, created: false };
       }
@@ -276,6 +271,18 @@ export class DockerRuntime {
     }
     this.logger?.info({ network: name, id }, "network created");
     return { id, name, created: true };
+  }
+
+  /**
+   * The network every build step runs on (BUILD_NETWORK), created when missing: no traffic
+   * between its containers, and under the isolation rules like a project's network.
+   */
+  ensureBuildNetwork(labels: Record<string, string> = {}): Promise<NetworkRef> {
+    return this.ensureNetwork(
+      BUILD_NETWORK,
+      { ...labels, [NETWORK_ROLE_LABEL]: "build" },
+      { interContainer: false },
+    );
   }
 
   /** Removes a network (by name or id); gone already is fine; one still in use is refused. */

@@ -81,6 +81,8 @@ export async function startTestPlatform(
     // The API alone unless a test asks for more: no engine, edge or controller to wait for.
     ROLES: "api",
     EDGE_PORT: "0",
+    // The host's iptables are shared by every test: only the isolation tests install rules.
+    NETWORK_ISOLATION: "off",
     ...(pg ? { DATABASE_URL: pg.url } : {}),
     ...(options.redis
       ? { REDIS_URL: testRedisUrl, REDIS_KEY_PREFIX: `obiente-test-${process.pid}-${Date.now()}:` }
@@ -149,6 +151,7 @@ export async function spawnPlatform(
       EDGE_PORT: "0",
       ROLES: "api",
       LOG_LEVEL: "info",
+      NETWORK_ISOLATION: "off",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

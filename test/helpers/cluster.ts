@@ -131,6 +131,10 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       // The harness's nodes share this machine: their agents would all report its CPU, which
       // least-loaded compares first; placements would follow the noise between samples.
       METRICS_NODE_USAGE: "false",
+      // The agents run in this process, in the host's network namespace, not in their nodes':
+      // rules they installed would land on the host. Tests of the isolation rules turn it on
+      // with NETWORK_ISOLATION_NETNS pointing at a node.
+      NETWORK_ISOLATION: "off",
     };
     const config = loadConfig({
       ...shared,
