@@ -17,6 +17,8 @@ import { type Clients, clients, findDeployment, findProject, organizationId } fr
 import { out, printJson } from "./output.js";
 
 const statusName = deploymentStatusName;
+/** How long a followed build's log may go on once the deployment's status has settled. */
+const LOG_GRACE_MS = 10_000;
 
 /** A deployment by id, or by name within --org (or the caller's first organization). */
 export async function resolveDeployment(ref: string, org: string | undefined): Promise<Deployment> {
@@ -63,6 +65,12 @@ export async function follow(c: Clients, id: string): Promise<Deployment> {
       )
         break;
     }
+    // A build's log ends on its own once the build has (a cancelled one says so last): give
+    // it a moment, rather than cutting its last lines.
+    await Promise.race([
+      Promise.allSettled(builds),
+      new Promise((resolve) => setTimeout(resolve, LOG_GRACE_MS).unref()),
+    ]);
   } finally {
     abort.abort();
     await Promise.allSettled(builds);
