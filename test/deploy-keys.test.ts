@@ -129,13 +129,11 @@ describe("deploy keys: an ssh-only repository (real sshd, a user of its own)", {
   it("a viewer sees the key but cannot rotate it; an owner rotates, and the old key stops cloning", async () => {
     const t = harness().t;
     const viewer = await addUserWithToken(t.platform.ctx.db);
-    await t
-      .client(OrganizationService)
-      .addMember({
-        organizationId: harness().organizationId,
-        email: viewer.email,
-        role: Role.VIEWER,
-      });
+    await t.client(OrganizationService).addMember({
+      organizationId: harness().organizationId,
+      email: viewer.email,
+      role: Role.VIEWER,
+    });
     const asViewer = t.client(ProjectService, viewer.token);
     const before = (await asViewer.getDeployKey({ projectId: projectA })).deployKey;
     assert.ok(before);
