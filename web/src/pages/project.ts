@@ -141,7 +141,7 @@ function deployKeyCard(ctx: PageContext, project: Project): HTMLElement {
         " · created ",
         ago(dateOf(key.createdAt)),
       ),
-      h("div", { class: "card-actions" }, copy, rotate),
+      h("div", { class: "card-actions deploy-key-actions" }, copy, rotate),
     );
   };
 
