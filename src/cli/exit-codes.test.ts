@@ -36,5 +36,9 @@ describe("exit codes", () => {
     );
     assert.equal(messageOf(new CommanderError(1, "commander.unknownOption", "x")), undefined);
     assert.equal(messageOf(new Error("boom")), "boom");
+    assert.match(
+      messageOf(new ConnectError("connect ECONNREFUSED 127.0.0.1:9", Code.Unavailable)) ?? "",
+      /^the API cannot be reached \(connect ECONNREFUSED 127\.0\.0\.1:9\): is it running/,
+    );
   });
 });

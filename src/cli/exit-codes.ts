@@ -53,6 +53,14 @@ export function exitCodeOf(error: unknown): ExitCode {
 export function messageOf(error: unknown): string | undefined {
   if (error instanceof CommanderError) return undefined;
   // ConnectError's message starts with "[not_found] …"; the raw message is the server's sentence.
-  if (error instanceof ConnectError) return error.rawMessage || Code[error.code];
+  if (error instanceof ConnectError) {
+    if (
+      error.code === Code.Unavailable &&
+      /\bE(CONNREFUSED|NOTFOUND|HOSTUNREACH|TIMEDOUT)\b/.test(error.rawMessage)
+    ) {
+      return `the API cannot be reached (${error.rawMessage}): is it running, and are OBIENTE_API or \`obiente login --api\` right?`;
+    }
+    return error.rawMessage || Code[error.code];
+  }
   return error instanceof Error ? error.message : String(error);
 }
