@@ -101,9 +101,14 @@ export class DeploymentService {
     const { gitRepo } = this.source(input.gitRepo, input.gitCredential);
     const name = this.deploymentName(input.name, gitRepo);
     const [row] = await this.ctx.db
-      .select({ id: deployments.id })
+      .select({ id: deployments.id, desiredState: deployments.desiredState })
       .from(deployments)
       .where(and(eq(deployments.projectId, projectId), eq(deployments.name, name)));
+    if (row?.desiredState === "deleted") {
+      throw failedPrecondition(
+        `the deployment "${name}" is being deleted: deploy again once it is gone`,
+      );
+    }
     return row ? this.load(principal, row.id, "write") : undefined;
   }
 
@@ -558,9 +563,13 @@ export class DeploymentService {
     principal: Principal,
     deploymentId: string,
   ): Promise<{ build: Build | undefined; deployment: Deployment }> {
-    const current = await this.load(principal, deploymentId, "write");
+    const current = await this.load(principal, valid.uuid("deployment_id", deploymentId), "write");
     const serving = await this.servingBuild(current.id);
-    const waiting = current.desiredState === "running" && current.currentBuildId === null;
+    // Asked for a build that has not started yet (a failed build is not waiting for anything).
+    const waiting =
+      current.desiredState === "running" &&
+      current.currentBuildId === null &&
+      (current.status === "queued" || current.status === "building");
     const { row, cancelled } = await this.ctx.db.transaction(async (tx) => {
       const stopped = await tx
         .update(builds)

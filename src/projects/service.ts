@@ -70,7 +70,7 @@ export class ProjectService {
 
   /** The project's deploy key (its public half): every member may see it, to give it to a forge. */
   async deployKey(principal: Principal, id: string): Promise<DeployKey> {
-    const project = await this.load(principal, id, "read");
+    const project = await this.load(principal, valid.uuid("project_id", id), "read");
     return ensureDeployKey(this.ctx.db, this.ctx.secrets, project);
   }
 
@@ -79,7 +79,7 @@ export class ProjectService {
    * the forges must be given the new key, or the project's ssh builds fail.
    */
   async rotateDeployKey(principal: Principal, id: string): Promise<DeployKey> {
-    const project = await this.load(principal, id, "read");
+    const project = await this.load(principal, valid.uuid("project_id", id), "read");
     await authorize(this.ctx.db, principal, project.organizationId, "manage", "project");
     return this.ctx.db.transaction(async (tx) => {
       const key = await replaceDeployKey(tx, this.ctx.secrets, project, this.ctx.now());
