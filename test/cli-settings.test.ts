@@ -14,6 +14,7 @@ import {
   OrganizationService,
   Role,
 } from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";
+import { nodeMetadata } from "../src/store/schema.js";
 import { addUserWithToken, startTestPlatform, type TestPlatform } from "./helpers/api.js";
 import { type CliTarget, cliJson, runCli } from "./helpers/cli.js";
 
@@ -220,7 +221,34 @@ describe("CLI: env, domains, project keys, JSON and exit codes against a real AP
     await fails(3, owner, "projects", "key", "nope");
   });
 
-  it("orgs and ls print JSON; open prints the URL", async () => {
+  it("orgs, ls and nodes print JSON; open prints the URL", async () => {
+    await t.platform.ctx.db.insert(nodeMetadata).values({
+      id: "node-cli-1",
+      hostname: "worker-1",
+      address: "10.0.0.11",
+      labels: { zone: "eu-1" },
+      cpuCores: 4,
+      memoryBytes: 8 * 1024 ** 3,
+    });
+    const nodes = await cliJson<Array<Record<string, unknown>>>(owner, "nodes");
+    const node = nodes.find((n) => n.id === "node-cli-1");
+    assert.deepEqual(node && Object.keys(node).sort(), [
+      "address",
+      "availability",
+      "cpuCores",
+      "deploymentCount",
+      "hostname",
+      "id",
+      "labels",
+      "lastHeartbeat",
+      "maxDeployments",
+      "memoryBytes",
+      "role",
+      "statusMessage",
+    ]);
+    assert.equal(node?.memoryBytes, 8 * 1024 ** 3);
+    assert.deepEqual(node?.labels, { zone: "eu-1" });
+
     const orgs = await cliJson<Array<Record<string, string>>>(owner, "orgs");
     const mine = orgs.find((o) => o.id === org);
     assert.deepEqual(mine && Object.keys(mine).sort(), ["id", "name", "role", "slug"]);
