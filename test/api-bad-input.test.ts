@@ -568,6 +568,24 @@ describe("bad input through the API (PostgreSQL)", () => {
         message: /^deployment not found$/,
       },
       {
+        name: "unknown project (GetDeployKey)",
+        run: () => project().getDeployKey({ projectId: unknown }),
+        code: "not_found",
+        message: /^project not found$/,
+      },
+      {
+        name: "unknown project (RotateDeployKey)",
+        run: () => project().rotateDeployKey({ projectId: unknown }),
+        code: "not_found",
+        message: /^project not found$/,
+      },
+      {
+        name: "unknown deployment (CancelBuild)",
+        run: () => deployment().cancelBuild({ deploymentId: unknown }),
+        code: "not_found",
+        message: /^deployment not found$/,
+      },
+      {
         name: "unknown build (RollbackDeployment)",
         run: () => deployment().rollbackDeployment({ id: ids.deployment, buildId: unknown }),
         code: "not_found",
@@ -655,6 +673,24 @@ describe("bad input through the API (PostgreSQL)", () => {
       );
     }
     list.push(
+      {
+        name: "malformed project id (GetDeployKey)",
+        run: () => project().getDeployKey({ projectId: "shop" }),
+        code: "invalid_argument",
+        message: /project_id must be an id \(a UUID\)/,
+      },
+      {
+        name: "malformed project id (RotateDeployKey)",
+        run: () => project().rotateDeployKey({ projectId: "" }),
+        code: "invalid_argument",
+        message: /project_id must be an id \(a UUID\)/,
+      },
+      {
+        name: "malformed deployment id (CancelBuild)",
+        run: () => deployment().cancelBuild({ deploymentId: "web" }),
+        code: "invalid_argument",
+        message: /deployment_id must be an id \(a UUID\)/,
+      },
       {
         name: "malformed build id (RollbackDeployment)",
         run: () => deployment().rollbackDeployment({ id: ids.deployment, buildId: "latest" }),

@@ -194,6 +194,14 @@ const projectCases: Table<typeof ProjectService> = {
     needs: "write",
     calls: [(c, ids) => c.project.deleteProject({ id: ids.project })],
   },
+  getDeployKey: {
+    needs: "read",
+    calls: [(c, ids) => c.project.getDeployKey({ projectId: ids.project })],
+  },
+  rotateDeployKey: {
+    needs: "manage",
+    calls: [(c, ids) => c.project.rotateDeployKey({ projectId: ids.project })],
+  },
 };
 
 const deploymentCases: Table<typeof DeploymentService> = {
@@ -324,6 +332,10 @@ const deploymentCases: Table<typeof DeploymentService> = {
   listBuilds: {
     needs: "read",
     calls: [(c, ids) => c.deployment.listBuilds({ deploymentId: ids.deployment })],
+  },
+  cancelBuild: {
+    needs: "write",
+    calls: [(c, ids) => c.deployment.cancelBuild({ deploymentId: ids.deployment })],
   },
   streamBuildLogs: {
     needs: "runtime",
@@ -470,6 +482,7 @@ describe("API isolation between organizations, and roles", () => {
       users: sql`SELECT to_jsonb(x) AS r FROM users x WHERE id IN ${membersOfA}`,
       api_tokens: sql`SELECT to_jsonb(x) - 'last_used_at' AS r FROM api_tokens x WHERE user_id IN ${membersOfA}`,
       projects: sql`SELECT to_jsonb(x) AS r FROM projects x WHERE organization_id = ${org}`,
+      project_deploy_keys: sql`SELECT to_jsonb(x) AS r FROM project_deploy_keys x WHERE project_id IN (SELECT id FROM projects WHERE organization_id = ${org})`,
       deployments: sql`SELECT to_jsonb(x) AS r FROM deployments x WHERE organization_id = ${org}`,
       env_vars: sql`SELECT to_jsonb(x) AS r FROM env_vars x WHERE deployment_id IN ${deploymentsOfA}`,
       domains: sql`SELECT to_jsonb(x) AS r FROM domains x WHERE organization_id = ${org}`,
@@ -662,6 +675,12 @@ describe("API isolation between organizations, and roles", () => {
       ["owner token prefix", adminToken.prefix],
     ];
     for (const domain of deploymentA.domains) secrets.push([`domain ${domain}`, domain]);
+    const keyA = (await admin.project.getDeployKey({ projectId: projectA.id })).deployKey;
+    assert.ok(keyA);
+    secrets.push(
+      ["deploy key", keyA.publicKey.split(" ")[1] ?? keyA.publicKey],
+      ["deploy key fingerprint", keyA.fingerprint],
+    );
     for (const user of [viewer, developer, orgAdmin, bystander]) {
       secrets.push(
         [`member ${user.email}`, user.email],
@@ -1001,6 +1020,20 @@ describe("API isolation between organizations, and roles", () => {
       const gone = await attempt(() => c.getDeployment({ id }));
       assert.ok(!gone.ok);
       assert.equal(Code[gone.error.code], "NotFound");
+    });
+
+    it("an admin rotates a project's deploy key; the old key is gone", async () => {
+      const c = orgAdmin.clients.project;
+      const before = (await c.getDeployKey({ projectId: idsA.project })).deployKey;
+      const rotated = await audited("project.deploy_key.rotate", orgAdmin, () =>
+        c.rotateDeployKey({ projectId: idsA.project }),
+      );
+      assert.ok(before && rotated.deployKey);
+      assert.notEqual(rotated.deployKey.publicKey, before.publicKey);
+      assert.notEqual(rotated.deployKey.fingerprint, before.fingerprint);
+      const after = (await viewer.clients.project.getDeployKey({ projectId: idsA.project }))
+        .deployKey;
+      assert.equal(after?.publicKey, rotated.deployKey.publicKey);
     });
 
     it("an admin manages non-owner members", async () => {

@@ -37,7 +37,13 @@ import { OrganizationService } from "../src/gen/obiente/cloud/organization/v1/or
 import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.js";
 import { rotateSecrets, SEALED_COLUMNS } from "../src/secrets/index.js";
 import { type Database, openDatabase } from "../src/store/index.js";
-import { apiTokens, deploymentGitCredentials, envVars, users } from "../src/store/schema.js";
+import {
+  apiTokens,
+  deploymentGitCredentials,
+  envVars,
+  projectDeployKeys,
+  users,
+} from "../src/store/schema.js";
 import {
   addUserWithToken,
   startTestPlatform,
@@ -286,6 +292,8 @@ describe("master key rotation", () => {
         .client(ProjectService)
         .createProject({ organizationId: organization.id, name: "Keys" });
       assert.ok(project);
+      // The project's deploy key is sealed too (project_deploy_keys).
+      await first.client(ProjectService).getDeployKey({ projectId: project.id });
       for (const [name, count] of [
         ["alpha", 60],
         ["beta", 45],
@@ -376,6 +384,7 @@ describe("master key rotation", () => {
     assert.equal(dry.code, 0, dry.output);
     assert.match(dry.output, /env_vars\.value_encrypted: 66 to re-encrypt/);
     assert.match(dry.output, /deployment_git_credentials\.credential_encrypted: 1 to re-encrypt/);
+    assert.match(dry.output, /project_deploy_keys\.private_key_encrypted: 1 to re-encrypt/);
 
     const first = await cli(["--batch-size", "20"], env);
     assert.equal(first.code, 1, first.output);
@@ -388,6 +397,8 @@ describe("master key rotation", () => {
     assert.match(first.output, /deployment_git_credentials\.credential_encrypted: 1 re-encrypted/);
     const [credential] = await database.db.select().from(deploymentGitCredentials);
     assert.equal(credential && sealedKeyId(credential.credentialEncrypted), id2);
+    const [deployKey] = await database.db.select().from(projectDeployKeys);
+    assert.equal(deployKey && sealedKeyId(deployKey.privateKeyEncrypted), id2);
     const ids = await keyIds();
     assert.equal(ids.filter((id) => id === id2).length, 105);
     assert.deepEqual(

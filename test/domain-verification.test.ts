@@ -23,7 +23,7 @@ import { OrganizationService } from "../src/gen/obiente/cloud/organization/v1/or
 import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.js";
 import { auditLog, deploymentRouting, domains } from "../src/store/schema.js";
 import { requestByHost } from "./helpers/caddy.js";
-import { runCli } from "./helpers/cli.js";
+import { runCommands } from "./helpers/cli.js";
 import {
   type DeployHarness,
   Leftovers,
@@ -135,7 +135,7 @@ describe("custom domains: routed once ownership is proven through DNS", () => {
     assert.ok(!routes.some((r) => r.domain === shop), "a pending domain has a route");
 
     // The CLI says the same.
-    const listed = await runCli([registerDomainCommands], ["domains", "ls", id], {
+    const listed = await runCommands([registerDomainCommands], ["domains", "ls", id], {
       api: harness().t.baseUrl,
       token: harness().t.adminToken,
     });
@@ -170,7 +170,7 @@ describe("custom domains: routed once ownership is proven through DNS", () => {
 
   it("with the TXT record: verified and routed (RPC and CLI)", async () => {
     await setRecord(challenge(shop), ["v=spf1 -all", token]);
-    const printed = await runCli([registerDomainCommands], ["domains", "verify", id, shop], {
+    const printed = await runCommands([registerDomainCommands], ["domains", "verify", id, shop], {
       api: harness().t.baseUrl,
       token: harness().t.adminToken,
     });

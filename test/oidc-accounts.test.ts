@@ -13,7 +13,7 @@ import {
   Role,
 } from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";
 import { startTestPlatform, type TestPlatform } from "./helpers/api.js";
-import { runCli } from "./helpers/cli.js";
+import { runCommands } from "./helpers/cli.js";
 import { type OidcIssuer, startOidcIssuer } from "./helpers/oidc-issuer.js";
 
 async function refusal(promise: Promise<unknown>): Promise<ConnectError> {
@@ -134,7 +134,7 @@ describe("OIDC accounts (SIGNUP=open): no takeover by email", () => {
     }
 
     // Through the CLI, as the operator would: `obiente users link`.
-    const printed = await runCli(
+    const printed = await runCommands(
       [registerAdminCommands],
       ["users", "link", admin.email, "--issuer", op.issuer, "--subject", "operator", "--move"],
       { api: t.baseUrl, token: t.adminToken },

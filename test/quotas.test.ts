@@ -21,7 +21,7 @@ import {
 import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.js";
 import { builds, deployments, nodeMetadata } from "../src/store/schema.js";
 import { startTestPlatform, type TestPlatform } from "./helpers/api.js";
-import { runCli } from "./helpers/cli.js";
+import { runCommands } from "./helpers/cli.js";
 import { createUserWithToken } from "./helpers/users.js";
 
 async function refusal(promise: Promise<unknown>): Promise<ConnectError> {
@@ -351,7 +351,7 @@ describe("quotas per organization", () => {
 
     // The CLI: `obiente quotas set|get`.
     const target = { api: t.baseUrl, token: t.adminToken };
-    const printed = await runCli(
+    const printed = await runCommands(
       [registerAdminCommands],
       ["quotas", "set", o.slug, "deployments=default", "replicas=7"],
       target,
@@ -363,7 +363,7 @@ describe("quotas per organization", () => {
       printed.join("\n"),
     );
     assert.ok(printed.some((l) => /^replicas\s+0\s+7\s+set for this organization$/.test(l)));
-    const read = await runCli([registerAdminCommands], ["quotas", "get", o.id], {
+    const read = await runCommands([registerAdminCommands], ["quotas", "get", o.id], {
       api: t.baseUrl,
       token: member.token,
     });

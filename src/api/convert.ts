@@ -37,11 +37,12 @@ import {
   QuotaSchema,
   Role,
 } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
-import { ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";
+import { DeployKeySchema, ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";
 import type { DeploymentSample, UsageHour } from "../metrics/samples.js";
 import type { NodeRecord } from "../nodes/service.js";
 import type { QuotaView } from "../organizations/quotas.js";
 import type { Member, Organization } from "../organizations/service.js";
+import type { DeployKey } from "../projects/deploy-keys.js";
 import type { Project } from "../projects/service.js";
 import type {
   BuildStatusName,
@@ -132,6 +133,15 @@ export function projectToProto(row: Project) {
     description: row.description,
     createdAt: ts(row.createdAt),
     updatedAt: ts(row.updatedAt),
+  });
+}
+
+export function deployKeyToProto(key: DeployKey) {
+  return create(DeployKeySchema, {
+    projectId: key.projectId,
+    publicKey: key.publicKey,
+    fingerprint: key.fingerprint,
+    createdAt: ts(key.createdAt),
   });
 }
 
@@ -232,6 +242,7 @@ const BUILD_TO: Record<BuildStatusName, BuildStatus> = {
   running: BuildStatus.RUNNING,
   succeeded: BuildStatus.SUCCEEDED,
   failed: BuildStatus.FAILED,
+  cancelled: BuildStatus.CANCELLED,
 };
 
 export function buildToProto(row: BuildRow) {

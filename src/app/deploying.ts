@@ -261,6 +261,7 @@ export async function startDeploying(
           images: { nodeImage: config.NODE_BASE_IMAGE, staticImage: config.STATIC_BASE_IMAGE },
           allowFile: config.GIT_ALLOW_FILE,
           ...(request.httpCredential ? { httpCredential: request.httpCredential } : {}),
+          ...(request.sshKey ? { sshKey: request.sshKey } : {}),
           onLog: request.onLog,
           ...(request.signal ? { signal: request.signal } : {}),
         }),

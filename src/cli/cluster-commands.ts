@@ -16,10 +16,9 @@ import { type Node, NodeAvailability, NodeService } from "../gen/obiente/cloud/n
 import { transportFor } from "./client.js";
 import { loadCredentials } from "./credentials.js";
 import { resolveDeployment } from "./deploy-commands.js";
-import { terminalSafe } from "./terminal-text.js";
+import { nodeJson } from "./json-shapes.js";
+import { out, printJson, table } from "./output.js";
 
-/** Every line holds text from the server: printed without its control sequences. */
-const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
 const GIB = 1024 ** 3;
 
 async function clients() {
@@ -117,16 +116,6 @@ export function formatPlacement(
   return lines;
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
-  return rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths?.[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
 /** A node by id, id prefix or hostname. */
 async function findNode(nodes: Client<typeof NodeService>, ref: string): Promise<Node> {
   const { nodes: all } = await nodes.listNodes({});
@@ -143,9 +132,11 @@ export function registerClusterCommands(program: Command) {
   nodes
     .command("ls", { isDefault: true })
     .description("list the nodes: availability, capacity, deployments, heartbeat, labels")
-    .action(async () => {
+    .option("--json", "print JSON (an array of nodes)")
+    .action(async (o: { json?: boolean }) => {
       const c = await clients();
       const { nodes: all } = await c.nodes.listNodes({});
+      if (o.json) return printJson(all.map(nodeJson));
       for (const line of formatNodes(all, new Date())) out(line);
     });
   nodes

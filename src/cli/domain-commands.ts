@@ -1,20 +1,17 @@
 /**
- * The CLI's domain commands: `domains ls|add|verify|rm <deployment> …`. A custom domain is
- * pending until its organization proves it owns it with a DNS TXT record; `add` and `ls` say
- * which record, `verify` looks it up.
+ * `obiente domains ls|add|verify|rm <deployment> …`: a deployment's custom domains, beside the
+ * default one the platform gives it. A custom domain is pending until its organization proves it
+ * owns it with a DNS TXT record; `add` and `ls` say which record, `verify` looks it up. (Other
+ * `domains` subcommands join the same group: see command-group.ts.)
  */
-import { createClient } from "@connectrpc/connect";
 import type { Command } from "commander";
-import {
-  DeploymentService,
-  type Domain,
-  DomainStatus,
-} from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
-import { transportFor } from "./client.js";
-import { loadCredentials } from "./credentials.js";
-import { resolveDeployment } from "./deploy-commands.js";
+import { type Domain, DomainStatus } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
+import { commandGroup } from "./command-group.js";
+import { domainJson } from "./json-shapes.js";
+import { clients, findDeployment } from "./lookup.js";
+import { out, printJson } from "./output.js";
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const ORG = ["--org <id|slug>", "the organization, to find a deployment by name"] as const;
 
 export function domainStatusName(status: DomainStatus): string {
   return DomainStatus[status]?.toLowerCase() ?? "unknown";
@@ -36,57 +33,56 @@ export function formatDomain(d: Domain): string[] {
   return lines;
 }
 
-async function deploymentsClient() {
-  return createClient(DeploymentService, transportFor(await loadCredentials()));
-}
-
 export function registerDomainCommands(program: Command) {
-  const domains = program
-    .command("domains")
-    .description("a deployment's domains; custom ones are routed once verified through DNS");
-  const org = ["--org <id|slug>", "the organization, to find a deployment by name"] as const;
+  const domains = commandGroup(
+    program,
+    "domains",
+    "a deployment's domains; custom ones are routed once verified through DNS",
+  );
+
   domains
-    .command("ls <deployment>")
-    .description("the deployment's domains, their status, and how to verify the pending ones")
-    .option(...org)
-    .action(async (ref: string, o: { org?: string }) => {
-      const d = await resolveDeployment(ref, o.org);
-      const { domains: all } = await (await deploymentsClient()).listDomains({
-        deploymentId: d.id,
-      });
-      for (const domain of all) for (const line of formatDomain(domain)) out(line);
+    .command("ls <deployment>", { isDefault: true })
+    .description("the deployment's domains (the default one first), how to verify pending ones")
+    .option(...ORG)
+    .option("--json", "print JSON (an array of domains)")
+    .action(async (ref: string, o: { org?: string; json?: boolean }) => {
+      const c = await clients();
+      const d = await findDeployment(c, ref, o.org);
+      const { domains: list } = await c.deployments.listDomains({ deploymentId: d.id });
+      if (o.json) return printJson(list.map(domainJson));
+      for (const domain of list) for (const line of formatDomain(domain)) out(line);
     });
+
   domains
     .command("add <deployment> <domain>")
-    .description("add a custom domain (pending until verified)")
-    .option(...org)
+    .description("add a domain of yours (routed once verified)")
+    .option(...ORG)
     .action(async (ref: string, name: string, o: { org?: string }) => {
-      const d = await resolveDeployment(ref, o.org);
-      const { domain } = await (await deploymentsClient()).addDomain({
-        deploymentId: d.id,
-        domain: name,
-      });
+      const c = await clients();
+      const d = await findDeployment(c, ref, o.org);
+      const { domain } = await c.deployments.addDomain({ deploymentId: d.id, domain: name });
       if (domain) for (const line of formatDomain(domain)) out(line);
     });
+
   domains
     .command("verify <deployment> <domain>")
     .description("look the domain's TXT record up now; verified, it is routed")
-    .option(...org)
+    .option(...ORG)
     .action(async (ref: string, name: string, o: { org?: string }) => {
-      const d = await resolveDeployment(ref, o.org);
-      const { domain } = await (await deploymentsClient()).verifyDomain({
-        deploymentId: d.id,
-        domain: name,
-      });
+      const c = await clients();
+      const d = await findDeployment(c, ref, o.org);
+      const { domain } = await c.deployments.verifyDomain({ deploymentId: d.id, domain: name });
       if (domain) for (const line of formatDomain(domain)) out(line);
     });
+
   domains
     .command("rm <deployment> <domain>")
-    .description("remove a custom domain")
-    .option(...org)
-    .action(async (ref: string, name: string, o: { org?: string }) => {
-      const d = await resolveDeployment(ref, o.org);
-      await (await deploymentsClient()).removeDomain({ deploymentId: d.id, domain: name });
-      out(`removed ${name}`);
+    .description("stop routing a custom domain to the deployment")
+    .option(...ORG)
+    .action(async (ref: string, domain: string, o: { org?: string }) => {
+      const c = await clients();
+      const d = await findDeployment(c, ref, o.org);
+      await c.deployments.removeDomain({ deploymentId: d.id, domain });
+      out(`removed ${domain} from ${d.name}`);
     });
 }

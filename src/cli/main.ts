@@ -15,14 +15,21 @@ import { registerAdminCommands } from "./admin-commands.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
+import { registerDeploymentCommands } from "./deployment-commands.js";
 import { registerDomainCommands } from "./domain-commands.js";
+import { registerEnvCommands } from "./env-commands.js";
+import { EXIT, exitCodeOf, messageOf } from "./exit-codes.js";
+import { registerProjectCommands } from "./project-commands.js";
 import { registerSecretsCommands } from "./secrets-commands.js";
 import { terminalSafe } from "./terminal-text.js";
 
 const program = new Command()
   .name("obiente")
   .description("Obiente Cloud: git repository and branch in, live URL out, on your own servers.")
-  .version(VERSION);
+  .version(VERSION)
+  // Errors end in the handler below, which picks the exit code (src/cli/exit-codes.ts); every
+  // command registered after this inherits it.
+  .exitOverride();
 
 program
   .command("up")
@@ -65,17 +72,16 @@ registerClientCommands(program);
 registerDeployCommands(program);
 registerMetricsCommand(program, { resolveDeployment });
 registerClusterCommands(program);
+registerProjectCommands(program);
+registerDeploymentCommands(program);
+registerEnvCommands(program);
 registerDomainCommands(program);
 registerAdminCommands(program);
 registerSecretsCommands(program);
 
 // Errors carry the server's messages (ConnectError), which may hold text a tenant wrote.
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`obiente: ${terminalSafe(error.message)}\n`);
-    process.exit(2);
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`obiente: ${terminalSafe(message)}\n`);
-  process.exit(1);
+  const message = messageOf(error);
+  if (message !== undefined) process.stderr.write(`obiente: ${terminalSafe(message)}\n`);
+  process.exit(error instanceof ConfigError ? EXIT.usage : exitCodeOf(error));
 });

@@ -11,13 +11,19 @@
  * deleted: as stopped, then remove routes, images and the records.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { and, eq, inArray, ne, notInArray } from "drizzle-orm";
+import { and, eq, inArray, isNull, ne, notInArray } from "drizzle-orm";
 import { type AppContext, invalidateOrganization } from "../app/context.js";
-import { buildLogChannel, type StatusEvent, statusChannel } from "../deployments/events.js";
+import {
+  buildCancelChannel,
+  buildLogChannel,
+  type StatusEvent,
+  statusChannel,
+} from "../deployments/events.js";
 import { readGitCredential } from "../deployments/git-credentials.js";
 import { DeploymentService } from "../deployments/service.js";
 import { DomainError, resourceExhausted } from "../domain/errors.js";
 import { edgeTls } from "../edge/edge-tls.js";
+import { isSshRemote, readDeployKey } from "../projects/deploy-keys.js";
 import {
   builds,
   type DeploymentStatusName,
@@ -429,6 +435,8 @@ export class Deployer {
     );
     await this.retire(deployment.id, stale, [...keep]);
 
+    // Nothing changed: the status, and what it says (a cancelled build, say), stay.
+    if (upToDate && stale.length === 0 && deployment.status === "running") return;
     const where = [...new Set(started.flatMap((c) => (c.address ? [c.address] : [])))].sort();
     await this.setStatus(
       deployment,
@@ -475,22 +483,44 @@ export class Deployer {
       branch: row.branch,
       startedAt: ctx.now(),
     });
-    const deployment = await this.setStatus(row, "building", `building ${row.branch}`);
+    // Only while the deployment still wants a build: a CancelBuild that came before this row
+    // existed left the deployment with its serving build again (or stopped).
+    const deployment = await this.setStatus(row, "building", `building ${row.branch}`, true);
+    if (deployment === undefined) {
+      await this.markCancelled(buildId, "cancelled before it started");
+      const logs = new BuildLogWriter(ctx, buildId);
+      logs.push("cancelled before it started");
+      await logs.close();
+      return undefined;
+    }
 
+    // CancelBuild marks the row, then says so on the bus: listen, then look at the row.
+    const cancel = new AbortController();
+    const unsubscribe = await ctx.services.bus.subscribe(buildCancelChannel(buildId), () =>
+      cancel.abort(new DomainError("failed_precondition", "the build was cancelled")),
+    );
     const logs = new BuildLogWriter(ctx, buildId);
     try {
+      if (await this.isCancelled(buildId)) {
+        cancel.abort(new DomainError("failed_precondition", "the build was cancelled"));
+      }
       const httpCredential = await readGitCredential(ctx.db, ctx.secrets, row.id, row.gitRepo);
+      // The project's deploy key, for ssh remotes only: nowhere else does it need to be on disk.
+      const sshKey = isSshRemote(row.gitRepo)
+        ? await readDeployKey(ctx.db, ctx.secrets, row.projectId)
+        : undefined;
       const result = await builder.build({
         buildId,
         deploymentId: row.id,
         gitRepo: row.gitRepo,
         branch: row.branch,
         ...(httpCredential ? { httpCredential } : {}),
+        ...(sshKey ? { sshKey } : {}),
         onLog: (line) => logs.push(line),
-        ...(signal ? { signal } : {}),
+        signal: signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal,
       });
       await logs.close();
-      await ctx.db
+      const [finished] = await ctx.db
         .update(builds)
         .set({
           status: "succeeded",
@@ -499,21 +529,45 @@ export class Deployer {
           port: result.port,
           finishedAt: ctx.now(),
         })
-        .where(eq(builds.id, buildId));
-      const [updated] = await ctx.db
-        .update(deployments)
-        .set({ currentBuildId: buildId, updatedAt: ctx.now() })
-        .where(eq(deployments.id, row.id))
-        .returning();
+        .where(and(eq(builds.id, buildId), eq(builds.status, "running")))
+        .returning({ id: builds.id });
+      // Cancelled as it finished, or the deployment went back to what it served (a cancel that
+      // came before this build's row): the image is not wanted.
+      const [updated] = finished
+        ? await ctx.db
+            .update(deployments)
+            .set({ currentBuildId: buildId, updatedAt: ctx.now() })
+            .where(and(eq(deployments.id, row.id), isNull(deployments.currentBuildId)))
+            .returning()
+        : [];
       if (!updated) {
-        // Fix: deleted while it was being built (DeleteDeployment removes a deployment that runs
-        // nothing at once). Going on used to leave the new image behind for good.
-        await this.abandon(row.id);
+        if (await this.gone(row.id)) {
+          // Deleted while it was being built (DeleteDeployment removes a deployment that runs
+          // nothing at once): its new image goes too.
+          await this.abandon(row.id);
+          return undefined;
+        }
+        await this.markCancelled(buildId, "cancelled");
+        await this.options.runtime
+          .removeImage(result.imageId)
+          .catch((error: unknown) =>
+            ctx.logger.warn(
+              { err: error, buildId },
+              "removing the image of a cancelled build failed",
+            ),
+          );
         return undefined;
       }
       return updated;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      if (cancel.signal.aborted || (await this.isCancelled(buildId))) {
+        // CancelBuild already said what the deployment is now.
+        logs.push("cancelled");
+        await logs.close();
+        await this.markCancelled(buildId, "cancelled");
+        return undefined;
+      }
       logs.push(`error: ${message}`);
       await logs.close();
       await ctx.db
@@ -527,7 +581,26 @@ export class Deployer {
         message.startsWith("build") ? message : `build failed: ${message}`,
       );
       return undefined;
+    } finally {
+      await unsubscribe();
     }
+  }
+
+  private async isCancelled(buildId: string): Promise<boolean> {
+    const [build] = await this.options.ctx.db
+      .select({ status: builds.status })
+      .from(builds)
+      .where(eq(builds.id, buildId));
+    return build?.status === "cancelled";
+  }
+
+  /** Ends a build as cancelled, unless CancelBuild did already (its message names who). */
+  private async markCancelled(buildId: string, message: string): Promise<void> {
+    const { ctx } = this.options;
+    await ctx.db
+      .update(builds)
+      .set({ status: "cancelled", statusMessage: message, finishedAt: ctx.now() })
+      .where(and(eq(builds.id, buildId), ne(builds.status, "cancelled")));
   }
 
   private async stop(row: DeploymentRow) {
@@ -667,13 +740,35 @@ export class Deployer {
     row: DeploymentRow,
     status: DeploymentStatusName,
     message: string,
-  ): Promise<DeploymentRow> {
+  ): Promise<DeploymentRow>;
+  /** With `wantsBuild`: only while the deployment still waits for a build; undefined otherwise. */
+  private async setStatus(
+    row: DeploymentRow,
+    status: DeploymentStatusName,
+    message: string,
+    wantsBuild: true,
+  ): Promise<DeploymentRow | undefined>;
+  private async setStatus(
+    row: DeploymentRow,
+    status: DeploymentStatusName,
+    message: string,
+    wantsBuild = false,
+  ): Promise<DeploymentRow | undefined> {
     const { ctx } = this.options;
     const [updated] = await ctx.db
       .update(deployments)
       .set({ status, statusMessage: message, updatedAt: ctx.now() })
-      .where(eq(deployments.id, row.id))
+      .where(
+        wantsBuild
+          ? and(
+              eq(deployments.id, row.id),
+              isNull(deployments.currentBuildId),
+              eq(deployments.desiredState, "running"),
+            )
+          : eq(deployments.id, row.id),
+      )
       .returning();
+    if (wantsBuild && !updated) return undefined;
     const next = updated ?? { ...row, status, statusMessage: message };
     await invalidateOrganization(ctx, row.organizationId);
     await this.publish(next);

@@ -95,6 +95,8 @@ export interface BuildRequest {
   branch: string;
   /** The deployment's https credential, kept apart from gitRepo (never in a URL or argv). */
   httpCredential?: { username: string; password: string };
+  /** The project's deploy key, for ssh remotes (the only key ssh may offer). */
+  sshKey?: { privateKeyPem: string };
   onLog(line: string): void;
   signal?: AbortSignal;
 }

@@ -4,7 +4,7 @@
  * converges what runs to what is recorded here, so a lost job changes nothing for good.
  */
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, ne } from "drizzle-orm";
 import { authorize } from "../access/access.js";
 import { allows, type RoleName } from "../access/roles.js";
 import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
@@ -46,7 +46,7 @@ import {
   envVars,
   projects,
 } from "../store/schema.js";
-import { buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
+import { buildCancelChannel, buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
 import {
   checkCredential,
   type GitCredential,
@@ -80,6 +80,8 @@ export interface CreateDeploymentInput {
   strategy?: Strategy | undefined;
   /** For a private https repository; the URL's `user:token@` works too. */
   gitCredential?: GitCredential | undefined;
+  /** When the project has a deployment of this name already: redeploy it instead of AlreadyExists. */
+  redeployExisting?: boolean | undefined;
 }
 
 /** The job that tells the controller a deployment needs converging. */
@@ -100,6 +102,162 @@ export class DeploymentService {
       ...(ctx.config.DNS_RESOLVERS ? { servers: ctx.config.DNS_RESOLVERS } : {}),
       timeoutMs: ctx.config.DNS_TIMEOUT_MS,
     });
+  }
+
+  /**
+   * CreateDeployment: a new deployment, or with `redeployExisting`, the project's deployment of
+   * that name redeployed with what the request gives (`obiente deploy` run again).
+   */
+  async createOrRedeploy(
+    principal: Principal,
+    input: CreateDeploymentInput,
+  ): Promise<{ deployment: Deployment; redeployed: boolean }> {
+    if (input.redeployExisting) {
+      const existing = await this.named(principal, input);
+      if (existing) {
+        return {
+          deployment: await this.redeployWith(principal, existing, input),
+          redeployed: true,
+        };
+      }
+    }
+    return { deployment: await this.create(principal, input), redeployed: false };
+  }
+
+  /** The project's deployment of the name `create` would give, when there is one. */
+  private async named(principal: Principal, input: CreateDeploymentInput) {
+    const projectId = valid.uuid("project_id", input.projectId);
+    const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+    if (!project) throw notFound("project");
+    await authorize(this.ctx.db, principal, project.organizationId, "write", "project");
+    const { gitRepo } = this.source(input.gitRepo, input.gitCredential);
+    const name = this.deploymentName(input.name, gitRepo);
+    const [row] = await this.ctx.db
+      .select({ id: deployments.id, desiredState: deployments.desiredState })
+      .from(deployments)
+      .where(and(eq(deployments.projectId, projectId), eq(deployments.name, name)));
+    if (row?.desiredState === "deleted") {
+      throw failedPrecondition(
+        `the deployment "${name}" is being deleted: deploy again once it is gone`,
+      );
+    }
+    return row ? this.load(principal, row.id, "write") : undefined;
+  }
+
+  /**
+   * Redeploys an existing deployment with a create request's source, and its env vars (added to
+   * the others), domain, replicas, resources and strategy where the request gives them: one
+   * change, then a new build.
+   */
+  private async redeployWith(
+    principal: Principal,
+    current: typeof deployments.$inferSelect,
+    input: CreateDeploymentInput,
+  ): Promise<Deployment> {
+    const source = this.source(input.gitRepo, input.gitCredential);
+    let credential = source.credential;
+    if (credential === undefined && originOf(source.gitRepo) !== originOf(current.gitRepo)) {
+      credential = null; // a credential is for one origin
+    }
+    const branch = valid.branch(input.branch);
+    const vars = valid.envVars(input.envVars ?? {});
+    const replicas = input.replicas
+      ? valid.replicas(input.replicas, this.ctx.config.MAX_REPLICAS)
+      : current.replicas;
+    const resources = input.resources ? valid.resources(input.resources) : undefined;
+    const customDomain = input.domain ? this.customDomain(input.domain) : undefined;
+    await this.fits({
+      replicas,
+      cpuMillicores: resources?.cpuMillicores ?? current.cpuMillicores,
+      memoryMb: resources?.memoryMb ?? current.memoryMb,
+      ...(input.strategy ? { strategy: input.strategy } : {}),
+    });
+    const [hasDomain] = customDomain
+      ? await this.ctx.db
+          .select({ domain: domains.domain })
+          .from(domains)
+          .where(and(eq(domains.domain, customDomain), eq(domains.deploymentId, current.id)))
+      : [];
+    try {
+      const row = await this.change(
+        principal,
+        current,
+        "deployment.redeploy",
+        {
+          gitRepo: source.gitRepo,
+          branch,
+          replicas,
+          ...(resources ? resources : {}),
+          ...(input.strategy ? { strategy: input.strategy } : {}),
+          desiredState: "running",
+          currentBuildId: null,
+          status: "queued",
+          statusMessage: "redeploy requested",
+        },
+        {
+          gitRepo: source.gitRepo,
+          branch,
+          replicas,
+          envKeys: Object.keys(vars),
+          ...(customDomain && !hasDomain ? { domain: customDomain } : {}),
+          ...(credential === undefined
+            ? {}
+            : { gitCredential: credential ? "replaced" : "removed" }),
+        },
+        true,
+        {
+          quota: (fresh) => ({
+            ...this.runningDelta(
+              fresh,
+              {
+                ...fresh,
+                desiredState: "running",
+                currentBuildId: null,
+                replicas,
+                ...(resources ?? {}),
+              },
+              true,
+            ),
+            domains: customDomain && !hasDomain ? 1 : 0,
+          }),
+          alsoInTransaction: async (tx) => {
+            await this.writeEnvVars(tx, current.id, vars);
+            const keys = await tx
+              .select({ key: envVars.key })
+              .from(envVars)
+              .where(eq(envVars.deploymentId, current.id));
+            if (keys.length > valid.MAX_ENV_VARS) {
+              throw invalidArgument(`at most ${valid.MAX_ENV_VARS} env vars`);
+            }
+            if (customDomain && !hasDomain) {
+              // A custom domain is pending until its organization proves it owns it.
+              await this.refuseVerifiedElsewhere(tx, customDomain, current.organizationId);
+              await organizationDomainToken(tx, current.organizationId);
+              await tx.insert(domains).values({
+                domain: customDomain,
+                deploymentId: current.id,
+                organizationId: current.organizationId,
+                status: "pending",
+              });
+            }
+            if (credential !== undefined) {
+              await writeGitCredential(
+                tx,
+                this.ctx.secrets,
+                current.id,
+                source.gitRepo,
+                credential,
+              );
+            }
+          },
+        },
+      );
+      return this.withDomains(row);
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw alreadyExists(`the domain ${customDomain} is already in use`);
+      throw error;
+    }
   }
 
   async create(principal: Principal, input: CreateDeploymentInput): Promise<Deployment> {
@@ -412,15 +570,14 @@ export class DeploymentService {
     return this.withDomains(row);
   }
 
-  /** Runs an earlier successful build's image again. */
+  /**
+   * Runs an earlier successful build's image again: the one named, or with an empty `buildId`,
+   * the last successful build before the current one.
+   */
   async rollback(principal: Principal, id: string, buildId: string): Promise<Deployment> {
     const current = await this.load(principal, id, "write");
-    const target = valid.uuid("build_id", buildId);
-    const [build] = await this.ctx.db
-      .select()
-      .from(builds)
-      .where(and(eq(builds.id, target), eq(builds.deploymentId, current.id)));
-    if (!build) throw notFound("build");
+    const build =
+      buildId === "" ? await this.previousBuild(current) : await this.buildOf(current.id, buildId);
     if (build.status !== "succeeded" || build.imageId === "") {
       throw failedPrecondition(
         `build ${build.id} did not succeed, so there is no image to roll back to`,
@@ -448,6 +605,133 @@ export class DeploymentService {
       },
     );
     return this.withDomains(row);
+  }
+
+  private async buildOf(deploymentId: string, buildId: string): Promise<Build> {
+    const target = valid.uuid("build_id", buildId);
+    const [build] = await this.ctx.db
+      .select()
+      .from(builds)
+      .where(and(eq(builds.id, target), eq(builds.deploymentId, deploymentId)));
+    if (!build) throw notFound("build");
+    return build;
+  }
+
+  /** The last successful build made before the current one (before any, without a current one). */
+  private async previousBuild(current: typeof deployments.$inferSelect): Promise<Build> {
+    const [currentBuild] = current.currentBuildId
+      ? await this.ctx.db.select().from(builds).where(eq(builds.id, current.currentBuildId))
+      : [];
+    const [build] = await this.ctx.db
+      .select()
+      .from(builds)
+      .where(
+        and(
+          eq(builds.deploymentId, current.id),
+          eq(builds.status, "succeeded"),
+          ne(builds.imageId, ""),
+          ...(currentBuild
+            ? [ne(builds.id, currentBuild.id), lt(builds.createdAt, currentBuild.createdAt)]
+            : []),
+        ),
+      )
+      .orderBy(desc(builds.createdAt))
+      .limit(1);
+    if (!build) {
+      throw failedPrecondition(
+        "there is no successful build before the current one to roll back to",
+      );
+    }
+    return build;
+  }
+
+  /**
+   * Stops the build under way (running, or about to start). What served before keeps serving:
+   * the deployment's current build becomes the one its running containers are of again, and it
+   * is RUNNING, its message saying the build was cancelled. With nothing deployed before, it is
+   * STOPPED, until a redeploy. The controller running the build is told over the bus; the build's
+   * row says 'cancelled' first, so that a controller that has not yet subscribed sees it there.
+   */
+  async cancelBuild(
+    principal: Principal,
+    deploymentId: string,
+  ): Promise<{ build: Build | undefined; deployment: Deployment }> {
+    const current = await this.load(principal, valid.uuid("deployment_id", deploymentId), "write");
+    const serving = await this.servingBuild(current.id);
+    // Asked for a build that has not started yet (a failed build is not waiting for anything).
+    const waiting =
+      current.desiredState === "running" &&
+      current.currentBuildId === null &&
+      (current.status === "queued" || current.status === "building");
+    const { row, cancelled } = await this.ctx.db.transaction(async (tx) => {
+      const stopped = await tx
+        .update(builds)
+        .set({
+          status: "cancelled",
+          statusMessage: `cancelled by ${principal.email}`,
+          finishedAt: this.ctx.now(),
+        })
+        .where(
+          and(eq(builds.deploymentId, current.id), inArray(builds.status, ["queued", "running"])),
+        )
+        .returning();
+      if (stopped.length === 0 && !waiting) {
+        throw failedPrecondition("no build of this deployment is under way: nothing to cancel");
+      }
+      const which = stopped[0] ? `build ${stopped[0].id.slice(0, 8)}` : "the build";
+      const [updated] = await tx
+        .update(deployments)
+        .set({
+          ...(serving
+            ? {
+                currentBuildId: serving.id,
+                status: "running" as const,
+                statusMessage: `${which} was cancelled; build ${shortBuild(serving)} keeps serving`,
+              }
+            : {
+                desiredState: "stopped" as const,
+                status: "stopped" as const,
+                statusMessage: `${which} was cancelled before anything was deployed: redeploy to build again`,
+              }),
+          generation: current.generation + 1,
+          updatedAt: this.ctx.now(),
+        })
+        .where(eq(deployments.id, current.id))
+        .returning();
+      await recordAudit(tx, {
+        principal,
+        organizationId: current.organizationId,
+        action: "build.cancel",
+        resourceType: "deployment",
+        resourceId: current.id,
+        details: { buildIds: stopped.map((b) => b.id), servingBuildId: serving?.id ?? null },
+      });
+      return { row: updated, cancelled: stopped };
+    });
+    if (!row) throw notFound("deployment");
+    // Nothing to converge: what runs is what the deployment now wants.
+    await this.afterChange(row, row.status, row.statusMessage, false);
+    for (const build of cancelled) {
+      await this.ctx.services.bus.publish(buildCancelChannel(build.id), { cancel: true });
+    }
+    return { build: cancelled[0], deployment: await this.withDomains(row) };
+  }
+
+  /** The latest successful build the deployment's recorded containers run, if any. */
+  private async servingBuild(deploymentId: string): Promise<Build | undefined> {
+    const running = await this.ctx.db
+      .selectDistinct({ buildId: deploymentLocations.buildId })
+      .from(deploymentLocations)
+      .where(eq(deploymentLocations.deploymentId, deploymentId));
+    const ids = running.flatMap((r) => (r.buildId ? [r.buildId] : []));
+    if (ids.length === 0) return undefined;
+    const [build] = await this.ctx.db
+      .select()
+      .from(builds)
+      .where(and(inArray(builds.id, ids), eq(builds.status, "succeeded")))
+      .orderBy(desc(builds.createdAt))
+      .limit(1);
+    return build;
   }
 
   /**
@@ -828,7 +1112,7 @@ export class DeploymentService {
       const stored = (current?.logs ?? "").split("\n").filter((l) => l.length > 0);
       const at = current?.createdAt ?? this.ctx.now();
       for (const line of stored) yield { line, at };
-      if (!current || current.status === "succeeded" || current.status === "failed") return;
+      if (!current || ["succeeded", "failed", "cancelled"].includes(current.status)) return;
       let skip = stored.length; // live lines already stored are not repeated
       for await (const message of live) {
         const m = message as { line?: string; at?: string; done?: boolean };
@@ -1079,6 +1363,9 @@ export class DeploymentService {
     throw new Error("no free default domain after four tries");
   }
 }
+
+/** A build as people tell builds apart: its commit, else its id. */
+const shortBuild = (build: Build) => build.commitSha.slice(0, 7) || build.id.slice(0, 8);
 
 /** Binds each ciphertext to its deployment and key, so a value copied to another row fails. */
 export const envAad = (deploymentId: string, key: string) => `env:${deploymentId}:${key}`;

@@ -6,7 +6,8 @@ import { and, asc, count, eq, ne, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { gitCredentialAad } from "../deployments/git-credentials.js";
 import { envAad } from "../deployments/service.js";
-import { deploymentGitCredentials, envVars } from "../store/schema.js";
+import { deployKeyAad } from "../projects/deploy-keys.js";
+import { deploymentGitCredentials, envVars, projectDeployKeys } from "../store/schema.js";
 import type { SealedColumn } from "./rotate.js";
 
 /** The key id a sealed value names (secret-box.ts's format: v1:<keyId>:…). */
@@ -104,7 +105,17 @@ const gitCredentials = sealedById(
   (id) => `deployment ${id}, git credential`,
 );
 
+const deployKeys = sealedById(
+  "project_deploy_keys.private_key_encrypted",
+  projectDeployKeys,
+  projectDeployKeys.projectId,
+  projectDeployKeys.privateKeyEncrypted,
+  deployKeyAad,
+  (id) => `project ${id}, deploy key`,
+);
+
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   envVarValues as SealedColumn,
   gitCredentials as SealedColumn,
+  deployKeys as SealedColumn,
 ];

@@ -105,7 +105,16 @@ export const deploymentGitCredentials = pgTable("deployment_git_credentials", {
   updatedAt: updatedAt(),
 });
 
-export type BuildStatusName = "queued" | "running" | "succeeded" | "failed";
+/** A project's deploy key for ssh repositories, the private key sealed (src/projects/deploy-keys.ts). */
+export const projectDeployKeys = pgTable("project_deploy_keys", {
+  projectId: uuid("project_id").primaryKey(),
+  publicKey: text("public_key").notNull(),
+  fingerprint: text("fingerprint").notNull(),
+  privateKeyEncrypted: text("private_key_encrypted").notNull(),
+  createdAt: createdAt(),
+});
+
+export type BuildStatusName = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
 export const builds = pgTable("builds", {
   id: uuid("id").primaryKey(),

@@ -85,7 +85,7 @@ export function deploymentHandlers({
   });
   return {
     async createDeployment(req, ctx) {
-      const row = await deployments.create(principalOf(ctx), {
+      const { deployment, redeployed } = await deployments.createOrRedeploy(principalOf(ctx), {
         projectId: req.projectId,
         name: req.name,
         gitRepo: req.gitRepo,
@@ -96,8 +96,9 @@ export function deploymentHandlers({
         replicas: req.replicas,
         strategy: strategyFromProto(req.strategy),
         gitCredential: credentialFromProto(req.gitCredential),
+        redeployExisting: req.redeployExisting,
       });
-      return out(row);
+      return { ...out(deployment), redeployed };
     },
     async getDeployment(req, ctx) {
       return out(await deployments.get(principalOf(ctx), req.id));
@@ -193,6 +194,13 @@ export function deploymentHandlers({
     async listBuilds(req, ctx) {
       const rows = await deployments.listBuilds(principalOf(ctx), req.deploymentId);
       return { builds: rows.map(buildToProto) };
+    },
+    async cancelBuild(req, ctx) {
+      const { build, deployment } = await deployments.cancelBuild(
+        principalOf(ctx),
+        req.deploymentId,
+      );
+      return { ...(build ? { build: buildToProto(build) } : {}), ...out(deployment) };
     },
     async *streamBuildLogs(req, ctx) {
       for await (const { line, at } of deployments.watchBuildLogs(
