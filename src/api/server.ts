@@ -200,6 +200,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     authenticate,
     logger,
     ...(options.observability ? { observability: options.observability } : {}),
+    rpcMetrics: async () => {
+      const families = await Promise.all(
+        ["obiente_rpc_requests_total", "obiente_rpc_duration_seconds"].map((name) =>
+          metrics.registry.getSingleMetricAsString(name).catch(() => ""),
+        ),
+      );
+      return `${families.filter((text) => text.length > 0).join("\n")}\n`;
+    },
   });
 
   const optional = new Set(Object.keys(options.healthChecks ?? {}));
