@@ -122,6 +122,19 @@ export function passesAll(node: NodeSnapshot, i: number, ctx: PlacementContext):
   );
 }
 
+/** The index in `checks` of the first check the node fails, or -1 when it passes them all. */
+export function firstFailed(
+  checks: readonly FeasibilityCheck[],
+  node: NodeSnapshot,
+  i: number,
+  ctx: PlacementContext,
+): number {
+  for (let c = 0; c < checks.length; c++) {
+    if (!(checks[c] as FeasibilityCheck).passes(node, i, ctx)) return c;
+  }
+  return -1;
+}
+
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }

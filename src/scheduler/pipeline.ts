@@ -4,10 +4,10 @@
  */
 import type { PlacementContext } from "./context.js";
 import type { Verdicts } from "./explain.js";
-import { FEASIBILITY_CHECKS, type FeasibilityCheck, passesAll } from "./feasible.js";
-import { leastLoaded, resourceBased, roundRobin, type Scorer } from "./rank.js";
+import { FEASIBILITY_CHECKS, type FeasibilityCheck, firstFailed, passesAll } from "./feasible.js";
+import { leastLoaded, resourceBased, roundRobin, type Scorer, weightedSum } from "./rank.js";
 import { highestTotal, type Selector } from "./select.js";
-import type { StrategyName } from "./snapshot.js";
+import type { NodeSnapshot, StrategyName } from "./snapshot.js";
 import { spread } from "./spread.js";
 
 export interface Pipeline {
@@ -16,6 +16,8 @@ export interface Pipeline {
   readonly feasible: typeof passesAll;
   readonly checks: readonly FeasibilityCheck[];
   readonly scorers: readonly Scorer[];
+  /** Their weighted total, the same number, by direct calls: for a pass that records no scores. */
+  readonly total: ReturnType<typeof weightedSum>;
   /** A fresh selector for each pass. */
   readonly select: () => Selector;
   /** Whether a placement moves the round-robin cursor the caller keeps. */
@@ -30,6 +32,9 @@ const STRATEGY_SCORERS: Record<StrategyName, Scorer> = {
 
 export function createPipeline(strategy: StrategyName): Pipeline {
   const byStrategy = STRATEGY_SCORERS[strategy];
+  // Scoring: the strategy's scorer, then spread, which outweighs it so that replicas of one
+  // deployment land on distinct nodes while there are enough.
+  const scorers = [byStrategy, spread];
   return {
     strategy,
     // Feasibility: active, heartbeat within the timeout, required labels, under max_deployments,
@@ -37,9 +42,9 @@ export function createPipeline(strategy: StrategyName): Pipeline {
     // fails, whose reason is the first check it fails.
     feasible: passesAll,
     checks: FEASIBILITY_CHECKS,
-    // Scoring: the strategy's scorer, then spread, which outweighs it so that replicas of one
-    // deployment land on distinct nodes while there are enough.
-    scorers: [byStrategy, spread],
+    scorers,
+    // The same total by direct calls, for a pass that records no scores (see weightedSum).
+    total: weightedSum(scorers),
     // Selection: the highest total, ties to the lowest node id.
     select: highestTotal,
     // Only round-robin has a position to keep; other strategies leave the cursor as it was.
@@ -53,28 +58,41 @@ export function createPipeline(strategy: StrategyName): Pipeline {
  * Returns the chosen node's index, or -1 when no node can take the replica.
  */
 export function evaluate(pipeline: Pipeline, ctx: PlacementContext, verdicts?: Verdicts): number {
-  const { checks, scorers } = pipeline;
+  return verdicts ? evaluateRecording(pipeline, ctx, verdicts) : evaluateOnly(pipeline, ctx);
+}
+
+/** The pass alone: nothing but the choice, so nothing per node but the arithmetic. */
+function evaluateOnly(pipeline: Pipeline, ctx: PlacementContext): number {
+  const { feasible, total } = pipeline;
   const { nodes } = ctx;
   const selector = pipeline.select();
   for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i] as (typeof nodes)[number];
-    if (!pipeline.feasible(node, i, ctx)) {
-      // Only to explain: which check it failed, the first in order.
-      verdicts?.reject(
-        i,
-        checks.findIndex((check) => !check.passes(node, i, ctx)),
-      );
+    const node = nodes[i] as NodeSnapshot;
+    if (feasible(node, i, ctx)) selector.offer(i, total(node, i, ctx));
+  }
+  return selector.chosen;
+}
+
+/** The same pass, recording each node's verdict: the check it failed, or each score. */
+function evaluateRecording(pipeline: Pipeline, ctx: PlacementContext, verdicts: Verdicts): number {
+  const { feasible, checks, scorers } = pipeline;
+  const { nodes } = ctx;
+  const selector = pipeline.select();
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i] as NodeSnapshot;
+    if (!feasible(node, i, ctx)) {
+      verdicts.reject(i, firstFailed(checks, node, i, ctx));
       continue;
     }
-    verdicts?.accept(i);
+    verdicts.accept(i);
     let total = 0;
     for (let s = 0; s < scorers.length; s++) {
       const scorer = scorers[s] as Scorer;
       const score = scorer.score(node, i, ctx);
-      verdicts?.score(i, s, score);
+      verdicts.score(i, s, score);
       total += scorer.weight * score;
     }
-    verdicts?.setTotal(i, total);
+    verdicts.setTotal(i, total);
     selector.offer(i, total);
   }
   return selector.chosen;

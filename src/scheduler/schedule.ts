@@ -27,6 +27,10 @@ export interface Scheduled {
   /**
    * Every node's verdict, in id order: a node that got a replica shows the scores it was chosen
    * with; any other node its verdict for the last replica. Empty when asked not to explain.
+   *
+   * Built when first read, from the compact verdicts the run kept (the check each node failed,
+   * or its scores) and the snapshot: the snapshot must not change until then. A caller that
+   * keeps the answer for ExplainPlacement pays for the objects only when it reads them.
    */
   readonly explanations: NodeExplanation[];
   /** To keep for the next call (controller_state). */
@@ -51,8 +55,8 @@ export type ScheduleResult = Scheduled | Infeasible;
 export interface ScheduleOptions {
   /**
    * Whether to return every node's verdict (default true): what ExplainPlacement shows, so the
-   * controller keeps them. A run that does not explain allocates nothing per node and is about
-   * three times faster, for dry runs and benchmarks. An infeasible answer always explains.
+   * controller keeps them. A run that does not explain records nothing per node, for dry runs
+   * and benchmarks. An infeasible answer always explains.
    */
   explain?: boolean;
 }
@@ -74,30 +78,70 @@ export function schedule(
   const size = ctx.nodes.length;
   const explain = options.explain ?? true;
   const pass = explain ? new Verdicts(size, pipeline.scorers.length) : undefined;
-  // With several replicas, each node keeps the verdict it was chosen with, or else its latest.
-  const kept = pass && ctx.replicas > 1 ? new Verdicts(size, pipeline.scorers.length) : pass;
+  // With several replicas, a node that gets one keeps the verdict it was chosen with: its row is
+  // set aside here when chosen, and put back over the later passes' at the end.
+  const chosenRows =
+    pass && ctx.replicas > 1 ? new Verdicts(size, pipeline.scorers.length) : undefined;
+  const chosen: number[] = [];
   const placements: Placement[] = [];
 
   if (ctx.replicas === 0) evaluate(pipeline, ctx, pass); // nothing to place, still explained
   for (let replica = 0; replica < ctx.replicas; replica++) {
-    const chosen = evaluate(pipeline, ctx, pass);
-    if (chosen < 0) return infeasible(pipeline, ctx, replica, state);
-    if (kept && pass && kept !== pass) {
-      for (let i = 0; i < size; i++) {
-        if (ctx.placedOn[i] === 0 || i === chosen) kept.copyRow(pass, i);
-      }
-    }
-    recordPlacement(ctx, chosen);
-    placements.push({ replica, nodeId: (ctx.nodes[chosen] as NodeSnapshot).id });
+    const i = evaluate(pipeline, ctx, pass);
+    if (i < 0) return infeasible(pipeline, ctx, replica, state);
+    chosenRows?.copyRow(pass as Verdicts, i);
+    chosen.push(i);
+    placements.push({ replica, nodeId: (ctx.nodes[i] as NodeSnapshot).id });
+    // No pass reads the last placement, and recording it would allocate two arrays as long as
+    // the nodes: it is left out of the context, and `chosen` says where it went.
+    if (replica + 1 < ctx.replicas) recordPlacement(ctx, i);
   }
 
   const last = placements.at(-1);
-  return {
-    ok: true,
+  const explained = pass && { verdicts: pass, chosenRows, ctx, pipeline };
+  return new Placed(
     placements,
-    explanations: kept?.explain(ctx, pipeline, (i) => (ctx.placedOn[i] ?? 0) > 0) ?? [],
-    state: pipeline.rotates && last ? { roundRobinCursor: last.nodeId } : { ...state },
-  };
+    chosen,
+    pipeline.rotates && last ? { roundRobinCursor: last.nodeId } : { ...state },
+    explained,
+  );
+}
+
+/**
+ * A successful answer. A class, not an object literal with a getter: a literal's getter is a new
+ * function each time, which gives each answer a map of its own, kept in old space.
+ */
+class Placed implements Scheduled {
+  readonly ok = true;
+  private built: NodeExplanation[] | undefined;
+
+  constructor(
+    readonly placements: Placement[],
+    /** The index of the node each placement went to. */
+    private readonly chosen: readonly number[],
+    readonly state: SchedulerState,
+    private readonly run:
+      | {
+          verdicts: Verdicts;
+          chosenRows: Verdicts | undefined;
+          ctx: PlacementContext;
+          pipeline: Pipeline;
+        }
+      | undefined,
+  ) {}
+
+  get explanations(): NodeExplanation[] {
+    this.built ??= this.explain();
+    return this.built;
+  }
+
+  private explain(): NodeExplanation[] {
+    if (!this.run) return [];
+    const { verdicts, chosenRows, ctx, pipeline } = this.run;
+    if (chosenRows) for (const i of this.chosen) verdicts.copyRow(chosenRows, i);
+    const selected = new Set(this.chosen);
+    return verdicts.explain(ctx, pipeline, (i) => selected.has(i));
+  }
 }
 
 /** Nothing placed; the pass that failed, run again to record why, for every node. */
