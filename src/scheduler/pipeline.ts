@@ -5,7 +5,7 @@
 import type { PlacementContext } from "./context.js";
 import type { Verdicts } from "./explain.js";
 import { FEASIBILITY_CHECKS, type FeasibilityCheck, firstFailed, passesAll } from "./feasible.js";
-import { leastLoaded, resourceBased, roundRobin, type Scorer, weightedSum } from "./rank.js";
+import { leastLoaded, resourceBased, roundRobin, type Scorer, weightedTotal } from "./rank.js";
 import { highestTotal, type Selector } from "./select.js";
 import type { NodeSnapshot, StrategyName } from "./snapshot.js";
 import { spread } from "./spread.js";
@@ -16,8 +16,8 @@ export interface Pipeline {
   readonly feasible: typeof passesAll;
   readonly checks: readonly FeasibilityCheck[];
   readonly scorers: readonly Scorer[];
-  /** Their weighted total, the same number, by direct calls: for a pass that records no scores. */
-  readonly total: ReturnType<typeof weightedSum>;
+  /** Their weighted total, recording each score when given verdicts. */
+  readonly total: ReturnType<typeof weightedTotal>;
   /** A fresh selector for each pass. */
   readonly select: () => Selector;
   /** Whether a placement moves the round-robin cursor the caller keeps. */
@@ -43,8 +43,7 @@ export function createPipeline(strategy: StrategyName): Pipeline {
     feasible: passesAll,
     checks: FEASIBILITY_CHECKS,
     scorers,
-    // The same total by direct calls, for a pass that records no scores (see weightedSum).
-    total: weightedSum(scorers),
+    total: weightedTotal(scorers),
     // Selection: the highest total, ties to the lowest node id.
     select: highestTotal,
     // Only round-robin has a position to keep; other strategies leave the cursor as it was.
@@ -56,12 +55,14 @@ export function createPipeline(strategy: StrategyName): Pipeline {
  * One pass for the next replica: the checks and scorers over every node, each feasible node
  * offered to a fresh selector. Records every node's verdict in `verdicts` when given one.
  * Returns the chosen node's index, or -1 when no node can take the replica.
+ *
+ * Two loops, one recording and one not, rather than one with a test per node: each is small
+ * enough for the engine to inline every check and scorer into it.
  */
 export function evaluate(pipeline: Pipeline, ctx: PlacementContext, verdicts?: Verdicts): number {
   return verdicts ? evaluateRecording(pipeline, ctx, verdicts) : evaluateOnly(pipeline, ctx);
 }
 
-/** The pass alone: nothing but the choice, so nothing per node but the arithmetic. */
 function evaluateOnly(pipeline: Pipeline, ctx: PlacementContext): number {
   const { feasible, total } = pipeline;
   const { nodes } = ctx;
@@ -73,27 +74,19 @@ function evaluateOnly(pipeline: Pipeline, ctx: PlacementContext): number {
   return selector.chosen;
 }
 
-/** The same pass, recording each node's verdict: the check it failed, or each score. */
 function evaluateRecording(pipeline: Pipeline, ctx: PlacementContext, verdicts: Verdicts): number {
-  const { feasible, checks, scorers } = pipeline;
+  const { feasible, checks, total } = pipeline;
   const { nodes } = ctx;
   const selector = pipeline.select();
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i] as NodeSnapshot;
-    if (!feasible(node, i, ctx)) {
+    if (feasible(node, i, ctx)) {
+      verdicts.accept(i);
+      selector.offer(i, total(node, i, ctx, verdicts));
+    } else {
+      // Which check it failed, the first in order: asked only of a node that fails one.
       verdicts.reject(i, firstFailed(checks, node, i, ctx));
-      continue;
     }
-    verdicts.accept(i);
-    let total = 0;
-    for (let s = 0; s < scorers.length; s++) {
-      const scorer = scorers[s] as Scorer;
-      const score = scorer.score(node, i, ctx);
-      verdicts.score(i, s, score);
-      total += scorer.weight * score;
-    }
-    verdicts.setTotal(i, total);
-    selector.offer(i, total);
   }
   return selector.chosen;
 }
