@@ -4,7 +4,7 @@
  */
 import type { PlacementContext } from "./context.js";
 import type { Verdicts } from "./explain.js";
-import { FEASIBILITY_CHECKS, type FeasibilityCheck, firstFailed, passesAll } from "./feasible.js";
+import { FEASIBILITY_CHECKS, type FeasibilityCheck, failedCheck } from "./feasible.js";
 import { leastLoaded, resourceBased, roundRobin, type Scorer, weightedTotal } from "./rank.js";
 import { highestTotal, type Selector } from "./select.js";
 import type { NodeSnapshot, StrategyName } from "./snapshot.js";
@@ -12,8 +12,9 @@ import { spread } from "./spread.js";
 
 export interface Pipeline {
   readonly strategy: StrategyName;
-  /** Whether a node passes every check; `checks` are the same, one by one, to say why not. */
-  readonly feasible: typeof passesAll;
+  /** The index in `checks` of the first check a node fails, or -1 when it passes them all. */
+  readonly failed: typeof failedCheck;
+  /** The same checks, to name the one a node failed and say why. */
   readonly checks: readonly FeasibilityCheck[];
   readonly scorers: readonly Scorer[];
   /** Their weighted total, recording each score when given verdicts. */
@@ -38,9 +39,8 @@ export function createPipeline(strategy: StrategyName): Pipeline {
   return {
     strategy,
     // Feasibility: active, heartbeat within the timeout, required labels, under max_deployments,
-    // free CPU, free memory, not avoided. All at once for speed; one by one for a node that
-    // fails, whose reason is the first check it fails.
-    feasible: passesAll,
+    // free CPU, free memory, not avoided. The first check a node fails is its reason.
+    failed: failedCheck,
     checks: FEASIBILITY_CHECKS,
     scorers,
     total: weightedTotal(scorers),
@@ -64,28 +64,28 @@ export function evaluate(pipeline: Pipeline, ctx: PlacementContext, verdicts?: V
 }
 
 function evaluateOnly(pipeline: Pipeline, ctx: PlacementContext): number {
-  const { feasible, total } = pipeline;
+  const { failed, total } = pipeline;
   const { nodes } = ctx;
   const selector = pipeline.select();
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i] as NodeSnapshot;
-    if (feasible(node, i, ctx)) selector.offer(i, total(node, i, ctx));
+    if (failed(node, i, ctx) < 0) selector.offer(i, total(node, i, ctx));
   }
   return selector.chosen;
 }
 
 function evaluateRecording(pipeline: Pipeline, ctx: PlacementContext, verdicts: Verdicts): number {
-  const { feasible, checks, total } = pipeline;
+  const { failed, total } = pipeline;
   const { nodes } = ctx;
   const selector = pipeline.select();
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i] as NodeSnapshot;
-    if (feasible(node, i, ctx)) {
+    const check = failed(node, i, ctx);
+    if (check < 0) {
       verdicts.accept(i);
       selector.offer(i, total(node, i, ctx, verdicts));
     } else {
-      // Which check it failed, the first in order: asked only of a node that fails one.
-      verdicts.reject(i, firstFailed(checks, node, i, ctx));
+      verdicts.reject(i, check);
     }
   }
   return selector.chosen;
