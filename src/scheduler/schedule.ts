@@ -28,9 +28,8 @@ export interface Scheduled {
    * Every node's verdict, in id order: a node that got a replica shows the scores it was chosen
    * with; any other node its verdict for the last replica. Empty when asked not to explain.
    *
-   * Built when first read, from the compact verdicts the run kept (the check each node failed,
-   * or its scores) and the snapshot: the snapshot must not change until then. A caller that
-   * keeps the answer for ExplainPlacement pays for the objects only when it reads them.
+   * Built when first read, from what the run kept (see Placed): the snapshot must not change
+   * until then. A caller pays for the explanation only when it reads it.
    */
   readonly explanations: NodeExplanation[];
   /** To keep for the next call (controller_state). */
@@ -54,9 +53,9 @@ export type ScheduleResult = Scheduled | Infeasible;
 
 export interface ScheduleOptions {
   /**
-   * Whether to return every node's verdict (default true): what ExplainPlacement shows, so the
-   * controller keeps them. A run that does not explain records nothing per node, for dry runs
-   * and benchmarks. An infeasible answer always explains.
+   * Whether the answer can give every node's verdict (default true): what ExplainPlacement shows,
+   * so the controller keeps them. A run that does not explain keeps nothing to build them from
+   * (for dry runs). An infeasible answer always explains.
    */
   explain?: boolean;
 }
@@ -75,41 +74,50 @@ export function schedule(
 ): ScheduleResult {
   const pipeline = PIPELINES[strategy];
   const ctx = createContext(snapshot, request, now, state);
-  const size = ctx.nodes.length;
   const explain = options.explain ?? true;
-  const pass = explain ? new Verdicts(size, pipeline.scorers.length) : undefined;
-  // With several replicas, a node that gets one keeps the verdict it was chosen with: its row is
-  // set aside here when chosen, and put back over the later passes' at the end.
+  // With several replicas, a node that gets one keeps the verdict it was chosen with: its scores
+  // are recorded when it is chosen, in the state that pass saw.
   const chosenRows =
-    pass && ctx.replicas > 1 ? new Verdicts(size, pipeline.scorers.length) : undefined;
+    explain && ctx.replicas > 1
+      ? new Verdicts(ctx.nodes.length, pipeline.scorers.length)
+      : undefined;
   const chosen: number[] = [];
   const placements: Placement[] = [];
 
-  if (ctx.replicas === 0) evaluate(pipeline, ctx, pass); // nothing to place, still explained
   for (let replica = 0; replica < ctx.replicas; replica++) {
-    const i = evaluate(pipeline, ctx, pass);
+    const i = evaluate(pipeline, ctx);
     if (i < 0) return infeasible(pipeline, ctx, replica, state);
-    chosenRows?.copyRow(pass as Verdicts, i);
+    const node = ctx.nodes[i] as NodeSnapshot;
+    if (chosenRows) {
+      chosenRows.accept(i);
+      pipeline.total(node, i, ctx, chosenRows);
+    }
     chosen.push(i);
-    placements.push({ replica, nodeId: (ctx.nodes[i] as NodeSnapshot).id });
-    // No pass reads the last placement, and recording it would allocate two arrays as long as
-    // the nodes: it is left out of the context, and `chosen` says where it went.
+    placements.push({ replica, nodeId: node.id });
+    // No pass reads the last placement: it is left out of the context, which stays as the last
+    // pass saw it (for the explanation), and `chosen` says where it went.
     if (replica + 1 < ctx.replicas) recordPlacement(ctx, i);
   }
 
   const last = placements.at(-1);
-  const explained = pass && { verdicts: pass, chosenRows, ctx, pipeline };
   return new Placed(
     placements,
     chosen,
     pipeline.rotates && last ? { roundRobinCursor: last.nodeId } : { ...state },
-    explained,
+    explain ? { ctx, pipeline, chosenRows } : undefined,
   );
 }
 
 /**
- * A successful answer. A class, not an object literal with a getter: a literal's getter is a new
- * function each time, which gives each answer a map of its own, kept in old space.
+ * A successful answer. Its explanation is built when first read, from what the run kept: the
+ * context as the last pass saw it (the snapshot, what earlier passes placed) and the scores each
+ * chosen node was chosen with. That pass runs again, recording every node's verdict (the check it
+ * failed, or its scores), the chosen nodes' rows are put back, and the verdicts become objects.
+ * Every pass is a function of the context, so this is the verdict the run saw; a decision that
+ * nobody asks to explain costs no more than one that cannot be.
+ *
+ * A class, not an object literal with a getter: a literal's getter is a new function each time,
+ * which gives each answer a map of its own, kept in old space.
  */
 class Placed implements Scheduled {
   readonly ok = true;
@@ -121,12 +129,7 @@ class Placed implements Scheduled {
     private readonly chosen: readonly number[],
     readonly state: SchedulerState,
     private readonly run:
-      | {
-          verdicts: Verdicts;
-          chosenRows: Verdicts | undefined;
-          ctx: PlacementContext;
-          pipeline: Pipeline;
-        }
+      | { ctx: PlacementContext; pipeline: Pipeline; chosenRows: Verdicts | undefined }
       | undefined,
   ) {}
 
@@ -137,7 +140,9 @@ class Placed implements Scheduled {
 
   private explain(): NodeExplanation[] {
     if (!this.run) return [];
-    const { verdicts, chosenRows, ctx, pipeline } = this.run;
+    const { ctx, pipeline, chosenRows } = this.run;
+    const verdicts = new Verdicts(ctx.nodes.length, pipeline.scorers.length);
+    evaluate(pipeline, ctx, verdicts);
     if (chosenRows) for (const i of this.chosen) verdicts.copyRow(chosenRows, i);
     const selected = new Set(this.chosen);
     return verdicts.explain(ctx, pipeline, (i) => selected.has(i));
