@@ -83,7 +83,6 @@ export class Verdicts {
     selected: (i: number) => boolean,
   ): NodeExplanation[] {
     const { nodes } = ctx;
-    const names = stages.scorers.map((scorer) => scorer.name);
     const out: NodeExplanation[] = [];
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i] as NodeSnapshot;
@@ -101,37 +100,15 @@ export class Verdicts {
         });
         continue;
       }
-      out.push({
-        nodeId: node.id,
-        feasible: true,
-        scores: this.scoresOf(i, names),
-        selected: selected(i),
-      });
+      const scores: Record<string, number> = {};
+      for (let s = 0; s < stages.scorers.length; s++) {
+        scores[(stages.scorers[s] as { name: string }).name] =
+          this.scores[i * this.width + s] ?? Number.NaN;
+      }
+      scores[TOTAL] = this.total(i);
+      out.push({ nodeId: node.id, feasible: true, scores, selected: selected(i) });
     }
     return out;
-  }
-
-  /**
-   * Node i's scores by name, then the total. For two scorers, every pipeline's case, one literal:
-   * adding properties one by one under names that vary is the slowest way the engine builds an
-   * object, and a thousand are built per explanation.
-   */
-  private scoresOf(i: number, names: readonly string[]): Record<string, number> {
-    const row = i * this.width;
-    const [first, second] = names;
-    if (names.length === 2 && first !== undefined && second !== undefined) {
-      return {
-        [first]: this.scores[row] ?? Number.NaN,
-        [second]: this.scores[row + 1] ?? Number.NaN,
-        [TOTAL]: this.total(i),
-      };
-    }
-    const scores: Record<string, number> = {};
-    for (let s = 0; s < names.length; s++) {
-      scores[names[s] as string] = this.scores[row + s] ?? Number.NaN;
-    }
-    scores[TOTAL] = this.total(i);
-    return scores;
   }
 }
 
