@@ -10,7 +10,7 @@
  * stopped: unroute, then stop and remove the containers.
  * deleted: as stopped, then remove routes, images and the records.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, ne, notInArray } from "drizzle-orm";
 import { type AppContext, invalidateOrganization } from "../app/context.js";
 import {
@@ -95,19 +95,77 @@ export function containerName(
   ] as string;
 }
 
-/** The names of replicas 0…n-1: one hash for them all (the reconciler names thousands a pass). */
+/** Names remembered for this many (build, generation, node) at most: far above an installation's. */
+export const NAMES_REMEMBERED_MAX = 50_000;
+/** A build runs on a few nodes, in one restart generation at a time. */
+const NAMES_PER_BUILD = 64;
+
+interface RememberedNames {
+  deploymentId: string;
+  restartGeneration: number;
+  nodeId: string | undefined;
+  /** A SHA-256 prefix of "build:generation[:node]". */
+  key: string;
+  names: readonly string[];
+}
+
+/** By build id; within a build, few enough to look through. */
+const namesByBuild = new Map<string, RememberedNames[]>();
+let remembered = 0;
+
+/**
+ * The names of replicas 0…n-1: one hash for them all, and remembered. The reconciler names every
+ * replica of every deployment on every pass, and these inputs change only on a deploy, a restart,
+ * a scale or a move: hashing and naming them again on each pass was a third of its diff. A lookup
+ * builds no string. The same inputs give the same array, which is not to be changed.
+ */
 export function containerNames(
   deploymentId: string,
   replicas: number,
   buildId: string,
   restartGeneration: number,
   nodeId?: string,
-): string[] {
-  const key = createHash("sha256")
-    .update(`${buildId}:${restartGeneration}${nodeId === undefined ? "" : `:${nodeId}`}`)
-    .digest("hex")
-    .slice(0, 12);
-  return Array.from({ length: replicas }, (_, r) => `obiente-${deploymentId}-r${r}-${key}`);
+): readonly string[] {
+  let ofBuild = namesByBuild.get(buildId);
+  const known = ofBuild?.find(
+    (n) =>
+      n.deploymentId === deploymentId &&
+      n.restartGeneration === restartGeneration &&
+      n.nodeId === nodeId,
+  );
+  if (known) {
+    if (known.names.length !== replicas) {
+      known.names = replicaNames(deploymentId, replicas, known.key);
+    }
+    return known.names;
+  }
+  const input = `${buildId}:${restartGeneration}${nodeId === undefined ? "" : `:${nodeId}`}`;
+  const key = hash("sha256", input, "hex").slice(0, 12);
+  const names = replicaNames(deploymentId, replicas, key);
+  if (remembered >= NAMES_REMEMBERED_MAX) {
+    // All forgotten at once; the next pass names again what it needs.
+    namesByBuild.clear();
+    remembered = 0;
+    ofBuild = undefined;
+  }
+  if (!ofBuild) {
+    ofBuild = [];
+    namesByBuild.set(buildId, ofBuild);
+  }
+  if (ofBuild.length >= NAMES_PER_BUILD) {
+    // Restarted many times: the oldest generations go first, and every lookup stays short.
+    ofBuild.shift();
+    remembered--;
+  }
+  ofBuild.push({ deploymentId, restartGeneration, nodeId, key, names });
+  remembered++;
+  return names;
+}
+
+function replicaNames(deploymentId: string, replicas: number, key: string): string[] {
+  const names = new Array<string>(replicas);
+  for (let r = 0; r < replicas; r++) names[r] = `obiente-${deploymentId}-r${r}-${key}`;
+  return names;
 }
 
 export const projectNetwork = (projectId: string) => `obiente-net-${projectId}`;
@@ -208,7 +266,7 @@ export class Deployer {
     const health = await placer.nodeHealth();
     const unusable = new Set(health.unusable);
     const kept = new Array<ContainerRef | undefined>(deployment.replicas);
-    const namesOn = new Map<string, string[]>();
+    const namesOn = new Map<string, readonly string[]>();
     for (const c of actual) {
       if (c.nodeId === undefined || unusable.has(c.nodeId)) continue;
       let onNode = namesOn.get(c.nodeId);
