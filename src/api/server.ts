@@ -3,7 +3,6 @@
  * and /metrics over HTTP/1.1, and a second listener speaking cleartext HTTP/2 (h2c) for gRPC
  * clients, which need HTTP/2. Both serve the same routes through the same interceptors.
  */
-import { readFileSync } from "node:fs";
 import type { Http2Session } from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { cors as connectCors } from "@connectrpc/connect";
@@ -14,6 +13,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { Gauge } from "prom-client";
 import type { AppContext } from "../app/context.js";
+import { VERSION } from "../app/version.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import { DeploymentService } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
@@ -39,11 +39,7 @@ import {
 import { ApiMetrics } from "./metrics.js";
 import { registerRestRoutes, requestAuthenticator } from "./rest.js";
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
+export { VERSION };
 
 export interface ApiServerOptions {
   ctx: AppContext;
