@@ -4,6 +4,7 @@
  * give the same drizzle `Db`, so every query and every migration is written once.
  */
 import { mkdir, readFile } from "node:fs/promises";
+import { setFlagsFromString } from "node:v8";
 import type { SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema.js";
@@ -215,6 +216,13 @@ let pgliteCompiled: Promise<WebAssembly.Module | undefined> | undefined;
  */
 function pgliteModule(): Promise<WebAssembly.Module | undefined> {
   pgliteCompiled ??= (async () => {
+    // V8 compiles WebAssembly twice: at once with its baseline compiler (Liftoff), then its hot
+    // functions again with the optimizing one (TurboFan), on background threads. For PGlite's
+    // 9 MB module that second compiler's code and the memory its threads leave with the
+    // allocator were 60 to 90 MB of the embedded process at rest (docs/benchmarks.md,
+    // "Footprint"). Liftoff's code serves a control plane's queries well enough. The flag is
+    // the process's, read when a module is compiled; PGlite's is the only large one.
+    setFlagsFromString("--liftoff-only");
     const file = new URL("pglite.wasm", import.meta.resolve("@electric-sql/pglite"));
     const bytes = await readFile(file);
     const from = Buffer.from(`${compiledArgument}\0`);
