@@ -20,7 +20,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- build: every dependency, the program (dist/), the dashboard (web/dist), then pruning ----
 # The build tools (esbuild, Vite) are devDependencies. What the compiled program loads from
-# node_modules at run time (the dependencies: PGlite, dockerode) is what `npm prune --omit=dev`
+# node_modules at run time (the dependencies: PGlite) is what `npm prune --omit=dev`
 # leaves; the runtime stage takes that, dist/ and web/dist, and nothing else.
 FROM ${NODE_IMAGE} AS build
 ARG DEPS=npm

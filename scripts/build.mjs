@@ -9,10 +9,15 @@
 // about half the time (docs/benchmarks.md, "Footprint"). It does not type-check: `npm run
 // typecheck` does.
 //
-// Left out of the bundle and loaded from node_modules: packages that find files of their own
-// beside their code (PGlite's WebAssembly module and data, pino's transport workers), the
-// Docker client (dockerode, and ssh2 under it, with optional native add-ons), the Redis client
-// and BullMQ (loaded only with REDIS_URL), and Vite (the dashboard's build, for development).
+// Left out of the bundle and loaded from node_modules: PGlite, which finds its WebAssembly module
+// and data files beside its code, and Vite (the dashboard's build, for development). Those are
+// the package's dependencies; everything else is a devDependency.
+//
+// Two modules of the Docker client are replaced by stubs that throw if ever called: dockerode's
+// BuildKit session (gRPC and protobufjs, some 140 modules, for `buildImage` with `version: "2"`)
+// and docker-modem's SSH transport (ssh2, its WebAssembly Poly1305 and native add-ons, for
+// `ssh://` engines). The platform uses neither: it builds with the classic builder and reaches
+// engines over a Unix socket or TCP (src/runtime/docker-host.ts).
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,7 +27,25 @@ const root = fileURLToPath(new URL("../", import.meta.url));
 const src = `${root}src`;
 const dist = `${root}dist`;
 
-const EXTERNAL = ["@electric-sql/pglite", "dockerode", "vite"];
+const EXTERNAL = ["@electric-sql/pglite", "vite"];
+
+const unusedEngineTransports = {
+  name: "unused-engine-transports",
+  setup(b) {
+    const stubs = [
+      { importer: /\/dockerode\/lib\/docker\.js$/, path: "./session", what: "BuildKit sessions" },
+      { importer: /\/docker-modem\/lib\/modem\.js$/, path: "./ssh", what: "ssh:// engines" },
+    ];
+    b.onResolve({ filter: /^\.\/(session|ssh)$/ }, (args) => {
+      const stub = stubs.find((s) => s.path === args.path && s.importer.test(args.importer));
+      return stub ? { path: stub.what, namespace: "unused" } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: "unused" }, (args) => ({
+      contents: `module.exports = () => { throw new Error(${JSON.stringify(`${args.path} are not part of this build (scripts/build.mjs)`)}); };`,
+      loader: "js",
+    }));
+  },
+};
 
 /**
  * Every output file is in dist/ itself, and a module's `import.meta.url` is made the URL its
@@ -66,7 +89,7 @@ await build({
   banner: {
     js: 'import { createRequire as __obienteRequire } from "node:module"; const require = __obienteRequire(import.meta.url);',
   },
-  plugins: [moduleUrls],
+  plugins: [moduleUrls, unusedEngineTransports],
   logLevel: "warning",
 });
 cpSync(`${src}/store/migrations`, `${dist}/store/migrations`, { recursive: true });
