@@ -18,8 +18,8 @@ import {
   buildBaseWithAddonLibraries,
   buildImage,
   docker,
-  type ProductionModules,
-  productionModules,
+  type InstalledModules,
+  installModules,
   REPO_ROOT,
 } from "./helpers/image.js";
 
@@ -360,13 +360,13 @@ describe("the obiente image", { skip: dockerAvailable() }, () => {
   const container = `obiente-stack-test-${suffix}`;
   const secrets = mkdtempSync(join(tmpdir(), "obiente-secrets-"));
   chmodSync(secrets, 0o755); // listable by the image's uid 1000, as Swarm's /run/secrets is
-  let modules: ProductionModules | undefined;
+  let modules: InstalledModules | undefined;
   let built = false;
 
   before(async () => {
     let t = Date.now();
-    modules = await productionModules(300_000);
-    process.stdout.write(`# npm ci --omit=dev: ${Date.now() - t} ms\n`);
+    modules = await installModules(300_000);
+    process.stdout.write(`# npm ci: ${Date.now() - t} ms\n`);
     // The local test base plus the libraries of the native add-ons (rollup, for the web build).
     await buildBaseWithAddonLibraries("obiente-test/node:latest", baseTag, modules.dir);
     t = Date.now();
@@ -387,7 +387,7 @@ describe("the obiente image", { skip: dockerAvailable() }, () => {
     rmSync(secrets, { recursive: true, force: true });
   });
 
-  test("has the entrypoint, command, user, health check, and production dependencies only", async () => {
+  test("has the entrypoint, command, user, health check, compiled code and production dependencies only", async () => {
     assert.ok(built);
     const inspect = JSON.parse(await docker(["image", "inspect", imageTag]))[0].Config;
     assert.deepEqual(inspect.Entrypoint, ["node", "bin/obiente.js"]);
@@ -401,11 +401,18 @@ describe("the obiente image", { skip: dockerAvailable() }, () => {
       "/bin/sh",
       imageTag,
       "-c",
-      "ls node_modules; ls web/dist; test ! -e test && test ! -e node_modules/typescript && echo clean",
+      [
+        "ls; ls node_modules node_modules/@electric-sql; ls web/dist; ls dist",
+        // No sources, tests or build tools: the compiled program and what it loads at run time.
+        "for p in src test bench scripts node_modules/typescript node_modules/tsx node_modules/vite node_modules/esbuild node_modules/fastify node_modules/dockerode; do test ! -e $p || echo present: $p; done",
+        "echo end",
+      ].join("; "),
     ]);
-    assert.match(listing, /\btsx\b/);
+    assert.match(listing, /\bpglite\b/);
     assert.match(listing, /\bindex\.html\b/);
-    assert.match(listing, /\bclean$/);
+    assert.match(listing, /\bmain\.js\b/);
+    assert.doesNotMatch(listing, /present:/);
+    assert.match(listing, /\bend$/);
     const version = await docker(["run", "--rm", imageTag, "--version"]);
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
       version: string;

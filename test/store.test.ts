@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { and, eq, is, sql } from "drizzle-orm";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
+import { PGLITE_SHARED_BUFFERS } from "../src/store/database.js";
 import {
   auditLog,
   controllerState,
@@ -528,6 +529,16 @@ for (const driver of testDrivers) {
         } finally {
           await rm(root, { recursive: true, force: true });
         }
+      });
+
+      // The buffer pool is most of an embedded process's memory at rest (docs/benchmarks.md,
+      // "Footprint"); a PGlite upgrade that drops the smaller setting shows here.
+      test("runs with the small buffer pool, not the 128 MB compiled into PGlite", async () => {
+        const rows = await executeRows<{ shared_buffers: string }>(
+          database.db,
+          sql`show shared_buffers`,
+        );
+        assert.equal(rows[0]?.shared_buffers, PGLITE_SHARED_BUFFERS);
       });
     }
 

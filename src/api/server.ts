@@ -7,7 +7,6 @@
  * Prometheus's /metrics is served on a listener of its own (src/metrics/listener.ts); here only
  * when METRICS_TOKEN is set, to scrapers that send it.
  */
-import { readFileSync } from "node:fs";
 import type { Http2Session } from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { cors as connectCors } from "@connectrpc/connect";
@@ -18,6 +17,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { Gauge, type Registry } from "prom-client";
 import type { AppContext } from "../app/context.js";
+import { VERSION } from "../app/version.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { TrustProxy } from "../config/config.js";
 import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
@@ -46,11 +46,7 @@ import {
 import { ApiMetrics } from "./metrics.js";
 import { registerRestRoutes, requestAuthenticator } from "./rest.js";
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
+export { VERSION };
 
 export interface ApiServerOptions {
   ctx: AppContext;

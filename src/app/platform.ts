@@ -7,11 +7,7 @@ import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
 import { BootstrapTokenExpiry, bootstrap, writeBootstrapTokenFile } from "../accounts/bootstrap.js";
-import { storeAuthLookups } from "../accounts/lookups.js";
-import { registerDashboard } from "../api/dashboard.js";
-import { type ApiServer, createApiServer } from "../api/server.js";
-import { Authenticator } from "../auth/authenticator.js";
-import { OidcVerifier } from "../auth/oidc-verifier.js";
+import type { ApiServer } from "../api/server.js";
 import type { Config } from "../config/config.js";
 import { sealGitCredentials } from "../deployments/git-credentials.js";
 import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
@@ -19,10 +15,14 @@ import { processRegistry, serveMetrics } from "../metrics/listener.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
 import type { AppContext } from "./context.js";
-import { type Deploying, startDeploying } from "./deploying.js";
+import type { Deploying } from "./deploying.js";
 import { loadSecretBox } from "./master-key.js";
 import { type RunningMetrics, startMetrics } from "./metrics.js";
-import { registerTraefikProvider } from "./traefik-provider.js";
+
+// What a role needs is imported where the role starts (import() below), so that a process loads
+// only the roles and adapters it runs: no Docker client (dockerode), builder, controller or edge
+// without those roles, no Fastify or Connect server without the api role, no OIDC client without
+// an issuer, no Traefik provider without EDGE=traefik. The types stay static.
 
 /** The roles that need the container engine, the builder or the edge. */
 const needsDeploying = (config: Config) =>
@@ -108,7 +108,9 @@ export async function startPlatform(
     await bootstrapExpiry.start();
     cleanups.push(() => bootstrapExpiry.close());
 
-    const deploying = needsDeploying(config) ? await startDeploying(ctx, config) : undefined;
+    const deploying = needsDeploying(config)
+      ? await (await import("./deploying.js")).startDeploying(ctx, config)
+      : undefined;
     if (deploying) cleanups.push(() => deploying.close());
     const metrics = await startMetrics(ctx, config, database, deploying);
     cleanups.push(() => metrics.close());
@@ -125,18 +127,28 @@ export async function startPlatform(
     let api: ApiServer | undefined;
     let ports: { http: number; grpc: number } | undefined;
     if (config.ROLES.includes("api")) {
+      const [{ createApiServer }, { Authenticator }, { storeAuthLookups }, { registerDashboard }] =
+        await Promise.all([
+          import("../api/server.js"),
+          import("../auth/authenticator.js"),
+          import("../accounts/lookups.js"),
+          import("../api/dashboard.js"),
+        ]);
+      const oidc = config.OIDC_ISSUER
+        ? new (await import("../auth/oidc-verifier.js")).OidcVerifier({
+            issuer: config.OIDC_ISSUER,
+            audience: config.OIDC_AUDIENCE ?? [],
+            ...(config.OIDC_JWKS_URI ? { jwksUri: config.OIDC_JWKS_URI } : {}),
+            ...(config.OIDC_ALGORITHMS ? { algorithms: config.OIDC_ALGORITHMS } : {}),
+          })
+        : undefined;
+      const registerTraefikProvider =
+        config.EDGE === "traefik"
+          ? (await import("./traefik-provider.js")).registerTraefikProvider
+          : undefined;
       const authenticator = new Authenticator({
         lookups: storeAuthLookups(database.db, { signup: config.SIGNUP }),
-        ...(config.OIDC_ISSUER
-          ? {
-              oidc: new OidcVerifier({
-                issuer: config.OIDC_ISSUER,
-                audience: config.OIDC_AUDIENCE ?? [],
-                ...(config.OIDC_JWKS_URI ? { jwksUri: config.OIDC_JWKS_URI } : {}),
-                ...(config.OIDC_ALGORITHMS ? { algorithms: config.OIDC_ALGORITHMS } : {}),
-              }),
-            }
-          : {}),
+        ...(oidc ? { oidc } : {}),
         onBackgroundError: (error) =>
           logger.warn({ err: error }, "recording a token's last use failed"),
       });
@@ -169,7 +181,7 @@ export async function startPlatform(
             }
           : {}),
         extraRoutes: async (app: FastifyInstance) => {
-          if (config.EDGE === "traefik") registerTraefikProvider(app, ctx, config);
+          registerTraefikProvider?.(app, ctx, config);
           await registerDashboard(app, {
             oidc: { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID },
           });

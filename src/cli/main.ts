@@ -6,11 +6,9 @@
 
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { VERSION } from "../api/server.js";
-import { createLogger, startPlatform } from "../app/platform.js";
+import { VERSION } from "../app/version.js";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { registerMetricsCommand } from "../metrics/cli.js";
-import { migrate, openDatabase } from "../store/index.js";
 import { registerAdminCommands } from "./admin-commands.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
@@ -35,6 +33,8 @@ program
   .command("up")
   .description("run the platform: every role of ROLES (default: all) in this process")
   .action(async () => {
+    // The server side is imported by the commands that run it, not by every client command.
+    const { createLogger, startPlatform } = await import("../app/platform.js");
     const config = loadConfig();
     const logger = createLogger(config);
     const platform = await startPlatform(config, logger);
@@ -54,6 +54,7 @@ program
   .command("migrate")
   .description("apply the database migrations and exit")
   .action(async () => {
+    const { migrate, openDatabase } = await import("../store/index.js");
     const config = loadConfig();
     const database = await openDatabase(
       config.DATABASE_URL

@@ -6,11 +6,7 @@
  */
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import pino from "pino";
-import { loadSecretBox } from "../app/master-key.js";
 import { loadConfig } from "../config/config.js";
-import { rotateSecrets, SEALED_COLUMNS } from "../secrets/index.js";
-import { openDatabase } from "../store/index.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -24,6 +20,18 @@ export function registerSecretsCommands(program: Command) {
     .option("--batch-size <n>", "values per transaction", "500")
     .option("--dry-run", "count the values to re-encrypt, change nothing")
     .action(async (options: { batchSize: string; dryRun?: boolean }) => {
+      // The server side is imported by the command that needs it, not by every client command.
+      const [
+        { default: pino },
+        { loadSecretBox },
+        { rotateSecrets, SEALED_COLUMNS },
+        { openDatabase },
+      ] = await Promise.all([
+        import("pino"),
+        import("../app/master-key.js"),
+        import("../secrets/index.js"),
+        import("../store/index.js"),
+      ]);
       const batchSize = Number(options.batchSize);
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
         throw new Error("--batch-size must be a whole number from 1 to 100000");
