@@ -98,9 +98,16 @@ await build({
   external: EXTERNAL,
   minifyWhitespace: true,
   minifySyntax: true,
-  // The CommonJS libraries in the bundle call require() for Node's own modules.
+  // The CommonJS libraries in the bundle call require() for Node's own modules, and some read
+  // __filename and __dirname (ssh2's Poly1305 module).
   banner: {
-    js: 'import { createRequire as __obienteRequire } from "node:module"; const require = __obienteRequire(import.meta.url);',
+    js: [
+      'import { createRequire as __obienteRequire } from "node:module";',
+      'import { fileURLToPath as __obienteFilePath } from "node:url";',
+      "const require = __obienteRequire(import.meta.url);",
+      "const __filename = __obienteFilePath(import.meta.url);",
+      'const __dirname = __obienteFilePath(new URL(".", import.meta.url));',
+    ].join(" "),
   },
   plugins: [moduleUrls, engineTransports],
   logLevel: "warning",

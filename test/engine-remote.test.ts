@@ -30,6 +30,7 @@ import { dockerOptions } from "../src/runtime/docker-host.js";
 import { DockerRuntime } from "../src/runtime/docker-runtime.js";
 import { engineCredentials } from "../src/runtime/engine-credentials.js";
 import { freePort } from "./helpers/caddy.js";
+import { REPO_ROOT } from "./helpers/image.js";
 
 const run = promisify(execFile);
 const PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
@@ -346,6 +347,57 @@ describe("remote engines over TLS and ssh", { skip: skip ?? false }, () => {
     assert.equal(runtime.endpoint, sshEngine, "messages name the engine as configured");
     await runtime.ping();
     assert.match((await runtime.info()).serverVersion, /^\d+\./);
+  });
+
+  it("ssh from the compiled program (dist/, ssh2 in the bundle): /health finds the engine", async () => {
+    const dataDir = join(dir, "platform");
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/obiente.js"), "up"], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH,
+        HOME: dir,
+        DATA_DIR: dataDir,
+        ROLES: "api,agent",
+        PORT: "0",
+        GRPC_PORT: "0",
+        METRICS_PORT: "0",
+        NETWORK_ISOLATION: "off",
+        DOCKER_HOST: sshEngine,
+        DOCKER_SSH_KEY: join(dir, "client_key"),
+        DOCKER_SSH_KNOWN_HOSTS: join(dir, "known_hosts"),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+      stdout += text;
+    });
+    child.stderr?.setEncoding("utf8").on("data", (text: string) => {
+      stderr += text;
+    });
+    try {
+      const deadline = Date.now() + 120_000;
+      let url: string | undefined;
+      while (!url) {
+        url = /"url":"(http:\/\/[^"]+)","grpcPort"[^\n]*"api listening"/.exec(stdout)?.[1];
+        if (child.exitCode !== null || Date.now() > deadline) {
+          assert.fail(`the platform did not start:\n${stderr}\n${stdout.slice(-4000)}`);
+        }
+        if (!url) await sleep(100);
+      }
+      assert.doesNotMatch(
+        stderr,
+        /through tsx/,
+        "the compiled program ran (scripts/test.sh builds it)",
+      );
+      const health = (await (await fetch(`${url}/health`)).json()) as {
+        checks: Record<string, { ok: boolean; detail?: string }>;
+      };
+      assert.equal(health.checks.docker?.ok, true, JSON.stringify(health.checks.docker));
+    } finally {
+      await stop(child);
+    }
   });
 
   it("ssh to a host whose key is not the known one: refused", async () => {
