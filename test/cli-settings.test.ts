@@ -150,24 +150,37 @@ describe("CLI: env, domains, project keys, JSON and exit codes against a real AP
 
   it("domains ls|add|rm", async () => {
     const added = await ok("domains", "add", "shop", "Shop.Example.test");
-    assert.equal(added.stdout, "added shop.example.test to shop\n");
-    const list = await json<Array<{ domain: string; isDefault: boolean; createdAt: string }>>(
-      "domains",
-      "ls",
-      "shop",
+    // Pending until the organization proves it owns the domain: the record to add is printed.
+    assert.match(
+      added.stdout,
+      /^shop\.example\.test {2}pending\n {2}to verify: add a TXT record\n/,
     );
+    assert.match(added.stdout, /name: {2}_obiente-challenge\.shop\.example\.test\n/);
+    const list = await json<
+      Array<{
+        domain: string;
+        isDefault: boolean;
+        status: string;
+        verification?: { recordType: string; recordName: string; recordValue: string };
+        createdAt: string;
+      }>
+    >("domains", "ls", "shop");
     assert.deepEqual(
-      list.map((d) => [d.domain, d.isDefault]),
+      list.map((d) => [d.domain, d.isDefault, d.status]),
       [
-        ["shop.localhost", true],
-        ["shop.example.test", false],
+        ["shop.localhost", true, "default"],
+        ["shop.example.test", false, "pending"],
       ],
     );
-    assert.deepEqual(Object.keys(list[0] ?? {}).sort(), ["createdAt", "domain", "isDefault"]);
-    assert.equal(
-      (await ok("domains", "ls", "shop")).stdout,
-      "shop.localhost  (default)\nshop.example.test\n",
-    );
+    assert.deepEqual(Object.keys(list[0] ?? {}).sort(), [
+      "createdAt",
+      "domain",
+      "isDefault",
+      "status",
+    ]);
+    assert.equal(list[1]?.verification?.recordName, "_obiente-challenge.shop.example.test");
+    const text = (await ok("domains", "ls", "shop")).stdout;
+    assert.ok(text.startsWith("shop.localhost  default\nshop.example.test  pending\n"), text);
     await ok("domains", "rm", "shop", "shop.example.test");
     assert.equal((await json<unknown[]>("domains", "ls", "shop")).length, 1);
     const platformDomain = await fails(2, owner, "domains", "add", "shop", "other.localhost");
