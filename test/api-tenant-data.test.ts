@@ -2,9 +2,10 @@
  * What belongs to every tenant, or to no tenant, is not served to tenants: Prometheus's series
  * (every deployment's and project's id and usage) are on a listener of their own, or behind
  * METRICS_TOKEN; a node's hostname, address, role, labels and status are for platform
- * administrators; the Traefik provider's route table needs its token, or a client on this machine.
+ * administrators, and so are a replica's node address and host port; the Traefik provider's route table needs its token, or a client on this machine.
  */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,8 +14,14 @@ import pino from "pino";
 import { type RunningPlatform, startPlatform } from "../src/app/platform.js";
 import { TRAEFIK_PROVIDER_PATH } from "../src/app/traefik-provider.js";
 import { loadConfig } from "../src/config/config.js";
+import { DeploymentService } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { NodeService } from "../src/gen/obiente/cloud/node/v1/node_pb.js";
-import { nodeMetadata } from "../src/store/schema.js";
+import {
+  OrganizationService,
+  Role,
+} from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";
+import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.js";
+import { deploymentLocations, nodeMetadata } from "../src/store/schema.js";
 import { addUserWithToken, startTestPlatform, type TestPlatform } from "./helpers/api.js";
 
 const TOKEN = "metrics-scrape-token-0123456789";
@@ -203,6 +210,64 @@ describe("nodes: what a tenant sees", () => {
     assert.equal(node?.statusMessage, secret.statusMessage);
     assert.equal(node?.labels.net, "10.1.0.0/16");
     assert.equal(node?.name, "eu-small-7");
+  });
+});
+
+describe("a deployment's replicas: what a tenant sees", () => {
+  let t: TestPlatform;
+  let viewer: string;
+  let deploymentId = "";
+  before(async () => {
+    t = await startTestPlatform();
+    const member = await addUserWithToken(t.platform.database.db);
+    viewer = member.token;
+    const { organization } = await t
+      .client(OrganizationService)
+      .createOrganization({ name: "Replicas" });
+    assert.ok(organization);
+    await t
+      .client(OrganizationService)
+      .addMember({ organizationId: organization.id, email: member.email, role: Role.VIEWER });
+    const { project } = await t
+      .client(ProjectService)
+      .createProject({ organizationId: organization.id, name: "Site" });
+    assert.ok(project);
+    const { deployment } = await t.client(DeploymentService).createDeployment({
+      projectId: project.id,
+      name: "web",
+      gitRepo: "https://git.example.com/replicas/web.git",
+      branch: "main",
+    });
+    assert.ok(deployment);
+    deploymentId = deployment.id;
+    await t.platform.database.db.insert(deploymentLocations).values({
+      id: randomUUID(),
+      deploymentId,
+      nodeId: "n7abcdefghijklmnopqrstuvw",
+      containerId: "c0ffee",
+      address: "10.1.0.57",
+      port: 20123,
+    });
+  });
+  after(() => t?.close());
+
+  it("gives a member the node and container, not the node's address or port", async () => {
+    const { locations } = await t
+      .client(DeploymentService, viewer)
+      .getDeploymentStatus({ id: deploymentId });
+    assert.equal(locations.length, 1);
+    assert.equal(locations[0]?.nodeId, "n7abcdefghijklmnopqrstuvw");
+    assert.equal(locations[0]?.containerId, "c0ffee");
+    assert.equal(locations[0]?.address, "");
+    assert.equal(locations[0]?.port, 0);
+  });
+
+  it("gives a platform administrator the address and port", async () => {
+    const { locations } = await t
+      .client(DeploymentService)
+      .getDeploymentStatus({ id: deploymentId });
+    assert.equal(locations[0]?.address, "10.1.0.57");
+    assert.equal(locations[0]?.port, 20123);
   });
 });
 

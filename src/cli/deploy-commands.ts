@@ -219,7 +219,7 @@ export function registerDeployCommands(program: Command) {
       out(`  replicas: ${d.replicas}`);
       for (const l of status.locations) {
         out(
-          `  • ${l.nodeId.slice(0, 12)}  ${l.containerId.slice(0, 12)}  ${l.address}:${l.port}  ${l.status}/${l.healthStatus}`,
+          `  • ${l.nodeId.slice(0, 12)}  ${l.containerId.slice(0, 12)}  ${l.address ? `${l.address}:${l.port}  ` : ""}${l.status}/${l.healthStatus}`,
         );
       }
     });

@@ -778,13 +778,21 @@ export class DeploymentService {
     );
   }
 
+  /**
+   * The deployment's status and where its replicas run. A node's address and a replica's host
+   * port are the platform's network, not the tenant's: platform administrators see them, members
+   * see the node and the container only (as for nodes: docs/security-api.md).
+   */
   async status(principal: Principal, id: string) {
     const current = await this.load(principal, id, "read");
-    const locations = await this.ctx.db
+    const rows = await this.ctx.db
       .select()
       .from(deploymentLocations)
       .where(eq(deploymentLocations.deploymentId, current.id))
       .orderBy(asc(deploymentLocations.replica));
+    const locations = principal.platformAdmin
+      ? rows
+      : rows.map((row) => ({ ...row, address: "", port: 0 }));
     return { deployment: current, locations };
   }
 
