@@ -54,6 +54,8 @@ export class NetworkFirewall {
   /** Why ip6tables could not be used, as last logged. */
   private reported6: string | undefined;
   private incomplete = false;
+  /** Why the last pass did not install the rules; undefined once they are in place. */
+  private problem: string | undefined = "not installed yet";
 
   constructor(private readonly options: NetworkFirewallOptions) {
     this.iptables = options.iptables ?? new Iptables();
@@ -95,11 +97,22 @@ export class NetworkFirewall {
     return this.passing;
   }
 
+  /**
+   * For /health: whether tenants' containers are under the rules now. A node without them still
+   * runs (NETWORK_ISOLATION=off is the explicit way to run so), but says it where it is looked at.
+   */
+  health(): { ok: boolean; detail?: string } {
+    return this.problem === undefined
+      ? { ok: true }
+      : { ok: false, detail: `network isolation is not in force: ${this.problem}` };
+  }
+
   private async pass(): Promise<boolean> {
     const { logger } = this.options;
     try {
       const unusable = await this.iptables.unusable(JUMPS.map((jump) => jump.from));
       if (unusable) {
+        this.problem = `iptables cannot be used here: ${unusable}`;
         this.report(`unusable ${unusable}`, () =>
           logger.error(
             { reason: unusable },
@@ -119,6 +132,7 @@ export class NetworkFirewall {
       if (rules6 !== undefined) await this.passIpv6(rules6);
       const changed = rules !== this.installedRules;
       this.installedRules = rules;
+      this.problem = undefined;
       this.report("installed", () =>
         logger.info({ chains: Object.values(CHAINS) }, "network isolation installed"),
       );
@@ -126,6 +140,7 @@ export class NetworkFirewall {
       return true;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
+      this.problem = `the rules could not be updated: ${reason}`;
       this.report(`failed ${reason}`, () =>
         logger.error({ reason }, "network isolation could not be updated; retrying"),
       );

@@ -5,7 +5,9 @@
  * - tenants' sources: the node engine's tenant bridges and, on a Swarm node, docker_gwbridge
  *   (src/network/engine-view.ts);
  * - blocked destinations: 169.254.0.0/16, every node address in node_metadata, the hosts of the
- *   engines the platform talks to, and NETWORK_ISOLATION_BLOCK;
+ *   engines the platform talks to, the private addresses of the platform's own services (its
+ *   PostgreSQL, Redis, registry and OIDC issuer, looked up again at each pass), and
+ *   NETWORK_ISOLATION_BLOCK;
  * - blocked ports: NETWORK_ISOLATION_ENGINE_PORTS (2375, 2376) and the ports of those engines;
  * - the allow-list NETWORK_ISOLATION_ALLOW;
  * - on a Swarm node, the published replica ports (PORT_RANGE): reachable only at the node's own
@@ -13,9 +15,16 @@
  *   (the edge and the controllers' health checks come from the nodes; tenants cannot, since these
  *   same rules keep them from every node address).
  */
+import { lookup as dnsLookup } from "node:dns/promises";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import { isIpv4, normalizeCidr, parseAllowEntry } from "../network/cidr.js";
+import {
+  isIpv4,
+  isPrivateIpv4,
+  normalizeCidr,
+  parseAllowEntry,
+  serviceHosts,
+} from "../network/cidr.js";
 import { readEngineView } from "../network/engine-view.js";
 import { Iptables } from "../network/iptables.js";
 import type { IsolationInput } from "../network/isolation-rules.js";
@@ -51,6 +60,39 @@ export interface IsolationReaderOptions {
   cluster: () => Promise<ClusterAddresses>;
   /** On a Swarm node: its published replica ports get the edge-only rules. */
   swarm: boolean;
+  /**
+   * The URLs of the platform's own services (DATABASE_URL, METRICS_DATABASE_URL, REDIS_URL,
+   * REGISTRY, OIDC_ISSUER): their hosts' private IPv4 addresses are blocked.
+   */
+  services?: readonly string[];
+  /** A host's IPv4 addresses (the system's resolver by default). */
+  lookup?: (host: string) => Promise<string[]>;
+  /** Told when a service's host cannot be looked up (the pass goes on without it). */
+  onLookupError?: (host: string, error: unknown) => void;
+}
+
+const systemLookup = async (host: string): Promise<string[]> =>
+  (await dnsLookup(host, { all: true, family: 4 })).map((entry) => entry.address);
+
+/** The private IPv4 addresses of the hosts the service URLs name, as /32s. */
+async function privateServiceAddresses(
+  urls: readonly string[],
+  lookup: (host: string) => Promise<string[]>,
+  onError: (host: string, error: unknown) => void,
+): Promise<string[]> {
+  const hosts = [...new Set(urls.flatMap(serviceHosts))];
+  const found = await Promise.all(
+    hosts.map(async (host) => {
+      if (isIpv4(host)) return [host];
+      try {
+        return await lookup(host);
+      } catch (error) {
+        onError(host, error);
+        return [];
+      }
+    }),
+  );
+  return [...new Set(found.flat().filter(isPrivateIpv4))].map((address) => `${address}/32`);
 }
 
 /** Reads what the rules are made of now. */
@@ -71,12 +113,22 @@ export function isolationReader(options: IsolationReaderOptions): () => Promise<
   }
   const configured = settings.NETWORK_ISOLATION_BLOCK.map(normalizeCidr);
   return async () => {
-    const [view, cluster] = await Promise.all([readEngineView(options.docker), options.cluster()]);
+    const [view, cluster, services] = await Promise.all([
+      readEngineView(options.docker),
+      options.cluster(),
+      privateServiceAddresses(
+        options.services ?? [],
+        options.lookup ?? systemLookup,
+        options.onLookupError ?? (() => {}),
+      ),
+    ]);
     const nodes = cluster.nodes.filter(usable).map((address) => `${address}/32`);
     return {
       tenantInterfaces: view.tenantInterfaces,
       sharedBridge: view.sharedBridge,
-      blockedDestinations: [LINK_LOCAL, ...nodes, ...engineHosts, ...configured],
+      blockedDestinations: [
+        ...new Set([LINK_LOCAL, ...nodes, ...engineHosts, ...services, ...configured]),
+      ],
       blockedPorts: [...new Set([...settings.NETWORK_ISOLATION_ENGINE_PORTS, ...enginePorts])],
       allow,
       ...(options.swarm
@@ -146,9 +198,21 @@ export async function startNetworkIsolation(
     );
     return undefined;
   }
+  const lookupFailed = new Set<string>();
   const firewall = new NetworkFirewall({
     iptables: new Iptables({ netns: settings.NETWORK_ISOLATION_NETNS }),
-    read: isolationReader(options),
+    read: isolationReader({
+      onLookupError: (host, error) => {
+        // Said once per host: the pass goes on, and the next one looks it up again.
+        if (lookupFailed.has(host)) return;
+        lookupFailed.add(host);
+        logger.warn(
+          { host, err: error },
+          "a platform service's host could not be looked up: its address is not blocked for tenants until it can",
+        );
+      },
+      ...options,
+    }),
     intervalMs: settings.NETWORK_ISOLATION_INTERVAL_SECONDS * 1000,
     wake: isolationWake(options.docker),
     logger,

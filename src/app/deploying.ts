@@ -229,6 +229,13 @@ export async function startDeploying(
         engines,
         cluster: clusterFromDb(ctx.db, nodeId),
         swarm: cluster.runtime === "swarm",
+        services: [
+          config.DATABASE_URL,
+          config.METRICS_DATABASE_URL,
+          config.REDIS_URL,
+          config.REGISTRY ? `https://${config.REGISTRY.host}` : undefined,
+          config.OIDC_ISSUER,
+        ].filter((url): url is string => url !== undefined),
         logger: ctx.logger,
       });
       const started = firewall;

@@ -166,6 +166,9 @@ export async function startPlatform(
               logs: deploying.logs,
               healthChecks: {
                 metrics: metricsHealth,
+                ...(deploying.firewall
+                  ? { isolation: async () => deploying.firewall?.health() ?? { ok: true } }
+                  : {}),
                 docker: async () => {
                   try {
                     await deploying.runtime.ping();

@@ -44,3 +44,41 @@ export function parseAllowEntry(text: string): AllowEntry | undefined {
 export function isAllowEntry(text: string): boolean {
   return parseAllowEntry(text) !== undefined;
 }
+
+/**
+ * An IPv4 address no one outside its own network can reach: RFC 1918, shared address space
+ * (100.64/10, RFC 6598), benchmarking (198.18/15). The platform's own services at such an address
+ * are blocked for tenants; a public one is on the internet for everyone anyway.
+ */
+export function isPrivateIpv4(address: string): boolean {
+  if (!isIpv4(address)) return false;
+  const [a = 0, b = 0] = address.split(".").map(Number);
+  return (
+    a === 10 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 100 && b >= 64 && b <= 127) ||
+    (a === 198 && (b === 18 || b === 19))
+  );
+}
+
+/**
+ * The hosts a service URL names: "postgres://u:p@db1:5432,db2:5432/x" → ["db1", "db2"];
+ * "redis+sentinel://10.0.0.5:26379,10.0.0.6:26379/main" → both; "https://id.example.com" → one;
+ * brackets of an IPv6 literal removed. Pure; an unreadable URL names none.
+ */
+export function serviceHosts(url: string): string[] {
+  const scheme = url.indexOf("://");
+  if (scheme < 0) return [];
+  const rest = url.slice(scheme + 3);
+  const authority = rest.split(/[/?#]/)[0] ?? "";
+  const hosts = authority.slice(authority.lastIndexOf("@") + 1);
+  return hosts
+    .split(",")
+    .map((entry) => {
+      const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+      if (bracketed) return bracketed[1] ?? "";
+      return entry.replace(/:\d*$/, "");
+    })
+    .filter((host) => host.length > 0);
+}
