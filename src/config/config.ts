@@ -58,7 +58,10 @@ const schema = z.object({
     .optional(),
   REDIS_URL: z
     .string()
-    .regex(/^(redis|rediss|redis\+cluster):\/\//, "a redis://, rediss:// or redis+cluster:// URL")
+    .regex(
+      /^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel|rediss\+sentinel):\/\//,
+      "a redis://, rediss://, redis+cluster:// or redis+sentinel:// URL",
+    )
     .optional(),
   REDIS_KEY_PREFIX: z.string().default("obiente:"),
   SECRETS_MASTER_KEY: z.string().optional(),

@@ -40,7 +40,8 @@ export interface PlatformServices {
 
 export interface PlatformServicesOptions {
   /**
-   * `redis://…`, `rediss://…` or `redis+cluster://h1:p1,h2:p2` (REDIS_URL). Without it the
+   * `redis://…`, `rediss://…`, `redis+cluster://h1:p1,h2:p2` or
+   * `redis+sentinel://h1:26379,h2:26379/master` (REDIS_URL). Without it the
    * in-process adapters serve: the embedded mode, one process.
    */
   redisUrl?: string;
@@ -121,6 +122,9 @@ async function createRedisServices(
     prefix: `${keyPrefix}{bullmq}`,
     settings: queueSettings,
     logger,
+    // Behind Sentinel a master can be lost with writes its replicas never got: an enqueue is
+    // acknowledged once a replica has the job.
+    ...(target.kind === "sentinel" ? { replicaWait: { replicas: 1, timeoutMs: 2_000 } } : {}),
   });
   let closing: Promise<void> | undefined;
   const close = () => {
