@@ -20,6 +20,7 @@ import type { AppContext } from "./context.js";
 import { type Deploying, startDeploying } from "./deploying.js";
 import { loadMasterKey } from "./master-key.js";
 import { type RunningMetrics, serveAgentMetrics, startMetrics } from "./metrics.js";
+import { registerCaddyProvider } from "./caddy-provider.js";
 import { registerTraefikProvider } from "./traefik-provider.js";
 
 /** The roles that need the container engine, the builder or the edge. */
@@ -144,6 +145,9 @@ export async function startPlatform(
           : {}),
         extraRoutes: async (app: FastifyInstance) => {
           if (config.EDGE === "traefik") registerTraefikProvider(app, ctx, config);
+          if (config.EDGE === "caddy" && config.CADDY_MODE === "pull") {
+            registerCaddyProvider(app, ctx, config);
+          }
           await registerDashboard(app, {
             oidc: { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID },
           });
