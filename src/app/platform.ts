@@ -16,11 +16,11 @@ import type { Config } from "../config/config.js";
 import { SecretBox } from "../crypto/secret-box.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
+import { registerCaddyProvider } from "./caddy-provider.js";
 import type { AppContext } from "./context.js";
 import { type Deploying, startDeploying } from "./deploying.js";
 import { loadMasterKey } from "./master-key.js";
 import { type RunningMetrics, serveAgentMetrics, startMetrics } from "./metrics.js";
-import { registerCaddyProvider } from "./caddy-provider.js";
 import { registerTraefikProvider } from "./traefik-provider.js";
 
 /** The roles that need the container engine, the builder or the edge. */
