@@ -19,6 +19,11 @@ import type { RouteTable } from "../edge/route-table.js";
 import type { AppContext } from "./context.js";
 
 export const CADDY_PROVIDER_PATH = "/api/v1/caddy/config";
+/**
+ * Caddy's Prometheus metrics, on a listener of their own: the admin API (which serves them too)
+ * stays on the container's loopback. The stack's network only: the port is not published.
+ */
+export const CADDY_METRICS_PORT = 9180;
 /** The header the Caddy image sends its pull interval in (CADDY_LOAD_INTERVAL). */
 export const LOAD_INTERVAL_HEADER = "x-obiente-load-interval";
 const DEFAULT_LOAD_INTERVAL = "2s";
@@ -84,6 +89,11 @@ export function caddyPullConfig(
   } else {
     load.header = { [LOAD_INTERVAL_HEADER]: [options.loadInterval] };
   }
+  config.apps.http.servers.metrics = {
+    listen: [`:${CADDY_METRICS_PORT}`],
+    routes: [{ handle: [{ handler: "metrics" }] }],
+    automatic_https: { disable: true },
+  } as unknown as Server;
   config.admin = {
     ...config.admin,
     config: { persist: false, load, load_delay: options.loadInterval },

@@ -1,0 +1,439 @@
+/**
+ * The production stack (deploy/stack.yml) deployed with `docker stack deploy` on the three-node
+ * Swarm harness (test/helpers/swarm.ts), as docs/stack.md tells an operator to:
+ * - the images built from the repository (test/helpers/stack-images.ts) loaded into every node's
+ *   engine, and named by content id, so that no node tries a registry;
+ * - all three nodes managers (Raft survives losing one; the controllers run on managers);
+ * - labels: node K carries db=K and cache=K (its etcd, PostgreSQL and Redis members), node1
+ *   monitoring=true, node2 and node3 edge=true, every node compute=true;
+ * - the secrets, created from values made here;
+ * - deploy/stack.yml itself plus an override with only what differs here: images by id, each
+ *   node's own engine socket (the harness's engines share one filesystem, so /var/run/docker.sock
+ *   would be the host's: a Swarm template names each node's socket instead), the test registry's
+ *   password and plain HTTP, and no Grafana (Debian has no package; its image cannot be pulled);
+ * - a git daemon and an image registry on the harness's bridge address (10.77.0.1), for the
+ *   apps the platform builds.
+ * Traffic goes only to the harness's own addresses (10.77.0.0/24).
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import type { LookupFunction } from "node:net";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import type { DescService } from "@bufbuild/protobuf";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { stringify } from "yaml";
+import { eventually, freePort, requestByHost, type SimpleResponse } from "./caddy.js";
+import { type FixtureRepo, makeFixtureRepo } from "./git-fixtures.js";
+import { REPO_ROOT } from "./image.js";
+import {
+  BRIDGE_ADDRESS,
+  prepareRegistry,
+  REGISTRY_PASSWORD,
+  REGISTRY_USER,
+  type TestRegistry,
+} from "./registry.js";
+import { type StackImages, stackImages } from "./stack-images.js";
+import { type SwarmHarness, type SwarmNodeHandle, startSwarm } from "./swarm.js";
+
+const run = promisify(execFile);
+export const STACK = "obiente";
+export const API_DOMAIN = "cloud.obiente.test";
+export const PLATFORM_DOMAIN = "apps.obiente.test";
+
+export interface DeployedStack {
+  swarm: SwarmHarness;
+  images: StackImages;
+  repo: FixtureRepo;
+  /** git://10.77.0.1:PORT/NAME: the fixture repository, for the platform's builder. */
+  gitUrl: string;
+  registry: TestRegistry;
+  /** Where the stack's pgBackRest repository lives (bind-mounted on every database node). */
+  backupDir: string;
+  /** The values of the secrets created. */
+  secrets: Record<string, string>;
+  /** The nodes labelled edge=true. */
+  edges: SwarmNodeHandle[];
+  /** The administrator's token, read from the first platform process's log. */
+  token: string;
+  /** How long each step took. */
+  timings: Record<string, number>;
+  /** `docker …` against the given node's engine (default the first manager that answers). */
+  docker(args: string[], node?: SwarmNodeHandle, timeoutMs?: number): Promise<string>;
+  /** A client of the API through an edge node (default the first edge). */
+  client<S extends DescService>(service: S, edge?: SwarmNodeHandle): Client<S>;
+  /** GET through an edge node with a Host header. */
+  get(
+    host: string,
+    path?: string,
+    edge?: SwarmNodeHandle,
+    timeoutMs?: number,
+  ): Promise<SimpleResponse>;
+  /** The running tasks of a service (`obiente_<name>`): node name, container id, state. */
+  tasks(service: string): Promise<Array<{ node: string; id: string; state: string }>>;
+  close(): Promise<number>;
+}
+
+/** docker CLI against one engine of the harness. */
+async function dockerAt(socket: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  const { stdout } = await run("docker", ["-H", socket, ...args], {
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout.trim();
+}
+
+/** `docker save` once, `docker load` into every node at once. */
+async function loadImages(swarm: SwarmHarness, ids: string[], dir: string): Promise<void> {
+  const tar = join(dir, "stack-images.tar");
+  await run("docker", ["save", "-o", tar, ...ids], { timeout: 600_000 });
+  try {
+    await Promise.all(
+      swarm.nodes.map((node) =>
+        run("docker", ["-H", node.socket, "load", "-q", "-i", tar], { timeout: 900_000 }),
+      ),
+    );
+  } finally {
+    await rm(tar, { force: true });
+  }
+}
+
+function startGitDaemon(repo: FixtureRepo, port: number): ChildProcess {
+  return spawn(
+    "git",
+    [
+      "daemon",
+      "--reuseaddr",
+      `--listen=${BRIDGE_ADDRESS}`,
+      `--port=${port}`,
+      `--base-path=${dirname(repo.dir)}`,
+      "--export-all",
+      repo.dir,
+    ],
+    { stdio: "ignore" },
+  );
+}
+
+export async function deployStack(options: { apiReplicas?: number } = {}): Promise<DeployedStack> {
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await step();
+    } finally {
+      timings[name] = Date.now() - started;
+    }
+  };
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    const started = Date.now();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    return Date.now() - started;
+  };
+  try {
+    const images = await timed("images", stackImages);
+    const dir = await mkdtemp(join(tmpdir(), "obiente-stack-"));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const [repo, registry, gitPort] = await Promise.all([
+      makeFixtureRepo(),
+      prepareRegistry(),
+      freePort(),
+    ]);
+    cleanups.push(() => repo.cleanup());
+    cleanups.push(() => registry.close());
+
+    const swarm = await timed("swarm-up", () => startSwarm(3));
+    cleanups.push(() => swarm.down());
+    const manager = swarm.nodes[0] as SwarmNodeHandle;
+    await registry.start();
+    const git = startGitDaemon(repo, gitPort);
+    cleanups.push(async () => {
+      git.kill("SIGTERM");
+    });
+
+    // Every node a manager: the controllers' standby runs on another manager, and the Swarm
+    // keeps its quorum when one node is lost.
+    const others = swarm.nodes.slice(1).map((node) => node.id);
+    await dockerAt(manager.socket, ["node", "promote", ...others]);
+    await timed("load-images", () =>
+      loadImages(swarm, [...Object.values(images.ids), images.obiente], dir),
+    );
+    for (const [index, node] of swarm.nodes.entries()) {
+      const k = index + 1;
+      const labels = [`db=${k}`, `cache=${k}`];
+      if (k === 1) labels.push("monitoring=true");
+      else labels.push("edge=true");
+      await dockerAt(manager.socket, [
+        "node",
+        "update",
+        ...labels.flatMap((label) => ["--label-add", label]),
+        node.id,
+      ]);
+    }
+    const edges = swarm.nodes.slice(1);
+
+    const secret = () => randomBytes(24).toString("hex");
+    const appPassword = secret();
+    const secrets: Record<string, string> = {
+      obiente_master_key: randomBytes(32).toString("hex"),
+      obiente_caddy_provider_token: secret(),
+      obiente_backup_agent_token: secret(),
+      obiente_pg_superuser_password: secret(),
+      obiente_pg_replication_password: secret(),
+      obiente_pg_app_password: appPassword,
+      obiente_pg_admin_password: secret(),
+      obiente_grafana_admin_password: secret(),
+      obiente_database_url: `postgres://obiente:${appPassword}@postgres:5432/obiente`,
+      obiente_metrics_database_url: `postgres://obiente:${appPassword}@postgres:5432/obiente_metrics`,
+      obiente_registry_password: REGISTRY_PASSWORD,
+    };
+    for (const [name, value] of Object.entries(secrets)) {
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn("docker", ["-H", manager.socket, "secret", "create", name, "-"], {
+          stdio: ["pipe", "ignore", "pipe"],
+        });
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        child.on("close", (code) =>
+          code === 0 ? resolve() : reject(new Error(`docker secret create ${name}: ${stderr}`)),
+        );
+        child.stdin.end(value);
+      });
+    }
+
+    const backupDir = join(dir, "pgbackrest");
+    await mkdir(backupDir);
+    await chmod(backupDir, 0o777);
+    const socketOf = `${swarm.dir}/{{.Node.Hostname}}/docker.sock`;
+    const engineSocket = [{ type: "bind", source: socketOf, target: "/var/run/docker.sock" }];
+    const image = (id: string | undefined) => {
+      assert.ok(id, "an image id");
+      return { image: id };
+    };
+    const override = {
+      version: "3.8",
+      services: {
+        api: image(images.obiente),
+        controller: {
+          ...image(images.obiente),
+          environment: {
+            REGISTRY_PASSWORD_FILE: "/run/secrets/REGISTRY_PASSWORD",
+            REGISTRY_INSECURE: "true",
+          },
+          secrets: [
+            {
+              source: "obiente_registry_password",
+              target: "REGISTRY_PASSWORD",
+              uid: "1000",
+              mode: 0o400,
+            },
+          ],
+          volumes: engineSocket,
+        },
+        agent: { ...image(images.obiente), volumes: engineSocket },
+        caddy: image(images.ids.caddy),
+        "etcd-1": image(images.ids.etcd),
+        "etcd-2": image(images.ids.etcd),
+        "etcd-3": image(images.ids.etcd),
+        "postgres-1": image(images.ids.postgres),
+        "postgres-2": image(images.ids.postgres),
+        "postgres-3": image(images.ids.postgres),
+        postgres: image(images.ids.haproxy),
+        "redis-1": image(images.ids.redis),
+        "redis-2": image(images.ids.redis),
+        "redis-3": image(images.ids.redis),
+        prometheus: image(images.ids.prometheus),
+        alertmanager: image(images.ids.alertmanager),
+        grafana: { deploy: { replicas: 0 } },
+      },
+      secrets: { obiente_registry_password: { external: true } },
+    };
+    const overrideFile = join(dir, "stack.test.yml");
+    await writeFile(overrideFile, stringify(override));
+    const { gid } = await run("getent", ["group", "docker"]).then(
+      (r) => ({ gid: r.stdout.split(":")[2] ?? "0" }),
+      () => ({ gid: "0" }),
+    );
+    const env = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? "/root",
+      OBIENTE_IMAGE: images.obiente,
+      STACK_IMAGE_PREFIX: "obiente-",
+      STACK_IMAGE_TAG: "by-id-in-the-override",
+      PLATFORM_DOMAIN,
+      OBIENTE_API_DOMAIN: API_DOMAIN,
+      ACME_CA: "",
+      ACME_EMAIL: "ops@obiente.test",
+      REGISTRY: `${registry.host}/stack`,
+      REGISTRY_USERNAME: REGISTRY_USER,
+      DOCKER_GID: gid,
+      PGBACKREST_REPO_HOST_PATH: backupDir,
+      OBIENTE_API_REPLICAS: String(options.apiReplicas ?? 2),
+      LOG_LEVEL: "info",
+    };
+    await timed("stack-deploy", () =>
+      run(
+        "docker",
+        [
+          "-H",
+          manager.socket,
+          "stack",
+          "deploy",
+          "--resolve-image",
+          "never",
+          "-c",
+          join(REPO_ROOT, "deploy/stack.yml"),
+          "-c",
+          overrideFile,
+          STACK,
+        ],
+        { env, timeout: 120_000 },
+      ),
+    );
+
+    const managers = swarm.nodes;
+    const docker = async (args: string[], node?: SwarmNodeHandle, timeoutMs?: number) => {
+      if (node) return dockerAt(node.socket, args, timeoutMs);
+      let last: unknown;
+      for (const candidate of managers) {
+        try {
+          return await dockerAt(candidate.socket, args, timeoutMs);
+        } catch (error) {
+          last = error;
+        }
+      }
+      throw last;
+    };
+    const edgeLookup =
+      (edge: SwarmNodeHandle): LookupFunction =>
+      (_hostname, options, callback) => {
+        if ((options as { all?: boolean }).all) {
+          (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+            { address: edge.address, family: 4 },
+          ]);
+        } else callback(null, edge.address, 4);
+      };
+    const get = (host: string, path = "/", edge = edges[0], timeoutMs = 5_000) => {
+      assert.ok(edge);
+      return requestByHost(80, host, path, { address: edge.address, timeoutMs });
+    };
+
+    // The API, through the edge, on each edge node.
+    await timed("api-through-edge", () =>
+      Promise.all(
+        edges.map((edge) =>
+          eventually(
+            async () => {
+              const response = await get(API_DOMAIN, "/health", edge).catch(() => undefined);
+              return response?.status === 200 ? true : undefined;
+            },
+            900_000,
+            `the API through the edge on ${edge.name}`,
+            1_000,
+          ),
+        ),
+      ),
+    );
+    const token = await eventually(
+      async () => {
+        for (const service of ["api", "controller", "agent"]) {
+          const logs = await docker(["service", "logs", "--raw", `${STACK}_${service}`]).catch(
+            () => "",
+          );
+          const match = /token: (\S+)/.exec(logs);
+          if (match?.[1]) return match[1];
+        }
+        return undefined;
+      },
+      60_000,
+      "the administrator's token in the platform's logs",
+      1_000,
+    );
+
+    const stack: DeployedStack = {
+      swarm,
+      images,
+      repo,
+      gitUrl: `git://${BRIDGE_ADDRESS}:${gitPort}/${basename(repo.dir)}`,
+      registry,
+      backupDir,
+      secrets,
+      edges,
+      token,
+      timings,
+      docker,
+      client(service, edge = edges[0]) {
+        assert.ok(edge);
+        return createClient(
+          service,
+          createConnectTransport({
+            baseUrl: `http://${API_DOMAIN}`,
+            httpVersion: "1.1",
+            nodeOptions: { lookup: edgeLookup(edge) },
+            interceptors: [
+              (next) => (req) => {
+                req.header.set("authorization", `Bearer ${token}`);
+                return next(req);
+              },
+            ],
+          }),
+        );
+      },
+      get,
+      async tasks(service) {
+        const out = await docker([
+          "service",
+          "ps",
+          "--no-trunc",
+          "--filter",
+          "desired-state=running",
+          "--format",
+          "{{.Node}}\t{{.ID}}\t{{.CurrentState}}",
+          `${STACK}_${service}`,
+        ]);
+        return out
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => {
+            const [node = "", id = "", state = ""] = line.split("\t");
+            return { node, id, state };
+          });
+      },
+      close,
+    };
+    return stack;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The node named `name`. */
+export function nodeNamed(stack: DeployedStack, name: string): SwarmNodeHandle {
+  const node = stack.swarm.nodes.find((n) => n.name === name);
+  assert.ok(node, `no node ${name}`);
+  return node;
+}
+
+/** Polls a condition every `everyMs` for up to `timeoutMs`; returns how long it took. */
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now() - started;
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await sleep(everyMs);
+  }
+}
