@@ -19,6 +19,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import type { LookupFunction } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -67,6 +68,11 @@ export interface DeployedStack {
   docker(args: string[], node?: SwarmNodeHandle, timeoutMs?: number): Promise<string>;
   /** A client of the API through an edge node (default the first edge). */
   client<S extends DescService>(service: S, edge?: SwarmNodeHandle): Client<S>;
+  /** A request through an edge node to the API's domain, with the administrator's token. */
+  api(
+    path: string,
+    options?: { method?: string; body?: string; edge?: SwarmNodeHandle; timeoutMs?: number },
+  ): Promise<SimpleResponse>;
   /** GET through an edge node with a Host header. */
   get(
     host: string,
@@ -76,6 +82,20 @@ export interface DeployedStack {
   ): Promise<SimpleResponse>;
   /** The running tasks of a service (`obiente_<name>`): node name, container id, state. */
   tasks(service: string): Promise<Array<{ node: string; id: string; state: string }>>;
+  /** The running containers of a service, on the nodes that answer. */
+  containers(service: string): Promise<Array<{ node: SwarmNodeHandle; id: string }>>;
+  /** `docker exec` in the first running container of a service that answers. */
+  exec(service: string, args: string[], timeoutMs?: number): Promise<string>;
+  /** SIGKILL a container of the service (Swarm then starts another task). */
+  kill(service: string, node?: SwarmNodeHandle): Promise<SwarmNodeHandle>;
+  /** The Patroni member that leads (none while there is no leader). */
+  postgresLeader(): Promise<string | undefined>;
+  /** The Redis member the Sentinels name as the master. */
+  redisMaster(): Promise<string | undefined>;
+  /** The node whose controller holds the leader lock. */
+  controllerLeader(): Promise<SwarmNodeHandle | undefined>;
+  /** Crashes a node (scripts/swarm-node-crash.sh): its link down, every process of it killed. */
+  crash(node: SwarmNodeHandle): Promise<void>;
   close(): Promise<number>;
 }
 
@@ -220,7 +240,12 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
     const override = {
       version: "3.8",
       services: {
-        api: image(images.obiente),
+        api: {
+          ...image(images.obiente),
+          // Every test request comes from one address (the host's, on the bridge): the
+          // per-address limit would answer 429 to the load the fault tests send.
+          environment: { RATE_LIMIT_MAX: "1000000" },
+        },
         controller: {
           ...image(images.obiente),
           environment: {
@@ -387,6 +412,42 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
         );
       },
       get,
+      api(path, apiOptions = {}) {
+        const edge = apiOptions.edge ?? edges[0];
+        assert.ok(edge);
+        return new Promise<SimpleResponse>((resolve, reject) => {
+          const req = http.request(
+            {
+              host: edge.address,
+              port: 80,
+              path,
+              method: apiOptions.method ?? "GET",
+              headers: {
+                host: API_DOMAIN,
+                authorization: `Bearer ${token}`,
+                ...(apiOptions.body ? { "content-type": "application/json" } : {}),
+              },
+              agent: false,
+              timeout: apiOptions.timeoutMs ?? 10_000,
+            },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on("data", (chunk: Buffer) => chunks.push(chunk));
+              res.on("error", reject);
+              res.on("end", () =>
+                resolve({
+                  status: res.statusCode ?? 0,
+                  headers: res.headers,
+                  body: Buffer.concat(chunks).toString("utf8"),
+                }),
+              );
+            },
+          );
+          req.on("timeout", () => req.destroy(new Error(`${path} timed out`)));
+          req.on("error", reject);
+          req.end(apiOptions.body);
+        });
+      },
       async tasks(service) {
         const out = await docker([
           "service",
@@ -405,6 +466,86 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
             const [node = "", id = "", state = ""] = line.split("\t");
             return { node, id, state };
           });
+      },
+      async containers(service) {
+        const found: Array<{ node: SwarmNodeHandle; id: string }> = [];
+        for (const node of swarm.nodes) {
+          const ids = await dockerAt(
+            node.socket,
+            ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${STACK}_${service}`],
+            10_000,
+          ).catch(() => "");
+          for (const id of ids.split("\n").filter(Boolean)) found.push({ node, id });
+        }
+        return found;
+      },
+      async exec(service, args, timeoutMs = 30_000) {
+        let last: unknown = new Error(`no running container of ${service}`);
+        for (const { node, id } of await stack.containers(service)) {
+          try {
+            return await dockerAt(node.socket, ["exec", id, ...args], timeoutMs);
+          } catch (error) {
+            last = error;
+          }
+        }
+        throw last;
+      },
+      async kill(service, on) {
+        const running = (await stack.containers(service)).filter((c) => !on || c.node === on);
+        const victim = running[0];
+        assert.ok(victim, `a running container of ${service}`);
+        await dockerAt(victim.node.socket, ["kill", victim.id]);
+        return victim.node;
+      },
+      async postgresLeader() {
+        for (const member of ["postgres-1", "postgres-2", "postgres-3"]) {
+          try {
+            const out = await stack.exec(
+              member,
+              ["patronictl", "-c", "/var/run/postgresql/patroni.yml", "list", "-f", "json"],
+              10_000,
+            );
+            const list = JSON.parse(out) as Array<{ Member: string; Role: string; State: string }>;
+            return list.find((m) => m.Role === "Leader" && m.State === "running")?.Member;
+          } catch {
+            // that member is down: ask another
+          }
+        }
+        return undefined;
+      },
+      async redisMaster() {
+        for (const member of ["redis-1", "redis-2", "redis-3"]) {
+          try {
+            const out = await stack.exec(
+              member,
+              ["redis-cli", "-p", "26379", "sentinel", "get-master-addr-by-name", "obiente"],
+              10_000,
+            );
+            const name = out.split("\n")[0]?.trim();
+            if (name) return name;
+          } catch {
+            // that member is down: ask another
+          }
+        }
+        return undefined;
+      },
+      async controllerLeader() {
+        const master = await stack.redisMaster();
+        if (!master) return undefined;
+        const owner = await stack
+          .exec(master, ["redis-cli", "GET", "obiente:lock:controller"], 10_000)
+          .catch(() => "");
+        // The lock's owner starts with its container's hostname: the container id's first 12.
+        const hostname = owner.split("-")[0] ?? "";
+        if (hostname.length < 12) return undefined;
+        const found = (await stack.containers("controller")).find((c) => c.id.startsWith(hostname));
+        return found?.node;
+      },
+      async crash(node) {
+        const k = node.name.replace(/^node/, "");
+        await run("bash", [join(REPO_ROOT, "scripts/swarm-node-crash.sh"), swarm.dir, k], {
+          timeout: 60_000,
+        });
       },
       close,
     };
