@@ -59,7 +59,7 @@ flock 9
 context_hash() {
   {
     printf '%s\n' "$base_id"
-    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root/deploy/images/$1" -cf - .
+    tar --sort=name --exclude=__pycache__ --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root/deploy/images/$1" -cf - .
   } | sha256sum | cut -c1-16
 }
 
