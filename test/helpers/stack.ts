@@ -88,6 +88,19 @@ export interface DeployedStack {
   exec(service: string, args: string[], timeoutMs?: number): Promise<string>;
   /** SIGKILL a container of the service (Swarm then starts another task). */
   kill(service: string, node?: SwarmNodeHandle): Promise<SwarmNodeHandle>;
+  /**
+   * SIGKILL the container of a one-replica service and keep it down (its replicas set to 0
+   * within the restart delay): a member that is lost, not one that comes straight back.
+   */
+  lose(service: string): Promise<SwarmNodeHandle>;
+  /** Sets a service's replicas (after `lose`, 1 brings the member back). */
+  scale(service: string, replicas: number): Promise<void>;
+  /** Patroni's view of the cluster, from any member that answers. */
+  patroniMembers(): Promise<Array<{ Member: string; Role: string; State: string; TL?: number }>>;
+  /** A switchover to `candidate` (patronictl), waiting until it leads. */
+  switchover(candidate: string): Promise<void>;
+  /** Every service's logs into `dir` (one file per service), for a failure's post-mortem. */
+  saveLogs(dir: string): Promise<void>;
   /** The Patroni member that leads (none while there is no leader). */
   postgresLeader(): Promise<string | undefined>;
   /** The Redis member the Sentinels name as the master. */
@@ -324,6 +337,15 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
     );
 
     const managers = swarm.nodes;
+    const firstAlive = async (nodes: SwarmNodeHandle[]) => {
+      for (const node of nodes) {
+        if (
+          await dockerAt(node.socket, ["info", "-f", "{{.ID}}"], 5_000).then(Boolean, () => false)
+        )
+          return node;
+      }
+      throw new Error("no engine answers");
+    };
     const docker = async (args: string[], node?: SwarmNodeHandle, timeoutMs?: number) => {
       if (node) return dockerAt(node.socket, args, timeoutMs);
       let last: unknown;
@@ -497,7 +519,24 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
         await dockerAt(victim.node.socket, ["kill", victim.id]);
         return victim.node;
       },
-      async postgresLeader() {
+      async lose(service) {
+        const [victim] = await stack.containers(service);
+        assert.ok(victim, `a running container of ${service}`);
+        await dockerAt(victim.node.socket, ["kill", victim.id]);
+        await stack.scale(service, 0);
+        return victim.node;
+      },
+      async scale(service, replicas) {
+        await docker([
+          "service",
+          "update",
+          "--detach",
+          "--replicas",
+          String(replicas),
+          `${STACK}_${service}`,
+        ]);
+      },
+      async patroniMembers() {
         for (const member of ["postgres-1", "postgres-2", "postgres-3"]) {
           try {
             const out = await stack.exec(
@@ -505,13 +544,75 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
               ["patronictl", "-c", "/var/run/postgresql/patroni.yml", "list", "-f", "json"],
               10_000,
             );
-            const list = JSON.parse(out) as Array<{ Member: string; Role: string; State: string }>;
-            return list.find((m) => m.Role === "Leader" && m.State === "running")?.Member;
+            return JSON.parse(out) as Array<{ Member: string; Role: string; State: string }>;
           } catch {
             // that member is down: ask another
           }
         }
-        return undefined;
+        return [];
+      },
+      async postgresLeader() {
+        const members = await stack.patroniMembers();
+        return members.find((m) => m.Role === "Leader" && m.State === "running")?.Member;
+      },
+      async switchover(candidate) {
+        if ((await stack.postgresLeader()) === candidate) return;
+        await until(
+          `a switchover to ${candidate}`,
+          async () => {
+            const leader = await stack.postgresLeader();
+            if (leader === candidate) return true;
+            // Patroni refuses a switchover to a member that is not a streaming replica yet.
+            if (!leader) return false;
+            await stack.exec(
+              candidate,
+              [
+                "patronictl",
+                "-c",
+                "/var/run/postgresql/patroni.yml",
+                "switchover",
+                "--leader",
+                leader,
+                "--candidate",
+                candidate,
+                "--force",
+              ],
+              60_000,
+            );
+            return (await stack.postgresLeader()) === candidate;
+          },
+          120_000,
+          2_000,
+        );
+      },
+      async saveLogs(dir) {
+        await mkdir(dir, { recursive: true });
+        const names = await docker(["stack", "services", "--format", "{{.Name}}", STACK]).catch(
+          () => "",
+        );
+        for (const name of names.split("\n").filter(Boolean)) {
+          // A container's stderr comes out on the CLI's stderr: both are kept.
+          const alive = await firstAlive(managers);
+          const logs = await run(
+            "docker",
+            [
+              "-H",
+              alive.socket,
+              "service",
+              "logs",
+              "--raw",
+              "--timestamps",
+              "--tail",
+              "3000",
+              name,
+            ],
+            { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
+          ).then(
+            (r) => `${r.stdout}\n--- stderr ---\n${r.stderr}`,
+            (error: unknown) => `(no logs: ${String(error)})`,
+          );
+          await writeFile(join(dir, `${name}.log`), logs);
+        }
       },
       async redisMaster() {
         for (const member of ["redis-1", "redis-2", "redis-3"]) {
