@@ -92,7 +92,7 @@ export interface DeployedStack {
    * SIGKILL the container of a one-replica service and keep it down (its replicas set to 0
    * within the restart delay): a member that is lost, not one that comes straight back.
    */
-  lose(service: string): Promise<SwarmNodeHandle>;
+  lose(service: string): Promise<{ node: SwarmNodeHandle; at: number }>;
   /** Sets a service's replicas (after `lose`, 1 brings the member back). */
   scale(service: string, replicas: number): Promise<void>;
   /** Patroni's view of the cluster, from any member that answers. */
@@ -293,6 +293,15 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
       },
       secrets: { obiente_registry_password: { external: true } },
     };
+    // The harness's nodes have no DNS server beyond Docker's own: a name Docker does not know
+    // (a member whose task is gone) would be sent on and time out after 10 s. Redis Sentinel
+    // resolves names blocking, so that stalled it into its TILT mode (30 s without failing
+    // over). A real cluster's resolvers answer NXDOMAIN at once; here the harness's bridge
+    // address, where nothing listens on port 53, refuses at once. (Not a loopback address:
+    // Docker replaces loopback-only DNS settings with public resolvers.)
+    for (const service of Object.values(override.services) as Array<Record<string, unknown>>) {
+      service.dns = [BRIDGE_ADDRESS];
+    }
     const overrideFile = join(dir, "stack.test.yml");
     await writeFile(overrideFile, stringify(override));
     const { gid } = await run("getent", ["group", "docker"]).then(
@@ -522,9 +531,10 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
       async lose(service) {
         const [victim] = await stack.containers(service);
         assert.ok(victim, `a running container of ${service}`);
+        const at = Date.now();
         await dockerAt(victim.node.socket, ["kill", victim.id]);
         await stack.scale(service, 0);
-        return victim.node;
+        return { node: victim.node, at };
       },
       async scale(service, replicas) {
         await docker([
@@ -557,6 +567,18 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
       },
       async switchover(candidate) {
         if ((await stack.postgresLeader()) === candidate) return;
+        // In synchronous mode Patroni hands over only to the synchronous standby: off for the
+        // switchover, on again after it.
+        const patronictl = ["patronictl", "-c", "/var/run/postgresql/patroni.yml"];
+        const synchronous = async (on: boolean) =>
+          stack.exec(candidate, [
+            ...patronictl,
+            "edit-config",
+            "--force",
+            "-s",
+            `synchronous_mode=${on}`,
+          ]);
+        await synchronous(false);
         await until(
           `a switchover to ${candidate}`,
           async () => {
@@ -567,9 +589,7 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
             await stack.exec(
               candidate,
               [
-                "patronictl",
-                "-c",
-                "/var/run/postgresql/patroni.yml",
+                ...patronictl,
                 "switchover",
                 "--leader",
                 leader,
@@ -583,6 +603,13 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
           },
           120_000,
           2_000,
+        );
+        await synchronous(true);
+        await until(
+          "a synchronous standby again",
+          async () => (await stack.patroniMembers()).some((m) => m.Role === "Sync Standby"),
+          60_000,
+          1_000,
         );
       },
       async saveLogs(dir) {
