@@ -24,7 +24,11 @@ import { type SwarmNodeHandle, swarmSkipReason } from "./helpers/swarm.js";
 
 const skip = swarmSkipReason();
 
-describe("the production stack on a 3-node Swarm", { skip: skip ?? false }, () => {
+// One suite of phases on one deployed stack: longer than the suite-wide --test-timeout (10 min).
+describe("the production stack on a 3-node Swarm", {
+  skip: skip ?? false,
+  timeout: 1_800_000,
+}, () => {
   let stack: DeployedStack;
   let organizationId = "";
   let projectId = "";
