@@ -137,7 +137,8 @@ export async function startDeploying(
       cleanups.push(() => edge.close());
       edges.push(edge);
       ctx.logger.info({ url: `http://${config.EDGE_HOST}:${edgePort}` }, "built-in edge listening");
-    } else if (config.EDGE === "caddy") {
+    } else if (config.EDGE === "caddy" && config.CADDY_MODE === "push") {
+      // In pull mode the Caddies fetch the table from the API (src/app/caddy-provider.ts).
       const edge = new CaddyEdge({
         adminUrl: config.CADDY_ADMIN_URL,
         httpPort: config.CADDY_HTTP_PORT,

@@ -146,6 +146,10 @@ export async function startPlatform(
         config.EDGE === "traefik"
           ? (await import("./traefik-provider.js")).registerTraefikProvider
           : undefined;
+      const registerCaddyProvider =
+        config.EDGE === "caddy" && config.CADDY_MODE === "pull"
+          ? (await import("./caddy-provider.js")).registerCaddyProvider
+          : undefined;
       const authenticator = new Authenticator({
         lookups: storeAuthLookups(database.db, { signup: config.SIGNUP }),
         ...(oidc ? { oidc } : {}),
@@ -185,6 +189,7 @@ export async function startPlatform(
           : {}),
         extraRoutes: async (app: FastifyInstance) => {
           registerTraefikProvider?.(app, ctx, config);
+          registerCaddyProvider?.(app, ctx, config);
           await registerDashboard(app, {
             oidc: { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID },
           });

@@ -131,8 +131,12 @@ const postgresUrl = z.string().superRefine((text, ctx) => {
 });
 
 const redisUrl = z.string().superRefine((text, ctx) => {
-  const expected = "a redis://, rediss:// or redis+cluster:// URL";
-  if (!/^(redis|rediss|redis\+cluster|rediss\+cluster):\/\//.test(text)) {
+  const expected = "a redis://, rediss://, redis+cluster:// or redis+sentinel:// URL";
+  if (
+    !/^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel|rediss\+sentinel):\/\//.test(
+      text,
+    )
+  ) {
     ctx.addIssue({ code: "custom", message: expected });
     return;
   }
@@ -328,6 +332,20 @@ const schema = z.object({
   CADDY_ADMIN_URL: z.url().default("http://127.0.0.1:2019"),
   CADDY_HTTP_PORT: port.default(80),
   CADDY_HTTPS_PORT: port.default(443),
+  // push: the controller sends Caddy its configuration (CADDY_ADMIN_URL). pull: every Caddy (one
+  // per edge node) fetches it from the API, GET /api/v1/caddy/config (docs/stack.md).
+  CADDY_MODE: z.enum(["push", "pull"], { message: "push or pull" }).default("push"),
+  CADDY_PROVIDER_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+  // The platform's own API behind the edge (pull mode): its domain, and the name (resolving to
+  // every API replica) and port Caddy sends it to.
+  CADDY_API_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, "a lowercase domain such as cloud.example.com")
+    .optional(),
+  CADDY_API_UPSTREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "host:port, e.g. tasks.api:3000")
+    .default("tasks.api:3000"),
   ACME_CA: z.url().optional(),
   ACME_EMAIL: z.email().optional(),
   ACME_CA_ROOT: z.string().optional(),

@@ -34,7 +34,8 @@ export interface PlatformServices {
 
 export interface PlatformServicesOptions {
   /**
-   * `redis://…`, `rediss://…` or `redis+cluster://h1:p1,h2:p2` (REDIS_URL). Without it the
+   * `redis://…`, `rediss://…`, `redis+cluster://h1:p1,h2:p2` or
+   * `redis+sentinel://h1:26379,h2:26379/master` (REDIS_URL). Without it the
    * in-process adapters serve: the embedded mode, one process.
    */
   redisUrl?: string;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseRedisUrl } from "./connection.js";
+import { parseRedisUrl, reconnectOnReadOnly } from "./connection.js";
 
 test("a redis:// or rediss:// URL names one node, left to ioredis to parse", () => {
   for (const url of ["redis://127.0.0.1:6379", "rediss://:pw@cache.internal:6380/2"]) {
@@ -33,4 +33,57 @@ test("anything else is refused with the forms that work", () => {
   for (const url of ["http://h:1", "redis+cluster://h1:1/3", "redis+cluster://", "h1:6379"]) {
     assert.throws(() => parseRedisUrl(url), /redis\+cluster:\/\/h1:p1,h2:p2/, url);
   }
+});
+
+test("a redis+sentinel:// URL lists the Sentinels and names the master group", () => {
+  assert.deepEqual(parseRedisUrl("redis+sentinel://redis-1:26379,redis-2,[::1]:26380/obiente"), {
+    kind: "sentinel",
+    sentinels: [
+      { host: "redis-1", port: 26379 },
+      { host: "redis-2", port: 26379 },
+      { host: "::1", port: 26380 },
+    ],
+    name: "obiente",
+    auth: { tls: false },
+    sentinelAuth: {},
+    db: 0,
+  });
+  assert.deepEqual(
+    parseRedisUrl(
+      "rediss+sentinel://app:p%40ss@h1:1/main?db=2&sentinelPassword=s%26cret&sentinelUsername=sen",
+    ),
+    {
+      kind: "sentinel",
+      sentinels: [{ host: "h1", port: 1 }],
+      name: "main",
+      auth: { tls: true, username: "app", password: "p@ss" },
+      sentinelAuth: { username: "sen", password: "s&cret" },
+      db: 2,
+    },
+  );
+});
+
+test("a redis+sentinel:// URL without a master name, or with unknown parameters, is refused", () => {
+  assert.throws(
+    () => parseRedisUrl("redis+sentinel://h1:26379"),
+    /redis\+sentinel:\/\/h1:26379,h2:26379\/master/,
+  );
+  assert.throws(() => parseRedisUrl("redis+sentinel://h1:26379/"), /redis\+sentinel/);
+  assert.throws(
+    () => parseRedisUrl("redis+sentinel://h1/m?password=x"),
+    /unknown parameter "password"/,
+  );
+  assert.throws(() => parseRedisUrl("redis+sentinel://h1/m?db=-1"), /db must be a whole number/);
+  assert.throws(() => parseRedisUrl("redis+sentinel://h1:port/m"), /"h1:port" is not host:port/);
+});
+
+test("READONLY (a demoted master) reconnects and resends; other errors do not", () => {
+  assert.equal(
+    reconnectOnReadOnly(new Error("READONLY You can't write against a read only replica.")),
+    2,
+  );
+  assert.equal(
+    reconnectOnReadOnly(new Error("NOREPLICAS Not enough good replicas to write.")),
+    false,
+  );
 });

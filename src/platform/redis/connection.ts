@@ -6,43 +6,120 @@ export type RedisClient = Redis | Cluster;
 
 export type RedisTarget =
   | { kind: "single"; url: string }
-  | { kind: "cluster"; nodes: { host: string; port: number }[]; auth: ClusterAuth };
+  | { kind: "cluster"; nodes: HostPort[]; auth: Auth }
+  | {
+      kind: "sentinel";
+      /** The Sentinels asked which node is the master. */
+      sentinels: HostPort[];
+      /** The master group's name, as the Sentinels monitor it (`sentinel monitor NAME …`). */
+      name: string;
+      /** Credentials and TLS of the Redis nodes (the master and its replicas). */
+      auth: Auth;
+      /** Credentials of the Sentinels themselves, when they ask for some. */
+      sentinelAuth: { username?: string; password?: string };
+      db: number;
+    };
 
-interface ClusterAuth {
+interface HostPort {
+  host: string;
+  port: number;
+}
+
+interface Auth {
   username?: string;
   password?: string;
   tls: boolean;
 }
 
 const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
+const SENTINEL_URL =
+  /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/?#]+)\/([^/?#]+)\/?(?:\?([^#]*))?$/;
+const FORMS =
+  "redis://host:port, rediss://host:port, redis+cluster://h1:p1,h2:p2 or redis+sentinel://h1:26379,h2:26379/master";
 
 /**
  * `redis://[user:pass@]host:port[/db]` and `rediss://…` name one node (ioredis parses them);
  * `redis+cluster://[user:pass@]h1:p1,h2:p2` (or `rediss+cluster://` for TLS) names the seed nodes
- * of a Redis Cluster, which has no databases and so no path.
+ * of a Redis Cluster, which has no databases and so no path;
+ * `redis+sentinel://[user:pass@]h1:p1,h2:p2/NAME[?db=N&sentinelPassword=…&sentinelUsername=…]`
+ * (or `rediss+sentinel://`) names the Sentinels of the master group NAME: the connections go to
+ * whichever node the Sentinels say is the master, and follow it when they fail over. The user
+ * and password are the Redis nodes'; the Sentinels' own, if they have some, are parameters.
  */
 export function parseRedisUrl(url: string): RedisTarget {
   if (/^rediss?:\/\//.test(url)) return { kind: "single", url };
-  const match = CLUSTER_URL.exec(url);
-  if (match === null) {
-    throw new TypeError(
-      "Redis URL must look like redis://host:port, rediss://host:port or redis+cluster://h1:p1,h2:p2",
-    );
+  const sentinel = SENTINEL_URL.exec(url);
+  if (sentinel !== null) {
+    const [, scheme, userInfo, hosts = "", name = "", query = ""] = sentinel;
+    const params = new URLSearchParams(query);
+    for (const key of params.keys()) {
+      if (!["db", "sentinelPassword", "sentinelUsername"].includes(key)) {
+        throw new TypeError(
+          `Redis URL: unknown parameter "${key}" (expected db, sentinelPassword or sentinelUsername)`,
+        );
+      }
+    }
+    const db = Number(params.get("db") ?? "0");
+    if (!Number.isInteger(db) || db < 0) {
+      throw new TypeError("Redis URL: db must be a whole number");
+    }
+    const sentinelAuth: { username?: string; password?: string } = {};
+    const sentinelUsername = params.get("sentinelUsername");
+    const sentinelPassword = params.get("sentinelPassword");
+    if (sentinelUsername) sentinelAuth.username = sentinelUsername;
+    if (sentinelPassword) sentinelAuth.password = sentinelPassword;
+    return {
+      kind: "sentinel",
+      sentinels: parseHosts(hosts, 26379),
+      name: decodeURIComponent(name),
+      auth: parseAuth(scheme, userInfo),
+      sentinelAuth,
+      db,
+    };
   }
+  const match = CLUSTER_URL.exec(url);
+  if (match === null) throw new TypeError(`Redis URL must look like ${FORMS}`);
   const [, scheme, userInfo, hosts = ""] = match;
-  const auth: ClusterAuth = { tls: scheme === "rediss" };
+  return { kind: "cluster", nodes: parseHosts(hosts, 6379), auth: parseAuth(scheme, userInfo) };
+}
+
+function parseAuth(scheme: string | undefined, userInfo: string | undefined): Auth {
+  const auth: Auth = { tls: scheme === "rediss" };
   if (userInfo !== undefined) {
     const colon = userInfo.indexOf(":");
     const username = decodeURIComponent(colon === -1 ? userInfo : userInfo.slice(0, colon));
     if (username !== "") auth.username = username;
     if (colon !== -1) auth.password = decodeURIComponent(userInfo.slice(colon + 1));
   }
-  // The WHATWG parser splits "host:port" for us, IPv6 "[::1]:7000" included.
-  const nodes = hosts.split(",").map((hostPort) => {
-    const parsed = new URL(`redis://${hostPort}`);
-    return { host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(parsed.port || 6379) };
+  return auth;
+}
+
+/** "h1:p1,h2,[::1]:p3": the WHATWG parser splits "host:port" for us, IPv6 included. */
+function parseHosts(hosts: string, defaultPort: number): HostPort[] {
+  return hosts.split(",").map((hostPort) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(`redis://${hostPort}`);
+    } catch {
+      throw new TypeError(`Redis URL: "${hostPort}" is not host:port`);
+    }
+    if (parsed.hostname === "" || parsed.pathname !== "") {
+      throw new TypeError(`Redis URL: "${hostPort}" is not host:port`);
+    }
+    return {
+      host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: Number(parsed.port || defaultPort),
+    };
   });
-  return { kind: "cluster", nodes, auth };
+}
+
+/**
+ * A command refused with READONLY was sent to a node that is no longer the master (a failover
+ * demoted it while the connection stayed up): reconnect, which asks the Sentinels again, and send
+ * the command again there (ioredis: 2 = reconnect and resend).
+ */
+export function reconnectOnReadOnly(error: Error): 2 | false {
+  return error.message.startsWith("READONLY") ? 2 : false;
 }
 
 export interface OpenOptions {
@@ -61,6 +138,24 @@ export function openRedis(target: RedisTarget, options: OpenOptions): RedisClien
   let client: RedisClient;
   if (target.kind === "single") {
     client = new Redis(target.url, common);
+  } else if (target.kind === "sentinel") {
+    const { username, password, tls } = target.auth;
+    client = new Redis({
+      ...common,
+      sentinels: target.sentinels,
+      name: target.name,
+      role: "master",
+      db: target.db,
+      username,
+      password,
+      sentinelUsername: target.sentinelAuth.username,
+      sentinelPassword: target.sentinelAuth.password,
+      ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      // Told by the Sentinels (+switch-master) when the master changes, rather than finding out
+      // from the next command that fails: every connection moves at once.
+      failoverDetector: true,
+      reconnectOnError: reconnectOnReadOnly,
+    });
   } else {
     const { username, password, tls } = target.auth;
     client = new Cluster(target.nodes, {
@@ -88,5 +183,10 @@ export async function closeRedis(client: RedisClient): Promise<void> {
     await client.quit();
   } catch {
     client.disconnect();
+    return;
   }
+  // A Sentinel client's connections to the Sentinels (its failover detector's subscriptions)
+  // close with disconnect() only, not with QUIT: left open, they keep the process alive and
+  // reconnect forever once the Sentinels are gone.
+  if (client instanceof Redis && client.options.sentinels) client.disconnect();
 }

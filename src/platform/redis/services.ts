@@ -44,6 +44,9 @@ export async function createRedisServices(
     prefix: `${keyPrefix}{bullmq}`,
     settings: queueSettings,
     logger,
+    // Behind Sentinel a master can be lost with writes its replicas never got: an enqueue is
+    // acknowledged once a replica has the job.
+    ...(target.kind === "sentinel" ? { replicaWait: { replicas: 1, timeoutMs: 2_000 } } : {}),
   });
   let closing: Promise<void> | undefined;
   const close = () => {
