@@ -14,6 +14,12 @@ import { setFlagsFromString } from "node:v8";
 // read by V8 at each growth, so that setting it here works; `--max-semi-space-size` is read only
 // when the VM starts.
 setFlagsFromString("--semi-space-growth-factor=1");
+// After each full collection V8 lets the old generation grow to its live size times a factor it
+// picks from the collector's speed, up to 4: under a burst of API calls the embedded process's
+// heap grew from some 30 MB to 70 MB of garbage not yet collected. A fixed 1.2 keeps it near its
+// live size at the cost of more frequent full collections (docs/benchmarks.md, "Footprint").
+// Read at each collection, so setting it here works.
+setFlagsFromString("--heap-growing-percent=20");
 
 const root = new URL("../", import.meta.url);
 const sources = new URL("src/", root);

@@ -15,9 +15,10 @@
 //
 // Dockerode's BuildKit session (gRPC and protobufjs, some 140 modules, for `buildImage` with
 // `version: "2"`) is replaced by a stub that throws if ever called: the platform builds with the
-// classic builder. docker-modem's SSH transport (ssh2, for `ssh://` engines:
-// src/runtime/docker-host.ts) is in the bundle but loaded only when an ssh engine is first
-// dialled, so that a process on a Unix socket or TLS never evaluates it.
+// classic builder. BullMQ's PostgreSQL backend is left out (nothing imports it). docker-modem's
+// SSH transport (ssh2, for `ssh://` engines: src/runtime/docker-host.ts) is in the bundle but
+// loaded only when an ssh engine is first dialled, so that a process on a Unix socket or TLS
+// never evaluates it.
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +40,17 @@ const engineTransports = {
     );
     b.onLoad({ filter: /.*/, namespace: "unused" }, (args) => ({
       contents: `module.exports = () => { throw new Error(${JSON.stringify(`${args.path} are not part of this build (scripts/build.mjs)`)}); };`,
+      loader: "js",
+    }));
+    // BullMQ's PostgreSQL backend (its SQL, some 300 kB of strings held in memory once loaded),
+    // re-exported by its index: the platform's queues are on Redis.
+    b.onResolve({ filter: /^\.\/postgres$/ }, (args) =>
+      /\/bullmq\/dist\/cjs\/index\.js$/.test(args.importer)
+        ? { path: "BullMQ's PostgreSQL backend", namespace: "unused-exports" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "unused-exports" }, () => ({
+      contents: "module.exports = {};",
       loader: "js",
     }));
     // ssh2's native add-ons are optional (required in a try, with JavaScript fallbacks).

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { isAllowEntry, isIpv4Cidr } from "../network/cidr.js";
-import { parseRedisUrl } from "../platform/redis/connection.js";
+import { parseRedisUrl } from "../platform/redis/url.js";
 import { insecureEngineProblem } from "../runtime/docker-host.js";
 import { parseRegistry } from "../runtime/registry-reference.js";
 import { STRATEGY_NAMES } from "../scheduler/snapshot.js";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseRedisUrl, reconnectOnReadOnly } from "./connection.js";
+import { reconnectOnReadOnly } from "./connection.js";
+import { parseRedisUrl } from "./url.js";
 
 test("a redis:// or rediss:// URL names one node, left to ioredis to parse", () => {
   for (const url of ["redis://127.0.0.1:6379", "rediss://:pw@cache.internal:6380/2"]) {
