@@ -36,6 +36,7 @@ import type {
 } from "../controller/ports.js";
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
+import type { AppContext } from "../core/index.js";
 import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
@@ -49,7 +50,6 @@ import type { LogLine } from "../runtime/log-stream.js";
 import { LABELS } from "../runtime/names.js";
 import { RegistryImages } from "../runtime/registry.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
-import type { AppContext } from "./context.js";
 
 export {
   type ClusterConfig,

@@ -8,9 +8,9 @@
  */
 import type { Config } from "../config/config.js";
 import { INSTALLATION_LABEL } from "../controller/installation.js";
+import type { AppContext } from "../core/index.js";
 import { MetricsSystem, migrateMetrics } from "../metrics/index.js";
 import { type Database, openDatabase } from "../store/index.js";
-import type { AppContext } from "./context.js";
 import type { Deploying } from "./deploying.js";
 
 export interface RunningMetrics {

@@ -6,8 +6,8 @@
 
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { VERSION } from "../app/version.js";
 import { ConfigError, loadConfig } from "../config/config.js";
+import { VERSION } from "../core/index.js";
 import { registerMetricsCommand } from "../metrics/cli.js";
 import { registerAdminCommands } from "./admin-commands.js";
 import { registerClientCommands } from "./client.js";

@@ -10,7 +10,7 @@
 
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { AppContext } from "../app/context.js";
+import type { AppContext } from "../core/index.js";
 import { DEPLOY_JOB } from "../deployments/service.js";
 import { NODE_CHANGED_JOB } from "../nodes/service.js";
 import { type JobData, LeaderElector } from "../platform/index.js";

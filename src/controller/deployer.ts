@@ -12,7 +12,7 @@
  */
 import { hash, randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, ne, notInArray } from "drizzle-orm";
-import { type AppContext, invalidateOrganization } from "../app/context.js";
+import { type AppContext, invalidateOrganization } from "../core/index.js";
 import {
   buildCancelChannel,
   buildLogChannel,

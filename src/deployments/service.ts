@@ -7,10 +7,10 @@ import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray, lt, ne } from "drizzle-orm";
 import { authorize } from "../access/access.js";
 import { allows, type RoleName } from "../access/roles.js";
-import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
 import { placementGuard } from "../controller/cluster.js";
+import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
 import {
   alreadyExists,
   failedPrecondition,

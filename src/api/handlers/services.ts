@@ -1,6 +1,6 @@
 /** The domain services the handlers call, built once per server from the app context. */
 import { AccountService } from "../../accounts/service.js";
-import type { AppContext } from "../../app/context.js";
+import type { AppContext } from "../../core/index.js";
 import { DeploymentService } from "../../deployments/service.js";
 import type { MetricsService } from "../../metrics/service.js";
 import { NodeService } from "../../nodes/service.js";
