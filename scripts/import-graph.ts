@@ -74,7 +74,9 @@ export function readImports(root: string): Import[] {
     const text = readFileSync(join(root, from), "utf8");
     for (const { fileName: specifier } of ts.preProcessFile(text, true, true).importedFiles) {
       if (!specifier.startsWith(".")) continue;
-      const to = normalize(join(dirname(from), specifier)).split(sep).join("/");
+      const to = normalize(join(dirname(from), specifier))
+        .split(sep)
+        .join("/");
       if (to.startsWith("src/")) imports.push({ from, to, specifier });
     }
   }
@@ -93,8 +95,10 @@ export function importProblems(imports: readonly Import[]): string[] {
     if (a === undefined || b === undefined || a === b) continue;
     const la = layerOf.get(a);
     const lb = layerOf.get(b);
-    if (la === undefined) problems.push(`${i.from}: src/${a} has no layer in scripts/import-graph.ts`);
-    else if (lb === undefined) problems.push(`${i.to}: src/${b} has no layer in scripts/import-graph.ts`);
+    if (la === undefined)
+      problems.push(`${i.from}: src/${a} has no layer in scripts/import-graph.ts`);
+    else if (lb === undefined)
+      problems.push(`${i.to}: src/${b} has no layer in scripts/import-graph.ts`);
     else if (lb >= la) {
       problems.push(
         `${i.from} imports "${i.specifier}": src/${a} (layer ${la}) must not import src/${b} (layer ${lb}), which is ${lb === la ? "its peer" : "above it"}`,
