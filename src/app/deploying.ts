@@ -37,6 +37,7 @@ import type {
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
 import type { AppContext } from "../core/index.js";
+import { LABELS } from "../domain/labels.js";
 import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
@@ -47,7 +48,6 @@ import { DockerRuntime, type LogOptions } from "../runtime/docker-runtime.js";
 import { engineCredentials } from "../runtime/engine-credentials.js";
 import { driftFilters, engineEvents } from "../runtime/engine-events.js";
 import type { LogLine } from "../runtime/log-stream.js";
-import { LABELS } from "../runtime/names.js";
 import { RegistryImages } from "../runtime/registry.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { containerName, containerNames } from "./deployer.js";
+import { containerName, containerNames } from "../runtime/names.js";
 import {
   type DesiredDeployment,
   planReconcile,

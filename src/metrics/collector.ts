@@ -11,7 +11,7 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { DomainError } from "../domain/errors.js";
-import { LABELS } from "../runtime/names.js";
+import { LABELS } from "../domain/labels.js";
 import type { ContainerStats } from "../runtime/stats.js";
 import type { EngineGuard } from "./engine-guard.js";
 import { mapLimit } from "./map-limit.js";

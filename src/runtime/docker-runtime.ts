@@ -45,13 +45,13 @@ import {
   resourceExhausted,
   unavailable,
 } from "../domain/errors.js";
+import { LABELS } from "../domain/labels.js";
 import { engineClient, PING_TIMEOUT_MS, pingEngine } from "./engine-client.js";
 import { engineError, isPortInUse, reasonOf, statusOf } from "./engine-errors.js";
 import { candidatePorts, checkPortRange, type PortRange, probePort } from "./host-ports.js";
 import { LogDemuxer, type LogLine } from "./log-stream.js";
-import { LABELS } from "./names.js";
 import { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
-import { BUILD_NETWORK, NETWORK_ROLE_LABEL, tenantBridgeName } from "./tenant-networks.js";
+import { BUILD_NETWORK, tenantBridgeName } from "./tenant-networks.js";
 
 /** Process count limit of a container: generous for an app, fatal for a fork bomb. */
 export const PIDS_LIMIT = 512;
@@ -280,7 +280,7 @@ export class DockerRuntime {
   ensureBuildNetwork(labels: Record<string, string> = {}): Promise<NetworkRef> {
     return this.ensureNetwork(
       BUILD_NETWORK,
-      { ...labels, [NETWORK_ROLE_LABEL]: "build" },
+      { ...labels, [LABELS.network]: "build" },
       { interContainer: false },
     );
   }

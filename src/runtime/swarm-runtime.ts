@@ -30,12 +30,12 @@ import {
   resourceExhausted,
   unavailable,
 } from "../domain/errors.js";
+import { LABELS } from "../domain/labels.js";
 import type { LogOptions, NetworkRef } from "./docker-runtime.js";
 import { engineClient, pingEngine } from "./engine-client.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";
 import { candidatePorts, checkPortRange, type PortRange } from "./host-ports.js";
 import { LogDemuxer, type LogLine } from "./log-stream.js";
-import { LABELS } from "./names.js";
 import type { RegistryAuth } from "./registry.js";
 import { copyImage, type EngineRef, type ImagePresence } from "./swarm-images.js";
 import {
