@@ -27,9 +27,9 @@ import {
   planReconcile,
   type RecordedLocation,
 } from "../src/controller/plan.js";
-import type { ContainerRef } from "../src/controller/ports.js";
 import { LABELS } from "../src/domain/labels.js";
 import { containerName, NAMES_REMEMBERED_MAX } from "../src/runtime/names.js";
+import type { ContainerRef } from "../src/runtime/runtime-port.js";
 import { mulberry32 } from "../src/scheduler/fixtures.js";
 
 const args = new Map<string, string>();

@@ -19,9 +19,12 @@ import ts from "typescript";
 export const LAYERS: readonly (readonly string[])[] = [
   // Errors, validation and the generated protobuf code: imported by everything.
   ["domain", "gen"],
-  // Adapters and pure cores: storage, platform services, engines, edges, builds, placement.
-  ["crypto", "store", "platform", "scheduler", "runtime", "edge", "builder"],
-  ["network"],
+  // Storage, platform services (cache, queue, locks, backoff), edges, and the pure scheduler.
+  ["crypto", "store", "platform", "scheduler", "edge"],
+  // The engines: containers, services, images, names.
+  ["runtime"],
+  // What runs on an engine: image builds, tenants' network isolation.
+  ["builder", "network"],
   ["config"],
   // What every domain service receives (AppContext) and the response cache.
   ["core"],

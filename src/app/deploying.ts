@@ -20,6 +20,7 @@ import { Heartbeat } from "../agent/heartbeat.js";
 import { clusterFromDb, startNetworkIsolation } from "../agent/network-isolation.js";
 import { SwarmMembership } from "../agent/swarm-membership.js";
 import { SwarmNodeSync } from "../agent/swarm-nodes.js";
+import type { BuilderPort } from "../builder/builder-port.js";
 import { BUILD_ID_LABEL, buildImage, DEPLOYMENT_ID_LABEL } from "../builder/index.js";
 import type { Config } from "../config/config.js";
 import { type ClusterOptions, clusterOptionsOf } from "../controller/cluster.js";
@@ -27,13 +28,6 @@ import { Controller } from "../controller/controller.js";
 import { Deployer } from "../controller/deployer.js";
 import { installationId } from "../controller/installation.js";
 import { Placer } from "../controller/placement.js";
-import type {
-  BuilderPort,
-  ClusterPort,
-  ContainerRef,
-  EdgePort,
-  RuntimePort,
-} from "../controller/ports.js";
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
 import type { AppContext } from "../core/index.js";
@@ -41,6 +35,7 @@ import { LABELS } from "../domain/labels.js";
 import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
+import type { EdgeAdapter } from "../edge/edge-adapter.js";
 import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
 import { traefikLabels } from "../edge/traefik.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
@@ -49,6 +44,7 @@ import { engineCredentials } from "../runtime/engine-credentials.js";
 import { driftFilters, engineEvents } from "../runtime/engine-events.js";
 import type { LogLine } from "../runtime/log-stream.js";
 import { RegistryImages } from "../runtime/registry.js";
+import type { ClusterPort, ContainerRef, RuntimePort } from "../runtime/runtime-port.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
 
 export {
@@ -125,7 +121,7 @@ export async function startDeploying(
     });
 
     // The edge.
-    const edges: EdgePort[] = [];
+    const edges: EdgeAdapter[] = [];
     let edgePort: number | undefined;
     if (config.ROLES.includes("edge") && config.EDGE === "builtin") {
       const edge = new BuiltinEdge({

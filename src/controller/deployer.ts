@@ -12,6 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, ne, notInArray } from "drizzle-orm";
+import type { BuilderPort } from "../builder/builder-port.js";
 import { type AppContext, invalidateOrganization } from "../core/index.js";
 import {
   buildCancelChannel,
@@ -26,6 +27,7 @@ import { LABELS } from "../domain/labels.js";
 import { edgeTls } from "../edge/edge-tls.js";
 import { isSshRemote, readDeployKey } from "../projects/deploy-keys.js";
 import { containerNames, projectNetworkName } from "../runtime/names.js";
+import type { ContainerRef, RuntimePort } from "../runtime/runtime-port.js";
 import {
   builds,
   type DeploymentStatusName,
@@ -35,7 +37,6 @@ import {
   domains,
 } from "../store/schema.js";
 import type { Placer } from "./placement.js";
-import type { BuilderPort, ContainerRef, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
 type DeploymentRow = typeof deployments.$inferSelect;

@@ -27,7 +27,7 @@
  */
 import { LABELS } from "../domain/labels.js";
 import { containerNames } from "../runtime/names.js";
-import type { ContainerRef } from "./ports.js";
+import type { ContainerRef } from "../runtime/runtime-port.js";
 
 export interface DesiredDeployment {
   id: string;

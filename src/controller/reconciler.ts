@@ -13,13 +13,13 @@
 
 import { inArray } from "drizzle-orm";
 import type { Logger } from "pino";
+import type { ClusterPort, RuntimePort } from "../runtime/runtime-port.js";
 import type { Db } from "../store/database.js";
 import { deploymentLocations, deployments } from "../store/schema.js";
 import type { Deployer } from "./deployer.js";
 import { applyNodeSpecs } from "./node-specs.js";
 import type { Placer } from "./placement.js";
 import { planReconcile, type ReconcilePlan } from "./plan.js";
-import type { ClusterPort, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
 export interface ReconcilerOptions {

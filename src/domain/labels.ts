@@ -23,3 +23,9 @@ export const LABEL_PREFIX = "cloud.obiente.";
 
 /** The value of `LABELS.deployment` on platform containers. */
 export const DEPLOYMENT_LABEL_VALUE = "true";
+
+/** Whether two label sets are the same, keys and values. */
+export function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
+}
