@@ -31,6 +31,7 @@ import {
   unavailable,
 } from "../domain/errors.js";
 import { LABELS } from "../domain/labels.js";
+import { KeyLock } from "../platform/key-lock.js";
 import type { LogOptions, NetworkRef } from "./docker-runtime.js";
 import { engineClient, pingEngine } from "./engine-client.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";
@@ -124,7 +125,7 @@ export class SwarmRuntime {
   /** Ports picked by this process for services being created, by node. */
   private readonly reservedPorts = new Map<string, Set<number>>();
   /** run() calls in flight, by service name: a second call for a name waits for the first. */
-  private readonly running = new Map<string, Promise<RunningService>>();
+  private readonly running = new KeyLock();
   /** ensureImage() calls in flight, by node and image. */
   private readonly copying = new Map<string, Promise<ImagePresence>>();
 
@@ -289,15 +290,7 @@ export class SwarmRuntime {
     } catch (error) {
       return Promise.reject(error);
     }
-    const inFlight = this.running.get(spec.name);
-    const next = (inFlight ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => this.runOnce(spec));
-    const tracked = next.finally(() => {
-      if (this.running.get(spec.name) === tracked) this.running.delete(spec.name);
-    });
-    this.running.set(spec.name, tracked);
-    return tracked;
+    return this.running.run(spec.name, () => this.runOnce(spec));
   }
 
   private async runOnce(spec: SwarmServiceSpec): Promise<RunningService> {
