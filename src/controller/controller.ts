@@ -97,6 +97,7 @@ export class Controller {
       await this.elector.close();
       await this.options.reconciler.close();
       for (const loop of this.options.leaderLoops ?? []) await loop.close();
+      // A subscription that failed was logged in start() and has nothing to undo.
       const unsubscribe = await this.subscribed?.catch(() => undefined);
       await unsubscribe?.();
     })();

@@ -114,6 +114,7 @@ export class Placer {
 
   /** Places `request.replicas` replicas, one decision at a time in this process. */
   place(request: PlaceRequest): Promise<PlaceOutcome> {
+    // The queue only orders the decisions: each failure went to its own caller.
     const next = this.queue.catch(() => undefined).then(() => this.placeNow(request));
     this.queue = next;
     return next;

@@ -175,7 +175,11 @@ export class Collector {
     this.counts.ticks++;
     this.counts.lastSlot = slot;
 
-    const usage = probe?.sample().catch(() => undefined);
+    const usage = probe?.sample().catch((error: unknown) => {
+      // The node's usage is left out of this tick's batch; the containers' samples still go.
+      this.options.logger?.debug({ err: error }, "sampling the node's usage failed");
+      return undefined;
+    });
     let containers: CollectableContainer[] | undefined;
     const listedAt = this.now();
     try {
