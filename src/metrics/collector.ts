@@ -1,5 +1,5 @@
 /**
- * The agent's collector (ARCHITECTURE.md §7): on every slot (5 s by default, on the same
+ * The agent's collector (docs/architecture.md, "Metrics"): on every slot (5 s by default, on the same
  * boundaries on every node), it lists the platform's running containers and takes one stats
  * sample of each through the Docker API, at most `concurrency` at once, every call behind the
  * EngineGuard (timeout, retries, circuit breaker). One tick runs at a time: a tick that outlasts

@@ -7,7 +7,7 @@
  * be reached (retry), `not_found` for a missing image or network, `invalid_argument` for what
  * the engine refuses, `failed_precondition` for an app that does not become healthy.
  *
- * Security of user containers (ARCHITECTURE.md §9), set on every container this creates:
+ * Security of user containers (docs/architecture.md, "Security"), set on every container this creates:
  * - `no-new-privileges` and every capability dropped. Apps listen on an unprivileged port (8080),
  *   which needs no capability, so none is added back. Images whose entrypoint switches users
  *   (su-exec, gosu, nginx's master process) need SETUID/SETGID and fail here: build them to run

@@ -3,7 +3,7 @@
  *
  * Each deployment replica is one Swarm service (one task), pinned to the node the platform's
  * scheduler chose and published in host mode there, so that routes go to node address and
- * published port (ARCHITECTURE.md §2, step 4, and §5). What the service asks for is in
+ * published port (docs/architecture.md, "Deployment flow", step 5, and "Routing"). What the service asks for is in
  * swarm-spec.ts; images reach the nodes without a registry through swarm-images.ts.
  *
  * As in DockerRuntime, every operation is idempotent, keyed by a deterministic name (names.ts):
