@@ -1,4 +1,4 @@
-# The `obiente` image: one program, every role (ROLES chooses; ARCHITECTURE.md §1). Used by
+# The `obiente` image: one program, every role (ROLES chooses; docs/architecture.md, "Roles"). Used by
 # deploy/stack.yml; docs/stack.md explains building, pushing and running it.
 #
 #   docker build -t registry.example.com/obiente:0.1.0 .

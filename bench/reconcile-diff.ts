@@ -22,14 +22,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
-import { containerName, LABEL, NAMES_REMEMBERED_MAX } from "../src/controller/deployer.js";
-import { INSTALLATION_LABEL } from "../src/controller/installation.js";
 import {
   type DesiredDeployment,
   planReconcile,
   type RecordedLocation,
 } from "../src/controller/plan.js";
-import type { ContainerRef } from "../src/controller/ports.js";
+import { LABELS } from "../src/domain/labels.js";
+import { containerName, NAMES_REMEMBERED_MAX } from "../src/runtime/names.js";
+import type { ContainerRef } from "../src/runtime/runtime-port.js";
 import { mulberry32 } from "../src/scheduler/fixtures.js";
 
 const args = new Map<string, string>();
@@ -63,14 +63,14 @@ const locations: LocationRow[] = [];
 
 function labelsFor(d: DeploymentRow, replica: number, buildId: string): Record<string, string> {
   return {
-    [LABEL.managed]: "true",
-    [LABEL.deploymentId]: d.id,
-    [LABEL.projectId]: String(d.projectId),
-    [LABEL.organizationId]: String(d.organizationId),
-    [LABEL.replica]: String(replica),
-    [LABEL.buildId]: buildId,
+    [LABELS.deployment]: "true",
+    [LABELS.deploymentId]: d.id,
+    [LABELS.projectId]: String(d.projectId),
+    [LABELS.organizationId]: String(d.organizationId),
+    [LABELS.replica]: String(replica),
+    [LABELS.buildId]: buildId,
     "cloud.obiente.generation": String(d.generation),
-    [INSTALLATION_LABEL]: installation,
+    [LABELS.installation]: installation,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Bad input through the real API on a real PostgreSQL: every case gets InvalidArgument, NotFound
- * or AlreadyExists with a message a person understands, and changes nothing (ARCHITECTURE.md
- * section 9: "Bad input gets a clear error and changes nothing"). Each case compares the row
+ * or AlreadyExists with a message a person understands, and changes nothing (docs/architecture.md,
+ * "Security": "Bad input gets a clear error and changes nothing"). Each case compares the row
  * count and a digest of every table, the audit log included, before and after.
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * Tenant isolation and roles, through the real API (ARCHITECTURE.md section 9: "no resource of one
+ * Tenant isolation and roles, through the real API (docs/architecture.md, "Security": "no resource of one
  * organization is visible to another").
  *
  * Organization A belongs to the bootstrap administrator and holds a project, a deployment with an

@@ -104,7 +104,7 @@ async function scope(t: TestContext, portRange = PORT_RANGE): Promise<Scope> {
       return name;
     },
     spec: ({ replica = 0, ...overrides } = {}) => ({
-      name: containerName(deploymentId, replica, imageId),
+      name: containerName(deploymentId, replica, imageId, 0),
       image: imageId,
       cmd: httpd(`${deploymentId}-r${replica}`),
       env: { GREETING: "hi" },
@@ -115,7 +115,6 @@ async function scope(t: TestContext, portRange = PORT_RANGE): Promise<Scope> {
           organizationId: `org-${id}`,
           replica,
           buildId: `build-${id}`,
-          generation: 1,
         }),
         [SCOPE_LABEL]: id,
       },

@@ -10,9 +10,9 @@ import pino from "pino";
 import { bootstrap } from "../src/accounts/bootstrap.js";
 import { storeAuthLookups } from "../src/accounts/lookups.js";
 import { AccountService } from "../src/accounts/service.js";
-import type { AppContext } from "../src/app/context.js";
 import type { Principal } from "../src/auth/principal.js";
 import { loadConfig } from "../src/config/config.js";
+import type { AppContext } from "../src/core/index.js";
 import {
   generateMasterKey,
   hashApiToken,

@@ -130,7 +130,7 @@ describe("replica ports and tenants on a real Swarm", { skip: skip ?? false }, (
   ): SwarmServiceSpec => {
     const deploymentId = `dep-${key}-${scope}`;
     return {
-      name: containerName(deploymentId, 0, imageId),
+      name: containerName(deploymentId, 0, imageId, 0),
       image: imageId,
       cmd: [
         "sh",
@@ -146,7 +146,6 @@ describe("replica ports and tenants on a real Swarm", { skip: skip ?? false }, (
               organizationId: `org-${scope}`,
               replica: 0,
               buildId: `build-${scope}`,
-              generation: 1,
             })
           : {}),
         [SCOPE_LABEL]: scope,

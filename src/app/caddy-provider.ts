@@ -13,10 +13,10 @@
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/config.js";
 import { loadRouteTable } from "../controller/routing.js";
+import type { AppContext } from "../core/index.js";
 import { constantTimeEqual } from "../crypto/tokens.js";
 import { caddyConfig } from "../edge/caddy.js";
 import type { RouteTable } from "../edge/route-table.js";
-import type { AppContext } from "./context.js";
 
 export const CADDY_PROVIDER_PATH = "/api/v1/caddy/config";
 /**

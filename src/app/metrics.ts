@@ -7,10 +7,10 @@
  * gets the metrics migration alone.
  */
 import type { Config } from "../config/config.js";
-import { INSTALLATION_LABEL } from "../controller/installation.js";
+import type { AppContext } from "../core/index.js";
+import { LABELS } from "../domain/labels.js";
 import { MetricsSystem, migrateMetrics } from "../metrics/index.js";
 import { type Database, openDatabase } from "../store/index.js";
-import type { AppContext } from "./context.js";
 import type { Deploying } from "./deploying.js";
 
 export interface RunningMetrics {
@@ -48,8 +48,8 @@ export async function startMetrics(
             ...(config.METRICS_NODE_USAGE ? {} : { probe: null }),
             // Another installation on the same engine (a developer's machine, CI) counts its own.
             select: (container) =>
-              container.labels[INSTALLATION_LABEL] === undefined ||
-              container.labels[INSTALLATION_LABEL] === deploying.installation,
+              container.labels[LABELS.installation] === undefined ||
+              container.labels[LABELS.installation] === deploying.installation,
           },
         }
       : {}),

@@ -10,10 +10,10 @@ import { isIP } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/config.js";
 import { loadRouteTable } from "../controller/routing.js";
+import type { AppContext } from "../core/index.js";
 import { constantTimeEqual } from "../crypto/tokens.js";
 import { edgeTls } from "../edge/edge-tls.js";
 import { traefikDynamicConfig } from "../edge/traefik.js";
-import type { AppContext } from "./context.js";
 
 export const TRAEFIK_PROVIDER_PATH = "/api/v1/traefik/dynamic";
 

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import { DomainError, failedPrecondition, invalidArgument, unavailable } from "../domain/errors.js";
+import { LABEL_PREFIX, LABELS } from "../domain/labels.js";
 import { uuid, branch as validBranch, gitRepo as validGitRepo } from "../domain/validation.js";
 import { stopReason } from "./abort.js";
 import { type BuildMessage, LineSplitter, readBuildStream } from "./build-stream.js";
@@ -21,8 +22,8 @@ import { cloneShallow, type HttpCredential, redactUrl, type SshKey } from "./git
 import { BoundedLog, guardLog, type LogSink } from "./log-sink.js";
 import { formatBytes, formatSeconds } from "./units.js";
 
-export const BUILD_ID_LABEL = "cloud.obiente.build_id";
-export const DEPLOYMENT_ID_LABEL = "cloud.obiente.deployment_id";
+export const BUILD_ID_LABEL = LABELS.buildId;
+export const DEPLOYMENT_ID_LABEL = LABELS.deploymentId;
 
 export interface BuildLimits {
   /** The whole build: clone, context upload and docker build. */
@@ -334,7 +335,7 @@ function isStepContainer(info: Dockerode.ContainerInspectInfo, startedAt: number
     Number.isFinite(created) &&
     created >= startedAt - CLOCK_SKEW_MS &&
     (info.Config?.Image ?? "").startsWith("sha256:") &&
-    !labels.some((label) => label.startsWith("cloud.obiente."))
+    !labels.some((label) => label.startsWith(LABEL_PREFIX))
   );
 }
 
@@ -354,7 +355,7 @@ function refuseReservedLabels(image: Dockerode.ImageInspectInfo): void {
       `build refused: the image carries the label "${clip(routing)}"; labels starting with "traefik." or "caddy" would route traffic at the edge, which the platform alone decides (remove the LABEL from the Dockerfile or its base image)`,
     );
   }
-  const own = new Set([BUILD_ID_LABEL, DEPLOYMENT_ID_LABEL]);
+  const own = new Set<string>([BUILD_ID_LABEL, DEPLOYMENT_ID_LABEL]);
   const reserved = names.find((name) => /^cloud\.obiente\./i.test(name) && !own.has(name));
   if (reserved !== undefined) {
     throw failedPrecondition(

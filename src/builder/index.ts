@@ -6,6 +6,7 @@ export {
   buildImage,
   DEPLOYMENT_ID_LABEL,
 } from "./build.js";
+export type { BuilderPort, BuildRequest, BuildResult } from "./builder-port.js";
 export {
   type BuildContext,
   type ExtraFile,
@@ -31,4 +32,5 @@ export {
   redactUrl,
   type SshKey,
 } from "./git.js";
+export { type BuildSettings, ImageBuilder, type ImageBuilderOptions } from "./image-builder.js";
 export type { LogSink } from "./log-sink.js";

@@ -6,9 +6,8 @@
 
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { VERSION } from "../app/version.js";
 import { ConfigError, loadConfig } from "../config/config.js";
-import { registerMetricsCommand } from "../metrics/cli.js";
+import { VERSION } from "../core/index.js";
 import { registerAdminCommands } from "./admin-commands.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
@@ -17,6 +16,7 @@ import { registerDeploymentCommands } from "./deployment-commands.js";
 import { registerDomainCommands } from "./domain-commands.js";
 import { registerEnvCommands } from "./env-commands.js";
 import { EXIT, exitCodeOf, messageOf } from "./exit-codes.js";
+import { registerMetricsCommand } from "./metrics-commands.js";
 import { registerProjectCommands } from "./project-commands.js";
 import { registerSecretsCommands } from "./secrets-commands.js";
 import { terminalSafe } from "./terminal-text.js";

@@ -374,7 +374,7 @@ const schema = z.object({
   REGISTRY_USERNAME: z.string().optional(),
   REGISTRY_PASSWORD: z.string().optional(),
   REGISTRY_INSECURE: bool.default(false),
-  // Metrics (ARCHITECTURE.md §7). Milliseconds, so that tests can shorten them.
+  // Metrics (docs/architecture.md, "Metrics"). Milliseconds, so that tests can shorten them.
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   METRICS_BUCKET_MS: z.coerce.number().int().min(100).default(60_000),
   METRICS_AGGREGATE_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),

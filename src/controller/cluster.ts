@@ -4,7 +4,7 @@
  * (ClusterOptions). Also the CreateDeployment check, which runs the scheduler on the current
  * snapshot.
  */
-import type { AppContext } from "../app/context.js";
+import type { AppContext } from "../core/index.js";
 import { resourceExhausted } from "../domain/errors.js";
 import { DEFAULT_STRATEGY, STRATEGY_NAMES, type StrategyName } from "../scheduler/index.js";
 import { placementCheck, singleEngineCheck } from "./placement.js";

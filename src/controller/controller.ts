@@ -10,7 +10,7 @@
 
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { AppContext } from "../app/context.js";
+import type { AppContext } from "../core/index.js";
 import { DEPLOY_JOB } from "../deployments/service.js";
 import { NODE_CHANGED_JOB } from "../nodes/service.js";
 import { type JobData, LeaderElector } from "../platform/index.js";
@@ -97,6 +97,7 @@ export class Controller {
       await this.elector.close();
       await this.options.reconciler.close();
       for (const loop of this.options.leaderLoops ?? []) await loop.close();
+      // A subscription that failed was logged in start() and has nothing to undo.
       const unsubscribe = await this.subscribed?.catch(() => undefined);
       await unsubscribe?.();
     })();

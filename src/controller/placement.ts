@@ -11,6 +11,7 @@
  */
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
+import type { StoredExplanation } from "../nodes/placements.js";
 import {
   type ClusterSnapshot,
   type NodeExplanation,
@@ -71,15 +72,6 @@ export type PlaceOutcome =
     }
   | { ok: false; message: string; explanations: NodeExplanation[] };
 
-/** What `placements.explanation` holds. */
-export interface StoredExplanation {
-  ok: boolean;
-  placements: Placement[];
-  verdicts: NodeExplanation[];
-  message?: string;
-  request: { replicas: number; cpuMillicores: number; memoryMb: number; avoidNodes: string[] };
-}
-
 interface Reservation {
   nodeId: string;
   cpuMillicores: number;
@@ -122,6 +114,7 @@ export class Placer {
 
   /** Places `request.replicas` replicas, one decision at a time in this process. */
   place(request: PlaceRequest): Promise<PlaceOutcome> {
+    // The queue only orders the decisions: each failure went to its own caller.
     const next = this.queue.catch(() => undefined).then(() => this.placeNow(request));
     this.queue = next;
     return next;
@@ -323,22 +316,6 @@ export async function singleEngineCheck(
     { explain: false },
   );
   return result.ok ? undefined : result.message;
-}
-
-/** The last decision for a deployment, or undefined when none was made (or not on a cluster). */
-export async function lastPlacement(
-  db: Db,
-  deploymentId: string,
-): Promise<
-  { decidedAt: Date; strategy: StrategyName; explanation: StoredExplanation } | undefined
-> {
-  const [row] = await db.select().from(placements).where(eq(placements.deploymentId, deploymentId));
-  if (!row) return undefined;
-  return {
-    decidedAt: row.decidedAt,
-    strategy: strategyFor(row.strategy),
-    explanation: row.explanation as unknown as StoredExplanation,
-  };
 }
 
 function toRequest(request: PlaceRequest): PlacementRequest {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { containerName, containerNames } from "./deployer.js";
+import { containerName, containerNames } from "../runtime/names.js";
+import type { ContainerRef } from "../runtime/runtime-port.js";
 import {
   type DesiredDeployment,
   planReconcile,
   type ReconcilePlan,
   type RecordedLocation,
 } from "./plan.js";
-import type { ContainerRef } from "./ports.js";
 
 const D1 = "00000000-0000-4000-8000-000000000001";
 const D2 = "00000000-0000-4000-8000-000000000002";

@@ -25,9 +25,9 @@
  * - a location that says another node or port than its container's is dropped, and its
  *   deployment converged, which records it again as it is.
  */
-import { containerNames } from "./deployer.js";
-import { INSTALLATION_LABEL } from "./installation.js";
-import type { ContainerRef } from "./ports.js";
+import { LABELS } from "../domain/labels.js";
+import { containerNames } from "../runtime/names.js";
+import type { ContainerRef } from "../runtime/runtime-port.js";
 
 export interface DesiredDeployment {
   id: string;
@@ -69,7 +69,7 @@ export function planReconcile(
   const containersOf = new Map<string, ContainerRef[]>();
   for (const c of actual) {
     // Another installation's container on a shared engine is not ours to judge.
-    const owner = c.labels[INSTALLATION_LABEL];
+    const owner = c.labels[LABELS.installation];
     if (
       options.installationId !== undefined &&
       owner !== undefined &&

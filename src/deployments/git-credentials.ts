@@ -5,7 +5,7 @@
  * and logged never holds it; the builder gets it at clone time (an askpass helper, never argv).
  */
 import { eq, inArray, like, or } from "drizzle-orm";
-import type { AppContext } from "../app/context.js";
+import type { AppContext } from "../core/index.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { Db, Tx } from "../store/database.js";

@@ -7,10 +7,9 @@ import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray, lt, ne } from "drizzle-orm";
 import { authorize } from "../access/access.js";
 import { allows, type RoleName } from "../access/roles.js";
-import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
-import { placementGuard } from "../controller/cluster.js";
+import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
 import {
   alreadyExists,
   failedPrecondition,
@@ -87,15 +86,36 @@ export interface CreateDeploymentInput {
 /** The job that tells the controller a deployment needs converging. */
 export const DEPLOY_JOB = "deploy";
 
+/**
+ * Whether a deployment of this size fits on the nodes now; throws ResourceExhausted, saying
+ * which constraint failed on which node, when it does not (the controller's placementGuard).
+ */
+export type PlacementFit = (request: {
+  replicas: number;
+  cpuMillicores: number;
+  memoryMb: number;
+  strategy?: string;
+}) => Promise<void>;
+
+/** Without a placement check: every size is accepted here and placed (or refused) later. */
+const fitsAnywhere: PlacementFit = async () => undefined;
+
 export class DeploymentService {
-  /** On a cluster, refuses at once a deployment that fits on no node (ResourceExhausted). */
-  private readonly fits: ReturnType<typeof placementGuard>;
+  /** Refuses at once a deployment that fits on no node (ResourceExhausted). */
+  private readonly fits: PlacementFit;
   readonly quotas: QuotaService;
   private readonly reserved: ReservedNames;
   private readonly dns: TxtLookup;
 
-  constructor(private readonly ctx: AppContext) {
-    this.fits = placementGuard(ctx);
+  /**
+   * `fits` is the placement check of CreateDeployment and of scaling (the API passes the
+   * controller's placementGuard); services that never create or resize go without.
+   */
+  constructor(
+    private readonly ctx: AppContext,
+    fits: PlacementFit = fitsAnywhere,
+  ) {
+    this.fits = fits;
     this.quotas = new QuotaService(ctx);
     this.reserved = reservedNames(ctx.config);
     this.dns = dnsTxtLookup({

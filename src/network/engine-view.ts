@@ -13,7 +13,7 @@
  *   other way round.
  */
 import type Dockerode from "dockerode";
-import { LABELS } from "../runtime/names.js";
+import { LABELS } from "../domain/labels.js";
 import { TENANT_BRIDGE_PATTERN, TENANT_BRIDGE_PREFIX } from "../runtime/tenant-networks.js";
 
 export const SHARED_BRIDGE = "docker_gwbridge";

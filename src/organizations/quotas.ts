@@ -12,9 +12,9 @@
 import { randomUUID } from "node:crypto";
 import { and, count, eq, lt, sql } from "drizzle-orm";
 import { authorize, requirePlatformAdmin } from "../access/access.js";
-import type { AppContext } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import type { AppContext } from "../core/index.js";
 import { invalidArgument, notFound, resourceExhausted } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
 import { executeRows, type Tx } from "../store/database.js";

@@ -13,7 +13,7 @@ import type { RateLimiter } from "./rate-limit.js";
 import type { RedisClient } from "./redis/connection.js";
 import type { SessionStore } from "./sessions.js";
 
-/** Everything the platform keeps outside PostgreSQL (ARCHITECTURE.md section 8). */
+/** Everything the platform keeps outside PostgreSQL (docs/architecture.md, "Platform services"). */
 export interface PlatformServices {
   readonly kind: "memory" | "redis";
   /** Namespace of every Redis key and channel of this installation. */

@@ -2,9 +2,9 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq } from "drizzle-orm";
 import { authorize } from "../access/access.js";
-import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
 import { alreadyExists, failedPrecondition, notFound } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
 import { isUniqueViolation } from "../store/errors.js";

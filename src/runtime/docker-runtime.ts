@@ -7,7 +7,7 @@
  * be reached (retry), `not_found` for a missing image or network, `invalid_argument` for what
  * the engine refuses, `failed_precondition` for an app that does not become healthy.
  *
- * Security of user containers (ARCHITECTURE.md §9), set on every container this creates:
+ * Security of user containers (docs/architecture.md, "Security"), set on every container this creates:
  * - `no-new-privileges` and every capability dropped. Apps listen on an unprivileged port (8080),
  *   which needs no capability, so none is added back. Images whose entrypoint switches users
  *   (su-exec, gosu, nginx's master process) need SETUID/SETGID and fail here: build them to run
@@ -45,13 +45,14 @@ import {
   resourceExhausted,
   unavailable,
 } from "../domain/errors.js";
+import { LABELS } from "../domain/labels.js";
+import { KeyLock } from "../platform/key-lock.js";
 import { engineClient, PING_TIMEOUT_MS, pingEngine } from "./engine-client.js";
 import { engineError, isPortInUse, reasonOf, statusOf } from "./engine-errors.js";
 import { candidatePorts, checkPortRange, type PortRange, probePort } from "./host-ports.js";
 import { LogDemuxer, type LogLine } from "./log-stream.js";
-import { LABELS } from "./names.js";
 import { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
-import { BUILD_NETWORK, NETWORK_ROLE_LABEL, tenantBridgeName } from "./tenant-networks.js";
+import { BUILD_NETWORK, tenantBridgeName } from "./tenant-networks.js";
 
 /** Process count limit of a container: generous for an app, fatal for a fork bomb. */
 export const PIDS_LIMIT = 512;
@@ -190,7 +191,7 @@ export class DockerRuntime {
   /** Ports picked for containers being created by this process, not yet visible in the engine. */
   private readonly reservedPorts = new Set<number>();
   /** run() calls in flight, by container name: a second call for a name waits for the first. */
-  private readonly running = new Map<string, Promise<RunningContainer>>();
+  private readonly running = new KeyLock();
 
   constructor(options: DockerRuntimeOptions) {
     this.portRange = checkPortRange(options.portRange);
@@ -280,7 +281,7 @@ export class DockerRuntime {
   ensureBuildNetwork(labels: Record<string, string> = {}): Promise<NetworkRef> {
     return this.ensureNetwork(
       BUILD_NETWORK,
-      { ...labels, [NETWORK_ROLE_LABEL]: "build" },
+      { ...labels, [LABELS.network]: "build" },
       { interContainer: false },
     );
   }
@@ -309,15 +310,7 @@ export class DockerRuntime {
     } catch (error) {
       return Promise.reject(error);
     }
-    const inFlight = this.running.get(spec.name);
-    const next = (inFlight ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => this.runOnce(spec));
-    const tracked = next.finally(() => {
-      if (this.running.get(spec.name) === tracked) this.running.delete(spec.name);
-    });
-    this.running.set(spec.name, tracked);
-    return tracked;
+    return this.running.run(spec.name, () => this.runOnce(spec));
   }
 
   private async runOnce(spec: ContainerSpec): Promise<RunningContainer> {
@@ -397,8 +390,13 @@ export class DockerRuntime {
         } catch (error) {
           // 304: another process found it created and started it (see reuse).
           if (statusOf(error) === 304) return this.made(spec, container.id, hostPort);
-          // Leave nothing half made behind: a retry starts clean.
-          await this.remove(container.id).catch(() => undefined);
+          // Leave nothing half made behind: a retry starts clean (and removes it, should this fail).
+          await this.remove(container.id).catch((removal: unknown) =>
+            this.logger?.warn(
+              { container: spec.name, reason: reasonOf(removal) },
+              "removing a container that failed to start failed",
+            ),
+          );
           if (isPortInUse(error) && spec.hostPort === undefined) {
             this.logger?.warn(
               { container: spec.name, hostPort },

@@ -18,9 +18,6 @@ export const TENANT_BRIDGE_PATTERN = `${TENANT_BRIDGE_PREFIX}+`;
 export const BUILD_NETWORK = "obiente-build";
 export const BUILD_BRIDGE = `${TENANT_BRIDGE_PREFIX}build`;
 
-/** Label on the platform's networks: what the network is for ("project" or "build"). */
-export const NETWORK_ROLE_LABEL = "cloud.obiente.network";
-
 /**
  * The bridge of the network `networkName`: `obt-` and 11 hex digits of its name's SHA-256 (Linux
  * allows 15 characters). Deterministic, so that two processes creating the network at once ask

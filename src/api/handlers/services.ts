@@ -1,6 +1,7 @@
 /** The domain services the handlers call, built once per server from the app context. */
 import { AccountService } from "../../accounts/service.js";
-import type { AppContext } from "../../app/context.js";
+import { placementGuard } from "../../controller/cluster.js";
+import type { AppContext } from "../../core/index.js";
 import { DeploymentService } from "../../deployments/service.js";
 import type { MetricsService } from "../../metrics/service.js";
 import { NodeService } from "../../nodes/service.js";
@@ -37,7 +38,7 @@ export function domainServices(
   logs?: LogReader,
   metrics?: MetricsService,
 ): Domain {
-  const deployments = new DeploymentService(ctx);
+  const deployments = new DeploymentService(ctx, placementGuard(ctx));
   return {
     organizations: new OrganizationService(ctx),
     projects: new ProjectService(ctx),
