@@ -1,4 +1,9 @@
 export {
+  DEFAULT_IMAGES,
+  DEFAULT_NODE_MAJOR,
+  type DetectOptions,
+} from "./base-images.js";
+export {
   BUILD_ID_LABEL,
   type BuildImageOptions,
   type BuildLimits,
@@ -12,17 +17,7 @@ export {
   type PackContextOptions,
   packContext,
 } from "./context.js";
-export {
-  APP_PORT,
-  type BuildKind,
-  type BuildPlan,
-  DEFAULT_STATIC_ROOT,
-  type DetectInput,
-  type DetectOptions,
-  defaultStaticCommand,
-  detectBuild,
-  GENERATED_DOCKERFILE,
-} from "./detect.js";
+export { type DetectInput, detectBuild } from "./detect.js";
 export {
   type CloneOptions,
   type CloneResult,
@@ -32,3 +27,15 @@ export {
   type SshKey,
 } from "./git.js";
 export type { LogSink } from "./log-sink.js";
+export {
+  APP_PORT,
+  type BuildKind,
+  type BuildPlan,
+  formatPlan,
+  GENERATED_DOCKERFILE,
+  type PlanReason,
+} from "./plan.js";
+export { type CheckoutPlan, packPlan, planCheckout, type SourceSelection } from "./plan-source.js";
+export { readSourceTree } from "./read-source.js";
+export { dockerfilePath, rootDirectory } from "./source-path.js";
+export { type SourceTree, treeOf } from "./source-tree.js";
