@@ -11,7 +11,7 @@
  * every node of the Swarm (src/agent/swarm-nodes.ts); on every node, its metrics go under the
  * node's Swarm node id (src/agent/swarm-membership.ts, src/app/metrics.ts).
  */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import Dockerode from "dockerode";
 import type { Logger } from "pino";
@@ -34,6 +34,7 @@ import type {
 } from "../controller/ports.js";
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
+import { detectOptionsOf } from "../deployments/plan-service.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
 import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
@@ -212,7 +213,7 @@ export async function startDeploying(
     const workRoot = resolve(config.DATA_DIR, "builds");
     await mkdir(workRoot, { recursive: true });
     const builder: BuilderPort = {
-      build: (request) =>
+      build: async (request) =>
         buildImage({
           docker,
           buildId: request.buildId,
@@ -230,7 +231,13 @@ export async function startDeploying(
             maxLogChars: config.BUILD_LOG_MAX_KB * 1024,
           },
           knownHostsFile: join(resolve(config.DATA_DIR), "ssh", "known_hosts"),
-          images: { nodeImage: config.NODE_BASE_IMAGE, staticImage: config.STATIC_BASE_IMAGE },
+          images: detectOptionsOf(config),
+          // Read at each build, so that a renewed bundle is used without a restart.
+          ...(config.BUILD_CA_BUNDLE === undefined
+            ? {}
+            : { caBundle: await readFile(config.BUILD_CA_BUNDLE, "utf8") }),
+          ...(request.rootDirectory ? { rootDirectory: request.rootDirectory } : {}),
+          ...(request.dockerfilePath ? { dockerfilePath: request.dockerfilePath } : {}),
           allowFile: config.GIT_ALLOW_FILE,
           ...(request.httpCredential ? { httpCredential: request.httpCredential } : {}),
           onLog: request.onLog,

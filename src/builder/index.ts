@@ -35,6 +35,7 @@ export {
   GENERATED_DOCKERFILE,
   type PlanReason,
 } from "./plan.js";
+export { type PlanRepositoryOptions, planRepository } from "./plan-repository.js";
 export { type CheckoutPlan, packPlan, planCheckout, type SourceSelection } from "./plan-source.js";
 export { readSourceTree } from "./read-source.js";
 export { dockerfilePath, rootDirectory } from "./source-path.js";

@@ -13,6 +13,7 @@ import { migrate, openDatabase } from "../store/index.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
+import { registerPlanCommand } from "./plan-command.js";
 import { terminalSafe } from "./terminal-text.js";
 
 const program = new Command()
@@ -61,6 +62,7 @@ registerClientCommands(program);
 registerDeployCommands(program);
 registerMetricsCommand(program, { resolveDeployment });
 registerClusterCommands(program);
+registerPlanCommand(program);
 
 // Errors carry the server's messages (ConnectError), which may hold text a tenant wrote.
 program.parseAsync(process.argv).catch((error: unknown) => {

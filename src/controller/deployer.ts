@@ -483,6 +483,8 @@ export class Deployer {
         deploymentId: row.id,
         gitRepo: row.gitRepo,
         branch: row.branch,
+        rootDirectory: row.rootDirectory,
+        dockerfilePath: row.dockerfilePath,
         ...(httpCredential ? { httpCredential } : {}),
         onLog: (line) => logs.push(line),
         ...(signal ? { signal } : {}),

@@ -95,6 +95,10 @@ export interface BuildRequest {
   branch: string;
   /** The deployment's https credential, kept apart from gitRepo (never in a URL or argv). */
   httpCredential?: { username: string; password: string };
+  /** The build context inside the repository; its root when empty. */
+  rootDirectory?: string;
+  /** The Dockerfile, from the repository's root; detected when empty. */
+  dockerfilePath?: string;
   onLog(line: string): void;
   signal?: AbortSignal;
 }

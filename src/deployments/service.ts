@@ -10,6 +10,7 @@ import { allows, type RoleName } from "../access/roles.js";
 import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import { dockerfilePath, rootDirectory } from "../builder/source-path.js";
 import { placementGuard } from "../controller/cluster.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
@@ -57,6 +58,10 @@ export interface CreateDeploymentInput {
   strategy?: Strategy | undefined;
   /** For a private https repository; the URL's `user:token@` works too. */
   gitCredential?: GitCredential | undefined;
+  /** The build context inside the repository; its root when empty. */
+  rootDirectory?: string | undefined;
+  /** The Dockerfile, from the repository's root; detected when empty. */
+  dockerfilePath?: string | undefined;
 }
 
 /** The job that tells the controller a deployment needs converging. */
@@ -78,6 +83,10 @@ export class DeploymentService {
 
     const { gitRepo, credential } = this.source(input.gitRepo, input.gitCredential);
     const branch = valid.branch(input.branch);
+    const buildSource = {
+      rootDirectory: rootDirectory(input.rootDirectory ?? ""),
+      dockerfilePath: dockerfilePath(input.dockerfilePath ?? ""),
+    };
     const name = this.deploymentName(input.name, gitRepo);
     const vars = valid.envVars(input.envVars ?? {});
     const resources = valid.resources(input.resources ?? { cpuMillicores: 0, memoryMb: 0 });
@@ -103,6 +112,7 @@ export class DeploymentService {
             name,
             gitRepo,
             branch,
+            ...buildSource,
             replicas,
             cpuMillicores: resources.cpuMillicores,
             memoryMb: resources.memoryMb,
@@ -128,6 +138,7 @@ export class DeploymentService {
             name,
             gitRepo,
             branch,
+            ...buildSource,
             replicas,
             envKeys: Object.keys(vars),
             ...(credential ? { gitCredential: "set" } : {}),
@@ -231,6 +242,8 @@ export class DeploymentService {
       resources?: { cpuMillicores: number; memoryMb: number } | undefined;
       strategy?: Strategy | undefined;
       gitCredential?: GitCredential | undefined;
+      rootDirectory?: string | undefined;
+      dockerfilePath?: string | undefined;
     },
   ): Promise<Deployment> {
     const current = await this.load(principal, input.id, "write");
@@ -252,6 +265,11 @@ export class DeploymentService {
       }
     }
     if (input.branch !== undefined) changes.branch = valid.branch(input.branch);
+    if (input.rootDirectory !== undefined)
+      changes.rootDirectory = rootDirectory(input.rootDirectory);
+    if (input.dockerfilePath !== undefined) {
+      changes.dockerfilePath = dockerfilePath(input.dockerfilePath);
+    }
     if (input.resources !== undefined) {
       const r = valid.resources(input.resources);
       changes.cpuMillicores = r.cpuMillicores;

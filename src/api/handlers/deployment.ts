@@ -16,6 +16,7 @@ import {
   usageHourToProto,
 } from "../convert.js";
 import { principalOf } from "../interceptors.js";
+import { planBuildHandler } from "./plan-build.js";
 import type { Domain, LogReader } from "./services.js";
 
 type LogLineOut = { containerId: string; stream: "stdout" | "stderr"; line: string; at: Date };
@@ -62,13 +63,8 @@ async function* merge<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
   }
 }
 
-export function deploymentHandlers({
-  deployments,
-  nodes,
-  urlOf,
-  logs,
-  metrics,
-}: Domain): ServiceImpl<typeof DeploymentService> {
+export function deploymentHandlers(domain: Domain): ServiceImpl<typeof DeploymentService> {
+  const { deployments, nodes, urlOf, logs, metrics } = domain;
   const out = (row: Parameters<typeof deploymentToProto>[0]) => ({
     deployment: deploymentToProto(row, urlOf),
   });
@@ -85,6 +81,8 @@ export function deploymentHandlers({
         replicas: req.replicas,
         strategy: strategyFromProto(req.strategy),
         gitCredential: credentialFromProto(req.gitCredential),
+        rootDirectory: req.rootDirectory,
+        dockerfilePath: req.dockerfilePath,
       });
       return out(row);
     },
@@ -106,6 +104,8 @@ export function deploymentHandlers({
         resources: req.resources,
         strategy: req.strategy === undefined ? undefined : strategyFromProto(req.strategy),
         gitCredential: credentialFromProto(req.gitCredential),
+        rootDirectory: req.rootDirectory,
+        dockerfilePath: req.dockerfilePath,
       });
       return out(row);
     },
@@ -221,6 +221,7 @@ export function deploymentHandlers({
       );
       for await (const line of merge(streams)) yield { line: logLineToProto(line) };
     },
+    planBuild: planBuildHandler(domain),
     async explainPlacement(req, ctx) {
       const deployment = await deployments.get(principalOf(ctx), req.deploymentId);
       const placement = await nodes.placementOf(deployment.id);

@@ -1,6 +1,7 @@
 /** The domain services the handlers call, built once per server from the app context. */
 import { AccountService } from "../../accounts/service.js";
 import type { AppContext } from "../../app/context.js";
+import { BuildPlanService } from "../../deployments/plan-service.js";
 import { DeploymentService } from "../../deployments/service.js";
 import type { MetricsService } from "../../metrics/service.js";
 import { NodeService } from "../../nodes/service.js";
@@ -21,6 +22,7 @@ export interface Domain {
   organizations: OrganizationService;
   projects: ProjectService;
   deployments: DeploymentService;
+  plans: BuildPlanService;
   accounts: AccountService;
   nodes: NodeService;
   urlOf: UrlOf;
@@ -39,6 +41,7 @@ export function domainServices(
     organizations: new OrganizationService(ctx),
     projects: new ProjectService(ctx),
     deployments: new DeploymentService(ctx),
+    plans: new BuildPlanService(ctx),
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),
     urlOf,
