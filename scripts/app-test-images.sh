@@ -7,18 +7,20 @@
 #   python  for python:3.11-slim: Debian's python3 and pip, with Flask, Django, FastAPI, gunicorn
 #           and uvicorn installed (no Python package index is reachable from builds here)
 #   golang  for golang:1.22: Debian's golang-go (1.19)
+#   bun     for oven/bun:1: Bun's linux-x64 release from the npm registry (@oven/bun-linux-x64)
 # Each is tagged with a hash of this recipe, of the base image's id (and for node of the node
 # and yarn versions), and built only when no image has that tag: run it as often as you like.
 #
-# Usage: scripts/app-test-images.sh [NAME...]   (default: node python golang)
+# Usage: scripts/app-test-images.sh [NAME...]   (default: node python golang bun)
 # Prints one line per image on stdout, tab-separated: name, tag. Progress on stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 log() { printf '[app-test-images] %s\n' "$*" >&2; }
 
 YARN_CLASSIC=1.22.22
+BUN=1.4.5
 names=("$@")
-[ "${#names[@]}" -gt 0 ] || names=(node python golang)
+[ "${#names[@]}" -gt 0 ] || names=(node python golang bun)
 
 base=$(bash "$here/base-image.sh")
 base_id=$(docker image inspect -f '{{.Id}}' "$base")
@@ -110,11 +112,30 @@ EOF
   build golang "$tag" "$context"
 }
 
+bun_image() {
+  local tag=$1 context="$work/bun" root
+  root="$context/rootfs"
+  mkdir -p "$root/usr/local/bin"
+  (cd "$work" && npm pack --silent "@oven/bun-linux-x64@$BUN" >/dev/null)
+  tar -xzf "$work/oven-bun-linux-x64-$BUN.tgz" -C "$work" package/bin/bun
+  cp "$work/package/bin/bun" "$root/usr/local/bin/bun"
+  chmod 755 "$root/usr/local/bin/bun"
+  ln -s bun "$root/usr/local/bin/bunx"
+  cat >"$context/Dockerfile" <<'EOF2'
+ARG BASE
+FROM ${BASE}
+COPY rootfs/ /
+CMD ["bun"]
+EOF2
+  build bun "$tag" "$context"
+}
+
 for name in "${names[@]}"; do
   case "$name" in
     node) tag=$(tag_of node "$(node -v) yarn $YARN_CLASSIC") ;;
     python | golang) tag=$(tag_of "$name" "") ;;
-    *) log "unknown image $name (node, python, golang)"; exit 2 ;;
+    bun) tag=$(tag_of bun "bun $BUN") ;;
+    *) log "unknown image $name (node, python, golang, bun)"; exit 2 ;;
   esac
   if ! docker image inspect "$tag" >/dev/null 2>&1; then "${name}_image" "$tag"; fi
   printf '%s\t%s\n' "$name" "$tag"
