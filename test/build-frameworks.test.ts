@@ -258,7 +258,8 @@ describe("apps as people write them: built without a Dockerfile, each answers 20
       gitRepo: repo.url,
       branch: "main",
       workRoot,
-      limits: { timeoutMs: 15 * 60_000, maxRepoBytes: 50 * 1024 * 1024 },
+      // Both cores of the machine: these tests run alone (--test-concurrency=1).
+      limits: { timeoutMs: 15 * 60_000, maxRepoBytes: 50 * 1024 * 1024, cpus: 2 },
       images,
       caBundle,
       allowFile: true,
