@@ -200,6 +200,33 @@ describe("plans: the PlanBuild RPC and obiente plan", () => {
     assert.match(remote.stdout, /Vite \(static output\)/);
   });
 
+  it("obiente deploy --root-dir --dockerfile: the deployment keeps both, and plans with them", async () => {
+    const { stdout } = await cli(
+      "deploy",
+      "--git",
+      repo.url,
+      "--name",
+      "docs-site",
+      "--project",
+      "Plans",
+      "--org",
+      orgId,
+      "--root-dir",
+      "docs",
+      "--dockerfile",
+      "docs/Dockerfile.web",
+      "--no-follow",
+    );
+    const id = /\(([0-9a-f-]{36})\) queued/.exec(stdout)?.[1];
+    assert.ok(id, stdout);
+    const { deployment } = await planner().getDeployment({ id });
+    assert.equal(deployment?.rootDirectory, "docs");
+    assert.equal(deployment?.dockerfilePath, "docs/Dockerfile.web");
+    const planned = await cli("plan", "--deployment", id);
+    assert.match(planned.stdout, /^Dockerfile \(the repository's own, Dockerfile\.web\):$/m);
+    await planner().deleteDeployment({ id });
+  });
+
   it("obiente plan on a folder nothing recognises: exit code 1 and what was looked for", async () => {
     const empty = await mkdtemp(join(root, "empty-"));
     await writeFile(join(empty, "notes.txt"), "nothing to build\n");

@@ -138,6 +138,8 @@ export function registerDeployCommands(program: Command) {
     .option("--project <name>", "the project (created when missing)", "default")
     .option("--org <id|slug>", "the organization (default: your first)")
     .option("--domain <domain>", "a custom domain")
+    .option("--root-dir <dir>", "the app's folder inside the repository (monorepos)")
+    .option("--dockerfile <path>", "a Dockerfile to build with, from the repository's root")
     .option("--replicas <n>", "replicas", (v) => Number.parseInt(v, 10), 1)
     .option(
       "--env <KEY=VALUE...>",
@@ -154,6 +156,8 @@ export function registerDeployCommands(program: Command) {
         project: string;
         org?: string;
         domain?: string;
+        rootDir?: string;
+        dockerfile?: string;
         replicas: number;
         env: string[];
         follow: boolean;
@@ -173,6 +177,8 @@ export function registerDeployCommands(program: Command) {
           branch: o.branch,
           envVars: parseEnv(o.env),
           ...(o.domain ? { domain: o.domain } : {}),
+          rootDirectory: o.rootDir ?? "",
+          dockerfilePath: o.dockerfile ?? "",
           replicas: o.replicas,
         });
         if (!deployment) throw new Error("the API returned no deployment");
