@@ -618,6 +618,13 @@ const FRAMEWORKS: Framework[] = [
     },
   },
   {
+    marker: (ctx) =>
+      ctx.pkg.dependencies["@angular/core"] !== undefined && ctx.files.has("angular.json")
+        ? "@angular/core"
+        : undefined,
+    decide: angular,
+  },
+  {
     marker: dependency("gatsby"),
     decide: () => ({
       label: "Gatsby (static output)",
@@ -707,6 +714,79 @@ const FRAMEWORKS: Framework[] = [
     },
   },
 ];
+
+/**
+ * Angular CLI: angular.json's build target says where `ng build` writes. The application builder
+ * (Angular 17 and later) writes the browser's files to `<outputPath>/browser` and, with SSR, a
+ * server to `<outputPath>/server/server.mjs`; the older browser builder writes to `outputPath`.
+ */
+function angular(ctx: Context): Decision {
+  const file = "angular.json";
+  let workspace: unknown;
+  try {
+    workspace = JSON.parse(ctx.tree.contents.get(file) ?? "");
+  } catch (error) {
+    throw failedPrecondition(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const record = (value: unknown): Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  const projects = record(record(workspace).projects);
+  const names = Object.keys(projects).filter(
+    (name) => record(projects[name]).projectType !== "library",
+  );
+  const preferred = record(workspace).defaultProject;
+  const name = typeof preferred === "string" && names.includes(preferred) ? preferred : names[0];
+  if (name === undefined) {
+    throw failedPrecondition(`${file}: no application project (projectType "application")`);
+  }
+  const project = record(projects[name]);
+  const target = record(record(project.architect ?? project.targets).build);
+  const builder = typeof target.builder === "string" ? target.builder : "";
+  const options = record(target.options);
+  const outputPath = options.outputPath;
+  const base = outputDir(
+    typeof outputPath === "string"
+      ? outputPath
+      : typeof record(outputPath).base === "string"
+        ? (record(outputPath).base as string)
+        : undefined,
+    `dist/${name}`,
+    file,
+    "outputPath",
+  );
+  if (!/:application$/.test(builder)) {
+    return {
+      label: "Angular (static output)",
+      output: staticOutput(base, "index.html"),
+      file,
+      detail: `project "${clip(name)}", builder ${clip(builder || "(none)")}: a single-page app in ${base}/`,
+    };
+  }
+  // outputMode "static" (Angular 19) prerenders every route and needs no server at run time.
+  const ssr = options.ssr !== undefined && options.ssr !== false && options.outputMode !== "static";
+  if (ssr) {
+    const entry = `${base}/server/server.mjs`;
+    return {
+      label: "Angular (SSR server)",
+      output: server(["node", entry]),
+      file,
+      detail: `project "${clip(name)}" with ssr: node ${entry}`,
+    };
+  }
+  const browser = record(outputPath).browser;
+  const dir =
+    browser === ""
+      ? base
+      : `${base}/${typeof browser === "string" ? contextPath(browser, "outputPath.browser", file) : "browser"}`;
+  return {
+    label: "Angular (static output)",
+    output: staticOutput(dir, "index.html"),
+    file,
+    detail: `project "${clip(name)}", application builder: a single-page app in ${dir}/`,
+  };
+}
 
 /** Whether a start script runs something other than a dev or preview server of a bundler. */
 function ownServer(start: string | undefined): boolean {

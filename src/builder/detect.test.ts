@@ -451,6 +451,105 @@ const cases: Case[] = [
     lines: ["COPY --from=build /app/public /srv"],
   },
   {
+    // What `ng new shop` (Angular 17 and later) writes: the application builder.
+    name: "Angular's application builder: an SPA in dist/<project>/browser",
+    files: {
+      "package.json": pkg({
+        scripts: { ng: "ng", start: "ng serve", build: "ng build" },
+        dependencies: { "@angular/core": "^19.0.0", "@angular/router": "^19.0.0" },
+        devDependencies: { "@angular/cli": "^19.0.0", "@angular-devkit/build-angular": "^19.0.0" },
+      }),
+      "package-lock.json": "{}",
+      "angular.json": JSON.stringify({
+        version: 1,
+        projects: {
+          shop: {
+            projectType: "application",
+            architect: {
+              build: {
+                builder: "@angular-devkit/build-angular:application",
+                options: { outputPath: "dist/shop", browser: "src/main.ts" },
+              },
+            },
+          },
+        },
+      }),
+    },
+    kind: "static",
+    stack: /Angular \(static output\)$/,
+    reason: /project "shop", application builder: a single-page app in dist\/shop\/browser\//,
+    lines: ["RUN npm run build", "COPY --from=build /app/dist/shop/browser /srv"],
+    caddy: /\/index\.html\n/,
+  },
+  {
+    name: "Angular's older browser builder writes to outputPath; libraries are skipped",
+    files: {
+      "package.json": pkg({
+        scripts: { build: "ng build" },
+        dependencies: { "@angular/core": "16" },
+      }),
+      "angular.json": JSON.stringify({
+        projects: {
+          ui: { projectType: "library" },
+          admin: {
+            projectType: "application",
+            architect: {
+              build: {
+                builder: "@angular-devkit/build-angular:browser",
+                options: { outputPath: "www" },
+              },
+            },
+          },
+        },
+      }),
+    },
+    kind: "static",
+    lines: ["COPY --from=build /app/www /srv"],
+  },
+  {
+    name: "Angular with SSR: node on the server bundle",
+    files: {
+      "package.json": pkg({
+        scripts: { build: "ng build", "serve:ssr:shop": "node dist/shop/server/server.mjs" },
+        dependencies: { "@angular/core": "19", "@angular/ssr": "19", express: "4" },
+      }),
+      "angular.json": JSON.stringify({
+        projects: {
+          shop: {
+            projectType: "application",
+            architect: {
+              build: {
+                builder: "@angular/build:application",
+                options: {
+                  outputPath: { base: "out/shop" },
+                  ssr: { entry: "src/server.ts" },
+                  outputMode: "server",
+                },
+              },
+            },
+          },
+        },
+      }),
+    },
+    kind: "node",
+    stack: /Angular \(SSR server\)/,
+    command: ["node", "out/shop/server/server.mjs"],
+  },
+  {
+    name: "Vue CLI's outputDir from vue.config.js",
+    files: {
+      "package.json": pkg({
+        scripts: { serve: "vue-cli-service serve", build: "vue-cli-service build" },
+        dependencies: { vue: "3" },
+        devDependencies: { "@vue/cli-service": "5" },
+      }),
+      "vue.config.js": 'module.exports = { outputDir: "public_html" }\n',
+    },
+    kind: "static",
+    stack: /Vue CLI/,
+    lines: ["COPY --from=build /app/public_html /srv"],
+  },
+  {
     name: "package.json with nothing to run beside an index.html: served as it is",
     files: { "package.json": pkg({ devDependencies: { prettier: "3" } }), "index.html": "" },
     kind: "static",
@@ -811,6 +910,32 @@ describe("detectBuild", () => {
       },
       kind: "failed_precondition",
       message: /adapter-auto builds nothing the platform can run/,
+    },
+    {
+      name: "an angular.json that is not JSON",
+      files: {
+        "package.json": pkg({
+          scripts: { build: "ng build" },
+          dependencies: { "@angular/core": "19" },
+        }),
+        "angular.json": "{ projects: ",
+      },
+      kind: "failed_precondition",
+      message: /angular\.json is not valid JSON/,
+    },
+    {
+      name: "an Angular outputPath outside the repository",
+      files: {
+        "package.json": pkg({
+          scripts: { build: "ng build" },
+          dependencies: { "@angular/core": "19" },
+        }),
+        "angular.json": JSON.stringify({
+          projects: { a: { architect: { build: { options: { outputPath: "../../etc" } } } } },
+        }),
+      },
+      kind: "failed_precondition",
+      message: /angular\.json: outputPath "\.\.\/\.\.\/etc" is not a plain relative path/,
     },
     {
       name: "an output folder outside the repository",

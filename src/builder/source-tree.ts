@@ -43,7 +43,7 @@ const ROOT_FILES = new Set([
 const LOCKFILES = new Set(["yarn.lock", "pnpm-lock.yaml"]);
 
 const CONFIG =
-  /^(next|nuxt|svelte|astro|vite|gatsby|docusaurus|react-router)\.config\.(js|cjs|mjs|ts|mts|cts)$/;
+  /^(next|nuxt|svelte|astro|vite|gatsby|docusaurus|react-router|vue)\.config\.(js|cjs|mjs|ts|mts|cts)$/;
 
 /** Python files that may hold the app object, at the root or in one folder. */
 const PYTHON_ENTRY =
