@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -23,7 +23,7 @@ import { gitEnv } from "./helpers/repo.js";
 const run = promisify(execFile);
 const FIXTURES = fileURLToPath(new URL("./fixtures/apps/", import.meta.url));
 
-/** A monorepo: web/ (create-vite), api/ (Go), site/ (plain HTML), and an empty tools/ folder. */
+/** A monorepo: web/ (create-vite), api/ (Go), site/ and docs/ (plain HTML), tools/ (a script). */
 async function monorepo(root: string): Promise<{ dir: string; url: string }> {
   const dir = await mkdtemp(join(root, "repo-"));
   await cp(join(FIXTURES, "vite"), join(dir, "web"), { recursive: true });
@@ -32,6 +32,8 @@ async function monorepo(root: string): Promise<{ dir: string; url: string }> {
   await cp(join(FIXTURES, "static"), join(dir, "docs"), { recursive: true });
   await writeFile(join(dir, "docs", "Dockerfile.web"), "FROM scratch\nCOPY . /\n");
   await writeFile(join(dir, "README.md"), "# a monorepo\n");
+  await mkdir(join(dir, "tools"));
+  await writeFile(join(dir, "tools", "release.sh"), "#!/bin/sh\necho release\n");
   const env = gitEnv(dir);
   const git = (...args: string[]) =>
     run("git", ["-c", "commit.gpgsign=false", ...args], { cwd: dir, env });
@@ -147,6 +149,11 @@ describe("plans: the PlanBuild RPC and obiente plan", () => {
       plan({ projectId, gitRepo: repo.url }),
       Code.FailedPrecondition,
       /cannot tell how to build this repository: it has no Dockerfile, no package\.json \(Node\.js\), no requirements\.txt, pyproject\.toml or Pipfile \(Python\), no go\.mod \(Go\) and no index\.html \(static site\)/,
+    );
+    await rejects(
+      plan({ projectId, gitRepo: repo.url, rootDirectory: "tools" }),
+      Code.FailedPrecondition,
+      /cannot tell how to build root_directory "tools": it has no Dockerfile, no package\.json/,
     );
     await rejects(
       plan({ projectId, gitRepo: repo.url, rootDirectory: "mobile" }),

@@ -46,6 +46,8 @@ export interface DetectInput {
    * repository's root), its text, and its path in the build context when it lies inside it.
    */
   dockerfile?: { path: string; contents: string; contextPath?: string | undefined } | undefined;
+  /** The deployment's root directory, when the context is not the repository's root: for messages. */
+  rootDirectory?: string | undefined;
 }
 
 export function detectBuild(input: DetectInput, options: DetectOptions): BuildPlan {
@@ -142,7 +144,7 @@ export function detectBuild(input: DetectInput, options: DetectOptions): BuildPl
     );
   }
   throw failedPrecondition(
-    "cannot tell how to build this repository: it has no Dockerfile, no package.json (Node.js), no requirements.txt, pyproject.toml or Pipfile (Python), no go.mod (Go) and no index.html (static site) at its root, in public/ or in dist/",
+    `cannot tell how to build ${input.rootDirectory ? `root_directory "${input.rootDirectory}"` : "this repository"}: it has no Dockerfile, no package.json (Node.js), no requirements.txt, pyproject.toml or Pipfile (Python), no go.mod (Go) and no index.html (static site) at its root, in public/ or in dist/`,
   );
 }
 

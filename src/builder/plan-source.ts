@@ -59,7 +59,10 @@ export async function planCheckout(
       ...(inside === undefined ? {} : { contextPath: inside }),
     };
   }
-  const plan = detectBuild({ tree: await readSourceTree(contextDir), dockerfile: own }, options);
+  const plan = detectBuild(
+    { tree: await readSourceTree(contextDir), dockerfile: own, rootDirectory: root },
+    options,
+  );
   return { plan, contextDir };
 }
 
