@@ -1,4 +1,4 @@
-# The `obiente` image: one program, every role (ROLES chooses; ARCHITECTURE.md §1). Used by
+# The `obiente` image: one program, every role (ROLES chooses; docs/architecture.md, "Roles"). Used by
 # deploy/stack.yml; docs/stack.md explains building, pushing and running it.
 #
 #   docker build -t registry.example.com/obiente:0.1.0 .
@@ -6,11 +6,11 @@
 # Build arguments:
 #   NODE_IMAGE   the Node.js 20 base (default the official Debian slim image). Offline, any
 #                image with node, npm and a POSIX sh works, e.g. obiente-test/node:latest.
-#   DEPS         `npm` (default): `npm ci --omit=dev` from package-lock.json. `context`: use
-#                the node_modules the build context already holds (made by
-#                `npm ci --omit=dev` for this lockfile on the same platform), for builds
-#                without a registry; the .dockerignore keeps node_modules out, so such a
-#                context is made by hand (test/helpers/image.ts does it).
+#   DEPS         `npm` (default): `npm ci` from package-lock.json. `context`: use the
+#                node_modules the build context already holds (made by `npm ci` for this
+#                lockfile on the same platform, devDependencies included: the build needs
+#                them), for builds without a registry; the .dockerignore keeps node_modules
+#                out, so such a context is made by hand (test/helpers/image.ts does it).
 #   INSTALL_GIT  `true` (default): apt-get installs git, which the controller's builder runs to
 #                clone repositories. `false` for bases without apt (the image then cannot build
 #                deployments from git, only serve the API and the agent).
@@ -18,26 +18,28 @@
 # frontend image.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: production dependencies, then the dashboard ----
-# Production dependencies are enough to build the dashboard too: vite (the web build) and tsx
-# (the runtime's TypeScript loader, bin/obiente.js) are dependencies, not devDependencies.
+# ---- build: every dependency, the program (dist/), the dashboard (web/dist), then pruning ----
+# The build tools (esbuild, Vite) are devDependencies. What the compiled program loads from
+# node_modules at run time (the dependencies: PGlite) is what `npm prune --omit=dev`
+# leaves; the runtime stage takes that, dist/ and web/dist, and nothing else.
 FROM ${NODE_IMAGE} AS build
 ARG DEPS=npm
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the install scripts in the tree are optional native add-ons (ssh2,
-# cpu-features, which have pure-JS fallbacks) and checks; the one script the image needs, the
-# web build (npm's `prepare`), runs below once the sources are there.
+# cpu-features, which have pure-JS fallbacks) and checks; the builds the image needs (npm's
+# `prepare`) run below once the sources are there.
 RUN if [ "$DEPS" = npm ]; then \
-      npm ci --omit=dev --ignore-scripts --no-audit --no-fund; \
+      npm ci --ignore-scripts --no-audit --no-fund; \
     elif [ "$DEPS" != context ]; then \
       echo "DEPS must be npm or context, not '$DEPS'" >&2; exit 1; \
     fi
 COPY . .
-RUN test -d node_modules/tsx || { echo "no node_modules/tsx: build with DEPS=npm" >&2; exit 1; } \
- && npm run build:web --silent \
- && test -f web/dist/index.html \
- && rm -rf test bench scripts docs .ci .git* web/src web/public
+RUN test -d node_modules/esbuild || { echo "no node_modules/esbuild: DEPS=context needs the devDependencies too (npm ci, not --omit=dev)" >&2; exit 1; } \
+ && npm run build --silent \
+ && npm run build:web --silent -- --logLevel warn \
+ && test -f dist/main.js && test -f web/dist/index.html \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime ----
 FROM ${NODE_IMAGE}
@@ -51,7 +53,11 @@ RUN if [ "$INSTALL_GIT" = true ]; then \
  && mkdir -p /var/lib/obiente \
  && chown 1000:1000 /var/lib/obiente
 WORKDIR /app
-COPY --from=build /app /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 # The defaults of a container: listen on every interface of the container (not only loopback),
 # keep DATA_DIR (PGlite and the generated master key, only used without DATABASE_URL and
 # SECRETS_MASTER_KEY) in a volume-friendly place.
@@ -64,9 +70,10 @@ ENV NODE_ENV=production \
 USER 1000:1000
 VOLUME ["/var/lib/obiente"]
 EXPOSE 3000 3001 9464
-# One check for every role: /health where the api role runs, the agent's /metrics where only the
-# agent runs, and nothing to ask for a controller-only process (its liveness is the process).
+# One check for every role: /health where the api role runs, else the process's metrics listener
+# on METRICS_PORT, which every process serves (asked at 127.0.0.1: METRICS_HOST 127.0.0.1, the
+# default, or 0.0.0.0); a 401 (METRICS_TOKEN set) still says the process answers.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const r=(process.env.ROLES??'api').split(',').map(s=>s.trim());const p=r.includes('api')?`${process.env.PORT??3000}/health`:r.includes('agent')?`${process.env.AGENT_METRICS_PORT??9464}/metrics`:null;if(!p)process.exit(0);fetch(`http://127.0.0.1:${p}`,{signal:AbortSignal.timeout(4000)}).then(x=>process.exit(x.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const e=process.env;const r=(e.ROLES??'api').split(',').map(s=>s.trim());const p=r.includes('api')?`${e.PORT||3000}/health`:`${e.METRICS_PORT||e.AGENT_METRICS_PORT||9464}/metrics`;fetch(`http://127.0.0.1:${p}`,{signal:AbortSignal.timeout(4000)}).then(x=>process.exit(x.ok||x.status===401?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "bin/obiente.js"]
 CMD ["up"]

@@ -24,7 +24,6 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { desc, eq } from "drizzle-orm";
-import type { EdgePort } from "../src/controller/ports.js";
 import { BuiltinEdge } from "../src/edge/builtin-edge.js";
 import { CaddyEdge } from "../src/edge/caddy.js";
 import type { EdgeAdapter } from "../src/edge/edge-adapter.js";
@@ -258,7 +257,7 @@ async function main() {
 
       // 2. End to end through the platform.
       bp = await startBenchPlatform();
-      const edges = (bp.deploying.routes as unknown as { edges: EdgePort[] }).edges;
+      const edges = (bp.deploying.routes as unknown as { edges: EdgeAdapter[] }).edges;
       if (!Array.isArray(edges)) throw new Error("RouteSync has no edges array to add Caddy to");
       edges.push(caddyEdge);
       await bp.deploying.routes.sync();

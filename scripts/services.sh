@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts what the integration tests talk to, from Debian's
-# packages: PostgreSQL 15, Redis (and Sentinel), a Docker engine, Caddy and Pebble (and the image
-# registry docker-registry and OpenSSH's sshd, which the tests start themselves on loopback).
-# Idempotent: a service that already answers is left alone. Needs root (as on the CI machines).
+# packages: PostgreSQL 15, Redis (and Sentinel), a Docker engine, Caddy and Pebble (and the image registry
+# docker-registry and OpenSSH's sshd, which the tests start themselves on loopback). Idempotent:
+# a service that already answers is left alone. Needs root (as on the CI machines).
 set -euo pipefail
 log() { printf '[services] %s\n' "$*"; }
 
-packages=(postgresql redis-server redis-sentinel docker.io busybox-static caddy pebble git openssl ca-certificates iproute2 iptables wrk chromium docker-registry openssh-server debootstrap)
+packages=(postgresql redis-server docker.io busybox-static caddy pebble git openssl ca-certificates iproute2 iptables wrk chromium docker-registry openssh-server dnsmasq-base redis-sentinel debootstrap)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -74,6 +74,9 @@ fi
 "$(dirname "$0")/test-images.sh"
 # The production stack's images (deploy/images), from a Debian base made from Debian's archive:
 # about ten minutes on a fresh machine, nothing when they exist (tagged by content).
-log "building the stack's images (scripts/stack-images.sh)"
-bash "$(dirname "$0")/stack-images.sh" --base local >/dev/null
+# Built only for the stack's tests (STACK_TESTS=1, test/stack-deploy.test.ts).
+if [ "${STACK_TESTS:-}" = 1 ]; then
+  log "building the stack's images (scripts/stack-images.sh)"
+  bash "$(dirname "$0")/stack-images.sh" --base local >/dev/null
+fi
 log "ready: PostgreSQL, Redis, a Redis Cluster, Docker"

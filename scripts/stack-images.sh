@@ -5,10 +5,11 @@
 # base image's id, and not built again while an image with that tag exists: run it as often as
 # you like, only what changed is built.
 #
-# Usage: scripts/stack-images.sh [--base IMAGE|local] [--prefix PREFIX] [--jobs N] [NAME...]
+# Usage: scripts/stack-images.sh [--base IMAGE|local] [--prefix PREFIX] [--tag TAG] [--jobs N] [NAME...]
 #   --base     the Debian base (default debian:bookworm-slim, pulled by docker build);
 #              `local` makes one from Debian's archive with scripts/base-image.sh (no registry)
 #   --prefix   tags are PREFIX<name>:<hash> (default obiente-); e.g. registry.example.com/obiente-
+#   --tag      also tag each image PREFIX<name>:TAG (what deploy/stack.yml's STACK_IMAGE_TAG names)
 #   --jobs     builds at once (default 3: most of the time goes to downloading packages)
 #   NAME...    only these images (default: all but pgpool)
 # Prints one line per image on stdout, tab-separated: name, tag, image id (sha256:…).
@@ -21,18 +22,22 @@ log() { printf '[stack-images] %s\n' "$*" >&2; }
 base=debian:bookworm-slim
 prefix=obiente-
 jobs=3
+extra_tag=""
 names=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) base=$2; shift 2 ;;
     --prefix) prefix=$2; shift 2 ;;
+    --tag) extra_tag=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) log "unknown option $1"; exit 2 ;;
     *) names+=("$1"); shift ;;
   esac
 done
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { log "--jobs must be a positive number"; exit 2; }
+[ -z "$extra_tag" ] || [[ "$extra_tag" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]] ||
+  { log "--tag must be a Docker tag (letters, digits, _ . -)"; exit 2; }
 if [ "${#names[@]}" -eq 0 ]; then
   names=(etcd postgres haproxy redis caddy prometheus alertmanager)
 fi
@@ -59,7 +64,7 @@ flock 9
 context_hash() {
   {
     printf '%s\n' "$base_id"
-    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root/deploy/images/$1" -cf - .
+    tar --sort=name --exclude=__pycache__ --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root/deploy/images/$1" -cf - .
   } | sha256sum | cut -c1-16
 }
 
@@ -89,5 +94,6 @@ wait
 [ -z "$(ls -A "$failures")" ] || exit 1
 
 for name in "${names[@]}"; do
+  [ -z "$extra_tag" ] || docker tag "${tags[$name]}" "${prefix}${name}:${extra_tag}"
   printf '%s\t%s\t%s\n' "$name" "${tags[$name]}" "$(docker image inspect -f '{{.Id}}' "${tags[$name]}")"
 done

@@ -1,7 +1,7 @@
 /**
  * Bad input through the real API on a real PostgreSQL: every case gets InvalidArgument, NotFound
- * or AlreadyExists with a message a person understands, and changes nothing (ARCHITECTURE.md
- * section 9: "Bad input gets a clear error and changes nothing"). Each case compares the row
+ * or AlreadyExists with a message a person understands, and changes nothing (docs/architecture.md,
+ * "Security": "Bad input gets a clear error and changes nothing"). Each case compares the row
  * count and a digest of every table, the audit log included, before and after.
  */
 import assert from "node:assert/strict";
@@ -171,6 +171,11 @@ describe("bad input through the API (PostgreSQL)", () => {
     ).deployment;
     assert.ok(otherDeployment);
     ids.otherDeployment = otherDeployment.id;
+    // Verified by the other organization (as its TXT record would prove): taken for everyone else.
+    await t.platform.database.db
+      .update(schema.domains)
+      .set({ status: "verified", verifiedAt: new Date() })
+      .where(sql`${schema.domains.domain} = ${takenDomain}`);
   });
   after(() => t?.close());
 
@@ -563,6 +568,24 @@ describe("bad input through the API (PostgreSQL)", () => {
         message: /^deployment not found$/,
       },
       {
+        name: "unknown project (GetDeployKey)",
+        run: () => project().getDeployKey({ projectId: unknown }),
+        code: "not_found",
+        message: /^project not found$/,
+      },
+      {
+        name: "unknown project (RotateDeployKey)",
+        run: () => project().rotateDeployKey({ projectId: unknown }),
+        code: "not_found",
+        message: /^project not found$/,
+      },
+      {
+        name: "unknown deployment (CancelBuild)",
+        run: () => deployment().cancelBuild({ deploymentId: unknown }),
+        code: "not_found",
+        message: /^deployment not found$/,
+      },
+      {
         name: "unknown build (RollbackDeployment)",
         run: () => deployment().rollbackDeployment({ id: ids.deployment, buildId: unknown }),
         code: "not_found",
@@ -650,6 +673,24 @@ describe("bad input through the API (PostgreSQL)", () => {
       );
     }
     list.push(
+      {
+        name: "malformed project id (GetDeployKey)",
+        run: () => project().getDeployKey({ projectId: "shop" }),
+        code: "invalid_argument",
+        message: /project_id must be an id \(a UUID\)/,
+      },
+      {
+        name: "malformed project id (RotateDeployKey)",
+        run: () => project().rotateDeployKey({ projectId: "" }),
+        code: "invalid_argument",
+        message: /project_id must be an id \(a UUID\)/,
+      },
+      {
+        name: "malformed deployment id (CancelBuild)",
+        run: () => deployment().cancelBuild({ deploymentId: "web" }),
+        code: "invalid_argument",
+        message: /deployment_id must be an id \(a UUID\)/,
+      },
       {
         name: "malformed build id (RollbackDeployment)",
         run: () => deployment().rollbackDeployment({ id: ids.deployment, buildId: "latest" }),

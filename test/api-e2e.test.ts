@@ -291,7 +291,11 @@ describe("obiente up, end to end (embedded mode)", () => {
     assert.equal(report.checks.services?.ok, true);
     assert.equal(report.checks.services?.kind, "memory");
 
-    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    // Prometheus's series are on the metrics listener, not on the API's port.
+    assert.equal((await fetch(`${baseUrl}/metrics`)).status, 404);
+    const { metricsUrl } = running();
+    assert.ok(metricsUrl, "the metrics listener's address in the log");
+    const metrics = await (await fetch(metricsUrl)).text();
     for (const procedure of [
       "obiente.cloud.organization.v1.OrganizationService/CreateOrganization",
       "obiente.cloud.project.v1.ProjectService/CreateProject",

@@ -1,5 +1,5 @@
 /**
- * Tenant isolation and roles, through the real API (ARCHITECTURE.md section 9: "no resource of one
+ * Tenant isolation and roles, through the real API (docs/architecture.md, "Security": "no resource of one
  * organization is visible to another").
  *
  * Organization A belongs to the bootstrap administrator and holds a project, a deployment with an
@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { AuthService } from "../src/gen/obiente/cloud/auth/v1/auth_pb.js";
 import { DeploymentService } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { NodeService } from "../src/gen/obiente/cloud/node/v1/node_pb.js";
@@ -22,7 +22,7 @@ import {
 } from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.js";
 import { executeRows } from "../src/store/database.js";
-import { auditLog, builds, nodeMetadata } from "../src/store/schema.js";
+import { auditLog, builds, domains, nodeMetadata } from "../src/store/schema.js";
 import { startTestPlatform, type TestPlatform } from "./helpers/api.js";
 import { createUserWithToken, type TestUser } from "./helpers/users.js";
 
@@ -166,6 +166,14 @@ const organizationCases: Table<typeof OrganizationService> = {
       (c, ids) => c.org.removeMember({ organizationId: ids.org, userId: ids.ownerUser }),
     ],
   },
+  getQuotas: {
+    needs: "read",
+    calls: [(c, ids) => c.org.getQuotas({ organization: ids.org })],
+  },
+  setQuotas: {
+    needs: "platform-admin",
+    calls: [(c, ids) => c.org.setQuotas({ organization: ids.org, limits: { deployments: 1n } })],
+  },
 };
 
 const projectCases: Table<typeof ProjectService> = {
@@ -185,6 +193,14 @@ const projectCases: Table<typeof ProjectService> = {
   deleteProject: {
     needs: "write",
     calls: [(c, ids) => c.project.deleteProject({ id: ids.project })],
+  },
+  getDeployKey: {
+    needs: "read",
+    calls: [(c, ids) => c.project.getDeployKey({ projectId: ids.project })],
+  },
+  rotateDeployKey: {
+    needs: "manage",
+    calls: [(c, ids) => c.project.rotateDeployKey({ projectId: ids.project })],
   },
 };
 
@@ -304,9 +320,22 @@ const deploymentCases: Table<typeof DeploymentService> = {
       ),
     ],
   },
+  verifyDomain: {
+    needs: "write",
+    calls: [
+      (c, ids) => c.deployment.verifyDomain({ deploymentId: ids.deployment, domain: ids.domain }),
+      outsiderOnly((c, ids) =>
+        c.deployment.verifyDomain({ deploymentId: ids.ownDeployment, domain: ids.domain }),
+      ),
+    ],
+  },
   listBuilds: {
     needs: "read",
     calls: [(c, ids) => c.deployment.listBuilds({ deploymentId: ids.deployment })],
+  },
+  cancelBuild: {
+    needs: "write",
+    calls: [(c, ids) => c.deployment.cancelBuild({ deploymentId: ids.deployment })],
   },
   streamBuildLogs: {
     needs: "runtime",
@@ -367,6 +396,18 @@ const authCases: Table<typeof AuthService> = {
     // Only one's own tokens: someone else's id is NotFound, as if it did not exist.
     needs: "own",
     calls: [(c, ids) => c.auth.revokeApiToken({ id: ids.apiToken })],
+  },
+  linkIdentity: {
+    needs: "platform-admin",
+    calls: [
+      (c, ids) =>
+        c.auth.linkIdentity({
+          user: ids.ownerUser,
+          issuer: "https://id.example.com",
+          subject: "intruder",
+          move: true,
+        }),
+    ],
   },
 };
 
@@ -453,6 +494,7 @@ describe("API isolation between organizations, and roles", () => {
       users: sql`SELECT to_jsonb(x) AS r FROM users x WHERE id IN ${membersOfA}`,
       api_tokens: sql`SELECT to_jsonb(x) - 'last_used_at' AS r FROM api_tokens x WHERE user_id IN ${membersOfA}`,
       projects: sql`SELECT to_jsonb(x) AS r FROM projects x WHERE organization_id = ${org}`,
+      project_deploy_keys: sql`SELECT to_jsonb(x) AS r FROM project_deploy_keys x WHERE project_id IN (SELECT id FROM projects WHERE organization_id = ${org})`,
       deployments: sql`SELECT to_jsonb(x) AS r FROM deployments x WHERE organization_id = ${org}`,
       env_vars: sql`SELECT to_jsonb(x) AS r FROM env_vars x WHERE deployment_id IN ${deploymentsOfA}`,
       domains: sql`SELECT to_jsonb(x) AS r FROM domains x WHERE organization_id = ${org}`,
@@ -536,6 +578,11 @@ describe("API isolation between organizations, and roles", () => {
       })
     ).deployment;
     assert.ok(deploymentA);
+    // A's custom domain, verified (as its TXT record would prove): no one else may claim it.
+    await t.platform.database.db
+      .update(domains)
+      .set({ status: "verified", verifiedAt: new Date() })
+      .where(eq(domains.domain, customDomain));
     const buildId = randomUUID();
     await t.platform.database.db.insert(builds).values({
       id: buildId,
@@ -640,6 +687,12 @@ describe("API isolation between organizations, and roles", () => {
       ["owner token prefix", adminToken.prefix],
     ];
     for (const domain of deploymentA.domains) secrets.push([`domain ${domain}`, domain]);
+    const keyA = (await admin.project.getDeployKey({ projectId: projectA.id })).deployKey;
+    assert.ok(keyA);
+    secrets.push(
+      ["deploy key", keyA.publicKey.split(" ")[1] ?? keyA.publicKey],
+      ["deploy key fingerprint", keyA.fingerprint],
+    );
     for (const user of [viewer, developer, orgAdmin, bystander]) {
       secrets.push(
         [`member ${user.email}`, user.email],
@@ -903,9 +956,11 @@ describe("API isolation between organizations, and roles", () => {
           assert.ok(!got.ok, `${who.email} changed a node`);
           assert.equal(Code[got.error.code], "PermissionDenied");
         }
-        // Reading is open to every signed-in user.
+        // Reading is open to every signed-in user; the labels are for platform administrators
+        // (test/api-tenant-data.test.ts).
         const node = await c.getNode({ id: idsA.node });
-        assert.equal(node.node?.labels.compute, "true");
+        assert.equal(node.node?.id, idsA.node);
+        assert.deepEqual(node.node?.labels, {});
       }
     });
 
@@ -977,6 +1032,20 @@ describe("API isolation between organizations, and roles", () => {
       const gone = await attempt(() => c.getDeployment({ id }));
       assert.ok(!gone.ok);
       assert.equal(Code[gone.error.code], "NotFound");
+    });
+
+    it("an admin rotates a project's deploy key; the old key is gone", async () => {
+      const c = orgAdmin.clients.project;
+      const before = (await c.getDeployKey({ projectId: idsA.project })).deployKey;
+      const rotated = await audited("project.deploy_key.rotate", orgAdmin, () =>
+        c.rotateDeployKey({ projectId: idsA.project }),
+      );
+      assert.ok(before && rotated.deployKey);
+      assert.notEqual(rotated.deployKey.publicKey, before.publicKey);
+      assert.notEqual(rotated.deployKey.fingerprint, before.fingerprint);
+      const after = (await viewer.clients.project.getDeployKey({ projectId: idsA.project }))
+        .deployKey;
+      assert.equal(after?.publicKey, rotated.deployKey.publicKey);
     });
 
     it("an admin manages non-owner members", async () => {

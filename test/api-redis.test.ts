@@ -66,6 +66,7 @@ describe("two API processes sharing PostgreSQL and Redis", () => {
         DATA_DIR: dir,
         RATE_LIMIT_MAX: String(MAX),
         RATE_LIMIT_WINDOW_MS: "60000",
+        RATE_LIMIT_ADDRESS_MAX: "100000",
       };
     };
     const [envA, envB] = [await env(), await env()];

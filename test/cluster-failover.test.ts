@@ -178,8 +178,16 @@ describe("drain and node failure on a 3-node Swarm", { skip: skip ?? false }, ()
       "Swarm to make the node active again",
       250,
     );
-    const { node } = await nodes.getNode({ id: worker.id });
-    assert.equal(node?.availability, NodeAvailability.ACTIVE);
+    // The record follows within a heartbeat of the node sync.
+    await eventually(
+      async () =>
+        (await nodes.getNode({ id: worker.id })).node?.availability === NodeAvailability.ACTIVE
+          ? true
+          : undefined,
+      10_000,
+      "the node's record to say active",
+      250,
+    );
   });
 
   test("a node that dies: its deployments answer from other nodes within 30 s, once each", async () => {

@@ -8,12 +8,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import pino from "pino";
-import {
-  lastPlacement,
-  loadSnapshot,
-  Placer,
-  placementCheck,
-} from "../src/controller/placement.js";
+import { loadSnapshot, Placer, placementCheck } from "../src/controller/placement.js";
+import { lastPlacement } from "../src/nodes/placements.js";
 import {
   deploymentLocations,
   deployments,

@@ -32,6 +32,7 @@ import {
   untilAnswers,
   waitForStatus,
 } from "./helpers/deploy-harness.js";
+import { startDnsServer, type TestDnsServer } from "./helpers/dns.js";
 import { FIXTURE_CONTENT, type FixtureRepo, makeFixtureRepo } from "./helpers/git-fixtures.js";
 import { type OidcIssuer, startOidcIssuer } from "./helpers/oidc-issuer.js";
 
@@ -110,6 +111,10 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
   let baseUrl: string;
   let deploymentId = "";
   let projectName = "";
+  /** The platform's default name of the deployment (its custom one is served once verified). */
+  let defaultDomain = "";
+  /** The DNS server the platform looks domain ownership records up on. */
+  let dns: TestDnsServer;
   const records: PageRecord[] = [];
   const appName = `dash-${Date.now().toString(36)}`;
 
@@ -119,6 +124,7 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
     if (!existsSync(`${DEFAULT_DASHBOARD_ROOT}/index.html`)) await buildDashboard();
     // The issuer must know the dashboard's callback, so the API's port is chosen first.
     const port = await freePort();
+    dns = await startDnsServer();
     issuer = await startOidcIssuer({
       webRedirectUris: [`http://127.0.0.1:${port}/auth/callback`],
       accounts: { alice: { email: "alice@obiente.test", name: "Alice Example" } },
@@ -129,6 +135,8 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
         OIDC_ISSUER: issuer.issuer,
         OIDC_AUDIENCE: issuer.audience,
         OIDC_CLIENT_ID: issuer.webClientId,
+        DNS_RESOLVERS: dns.address,
+        DNS_TIMEOUT_MS: "2000",
       },
       leftovers,
     );
@@ -145,6 +153,7 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
     await h?.close().catch(() => undefined);
     await leftovers.cleanup();
     await issuer?.close().catch(() => undefined);
+    await dns?.close();
     await repo?.cleanup();
   });
 
@@ -230,6 +239,8 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
     assert.equal(await STATUS(page).getAttribute("data-status"), "running");
     const { deployment } = await h.deployments.getDeployment({ id: deploymentId });
     assert.equal(deployment?.status, DeploymentStatus.RUNNING);
+    defaultDomain = deployment?.domains.find((d) => d.endsWith(".localhost")) ?? "";
+    assert.ok(defaultDomain);
     const lines = await page.locator("[data-testid=build-log] .log-line").count();
     assert.ok(lines > 0, "the build log showed lines");
     await screenshot(page, "07-deployment-running");
@@ -237,7 +248,8 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
 
   step("follows the runtime logs", async () => {
     assert.ok(h.edgePort);
-    const domain = `${appName}.example.test`;
+    // The custom domain is not served until verified (a later step): the default one is.
+    const domain = defaultDomain;
     await untilAnswers(
       h.edgePort,
       domain,
@@ -420,7 +432,40 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
     await screenshot(page, "10-settings");
     await row.getByTestId("reveal").click();
     await row.getByText("hello-dashboard").waitFor();
-    await page.getByTestId("domains").getByText(`${appName}.example.test`).waitFor();
+    await page
+      .getByTestId("domains")
+      .getByText(`${appName}.example.test`, { exact: true })
+      .waitFor();
+  });
+
+  step("shows the custom domain pending with its DNS record, and verifies it", async () => {
+    assert.ok(h.edgePort);
+    const domain = `${appName}.example.test`;
+    const item = page.locator(`[data-testid=domains] li[data-domain="${domain}"]`);
+    await item.locator("[data-testid=domain-status][data-status=pending]").waitFor();
+    const instructions = item.getByTestId("domain-instructions");
+    await instructions.waitFor();
+    const name = (await instructions.getByTestId("record-name").textContent()) ?? "";
+    const value = (await instructions.getByTestId("record-value").textContent()) ?? "";
+    assert.equal(name, `_obiente-challenge.${domain}`);
+    assert.match(value, /^obiente-verification=[\w-]{24}$/);
+    assert.equal((await requestByHost(h.edgePort, domain)).status, 404, "served while pending");
+    await screenshot(page, "10b-domain-pending");
+
+    // Verifying before the record exists says what is missing, and changes nothing.
+    await instructions.getByTestId("verify-domain").click();
+    await instructions
+      .getByRole("alert")
+      .filter({ hasText: /no TXT record at/ })
+      .waitFor();
+    await item.locator("[data-testid=domain-status][data-status=pending]").waitFor();
+
+    await dns.setTxtRecords({ [name]: [value] });
+    await instructions.getByTestId("verify-domain").click();
+    await item.locator("[data-testid=domain-status][data-status=verified]").waitFor();
+    assert.equal(await item.getByTestId("domain-instructions").count(), 0);
+    await untilAnswers(h.edgePort, domain, 200, `${FIXTURE_CONTENT.echo} v1;`, 30_000);
+    await screenshot(page, "10c-domain-verified");
   });
 
   step("redeploys a new commit, then rolls back to the first build", async () => {
@@ -707,10 +752,12 @@ describe("web dashboard, end to end in Chromium", { timeout: 20 * 60_000 }, () =
       assert.deepEqual(offLoopback, [], "requests off loopback");
       assert.deepEqual(r.cspViolations, [], "CSP violations");
       assert.deepEqual(r.pageErrors, [], "uncaught errors");
-      // Answers the steps ask for: a made-up token (401) and the API failing on purpose (503).
+      // Answers the steps ask for: a made-up token (401), the API failing on purpose (503), and
+      // verifying a domain before its DNS record exists (FailedPrecondition, 400).
       const expected = (line: string) =>
         /^401 POST \S+\.AuthService\/WhoAmI$/.test(line) ||
-        /^503 POST \S+\.DeploymentService\/ListDeployments$/.test(line);
+        /^503 POST \S+\.DeploymentService\/ListDeployments$/.test(line) ||
+        /^400 POST \S+\.DeploymentService\/VerifyDomain$/.test(line);
       assert.deepEqual(
         r.failedResponses.filter((line) => !expected(line)),
         [],

@@ -2,9 +2,14 @@
  * Network isolation between projects: each project's deployments run on the project's own bridge
  * network. A container of project A cannot reach a container of project B (nor B reach A), while
  * two containers of project A reach each other.
+ *
+ * The published-port path too: apps are published on a host address this test owns (HOST_ADDRESS,
+ * on a port-less bridge it makes), where the edge reaches them. A container of project B that
+ * tries project A's published port on that host address is refused (the agent's isolation rules,
+ * NETWORK_ISOLATION=on: containers get nothing from the host itself), while the edge still
+ * answers for A. The rules and the address are removed afterwards.
  */
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { DeploymentStatus } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import {
@@ -13,34 +18,18 @@ import {
   docker,
   Leftovers,
   startDeployHarness,
+  storeRowsOf,
   untilAnswers,
   waitForStatus,
 } from "./helpers/deploy-harness.js";
+import { execIn } from "./helpers/exec.js";
 import { FIXTURE_CONTENT, type FixtureRepo, makeFixtureRepo } from "./helpers/git-fixtures.js";
+import { addressHolder, netnsSkipReason, suffix, Undo } from "./helpers/netns.js";
+
+const netnsSkip = await netnsSkipReason();
 
 /** Runs `cmd` in the container; its exit code and output. */
-async function exec(
-  containerId: string,
-  cmd: string[],
-): Promise<{ exitCode: number | null; output: string }> {
-  const execution = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await execution.start({ hijack: true, stdin: false });
-  let output = "";
-  const sink = new PassThrough();
-  sink.on("data", (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  });
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", resolve);
-    stream.on("close", resolve);
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await execution.inspect();
-  return { exitCode: ExitCode, output };
-}
+const exec = (containerId: string, cmd: string[]) => execIn(docker, containerId, cmd);
 
 /** The container's (only) container and its address on its project's network. */
 async function addressOf(deploymentId: string, projectId: string) {
@@ -60,8 +49,11 @@ async function addressOf(deploymentId: string, projectId: string) {
  */
 const wget = (ip: string) => ["timeout", "2", "wget", "-q", "-O-", `http://${ip}:8080/`];
 
-describe("isolation between projects", () => {
+describe("isolation between projects", { skip: netnsSkip ?? false }, () => {
   const leftovers = new Leftovers();
+  const undo = new Undo();
+  /** The host address apps are published on: this test's own. */
+  const hostAddress = `10.79.${200 + Math.floor(Math.random() * 50)}.1`;
   let repo: FixtureRepo | undefined;
   let h: DeployHarness | undefined;
   const projects = { a: "", b: "" };
@@ -71,10 +63,16 @@ describe("isolation between projects", () => {
     a2: { id: "", ip: "" },
     b: { id: "", ip: "" },
   };
+  const deployments = { a: "", a2: "", b: "" };
+  const domains = { a: "", a2: "", b: "" };
 
   before(async () => {
     repo = await makeFixtureRepo();
-    h = await startDeployHarness({}, leftovers);
+    await addressHolder(`oip${suffix()}`, `${hostAddress}/32`, undo);
+    h = await startDeployHarness({ HOST_ADDRESS: hostAddress, NETWORK_ISOLATION: "on" }, leftovers);
+    const firewall = h.t.platform.deploying?.firewall;
+    assert.ok(firewall, "the agent installed the isolation rules");
+    undo.push(() => firewall.uninstall());
     projects.a = await h.project("Project A");
     projects.b = await h.project("Project B");
     const harness = h;
@@ -104,12 +102,15 @@ describe("isolation between projects", () => {
       );
       const { id, ip } = await addressOf(m.id, m.projectId);
       apps[m.key] = { id, ip };
+      deployments[m.key] = m.id;
+      domains[m.key] = m.domain;
     }
   });
 
   after(async () => {
     await h?.close();
     await leftovers.cleanup();
+    await undo.run();
     await repo?.cleanup();
   });
 
@@ -142,5 +143,27 @@ describe("isolation between projects", () => {
       assert.ok(result.exitCode === 143 || result.exitCode === 1, `exit ${result.exitCode}`);
       assert.notEqual(result.exitCode, 0, `B reached A: ${result.output}`);
     }
+  });
+
+  it("keeps a container of project B from project A's published host port; the edge reaches it", async () => {
+    const info = await docker.getContainer(apps.a.id).inspect();
+    const binding = info.NetworkSettings.Ports["8080/tcp"]?.[0];
+    assert.equal(binding?.HostIp, hostAddress, "published on the host address only");
+    const port = Number(binding?.HostPort);
+    assert.ok(port > 0);
+    const result = await exec(apps.b.id, [
+      "timeout",
+      "2",
+      "wget",
+      "-q",
+      "-O-",
+      `http://${hostAddress}:${port}/`,
+    ]);
+    assert.notEqual(result.exitCode, 0, `B reached A's published port: ${result.output}`);
+    assert.ok(!result.output.includes(FIXTURE_CONTENT.dockerfile), result.output);
+    // The edge, on the host, still reaches it there.
+    const [location] = (await storeRowsOf((h as DeployHarness).t, deployments.a)).locations;
+    assert.equal(location?.port, port);
+    await untilAnswers(h?.edgePort ?? 0, domains.a, 200, FIXTURE_CONTENT.dockerfile);
   });
 });

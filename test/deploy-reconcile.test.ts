@@ -15,9 +15,9 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import { loadConfig } from "../src/config/config.js";
-import type { RuntimePort } from "../src/controller/ports.js";
 import { Reconciler } from "../src/controller/reconciler.js";
 import { DeploymentStatus } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
+import type { RuntimePort } from "../src/runtime/runtime-port.js";
 import { requestByHost } from "./helpers/caddy.js";
 import {
   containersOf,

@@ -154,7 +154,10 @@ describe("metrics through the API", () => {
     assert.ok((report.collection?.samples ?? 0) > 0);
     assert.ok((report.database?.writes.succeeded ?? 0) > 0);
 
-    const prometheus = await (await fetch(`${h.t.baseUrl}/metrics`)).text();
+    // Prometheus's series are on the process's metrics listener (METRICS_PORT).
+    const prometheus = await (
+      await fetch(`http://127.0.0.1:${h.t.platform.metricsPort}/metrics`)
+    ).text();
     for (const name of ["obiente_metrics_collection", "obiente_deployment_cpu", "obiente_rpc"]) {
       assert.ok(prometheus.includes(name), `/metrics has ${name}*`);
     }

@@ -21,6 +21,7 @@ import {
   projectNetworkName,
   RESTART_MAX_RETRIES,
 } from "../src/runtime/index.js";
+import { tenantBridgeName } from "../src/runtime/tenant-networks.js";
 
 const docker = new Dockerode({ socketPath: "/var/run/docker.sock" });
 const SCOPE_LABEL = "cloud.obiente.test_scope";
@@ -103,7 +104,7 @@ async function scope(t: TestContext, portRange = PORT_RANGE): Promise<Scope> {
       return name;
     },
     spec: ({ replica = 0, ...overrides } = {}) => ({
-      name: containerName(deploymentId, replica, imageId),
+      name: containerName(deploymentId, replica, imageId, 0),
       image: imageId,
       cmd: httpd(`${deploymentId}-r${replica}`),
       env: { GREETING: "hi" },
@@ -114,7 +115,6 @@ async function scope(t: TestContext, portRange = PORT_RANGE): Promise<Scope> {
           organizationId: `org-${id}`,
           replica,
           buildId: `build-${id}`,
-          generation: 1,
         }),
         [SCOPE_LABEL]: id,
       },
@@ -509,6 +509,18 @@ describe("docker runtime", () => {
     assert.equal(networks.length, 1);
     assert.equal(networks[0]?.Driver, "bridge");
     assert.equal(networks[0]?.Labels?.["cloud.obiente.project_id"], `race-${s.id}`);
+    // A tenant bridge, named so that the isolation rules' obt-+ pattern covers it at once.
+    assert.equal(networks[0]?.Options?.["com.docker.network.bridge.name"], tenantBridgeName(name));
+    assert.match(tenantBridgeName(name), /^obt-[0-9a-f]{11}$/);
+    // Two runtimes (two processes) at once: one network, not twins (same bridge name refused).
+    const other = new DockerRuntime({ portRange: PORT_RANGE, hostAddress: "127.0.0.1" });
+    const twin = projectNetworkName(`twin-${s.id}`);
+    const raced = await Promise.all([
+      s.runtime.ensureNetwork(twin, labels),
+      other.ensureNetwork(twin, labels),
+    ]);
+    assert.equal(new Set(raced.map((r) => r.id)).size, 1);
+    await s.runtime.removeNetwork(twin);
     assert.deepEqual(await s.runtime.ensureNetwork(name, labels), {
       ...results[0],
       created: false,

@@ -10,9 +10,9 @@ import pino from "pino";
 import { bootstrap } from "../src/accounts/bootstrap.js";
 import { storeAuthLookups } from "../src/accounts/lookups.js";
 import { AccountService } from "../src/accounts/service.js";
-import type { AppContext } from "../src/app/context.js";
 import type { Principal } from "../src/auth/principal.js";
 import { loadConfig } from "../src/config/config.js";
+import type { AppContext } from "../src/core/index.js";
 import {
   generateMasterKey,
   hashApiToken,
@@ -92,7 +92,9 @@ for (const driver of testDrivers) {
       database = await driver.open();
       services = await createPlatformServices({});
       ctx = {
-        config: loadConfig({ LOG_LEVEL: "silent" }),
+        // No controller runs here, so deployments stay queued: the build quota would refuse the
+        // fifth. Quotas have their own test (test/quotas.test.ts).
+        config: loadConfig({ LOG_LEVEL: "silent", QUOTA_CONCURRENT_BUILDS: "1000" }),
         db: database.db,
         services,
         secrets: new SecretBox(parseMasterKey(generateMasterKey())),
@@ -488,6 +490,22 @@ for (const driver of testDrivers) {
           domain: "www.unique.example",
         });
         const other = await orgWithProject(bob.principal, "Other Org Name");
+        // A claim alone proves nothing: while alice's is pending, bob may claim the name too.
+        const early = await deployments.create(bob.principal, {
+          projectId: other.project.id,
+          name: "early-claim",
+          gitRepo: repo("early"),
+          branch: "main",
+          domain: "www.unique.example",
+        });
+        assert.ok(early.domains.includes("www.unique.example"));
+        await deployments.delete(bob.principal, early.id);
+        // Alice proves she owns it (what VerifyDomain records once the TXT record is found;
+        // test/domain-verification.test.ts does it through DNS): now it is hers alone.
+        await database.db
+          .update(domains)
+          .set({ status: "verified", verifiedAt: new Date() })
+          .where(and(eq(domains.domain, "www.unique.example"), eq(domains.deploymentId, mine.id)));
         const refused = await rejectsWith(
           deployments.create(bob.principal, {
             projectId: other.project.id,

@@ -12,18 +12,21 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
+import { CADDY_METRICS_PORT, CADDY_PROVIDER_PATH } from "../src/app/caddy-provider.js";
 import { TRAEFIK_PROVIDER_PATH } from "../src/app/traefik-provider.js";
 import { loadConfig } from "../src/config/config.js";
+import { parseRedisUrl } from "../src/platform/redis/connection.js";
 import {
   buildBaseWithAddonLibraries,
   buildImage,
   docker,
-  type ProductionModules,
-  productionModules,
+  type InstalledModules,
+  installModules,
   REPO_ROOT,
 } from "./helpers/image.js";
 
 const STACK_FILE = join(REPO_ROOT, "deploy/stack.yml");
+const TRAEFIK_FILE = join(REPO_ROOT, "deploy/stack.traefik.yml");
 const STACK_NAME = "obiente";
 
 interface ServiceSecret {
@@ -39,9 +42,11 @@ interface Service {
   secrets?: (string | ServiceSecret)[];
   volumes?: (string | { type: string; source: string; target: string })[];
   ports?: { target: number; published: number; mode?: string }[];
+  sysctls?: Record<string, string | number>;
   deploy?: {
     mode?: string;
     replicas?: string | number;
+    endpoint_mode?: string;
     placement?: { constraints?: string[]; max_replicas_per_node?: number };
   };
 }
@@ -87,21 +92,67 @@ function interpolateTree(node: unknown, env: Record<string, string>): unknown {
   return node;
 }
 
+function readStack(file: string, env: Record<string, string>): Stack {
+  // go-yaml (the docker CLI) reads YAML 1.1, with merge keys.
+  const raw = parse(readFileSync(file, "utf8"), { version: "1.1", merge: true }) as unknown;
+  return interpolateTree(raw, env) as Stack;
+}
+
 /** The stack as docker stack deploy sees it, with the example settings. */
 function loadStack(env: Record<string, string>): Stack {
-  // go-yaml (the docker CLI) reads YAML 1.1, with merge keys.
-  const raw = parse(readFileSync(STACK_FILE, "utf8"), { version: "1.1", merge: true }) as unknown;
-  return interpolateTree(raw, env) as Stack;
+  return readStack(STACK_FILE, env);
+}
+
+/**
+ * `-c deploy/stack.yml -c OVERRIDE`, merged as the docker CLI merges: maps key by key, lists of
+ * secrets by source, of volumes and ports by target, other lists appended.
+ */
+function mergeStacks(base: Stack, override: Stack): Stack {
+  const byKey = <T>(key: (item: T) => string, a: T[] = [], b: T[] = []) => {
+    const merged = new Map(a.map((item) => [key(item), item]));
+    for (const item of b) merged.set(key(item), item);
+    return [...merged.values()];
+  };
+  const services: Record<string, Service> = { ...base.services };
+  for (const [name, extra] of Object.entries(override.services)) {
+    const service = services[name] ?? {};
+    services[name] = {
+      ...service,
+      ...extra,
+      environment: { ...service.environment, ...extra.environment },
+      secrets: byKey((s) => (typeof s === "string" ? s : s.source), service.secrets, extra.secrets),
+      ports: byKey((p) => String(p.target), service.ports, extra.ports),
+      deploy: {
+        ...service.deploy,
+        ...extra.deploy,
+        placement: {
+          ...service.deploy?.placement,
+          ...extra.deploy?.placement,
+          constraints: [
+            ...(service.deploy?.placement?.constraints ?? []),
+            ...(extra.deploy?.placement?.constraints ?? []),
+          ],
+        },
+      },
+    };
+  }
+  return {
+    services,
+    secrets: { ...base.secrets, ...override.secrets },
+    configs: { ...base.configs, ...override.configs },
+  };
 }
 
 const exampleEnv = readEnvFile(join(REPO_ROOT, "deploy/stack.env.example"));
 
 /** Sample values of the secrets, by the variable they fill. */
 const SECRET_SAMPLES: Record<string, string> = {
-  DATABASE_URL:
-    "postgres://obiente:p%40ss@postgres-1:5432,postgres-2:5432,postgres-3:5432/obiente?target_session_attrs=read-write",
+  DATABASE_URL: "postgres://obiente:p%40ss@postgres:5432/obiente",
+  METRICS_DATABASE_URL: "postgres://obiente:p%40ss@postgres:5432/obiente_metrics",
   SECRETS_MASTER_KEY: randomBytes(32).toString("hex"),
+  CADDY_PROVIDER_TOKEN: randomBytes(24).toString("hex"),
   TRAEFIK_PROVIDER_TOKEN: randomBytes(24).toString("hex"),
+  REGISTRY_PASSWORD: randomBytes(12).toString("hex"),
 };
 
 function secretTargets(service: Service): string[] {
@@ -117,28 +168,42 @@ function bindsDockerSocket(service: Service): boolean {
 }
 
 /**
- * Whether src/config/config.ts reads a variable. loadConfig drops the ones it does not know, and
- * treats empty ones as unset: given a value alone, a known variable comes back in the result, or
- * the error names it.
+ * Whether src/config/config.ts reads a variable (NAME_FILE: whether it reads NAME). loadConfig
+ * drops the ones it does not know, and treats empty ones as unset: given a value alone, a known
+ * variable comes back in the result, or the error names it.
  */
 function knownToConfig(key: string): boolean {
+  const name = key.endsWith("_FILE") ? key.slice(0, -"_FILE".length) : key;
   try {
-    return key in loadConfig({ [key]: "1" });
+    return name in loadConfig({ [name]: "1" });
   } catch (error) {
-    return (error as Error).message.includes(key);
+    return (error as Error).message.includes(name);
   }
 }
 
-/** The process environment a platform service's task gets: its variables and its secrets. */
+const secretFiles = mkdtempSync(join(tmpdir(), "obiente-stack-secrets-"));
+after(() => rmSync(secretFiles, { recursive: true, force: true }));
+
+/**
+ * The process environment a platform service's task gets: its variables, each NAME_FILE pointing
+ * at a file that holds the sample of NAME (as Swarm mounts the secret at /run/secrets/NAME).
+ */
 function platformEnv(service: Service): Record<string, string> {
   const env: Record<string, string> = {};
+  const targets = secretTargets(service);
   for (const [key, value] of Object.entries(service.environment ?? {})) {
-    env[key] = value === null ? "" : String(value);
-  }
-  for (const target of secretTargets(service)) {
-    const sample = SECRET_SAMPLES[target];
-    assert.ok(sample, `secret ${target}: a variable of src/config/config.ts with a sample here`);
-    env[target] = sample;
+    const text = value === null ? "" : String(value);
+    const secret = /^\/run\/secrets\/([A-Z_]+)$/.exec(text)?.[1];
+    if (key.endsWith("_FILE") && secret) {
+      assert.ok(targets.includes(secret), `${key}: the service mounts the secret ${secret}`);
+      const sample = SECRET_SAMPLES[secret];
+      assert.ok(sample, `secret ${secret}: a variable of src/config/config.ts with a sample here`);
+      const file = join(secretFiles, secret);
+      writeFileSync(file, `${sample}\n`);
+      env[key] = file;
+    } else {
+      env[key] = text;
+    }
   }
   return env;
 }
@@ -155,6 +220,17 @@ describe("deploy/stack.yml", () => {
     assert.deepEqual(platform.map(([name]) => name).sort(), ["agent", "api", "controller"]);
   });
 
+  test("no message of a required variable has '-' or '?': the docker CLI would read a default there", () => {
+    // Docker 20.10's stack deploy looks for "-" before ":?" in ${…}: `${REGISTRY:?e.g.
+    // obiente-apps}` gave REGISTRY the value "apps" whatever the environment said.
+    for (const file of [STACK_FILE, TRAEFIK_FILE]) {
+      const text = readFileSync(file, "utf8");
+      for (const match of text.matchAll(/\$\{[A-Za-z_][A-Za-z0-9_]*:?\?([^}]*)\}/g)) {
+        assert.doesNotMatch(match[1] ?? "", /[-?]/, `${file}: ${match[0]}`);
+      }
+    }
+  });
+
   test("every platform service's environment and secrets are accepted by loadConfig", () => {
     for (const [name, service] of platform) {
       const env = platformEnv(service);
@@ -163,20 +239,30 @@ describe("deploy/stack.yml", () => {
       assert.deepEqual(unknown, [], `${name}: variables src/config/config.ts does not know`);
       assert.deepEqual(config.ROLES, [name], `${name}: ROLES`);
       assert.equal(config.RUNTIME, "swarm");
-      assert.equal(config.EDGE, "traefik");
+      assert.equal(config.EDGE, "caddy");
+      assert.equal(config.CADDY_MODE, "pull");
       assert.equal(config.HOST, "0.0.0.0", `${name}: reachable from the overlay network`);
+      // Secrets through NAME_FILE: no shell step, the image's own entrypoint.
       assert.equal(config.DATABASE_URL, SECRET_SAMPLES.DATABASE_URL);
+      assert.equal(config.METRICS_DATABASE_URL, SECRET_SAMPLES.METRICS_DATABASE_URL);
       assert.equal(config.SECRETS_MASTER_KEY, SECRET_SAMPLES.SECRETS_MASTER_KEY);
-      assert.match(config.REDIS_URL ?? "", /^redis:\/\/redis:/);
-      assert.ok(services.redis, "the redis service REDIS_URL names");
-      // The shared entrypoint: secrets to variables, then the program.
-      assert.equal(service.entrypoint?.[0], "/bin/sh");
-      assert.deepEqual(service.command, ["node", "bin/obiente.js", "up"]);
+      assert.equal(service.entrypoint, undefined, `${name}: the image's entrypoint`);
+      assert.equal(service.command, undefined, `${name}: the image's command`);
+      // Redis behind Sentinel: every Sentinel the URL names is a service of the stack.
+      const redis = parseRedisUrl(config.REDIS_URL ?? "");
+      assert.equal(redis.kind, "sentinel");
+      if (redis.kind === "sentinel") {
+        for (const sentinel of redis.sentinels) assert.ok(services[sentinel.host], sentinel.host);
+        assert.equal(redis.name, services["redis-1"]?.environment?.REDIS_MASTER_NAME);
+      }
+      // The database through HAProxy, a service of the stack.
+      assert.ok(services[new URL(config.DATABASE_URL ?? "").hostname]);
     }
   });
 
   test("the checks above can fail: an unknown variable, an invalid value", () => {
     assert.equal(knownToConfig("OIDC_JWKS_URI"), true);
+    assert.equal(knownToConfig("DATABASE_URL_FILE"), true);
     assert.equal(knownToConfig("REGISTRY_USERNAME"), true);
     assert.equal(knownToConfig("OIDC_JWKS_URL"), false);
     const api = services.api as Service;
@@ -184,9 +270,9 @@ describe("deploy/stack.yml", () => {
     assert.throws(() => loadConfig(platformEnv(broken)), /RUNTIME/);
   });
 
-  test("roles run where docs/swarm.md says", () => {
-    const { agent, controller, api, traefik } = services;
-    assert.ok(agent && controller && api && traefik);
+  test("roles run where docs/swarm.md says; only the edge publishes ports", () => {
+    const { agent, controller, api, caddy } = services;
+    assert.ok(agent && controller && api && caddy);
 
     assert.equal(agent.deploy?.mode, "global", "agent: one per node");
     assert.ok(bindsDockerSocket(agent), "agent: the node's Docker socket");
@@ -211,19 +297,69 @@ describe("deploy/stack.yml", () => {
     assert.ok(!bindsDockerSocket(api), "api: stateless, no Docker socket");
     assert.equal(api.deploy?.placement, undefined, "api: anywhere");
 
+    assert.equal(caddy.deploy?.mode, "global");
+    assert.ok(caddy.deploy?.placement?.constraints?.includes("node.labels.edge == true"));
+    const hostPorts = (caddy.ports ?? []).filter((p) => p.mode === "host").map((p) => p.target);
+    assert.deepEqual(hostPorts.sort(), [443, 80]);
+    assert.equal(Number(caddy.sysctls?.["net.ipv4.ip_unprivileged_port_start"]), 0);
+
+    for (const [name, service] of Object.entries(services)) {
+      // No routing mesh (docs/stack.md): host-mode ports only, and names resolve to the tasks.
+      for (const port of service.ports ?? []) assert.equal(port.mode, "host", `${name}: ports`);
+      if (name !== "grafana") assert.equal(service.deploy?.endpoint_mode, "dnsrr", name);
+      if (!["caddy", "grafana"].includes(name)) assert.deepEqual(service.ports ?? [], [], name);
+    }
+  });
+
+  test("Caddy pulls from the API's endpoint with the API's token", () => {
+    const caddy = services.caddy as Service;
+    const api = services.api as Service;
+    const url = new URL(String(caddy.environment?.CADDY_CONFIG_URL));
+    assert.equal(url.pathname, CADDY_PROVIDER_PATH);
+    assert.ok(services[url.hostname], `the loader's host "${url.hostname}" is a service`);
+    const config = loadConfig(platformEnv(api));
+    assert.equal(Number(url.port), config.PORT);
+    assert.equal(config.CADDY_PROVIDER_TOKEN, SECRET_SAMPLES.CADDY_PROVIDER_TOKEN);
+    const source = (service: Service, target: string) =>
+      (service.secrets ?? []).find(
+        (s): s is ServiceSecret => typeof s !== "string" && s.target === target,
+      )?.source;
+    assert.ok(source(caddy, "CADDY_PROVIDER_TOKEN"));
+    assert.equal(source(caddy, "CADDY_PROVIDER_TOKEN"), source(api, "CADDY_PROVIDER_TOKEN"));
+    assert.equal(caddy.environment?.CADDY_PROVIDER_TOKEN_FILE, "/run/secrets/CADDY_PROVIDER_TOKEN");
+    // The API's own route goes to the API's tasks.
+    assert.equal(config.CADDY_API_DOMAIN, exampleEnv.OBIENTE_API_DOMAIN);
+    assert.equal(config.CADDY_API_UPSTREAM, `tasks.api:${config.PORT}`);
+  });
+
+  test("deploy/stack.traefik.yml: Traefik polls the API's provider with its token, Caddy runs nowhere", () => {
+    const merged = mergeStacks(stack, readStack(TRAEFIK_FILE, exampleEnv));
+    const traefik = merged.services.traefik as Service;
+    const api = merged.services.api as Service;
+    const args = traefik.command ?? [];
+    const endpoint = args.find((a) => a.startsWith("--providers.http.endpoint="))?.split("=")[1];
+    assert.ok(endpoint, "providers.http.endpoint");
+    const url = new URL(endpoint);
+    assert.equal(url.pathname, TRAEFIK_PROVIDER_PATH);
+    assert.ok(merged.services[url.hostname], `the provider's host "${url.hostname}" is a service`);
+    const config = loadConfig(platformEnv(api));
+    assert.equal(config.EDGE, "traefik");
+    assert.equal(Number(url.port), config.PORT);
+    assert.equal(config.TRAEFIK_PROVIDER_TOKEN, SECRET_SAMPLES.TRAEFIK_PROVIDER_TOKEN);
+    assert.match(
+      traefik.entrypoint?.join(" ") ?? "",
+      /headers\.Authorization=Bearer \$\(cat \/run\/secrets\/TRAEFIK_PROVIDER_TOKEN\)/,
+    );
+    const resolvers = args
+      .map((a) => /^--certificatesResolvers\.([^.]+)\.acme\./.exec(a)?.[1])
+      .filter((r) => r !== undefined);
+    assert.deepEqual([...new Set(resolvers)], [config.TRAEFIK_CERT_RESOLVER]);
     assert.equal(traefik.deploy?.mode, "global");
     assert.ok(traefik.deploy?.placement?.constraints?.includes("node.labels.edge == true"));
-    const hostPorts = (traefik.ports ?? []).filter((p) => p.mode === "host").map((p) => p.target);
-    assert.deepEqual(hostPorts.sort(), [443, 80]);
-
-    // Platform services publish no port in the deployments' range.
-    const config = loadConfig(platformEnv(controller));
-    for (const [name, service] of Object.entries(services)) {
-      for (const port of service.ports ?? []) {
-        const inRange =
-          port.published >= config.PORT_RANGE.from && port.published <= config.PORT_RANGE.to;
-        assert.ok(!inRange, `${name} publishes ${port.published}, inside PORT_RANGE`);
-      }
+    const caddyConstraints = merged.services.caddy?.deploy?.placement?.constraints ?? [];
+    assert.ok(caddyConstraints.some((c) => c !== "node.labels.edge == true"));
+    for (const service of ["controller", "agent"]) {
+      assert.equal(loadConfig(platformEnv(merged.services[service] as Service)).EDGE, "traefik");
     }
   });
 
@@ -231,13 +367,25 @@ describe("deploy/stack.yml", () => {
     const prometheus = parse(
       readFileSync(join(REPO_ROOT, "deploy/prometheus/prometheus.yml"), "utf8"),
     ) as {
-      scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
+      scrape_configs: {
+        job_name: string;
+        dns_sd_configs?: { names: string[]; port: number }[];
+      }[];
+      rule_files?: string[];
     };
-    const ports: Record<string, number> = {
-      api: loadConfig(platformEnv(services.api as Service)).PORT,
-      agent: loadConfig(platformEnv(services.agent as Service)).AGENT_METRICS_PORT,
-      traefik: 8082,
-      "postgres-exporter": 9187,
+    const ports: Record<string, number[]> = {
+      api: [loadConfig(platformEnv(services.api as Service)).METRICS_PORT],
+      agent: [loadConfig(platformEnv(services.agent as Service)).METRICS_PORT],
+      controller: [loadConfig(platformEnv(services.controller as Service)).METRICS_PORT],
+      caddy: [CADDY_METRICS_PORT],
+      postgres: [8404],
+      "postgres-1": [8008],
+      "postgres-2": [8008],
+      "postgres-3": [8008],
+      "etcd-1": [2379],
+      "etcd-2": [2379],
+      "etcd-3": [2379],
+      alertmanager: [9093],
     };
     let checked = 0;
     for (const job of prometheus.scrape_configs) {
@@ -248,55 +396,30 @@ describe("deploy/stack.yml", () => {
           assert.equal(match[1], STACK_NAME);
           const service = match[2] as string;
           assert.ok(services[service], `${job.job_name}: no service "${service}" in the stack`);
-          assert.equal(sd.port, ports[service], `${job.job_name}: port`);
+          assert.ok(ports[service]?.includes(sd.port), `${job.job_name}: port ${sd.port}`);
           checked += 1;
         }
       }
     }
-    assert.equal(checked, 4);
-    const traefikArgs = services.traefik?.command ?? [];
-    assert.ok(traefikArgs.includes("--entryPoints.metrics.address=:8082"));
-    assert.ok(traefikArgs.includes("--metrics.prometheus.entryPoint=metrics"));
-    // Grafana's datasource names the prometheus service.
+    assert.ok(checked >= 10, `${checked} targets`);
+    // The metrics listener is for Prometheus on the overlay network: no service publishes it.
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of service.ports ?? []) {
+        assert.notEqual(port.target, ports.api?.[0], `${name} publishes the metrics port`);
+      }
+    }
+    // Grafana's datasource names the prometheus service; the rules are mounted where
+    // prometheus.yml reads them.
     const datasource = readFileSync(
       join(REPO_ROOT, "deploy/grafana/provisioning/datasources/prometheus.yml"),
       "utf8",
     );
     assert.match(datasource, /url: http:\/\/prometheus:9090/);
-    assert.ok(services.prometheus && services.grafana);
+    assert.ok(services.prometheus && services.grafana && services.alertmanager);
+    assert.ok(prometheus.rule_files?.includes("/etc/prometheus/rules/*.yml"));
   });
 
-  test("Traefik polls the API's provider endpoint with the token, and names the resolver", () => {
-    const traefik = services.traefik as Service;
-    const args = traefik.command ?? [];
-    const endpoint = args.find((a) => a.startsWith("--providers.http.endpoint="))?.split("=")[1];
-    assert.ok(endpoint, "providers.http.endpoint");
-    const url = new URL(endpoint);
-    assert.equal(url.pathname, TRAEFIK_PROVIDER_PATH);
-    assert.ok(services[url.hostname], `the provider's host "${url.hostname}" is a service`);
-    const api = loadConfig(platformEnv(services.api as Service));
-    assert.equal(Number(url.port), api.PORT);
-    assert.ok(api.ROLES.includes("api") && api.EDGE === "traefik", "the API serves the provider");
-    // The same secret on both sides, and Traefik sends it.
-    const source = (service: Service) =>
-      (service.secrets ?? []).find(
-        (s): s is ServiceSecret => typeof s !== "string" && s.target === "TRAEFIK_PROVIDER_TOKEN",
-      )?.source;
-    assert.ok(source(traefik));
-    assert.equal(source(traefik), source(services.api as Service));
-    assert.match(
-      traefik.entrypoint?.join(" ") ?? "",
-      /headers\.Authorization=Bearer \$\(cat \/run\/secrets\/TRAEFIK_PROVIDER_TOKEN\)/,
-    );
-    // The resolver Traefik defines is the one the routes name.
-    const resolvers = args
-      .map((a) => /^--certificatesResolvers\.([^.]+)\.acme\./.exec(a)?.[1])
-      .filter((r) => r !== undefined);
-    assert.ok(resolvers.length > 0);
-    assert.deepEqual([...new Set(resolvers)], [api.TRAEFIK_CERT_RESOLVER]);
-  });
-
-  test("PostgreSQL is a Patroni cluster on etcd, and the secrets and configs are declared", () => {
+  test("PostgreSQL is a Patroni cluster on etcd behind HAProxy; secrets and configs are declared", () => {
     const members = Object.keys(services).filter((n) => /^postgres-\d$/.test(n));
     const etcd = Object.keys(services).filter((n) => /^etcd-\d$/.test(n));
     assert.equal(members.length, 3);
@@ -304,16 +427,26 @@ describe("deploy/stack.yml", () => {
     for (const name of members) {
       const env = services[name]?.environment ?? {};
       assert.equal(env.PATRONI_NAME, name);
-      assert.equal(env.SCOPE, "obiente");
-      for (const host of etcd) assert.match(String(env.ETCD3_HOSTS), new RegExp(`'${host}:2379'`));
+      assert.equal(env.PATRONI_SCOPE, "obiente");
+      assert.deepEqual(
+        String(env.ETCD_HOSTS).split(","),
+        etcd.map((host) => `${host}:2379`),
+      );
     }
-    // The sample DATABASE_URL lists every member.
-    for (const name of members) assert.ok(SECRET_SAMPLES.DATABASE_URL?.includes(`${name}:5432`));
+    const haproxy = services.postgres?.environment?.POSTGRES_MEMBERS;
+    assert.deepEqual(String(haproxy).split(","), members);
 
     for (const [name, service] of Object.entries(services)) {
       for (const secret of service.secrets ?? []) {
         const source = typeof secret === "string" ? secret : secret.source;
         assert.ok(stack.secrets[source], `${name}: secret ${source} is declared`);
+      }
+      // Every *_FILE variable names a secret the service mounts.
+      for (const [key, value] of Object.entries(service.environment ?? {})) {
+        const target = /^\/run\/secrets\/(.+)$/.exec(String(value))?.[1];
+        if (key.endsWith("_FILE") && target) {
+          assert.ok(secretTargets(service).includes(target), `${name}: ${key}`);
+        }
       }
     }
     for (const [name, config] of Object.entries(stack.configs)) {
@@ -353,12 +486,12 @@ describe("the obiente image", { skip: dockerAvailable() }, () => {
   const container = `obiente-stack-test-${suffix}`;
   const secrets = mkdtempSync(join(tmpdir(), "obiente-secrets-"));
   chmodSync(secrets, 0o755); // listable by the image's uid 1000, as Swarm's /run/secrets is
-  let modules: ProductionModules | undefined;
+  let modules: InstalledModules | undefined;
   let built = false;
 
   before(async () => {
     let t = Date.now();
-    modules = await productionModules(300_000);
+    modules = await installModules(300_000);
     process.stdout.write(`# npm ci --omit=dev: ${Date.now() - t} ms\n`);
     // The local test base plus the libraries of the native add-ons (rollup, for the web build).
     await buildBaseWithAddonLibraries("obiente-test/node:latest", baseTag, modules.dir);
@@ -411,15 +544,19 @@ describe("the obiente image", { skip: dockerAvailable() }, () => {
     const api = loadStack(exampleEnv).services.api as Service;
     // The stack's secrets, as files the way Swarm mounts them.
     for (const target of secretTargets(api)) {
-      if (target === "DATABASE_URL") continue; // PGlite here: no PostgreSQL cluster to point at
       const file = join(secrets, target);
       writeFileSync(file, `${SECRET_SAMPLES[target]}\n`);
       chmodSync(file, 0o444);
     }
+    // The stack's environment, as it is, but for what needs the rest of the stack: the
+    // databases (PGlite here) and Redis (in-process services).
     const env = Object.entries(api.environment ?? {})
-      .filter(([key]) => key !== "REDIS_URL") // in-process services: no Redis here
+      .filter(
+        ([key]) => !["REDIS_URL", "DATABASE_URL_FILE", "METRICS_DATABASE_URL_FILE"].includes(key),
+      )
       .flatMap(([key, value]) => ["-e", `${key}=${value ?? ""}`]);
     const started = Date.now();
+    // The image's own entrypoint and command, as the stack runs it.
     await docker([
       "run",
       "-d",
@@ -432,11 +569,7 @@ describe("the obiente image", { skip: dockerAvailable() }, () => {
       "-v",
       `${secrets}:/run/secrets:ro`,
       ...env,
-      "--entrypoint",
-      api.entrypoint?.[0] ?? "",
       imageTag,
-      ...(api.entrypoint ?? []).slice(1),
-      ...(api.command ?? []),
     ]);
     const address = await docker([
       "inspect",
@@ -459,14 +592,14 @@ describe("the obiente image", { skip: dockerAvailable() }, () => {
     assert.equal(health.status, 200, JSON.stringify(body));
     process.stdout.write(`# /health answered ${Date.now() - started} ms after docker run\n`);
 
-    // The provider token came from the secret file, through the stack's entrypoint.
-    const provider = `http://${address}:3000${TRAEFIK_PROVIDER_PATH}`;
+    // The provider token came from the secret file, through CADDY_PROVIDER_TOKEN_FILE.
+    const provider = `http://${address}:3000${CADDY_PROVIDER_PATH}`;
     assert.equal((await fetch(provider)).status, 401);
     const authorized = await fetch(provider, {
-      headers: { authorization: `Bearer ${SECRET_SAMPLES.TRAEFIK_PROVIDER_TOKEN}` },
+      headers: { authorization: `Bearer ${SECRET_SAMPLES.CADDY_PROVIDER_TOKEN}` },
     });
     assert.equal(authorized.status, 200);
-    assert.ok("http" in ((await authorized.json()) as object));
+    assert.ok("apps" in ((await authorized.json()) as object));
 
     // The image's HEALTHCHECK agrees.
     let status = "";

@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { eq, is, sql } from "drizzle-orm";
+import { and, eq, is, sql } from "drizzle-orm";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
+import { PGLITE_SHARED_BUFFERS } from "../src/store/database.js";
 import {
   auditLog,
   controllerState,
@@ -198,17 +199,52 @@ for (const driver of testDrivers) {
     });
 
     describe("constraints", () => {
-      test("a domain belongs to one deployment on the whole platform", async () => {
+      test("a verified domain belongs to one deployment on the whole platform", async () => {
         const a = await seedOrganization(database.db);
         const b = await seedOrganization(database.db);
         const domain = `shop-${randomUUID()}.example.com`;
-        await database.db
-          .insert(domains)
-          .values({ domain, deploymentId: a.deploymentId, organizationId: a.organizationId });
+        await database.db.insert(domains).values({
+          domain,
+          deploymentId: a.deploymentId,
+          organizationId: a.organizationId,
+          status: "verified",
+        });
+        await rejectsWithSqlState(
+          database.db.insert(domains).values({
+            domain,
+            deploymentId: b.deploymentId,
+            organizationId: b.organizationId,
+            status: "verified",
+          }),
+          uniqueViolation,
+        );
+      });
+
+      test("pending claims of two organizations coexist; only one may become verified", async () => {
+        const a = await seedOrganization(database.db);
+        const b = await seedOrganization(database.db);
+        const domain = `claimed-${randomUUID()}.example.com`;
+        for (const o of [a, b]) {
+          await database.db
+            .insert(domains)
+            .values({ domain, deploymentId: o.deploymentId, organizationId: o.organizationId });
+        }
+        // One organization claims a domain once, on one deployment.
         await rejectsWithSqlState(
           database.db
             .insert(domains)
-            .values({ domain, deploymentId: b.deploymentId, organizationId: b.organizationId }),
+            .values({ domain, deploymentId: a.deploymentId, organizationId: a.organizationId }),
+          uniqueViolation,
+        );
+        await database.db
+          .update(domains)
+          .set({ status: "verified" })
+          .where(and(eq(domains.domain, domain), eq(domains.organizationId, a.organizationId)));
+        await rejectsWithSqlState(
+          database.db
+            .update(domains)
+            .set({ status: "verified" })
+            .where(and(eq(domains.domain, domain), eq(domains.organizationId, b.organizationId))),
           uniqueViolation,
         );
       });
@@ -493,6 +529,16 @@ for (const driver of testDrivers) {
         } finally {
           await rm(root, { recursive: true, force: true });
         }
+      });
+
+      // The buffer pool is most of an embedded process's memory at rest (docs/benchmarks.md,
+      // "Footprint"); a PGlite upgrade that drops the smaller setting shows here.
+      test("runs with the small buffer pool, not the 128 MB compiled into PGlite", async () => {
+        const rows = await executeRows<{ shared_buffers: string }>(
+          database.db,
+          sql`show shared_buffers`,
+        );
+        assert.equal(rows[0]?.shared_buffers, PGLITE_SHARED_BUFFERS);
       });
     }
 

@@ -152,7 +152,7 @@ describe("SwarmRuntime on a real 3-node Swarm", { skip: skip ?? false }, () => {
     node: SwarmNodeHandle,
     overrides: Partial<SwarmServiceSpec> = {},
   ): SwarmServiceSpec => ({
-    name: containerName(deploymentId, replica, imageId),
+    name: containerName(deploymentId, replica, imageId, 0),
     image: imageId,
     env: { GREETING: "hi" },
     labels: {
@@ -162,7 +162,6 @@ describe("SwarmRuntime on a real 3-node Swarm", { skip: skip ?? false }, () => {
         organizationId: `org-${scope}`,
         replica,
         buildId: `build-${scope}`,
-        generation: 1,
       }),
       [SCOPE_LABEL]: scope,
     },

@@ -1,17 +1,34 @@
 /**
  * The store side of authentication (src/auth's AuthLookups): tokens by hash, users by id, and
- * OIDC users, created on their first sign-in.
+ * OIDC users, found by (issuer, subject) and created on their first sign-in as SIGNUP allows.
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.js";
 import type { AuthLookups, AuthUser, OidcUserIdentity } from "../auth/authenticator.js";
+import { permissionDenied } from "../domain/errors.js";
 import { slugify } from "../domain/validation.js";
-import type { Db } from "../store/database.js";
+import type { Db, Tx } from "../store/database.js";
 import { isUniqueViolation } from "../store/errors.js";
 import { apiTokens, memberships, organizations, users } from "../store/schema.js";
 
-export function storeAuthLookups(db: Db, now: () => Date = () => new Date()): AuthLookups {
+/**
+ * Who may get an account by signing in through OIDC:
+ *  - open: anyone the issuer signs in, with an organization of their own;
+ *  - invite: only someone invited by email into an organization (AddMember), who takes the
+ *    invitation with that email verified by the issuer, and gets no organization of their own;
+ *  - closed: nobody new; a platform administrator links identities to accounts (LinkIdentity).
+ */
+export type SignupPolicy = "open" | "invite" | "closed";
+
+export interface StoreAuthLookupsOptions {
+  signup?: SignupPolicy;
+  now?: () => Date;
+}
+
+export function storeAuthLookups(db: Db, options: StoreAuthLookupsOptions = {}): AuthLookups {
+  const now = options.now ?? (() => new Date());
+  const signup = options.signup ?? "open";
   return {
     async findApiToken(hash) {
       const [row] = await db
@@ -32,54 +49,98 @@ export function storeAuthLookups(db: Db, now: () => Date = () => new Date()): Au
       const [row] = await db.select().from(users).where(eq(users.id, userId));
       return row ? toAuthUser(row) : undefined;
     },
-    upsertOidcUser: (identity) => upsertOidcUser(db, identity),
+    upsertOidcUser: (identity) => upsertOidcUser(db, identity, signup),
   };
 }
 
 /**
- * The user of an OIDC identity. Known by (issuer, subject); else a user added by email who
- * has not signed in yet takes this identity, when the issuer says the email is verified; else a
- * new user, with a personal organization of their own.
+ * The user of an OIDC identity. Known by (issuer, subject) and by nothing else: an email, even
+ * one the issuer calls verified, never leads to an existing account (an issuer may let anyone
+ * claim any address, and the bootstrap administrator has one no issuer owns). The one thing an
+ * email is matched with is an invitation (a user AddMember made, who never signed in); else,
+ * when SIGNUP allows, a new user with an organization of their own.
  */
-async function upsertOidcUser(db: Db, identity: OidcUserIdentity): Promise<AuthUser> {
-  const [known] = await db
-    .select()
-    .from(users)
-    .where(and(eq(users.oidcIssuer, identity.issuer), eq(users.oidcSubject, identity.subject)));
+async function upsertOidcUser(
+  db: Db,
+  identity: OidcUserIdentity,
+  signup: SignupPolicy,
+): Promise<AuthUser> {
+  const known = await findByIdentity(db, identity);
   if (known) return toAuthUser(known);
-  try {
-    return await createOidcUser(db, identity);
-  } catch (error) {
-    // A first sign-in's concurrent requests race to create the user: the loser finds the winner's.
-    if (!isUniqueViolation(error)) throw error;
-    const [winner] = await db
-      .select()
-      .from(users)
-      .where(and(eq(users.oidcIssuer, identity.issuer), eq(users.oidcSubject, identity.subject)));
-    if (!winner) throw error;
-    return toAuthUser(winner);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createOidcUser(db, identity, signup);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      // A first sign-in's concurrent requests race to create the user: the loser finds the
+      // winner's. Or the email was taken meanwhile: the next attempt sees it.
+      const winner = await findByIdentity(db, identity);
+      if (winner) return toAuthUser(winner);
+      if (attempt >= 2) throw error;
+    }
   }
 }
 
-async function createOidcUser(db: Db, identity: OidcUserIdentity): Promise<AuthUser> {
-  const email = identity.email?.toLowerCase();
+async function findByIdentity(db: Db | Tx, identity: OidcUserIdentity) {
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.oidcIssuer, identity.issuer), eq(users.oidcSubject, identity.subject)));
+  return row;
+}
+
+async function createOidcUser(
+  db: Db,
+  identity: OidcUserIdentity,
+  signup: SignupPolicy,
+): Promise<AuthUser> {
+  const email = identity.email?.trim().toLowerCase();
+  const verified = email !== undefined && email !== "" && identity.emailVerified === true;
   return db.transaction(async (tx) => {
-    if (email && identity.emailVerified) {
+    if (verified && signup !== "closed") {
       const [invited] = await tx
         .update(users)
         .set({
           oidcIssuer: identity.issuer,
           oidcSubject: identity.subject,
           displayName: identity.name ?? "",
+          invited: false,
+          updatedAt: new Date(),
         })
-        .where(and(sql`lower(${users.email}) = ${email}`, isNull(users.oidcSubject)))
+        .where(
+          and(
+            sql`lower(${users.email}) = ${email}`,
+            eq(users.invited, true),
+            isNull(users.oidcSubject),
+            eq(users.platformAdmin, false),
+          ),
+        )
         .returning();
-      if (invited) return toAuthUser(invited);
+      if (invited) {
+        await recordAudit(tx, {
+          principal: undefined,
+          action: "user.accept_invitation",
+          resourceType: "user",
+          resourceId: invited.id,
+          details: { issuer: identity.issuer, subject: identity.subject },
+        });
+        return toAuthUser(invited);
+      }
     }
-    // Without a verified email the user still gets in, under a placeholder address that cannot
-    // collide with (and so cannot claim) anyone's invitation.
+    if (signup !== "open") throw refused(identity, signup, verified ? email : undefined);
+
+    // The verified email when no one has it; else a placeholder that cannot collide with (and
+    // so cannot claim) anyone's address or invitation.
     const id = randomUUID();
-    const address = email && identity.emailVerified ? email : `${id}@oidc.invalid`;
+    let address = `${id}@oidc.invalid`;
+    if (verified) {
+      const [taken] = await tx
+        .select({ id: users.id })
+        .from(users)
+        .where(sql`lower(${users.email}) = ${email}`)
+        .limit(1);
+      if (!taken) address = email;
+    }
     const [user] = await tx
       .insert(users)
       .values({
@@ -105,10 +166,28 @@ async function createOidcUser(db: Db, identity: OidcUserIdentity): Promise<AuthU
       action: "user.signup",
       resourceType: "user",
       resourceId: id,
-      details: { issuer: identity.issuer },
+      details: {
+        issuer: identity.issuer,
+        ...(verified && address !== email ? { emailTakenBy: "another user" } : {}),
+      },
     });
     return toAuthUser(user);
   });
+}
+
+/** PermissionDenied for a sign-in SIGNUP does not allow, saying what would let the person in. */
+function refused(identity: OidcUserIdentity, signup: SignupPolicy, email: string | undefined) {
+  const who = `issuer ${identity.issuer}, subject ${identity.subject}`;
+  if (signup === "invite") {
+    return permissionDenied(
+      email
+        ? `this platform takes new accounts by invitation only, and ${email} has no invitation: ask an organization's administrator to invite ${email}`
+        : `this platform takes new accounts by invitation only, and invitations go to an email your sign-in must carry, verified: ask an administrator to link your identity (${who}) to an account`,
+    );
+  }
+  return permissionDenied(
+    `this platform takes no new accounts: ask a platform administrator to link your identity (${who}) to an account`,
+  );
 }
 
 function toAuthUser(row: typeof users.$inferSelect): AuthUser {

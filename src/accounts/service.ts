@@ -1,12 +1,16 @@
-/** The caller's own account: who they are, and their API tokens. */
+/**
+ * The caller's own account: who they are, and their API tokens; and, for platform
+ * administrators, linking an OIDC identity to an existing account.
+ */
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, isNull } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
+import { requirePlatformAdmin } from "../access/access.js";
 import type { RoleName } from "../access/roles.js";
-import type { AppContext } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import type { AppContext } from "../core/index.js";
 import { generateApiToken } from "../crypto/tokens.js";
-import { invalidArgument, notFound } from "../domain/errors.js";
+import { alreadyExists, invalidArgument, notFound } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
 import { apiTokens, memberships, organizations, users } from "../store/schema.js";
 
@@ -107,6 +111,86 @@ export class AccountService {
         resourceType: "api_token",
         resourceId: tokenId,
       });
+    });
+  }
+
+  /**
+   * Platform administrators only: from now on, the OIDC identity (issuer, subject) signs in as
+   * `user` (an id or an email). The only way an identity reaches an existing account: sign-in
+   * itself matches (issuer, subject), never an email. An identity another user has is refused,
+   * unless `move` takes it from them (they can then no longer sign in with it). The target's
+   * own identity, if any, is replaced. Audited, with what was replaced.
+   */
+  async linkIdentity(
+    principal: Principal,
+    input: { user: string; issuer: string; subject: string; move: boolean },
+  ): Promise<{ user: typeof users.$inferSelect; movedFromUserId: string | undefined }> {
+    requirePlatformAdmin(principal);
+    const issuer = input.issuer.trim();
+    const subject = input.subject.trim();
+    if (!/^https?:\/\/[^\s]+$/.test(issuer) || issuer.length > 2048) {
+      throw invalidArgument("issuer must be the issuer's URL, as in the tokens' iss claim");
+    }
+    if (subject === "" || subject.length > 255 || /[\u0000-\u001f]/.test(subject)) {
+      throw invalidArgument("subject must be the tokens' sub claim: 1 to 255 printable characters");
+    }
+    const ref = input.user.trim();
+    if (ref === "") throw invalidArgument("user must be a user's id or email");
+    return this.ctx.db.transaction(async (tx) => {
+      const isId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
+      const [target] = await tx
+        .select()
+        .from(users)
+        .where(
+          isId
+            ? eq(users.id, ref.toLowerCase())
+            : sql`lower(${users.email}) = ${ref.toLowerCase()}`,
+        )
+        .for("update");
+      if (!target) throw notFound(`user ${ref}`);
+      const [holder] = await tx
+        .select()
+        .from(users)
+        .where(and(eq(users.oidcIssuer, issuer), eq(users.oidcSubject, subject)))
+        .for("update");
+      if (holder?.id === target.id) return { user: target, movedFromUserId: undefined };
+      if (holder && !input.move) {
+        throw alreadyExists(
+          `this identity signs in as another user (${holder.email}, ${holder.id}): pass move to take it from them`,
+        );
+      }
+      if (holder) {
+        await tx
+          .update(users)
+          .set({ oidcIssuer: null, oidcSubject: null, updatedAt: this.ctx.now() })
+          .where(eq(users.id, holder.id));
+      }
+      const [linked] = await tx
+        .update(users)
+        .set({
+          oidcIssuer: issuer,
+          oidcSubject: subject,
+          invited: false,
+          updatedAt: this.ctx.now(),
+        })
+        .where(eq(users.id, target.id))
+        .returning();
+      if (!linked) throw notFound(`user ${ref}`);
+      await recordAudit(tx, {
+        principal,
+        action: "user.link_identity",
+        resourceType: "user",
+        resourceId: target.id,
+        details: {
+          issuer,
+          subject,
+          ...(target.oidcSubject
+            ? { replaced: { issuer: target.oidcIssuer, subject: target.oidcSubject } }
+            : {}),
+          ...(holder ? { movedFromUserId: holder.id } : {}),
+        },
+      });
+      return { user: linked, movedFromUserId: holder?.id };
     });
   }
 }

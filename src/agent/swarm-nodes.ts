@@ -18,12 +18,12 @@
  * does not beat for its own node, so that a node the managers lost (down, partitioned) stays
  * down even if its agent still reaches the database.
  */
-import { count, eq } from "drizzle-orm";
+import { count, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { sameLabels } from "../controller/node-specs.js";
-import type { ClusterPort } from "../controller/ports.js";
+import { sameLabels } from "../domain/labels.js";
 import { NODE_CHANGED_JOB, nodeChangedJobId } from "../nodes/service.js";
 import type { JobQueue } from "../platform/index.js";
+import type { ClusterPort } from "../runtime/runtime-port.js";
 import type { Db } from "../store/database.js";
 import {
   deploymentLocations,
@@ -126,10 +126,20 @@ export class SwarmNodeSync {
         updatedAt: now,
         ...(ready ? { lastHeartbeat: now } : {}),
       };
+      // The wish is read again as the row is written: one made while this sync was reading
+      // Swarm (an activation committed after the snapshot above) is not overwritten by the
+      // Swarm state read before it.
+      const pendingNow = sql`(select ${nodeSpecs.availability} from ${nodeSpecs} where ${nodeSpecs.nodeId} = ${node.id} and ${nodeSpecs.applied} = false)`;
       await db
         .insert(nodeMetadata)
         .values({ id: node.id, ...values })
-        .onConflictDoUpdate({ target: nodeMetadata.id, set: values });
+        .onConflictDoUpdate({
+          target: nodeMetadata.id,
+          set: {
+            ...values,
+            ...(ready ? { availability: sql`coalesce(${pendingNow}, ${availability})` } : {}),
+          },
+        });
       const was = previous.get(node.id);
       if (!was || was.availability !== availability || !sameLabels(was.labels, labels)) {
         changed.push(node.id);

@@ -11,11 +11,12 @@ import { stripCredentials } from "../deployments/git-credentials.js";
 import type {
   Build as BuildRow,
   Deployment as DeploymentRow,
+  DomainView,
   Location,
   Strategy,
 } from "../deployments/service.js";
 import { invalidArgument } from "../domain/errors.js";
-import { ApiTokenSchema } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
+import { ApiTokenSchema, UserSchema } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import {
   BuildSchema,
   BuildStatus,
@@ -23,6 +24,7 @@ import {
   DeploymentSchema,
   DeploymentStatus,
   DomainSchema,
+  DomainStatus,
   MetricsSampleSchema,
   PlacementStrategy,
   StreamDeploymentStatusResponseSchema,
@@ -32,18 +34,22 @@ import { NodeAvailability, NodeSchema } from "../gen/obiente/cloud/node/v1/node_
 import {
   MemberSchema,
   OrganizationSchema,
+  QuotaSchema,
   Role,
 } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
-import { ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";
+import { DeployKeySchema, ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";
 import type { DeploymentSample, UsageHour } from "../metrics/samples.js";
 import type { NodeRecord } from "../nodes/service.js";
+import type { QuotaView } from "../organizations/quotas.js";
 import type { Member, Organization } from "../organizations/service.js";
+import type { DeployKey } from "../projects/deploy-keys.js";
 import type { Project } from "../projects/service.js";
 import type {
   BuildStatusName,
   DeploymentStatusName,
-  domains,
+  DomainStatusName,
   NodeAvailabilityName,
+  users,
 } from "../store/schema.js";
 
 const ts = (d: Date) => timestampFromDate(d);
@@ -81,7 +87,41 @@ export function memberToProto(row: Member) {
     displayName: row.displayName,
     role: roleToProto(row.role),
     createdAt: ts(row.createdAt),
+    invited: row.invited,
   });
+}
+
+export function userToProto(row: typeof users.$inferSelect) {
+  return create(UserSchema, {
+    id: row.id,
+    email: row.email,
+    displayName: row.displayName,
+    platformAdmin: row.platformAdmin,
+    createdAt: ts(row.createdAt),
+    oidcIssuer: row.oidcIssuer ?? "",
+    oidcSubject: row.oidcSubject ?? "",
+  });
+}
+
+export function quotasToProto(view: {
+  organizationId: string;
+  organizationSlug: string;
+  quotas: QuotaView[];
+}) {
+  // A plain init: GetQuotas and SetQuotas answer with the same fields.
+  return {
+    organizationId: view.organizationId,
+    organizationSlug: view.organizationSlug,
+    quotas: view.quotas.map((q) =>
+      create(QuotaSchema, {
+        name: q.name,
+        limit: BigInt(q.limit),
+        used: BigInt(q.used),
+        overridden: q.overridden,
+        description: q.description,
+      }),
+    ),
+  };
 }
 
 export function projectToProto(row: Project) {
@@ -93,6 +133,15 @@ export function projectToProto(row: Project) {
     description: row.description,
     createdAt: ts(row.createdAt),
     updatedAt: ts(row.updatedAt),
+  });
+}
+
+export function deployKeyToProto(key: DeployKey) {
+  return create(DeployKeySchema, {
+    projectId: key.projectId,
+    publicKey: key.publicKey,
+    fingerprint: key.fingerprint,
+    createdAt: ts(key.createdAt),
   });
 }
 
@@ -171,11 +220,22 @@ export function statusEventToProto(event: StatusEvent) {
   });
 }
 
-export function domainToProto(row: typeof domains.$inferSelect) {
+const DOMAIN_STATUS_TO: Record<DomainStatusName, DomainStatus> = {
+  pending: DomainStatus.PENDING,
+  verified: DomainStatus.VERIFIED,
+  unverified: DomainStatus.UNVERIFIED,
+};
+
+export function domainToProto(row: DomainView) {
   return create(DomainSchema, {
     domain: row.domain,
     isDefault: row.isDefault,
     createdAt: ts(row.createdAt),
+    status: DOMAIN_STATUS_TO[row.status],
+    statusMessage: row.statusMessage,
+    ...(row.verification ? { verification: row.verification } : {}),
+    verifiedAt: optTs(row.verifiedAt),
+    checkedAt: optTs(row.checkedAt),
   });
 }
 
@@ -184,6 +244,7 @@ const BUILD_TO: Record<BuildStatusName, BuildStatus> = {
   running: BuildStatus.RUNNING,
   succeeded: BuildStatus.SUCCEEDED,
   failed: BuildStatus.FAILED,
+  cancelled: BuildStatus.CANCELLED,
 };
 
 export function buildToProto(row: BuildRow) {
@@ -217,14 +278,27 @@ const AVAILABILITY_TO: Record<NodeAvailabilityName, NodeAvailability> = {
   down: NodeAvailability.DOWN,
 };
 
-export function nodeToProto(row: NodeRecord) {
+/** What a caller may see of a node: everything (platform administrators), or what a tenant may. */
+export type NodeView = "admin" | "member";
+
+/**
+ * A node as the API shows it. Tenants see what tells nodes apart and how busy they are (id,
+ * name, region, availability, capacity, usage, deployments, heartbeat); the hostname, the address
+ * (which reaches the node's engine and every published port), the role, the labels (which may
+ * name the private network) and the status message (which may quote them) are for platform
+ * administrators only.
+ */
+export function nodeToProto(row: NodeRecord, view: NodeView) {
+  const admin = view === "admin";
   return create(NodeSchema, {
     id: row.id,
-    hostname: row.hostname,
-    address: row.address,
-    role: row.role,
+    name: row.labels.name ?? `node-${row.id.slice(0, 12)}`,
+    region: row.labels.region ?? "",
+    hostname: admin ? row.hostname : "",
+    address: admin ? row.address : "",
+    role: admin ? row.role : "",
     availability: AVAILABILITY_TO[row.availability],
-    labels: row.labels,
+    labels: admin ? row.labels : {},
     capacity: {
       cpuCores: row.cpuCores,
       memoryBytes: BigInt(row.memoryBytes),
@@ -237,7 +311,7 @@ export function nodeToProto(row: NodeRecord) {
     },
     deploymentCount: row.deploymentCount,
     lastHeartbeat: optTs(row.lastHeartbeat),
-    statusMessage: row.statusMessage,
+    statusMessage: admin ? row.statusMessage : "",
   });
 }
 

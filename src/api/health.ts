@@ -1,5 +1,5 @@
 /** /health: whether this process can do its work, and why not when it cannot. */
-import type { AppContext } from "../app/context.js";
+import type { AppContext } from "../core/index.js";
 
 export interface HealthReport {
   status: "ok" | "degraded";

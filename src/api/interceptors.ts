@@ -42,7 +42,8 @@ export interface RateLimitOptions {
  * authenticated user, whichever token they use; a request that fails to authenticate spends the
  * budget of the client's address instead, so that guessing tokens (each guess a different
  * header) buys no fresh budget, and the limiter holds one key per user or address, never one
- * per made-up token.
+ * per made-up token. Before all this, and before the request's body was read, the request spent
+ * its address's budget of every route (address-limit.ts).
  */
 export function authInterceptor(
   authenticator: Authenticator,

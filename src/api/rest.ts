@@ -78,6 +78,12 @@ export function registerRestRoutes(
     logger: Logger;
     /** The metrics system's report (/metrics/observability), for any signed-in user. */
     observability?: () => unknown;
+    /**
+     * The API's own RPC figures in Prometheus' text format (/metrics/rpc), for any signed-in
+     * user: procedure names and codes, nothing of a tenant (the whole /metrics holds tenants'
+     * ids and is for scrapers only).
+     */
+    rpcMetrics?: () => Promise<string>;
   },
 ) {
   const { domain, authenticate: principal, logger } = deps;
@@ -121,6 +127,17 @@ export function registerRestRoutes(
       route(async (req) => {
         await principal(req);
         return observability();
+      }),
+    );
+  }
+
+  const rpcMetrics = deps.rpcMetrics;
+  if (rpcMetrics) {
+    app.get(
+      "/metrics/rpc",
+      route(async (req, reply) => {
+        await principal(req);
+        return reply.type("text/plain; version=0.0.4").send(await rpcMetrics());
       }),
     );
   }

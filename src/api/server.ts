@@ -1,9 +1,12 @@
 /**
- * The api role: one Fastify server for the Connect protocol, gRPC-Web, the REST alias, /health
- * and /metrics over HTTP/1.1, and a second listener speaking cleartext HTTP/2 (h2c) for gRPC
- * clients, which need HTTP/2. Both serve the same routes through the same interceptors.
+ * The api role: one Fastify server for the Connect protocol, gRPC-Web, the REST alias and /health
+ * over HTTP/1.1, and a second listener speaking cleartext HTTP/2 (h2c) for gRPC clients, which
+ * need HTTP/2. Both serve the same routes through the same interceptors, behind the same bounds:
+ * a budget per client address spent before anything else (address-limit.ts), and a largest body
+ * (RPC_MAX_BODY_BYTES) that holds for a compressed message and for the message once inflated.
+ * Prometheus's /metrics is served on a listener of its own (src/metrics/listener.ts); here only
+ * when METRICS_TOKEN is set, to scrapers that send it.
  */
-import { readFileSync } from "node:fs";
 import type { Http2Session } from "node:http2";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { cors as connectCors } from "@connectrpc/connect";
@@ -12,16 +15,19 @@ import fastifyCors from "@fastify/cors";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import { Gauge } from "prom-client";
-import type { AppContext } from "../app/context.js";
+import { Gauge, type Registry } from "prom-client";
 import type { Authenticator } from "../auth/authenticator.js";
+import type { TrustProxy } from "../config/config.js";
+import { type AppContext, VERSION } from "../core/index.js";
 import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import { DeploymentService } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { NodeService } from "../gen/obiente/cloud/node/v1/node_pb.js";
 import { OrganizationService } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectService } from "../gen/obiente/cloud/project/v1/project_pb.js";
+import { metricsAuthorized } from "../metrics/listener.js";
 import type { MetricsService } from "../metrics/service.js";
 import { rateLimitStoreOptions } from "../platform/index.js";
+import { addAddressLimit } from "./address-limit.js";
 import type { UrlOf } from "./convert.js";
 import { authHandlers } from "./handlers/auth.js";
 import { deploymentHandlers } from "./handlers/deployment.js";
@@ -39,11 +45,7 @@ import {
 import { ApiMetrics } from "./metrics.js";
 import { registerRestRoutes, requestAuthenticator } from "./rest.js";
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
+export { VERSION };
 
 export interface ApiServerOptions {
   ctx: AppContext;
@@ -60,6 +62,8 @@ export interface ApiServerOptions {
   observability?: () => unknown;
   /** Live and historical container metrics, when this process serves them. */
   metrics?: MetricsService;
+  /** The process's Prometheus registry, where the API's metrics go (its own one otherwise). */
+  registry?: Registry;
 }
 
 export interface ApiServer {
@@ -82,8 +86,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const startedAt = Date.now();
   const urlOf = options.urlOf ?? ((d: string) => `http://${d}`);
   const domain = domainServices(ctx, urlOf, options.logs, options.metrics);
-  const metrics = new ApiMetrics();
+  const metrics = new ApiMetrics(options.registry ? { registry: options.registry } : {});
   registerPlatformGauges(metrics, ctx);
+  const trustProxy = trustProxyOption(config.TRUST_PROXY);
+  const addressLimit = {
+    limiter: ctx.services.rateLimiter,
+    max: config.RATE_LIMIT_ADDRESS_MAX ?? 4 * config.RATE_LIMIT_MAX,
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+  };
 
   const interceptors: Interceptor[] = [
     metricsInterceptor(metrics),
@@ -106,6 +116,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     interceptors,
     // Parse JSON strictly: an unknown field is an error, not silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
+    // Connect's default is 4 GiB. The bound holds for the bytes read and, for a compressed
+    // message, for the inflated size too: zlib stops (ResourceExhausted) once the output passes
+    // it, rather than inflating a bomb whole. It is checked while the message is read, before
+    // any interceptor (authentication included) runs.
+    readMaxBytes: config.RPC_MAX_BODY_BYTES,
     contextValues: (req: { ip: string }) => {
       const values = new Map();
       return {
@@ -134,9 +149,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const http = Fastify({
     loggerInstance: logger.child({ component: "api" }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.TRUST_PROXY,
-    bodyLimit: 1024 * 1024,
+    trustProxy,
+    bodyLimit: config.RPC_MAX_BODY_BYTES,
   });
+  addAddressLimit(http, addressLimit);
   await http.register(helmet, {
     // The API answers JSON; the dashboard's own policy is set where it is served.
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] } },
@@ -179,6 +195,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     authenticate,
     logger,
     ...(options.observability ? { observability: options.observability } : {}),
+    rpcMetrics: async () => {
+      const families = await Promise.all(
+        ["obiente_rpc_requests_total", "obiente_rpc_duration_seconds"].map((name) =>
+          metrics.registry.getSingleMetricAsString(name).catch(() => ""),
+        ),
+      );
+      return `${families.filter((text) => text.length > 0).join("\n")}\n`;
+    },
   });
 
   const optional = new Set(Object.keys(options.healthChecks ?? {}));
@@ -190,9 +214,27 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     const essential = Object.entries(report.checks).filter(([name]) => !optional.has(name));
     return reply.status(essential.every(([, c]) => c.ok) ? 200 : 503).send(report);
   });
-  http.get("/metrics", async (_req, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  const metricsToken = config.METRICS_TOKEN;
+  if (metricsToken) {
+    // Tenants' deployment and project ids are in there: only for scrapers holding the token.
+    http.get("/metrics", async (req, reply) => {
+      if (!metricsAuthorized(req.headers.authorization, metricsToken)) {
+        return reply
+          .status(401)
+          .header("www-authenticate", "Bearer")
+          .send({ code: "unauthenticated", message: "send the metrics token (METRICS_TOKEN)" });
+      }
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  } else {
+    http.get("/metrics", async (_req, reply) =>
+      reply.status(404).send({
+        code: "not_found",
+        message:
+          "Prometheus metrics are served on the metrics listener (METRICS_HOST:METRICS_PORT), or here with METRICS_TOKEN set",
+      }),
+    );
+  }
   await options.extraRoutes?.(http);
   http.addHook("onResponse", async (req, reply) => {
     if (RPC_PATH.test(req.url)) return;
@@ -207,7 +249,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     http2: true,
     loggerInstance: logger.child({ component: "grpc" }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    trustProxy,
+    bodyLimit: config.RPC_MAX_BODY_BYTES,
   });
+  addAddressLimit(grpc as unknown as FastifyInstance, addressLimit);
   await grpc.register(fastifyConnectPlugin, connectOptions);
   // Node before 24 does not close HTTP/2 sessions when the server closes: an idle gRPC client
   // would keep the server open. They are closed by hand, see close().
@@ -254,6 +299,19 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       return closing;
     },
   };
+}
+
+/**
+ * Fastify's form of TRUST_PROXY. A hop count trusts that many proxies whatever their address
+ * (Fastify itself takes a number as "trust nobody"): right only when nothing but the proxies can
+ * reach the API, which docs/security-api.md says.
+ */
+function trustProxyOption(
+  trust: TrustProxy,
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === false) return false;
+  if (typeof trust === "number") return (_address, hop) => hop < trust;
+  return trust;
 }
 
 /** Gauges read at scrape time from the platform services. */

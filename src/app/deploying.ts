@@ -11,42 +11,40 @@
  * every node of the Swarm (src/agent/swarm-nodes.ts); on every node, its metrics go under the
  * node's Swarm node id (src/agent/swarm-membership.ts, src/app/metrics.ts).
  */
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import Dockerode from "dockerode";
-import type { Logger } from "pino";
+import type { NetworkFirewall } from "../agent/firewall.js";
 import { Heartbeat } from "../agent/heartbeat.js";
+import { clusterFromDb, startNetworkIsolation } from "../agent/network-isolation.js";
 import { SwarmMembership } from "../agent/swarm-membership.js";
 import { SwarmNodeSync } from "../agent/swarm-nodes.js";
-import { BUILD_ID_LABEL, buildImage, DEPLOYMENT_ID_LABEL } from "../builder/index.js";
+import { ImageBuilder } from "../builder/image-builder.js";
 import type { Config } from "../config/config.js";
 import { type ClusterOptions, clusterOptionsOf } from "../controller/cluster.js";
 import { Controller } from "../controller/controller.js";
 import { Deployer } from "../controller/deployer.js";
 import { installationId } from "../controller/installation.js";
 import { Placer } from "../controller/placement.js";
-import type {
-  BuilderPort,
-  ClusterPort,
-  ContainerRef,
-  EdgePort,
-  RuntimePort,
-} from "../controller/ports.js";
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
+import type { AppContext } from "../core/index.js";
 import { detectOptionsOf } from "../deployments/plan-service.js";
+import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
+import type { EdgeAdapter } from "../edge/edge-adapter.js";
 import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
 import { traefikLabels } from "../edge/traefik.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
+import { DockerRuntimePort } from "../runtime/docker-port.js";
 import { DockerRuntime, type LogOptions } from "../runtime/docker-runtime.js";
-import { driftFilters, engineEvents } from "../runtime/engine-events.js";
+import { engineCredentials } from "../runtime/engine-credentials.js";
 import type { LogLine } from "../runtime/log-stream.js";
-import { LABELS } from "../runtime/names.js";
 import { RegistryImages } from "../runtime/registry.js";
+import type { RuntimePort } from "../runtime/runtime-port.js";
+import { SwarmRuntimePort, swarmCluster } from "../runtime/swarm-port.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
-import type { AppContext } from "./context.js";
 
 export {
   type ClusterConfig,
@@ -70,6 +68,8 @@ export interface Deploying {
   logs: DeploymentLogs;
   /** The agent's record of the Swarm's nodes, in cluster mode with the agent role. */
   nodeSync: SwarmNodeSync | undefined;
+  /** The agent's isolation rules on this node (NETWORK_ISOLATION=on, agent role). */
+  firewall: NetworkFirewall | undefined;
   /**
    * This node's id, under which its metrics are recorded: the local engine's Swarm node id in
    * cluster mode, the engine's id otherwise ("local" until the engine has answered).
@@ -103,7 +103,15 @@ export async function startDeploying(
     }
   };
   try {
-    const docker = new Dockerode(dockerOptions(config.DOCKER_HOST ?? DEFAULT_DOCKER_HOST).options);
+    // Every engine the platform talks to, and how it proves itself to the remote ones.
+    const engines = [
+      config.DOCKER_HOST ?? DEFAULT_DOCKER_HOST,
+      ...Object.values(cluster.nodeSockets),
+    ];
+    const credentials = engineCredentials(config, engines);
+    const docker = new Dockerode(
+      dockerOptions(config.DOCKER_HOST ?? DEFAULT_DOCKER_HOST, credentials).options,
+    );
     const runtime = new DockerRuntime({
       docker,
       portRange: config.PORT_RANGE,
@@ -112,7 +120,7 @@ export async function startDeploying(
     });
 
     // The edge.
-    const edges: EdgePort[] = [];
+    const edges: EdgeAdapter[] = [];
     let edgePort: number | undefined;
     if (config.ROLES.includes("edge") && config.EDGE === "builtin") {
       const edge = new BuiltinEdge({
@@ -124,7 +132,8 @@ export async function startDeploying(
       cleanups.push(() => edge.close());
       edges.push(edge);
       ctx.logger.info({ url: `http://${config.EDGE_HOST}:${edgePort}` }, "built-in edge listening");
-    } else if (config.EDGE === "caddy") {
+    } else if (config.EDGE === "caddy" && config.CADDY_MODE === "push") {
+      // In pull mode the Caddies fetch the table from the API (src/app/caddy-provider.ts).
       const edge = new CaddyEdge({
         adminUrl: config.CADDY_ADMIN_URL,
         httpPort: config.CADDY_HTTP_PORT,
@@ -184,12 +193,13 @@ export async function startDeploying(
             logger: ctx.logger,
           })
         : undefined;
-    const clusterPort = swarm ? swarmClusterPort(swarm) : undefined;
+    const clusterPort = swarm ? swarmCluster(swarm) : undefined;
     const membership = swarm
       ? new SwarmMembership({ engine: runtime, logger: ctx.logger })
       : undefined;
     const nodeId = () => membership?.nodeId ?? heartbeat.nodeId;
     let nodeSync: SwarmNodeSync | undefined;
+    let firewall: NetworkFirewall | undefined;
     if (config.ROLES.includes("agent")) {
       if (clusterPort && membership) {
         const sync = new SwarmNodeSync({
@@ -208,129 +218,67 @@ export async function startDeploying(
         await heartbeat.start();
         cleanups.push(() => heartbeat.close());
       }
+      // Before anything is built or deployed: tenants' networks are under the rules from the start.
+      firewall = await startNetworkIsolation({
+        docker,
+        settings: config,
+        engines,
+        cluster: clusterFromDb(ctx.db, nodeId),
+        swarm: cluster.runtime === "swarm",
+        services: [
+          config.DATABASE_URL,
+          config.METRICS_DATABASE_URL,
+          config.REDIS_URL,
+          config.REGISTRY ? `https://${config.REGISTRY.host}` : undefined,
+          config.OIDC_ISSUER,
+        ].filter((url): url is string => url !== undefined),
+        logger: ctx.logger,
+      });
+      const started = firewall;
+      if (started) cleanups.push(() => started.close());
     }
 
-    const workRoot = resolve(config.DATA_DIR, "builds");
+    const workRoot = buildsFolder(config);
     await mkdir(workRoot, { recursive: true });
-    const builder: BuilderPort = {
-      build: async (request) =>
-        buildImage({
-          docker,
-          buildId: request.buildId,
-          deploymentId: request.deploymentId,
-          gitRepo: request.gitRepo,
-          branch: request.branch,
-          workRoot,
-          limits: {
-            timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000,
-            maxRepoBytes: config.BUILD_MAX_REPO_MB * 1024 * 1024,
-            maxRepoFiles: config.BUILD_MAX_FILES,
-            maxDiskBytes: config.BUILD_MAX_DISK_MB * 1024 * 1024,
-            cpus: config.BUILD_CPUS,
-            memoryBytes: config.BUILD_MEMORY_MB * 1024 * 1024,
-            maxLogChars: config.BUILD_LOG_MAX_KB * 1024,
-          },
-          knownHostsFile: join(resolve(config.DATA_DIR), "ssh", "known_hosts"),
-          images: detectOptionsOf(config),
-          // Read at each build, so that a renewed bundle is used without a restart.
-          ...(config.BUILD_CA_BUNDLE === undefined
-            ? {}
-            : { caBundle: await readFile(config.BUILD_CA_BUNDLE, "utf8") }),
-          ...(request.rootDirectory ? { rootDirectory: request.rootDirectory } : {}),
-          ...(request.dockerfilePath ? { dockerfilePath: request.dockerfilePath } : {}),
-          allowFile: config.GIT_ALLOW_FILE,
-          ...(request.httpCredential ? { httpCredential: request.httpCredential } : {}),
-          onLog: request.onLog,
-          ...(request.signal ? { signal: request.signal } : {}),
-        }),
-      // Fix: added, so that the deployer can remove what a build cut short by a crash left.
-      discard: async (buildId) => {
-        if (!/^[0-9a-f-]{36}$/.test(buildId)) return; // a UUID: never a path outside workRoot
-        await rm(join(workRoot, buildId), { recursive: true, force: true });
-        const images = await docker.listImages({
-          all: true,
-          filters: { label: [`${BUILD_ID_LABEL}=${buildId}`] },
-        });
-        for (const image of images) {
-          await docker
-            .getImage(image.Id)
-            .remove({ force: true })
-            .catch(() => undefined);
-        }
+    const builder = new ImageBuilder({
+      docker,
+      workRoot,
+      // Build steps run on the build network, under the isolation rules.
+      buildNetwork: async () => (await runtime.ensureBuildNetwork()).name,
+      settings: {
+        limits: {
+          timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000,
+          maxRepoBytes: config.BUILD_MAX_REPO_MB * 1024 * 1024,
+          maxRepoFiles: config.BUILD_MAX_FILES,
+          maxDiskBytes: config.BUILD_MAX_DISK_MB * 1024 * 1024,
+          cpus: config.BUILD_CPUS,
+          memoryBytes: config.BUILD_MEMORY_MB * 1024 * 1024,
+          maxLogChars: config.BUILD_LOG_MAX_KB * 1024,
+        },
+        knownHostsFile: join(resolve(config.DATA_DIR), "ssh", "known_hosts"),
+        images: detectOptionsOf(config),
+        allowFile: config.GIT_ALLOW_FILE,
       },
-    };
-
-    // Fix: one at a time per network. Deployments of one project converging at once (the job
-    // worker runs two) each found the project's network missing and each created it; Docker
-    // allows twins of a name, and a container started on that name before the runtime removed
-    // the twin failed with "network … is ambiguous", failing its deployment.
-    const networkLocks = new Map<string, Promise<void>>();
-    const ensureNetworkOnce =
-      (ensure: (name: string, labels: Record<string, string>) => Promise<unknown>) =>
-      (name: string, labels: Record<string, string>): Promise<void> => {
-        const previous = networkLocks.get(name) ?? Promise.resolve();
-        const next = previous
-          .catch(() => undefined)
-          .then(async () => {
-            await ensure(name, labels);
-          });
-        networkLocks.set(name, next);
-        void next
-          .finally(() => {
-            if (networkLocks.get(name) === next) networkLocks.delete(name);
-          })
-          .catch(() => undefined);
-        return next;
-      };
-    const dockerPort: RuntimePort = {
-      endpoint: runtime.endpoint,
-      hostAddress: config.HOST_ADDRESS,
-      ping: () => runtime.ping(),
-      ensureNetwork: ensureNetworkOnce((name, labels) => runtime.ensureNetwork(name, labels)),
-      run: (spec) => runtime.run(spec),
-      waitHealthy: (id, options) => runtime.waitHealthy(id, options),
-      stop: (id) => runtime.stop(id, { timeoutSec: config.STOP_TIMEOUT_SECONDS }),
-      remove: (id) => runtime.remove(id),
-      removeImage: async (id) => {
-        await runtime.removeImage(id);
-      },
-      // Fix: added, for the deployer to clean up after a deployment deleted while it deployed.
-      removeImagesOf: async (deploymentId) => {
-        const images = await docker.listImages({
-          all: true,
-          filters: { label: [`${DEPLOYMENT_ID_LABEL}=${deploymentId}`] },
-        });
-        for (const image of images) {
-          await docker
-            .getImage(image.Id)
-            .remove({ force: true })
-            .catch(() => undefined);
-        }
-      },
-      events: (signal) => engineEvents(docker, driftFilters(`${LABELS.deployment}=true`), signal),
-      list: async (filter) =>
-        (await runtime.list(filter)).map(
-          (c): ContainerRef => ({
-            id: c.id,
-            name: c.name,
-            state: c.state,
-            health: c.health,
-            labels: c.labels,
-            hostPort: c.hostPort,
-          }),
-        ),
-    };
-
+      caBundleFile: config.BUILD_CA_BUNDLE,
+      logger: ctx.logger,
+    });
     const runtimePort: RuntimePort = swarm
-      ? swarmRuntimePort(swarm, {
+      ? new SwarmRuntimePort({
+          swarm,
           source: docker,
+          engine: (endpoint) => new Dockerode(dockerOptions(endpoint, credentials).options),
           nodeSockets: cluster.nodeSockets,
           registry,
           hostAddress: config.HOST_ADDRESS,
-          ensureNetwork: ensureNetworkOnce((name, labels) => swarm.ensureNetwork(name, labels)),
           logger: ctx.logger,
         })
-      : dockerPort;
+      : new DockerRuntimePort({
+          runtime,
+          docker,
+          hostAddress: config.HOST_ADDRESS,
+          stopTimeoutSec: config.STOP_TIMEOUT_SECONDS,
+          logger: ctx.logger,
+        });
     const placer =
       cluster.runtime === "swarm"
         ? new Placer({
@@ -380,9 +328,21 @@ export async function startDeploying(
       logger: ctx.logger,
       ...(placer && clusterPort ? { cluster: { placer, nodes: clusterPort } } : {}),
     });
+    const domainRecheck = new DomainRecheck({
+      db: ctx.db,
+      lookup: dnsTxtLookup({
+        ...(config.DNS_RESOLVERS ? { servers: config.DNS_RESOLVERS } : {}),
+        timeoutMs: config.DNS_TIMEOUT_MS,
+      }),
+      logger: ctx.logger,
+      recheckAfterMs: config.DOMAIN_RECHECK_HOURS * 3_600_000,
+      graceMs: config.DOMAIN_GRACE_HOURS * 3_600_000,
+      // The recheck removed the routing rows: the edges drop the routes.
+      onUnrouted: () => routes.sync(),
+    });
     let controller: Controller | undefined;
     if (config.ROLES.includes("controller")) {
-      controller = new Controller({ ctx, deployer, reconciler });
+      controller = new Controller({ ctx, deployer, reconciler, leaderLoops: [domainRecheck] });
       controller.start();
       const started = controller;
       cleanups.push(() => started.close());
@@ -392,7 +352,8 @@ export async function startDeploying(
         .catch((error: unknown) =>
           ctx.logger.warn({ err: error }, "aligning the routes' TLS with the configuration failed"),
         );
-      // The edge starts empty: give it the routes recorded before this start.
+      // The edge starts empty: give it the routes recorded before this start. A failure is
+      // logged by RouteSync, and the reconciler's next pass syncs again.
       await routes.sync().catch(() => undefined);
     }
 
@@ -408,6 +369,7 @@ export async function startDeploying(
       swarm,
       logs,
       nodeSync,
+      firewall,
       nodeId,
       controller,
       routes,
@@ -426,140 +388,3 @@ export async function startDeploying(
 }
 
 export const buildsFolder = (config: Config) => join(resolve(config.DATA_DIR), "builds");
-
-/** The Swarm's nodes for the agent and the controller. */
-function swarmClusterPort(swarm: SwarmRuntime): ClusterPort {
-  return {
-    nodes: async () =>
-      (await swarm.nodes()).map((node) => ({
-        id: node.id,
-        hostname: node.hostname,
-        address: node.address,
-        availability: node.availability,
-        state: node.state,
-        role: node.role,
-        labels: node.labels,
-        cpuCores: node.nanoCpus / 1e9,
-        memoryBytes: node.memoryBytes,
-        message: node.message,
-      })),
-    setNodeAvailability: (id, availability) => swarm.setNodeAvailability(id, availability),
-    setNodeLabels: (id, labels) => swarm.setNodeLabels(id, labels),
-  };
-}
-
-/**
- * The deployer's runtime on a Swarm: a replica is a service pinned to its node. Images are
- * copied from the engine that built them (the manager's) to the node's engine, found in
- * SWARM_NODE_SOCKETS by node id or hostname; a node without an entry is expected to have it
- * (the task fails there if not). With REGISTRY, the image is pushed instead, and the service names it by
- * digest for the nodes to pull. Stopping is removing: Swarm stops the task with its grace period.
- */
-function swarmRuntimePort(
-  swarm: SwarmRuntime,
-  options: {
-    source: Dockerode;
-    nodeSockets: Record<string, string>;
-    /** When set, images reach the nodes through it instead of through nodeSockets. */
-    registry: RegistryImages | undefined;
-    hostAddress: string;
-    ensureNetwork: RuntimePort["ensureNetwork"];
-    logger: Logger;
-  },
-): RuntimePort {
-  const hostnames = new Map<string, string>();
-  const engineOf = async (nodeId: string): Promise<string | undefined> => {
-    const byId = options.nodeSockets[nodeId];
-    if (byId) return byId;
-    let hostname = hostnames.get(nodeId);
-    if (hostname === undefined) {
-      hostname = (await swarm.node(nodeId)).hostname;
-      hostnames.set(nodeId, hostname);
-    }
-    return options.nodeSockets[hostname];
-  };
-  const engines = () => [...new Set(Object.values(options.nodeSockets))];
-  const removeImages = async (filter: (docker: Dockerode) => Promise<string[]>) => {
-    const clients = [
-      options.source,
-      ...engines().map((endpoint) => new Dockerode(dockerOptions(endpoint).options)),
-    ];
-    await Promise.all(
-      clients.map(async (docker) => {
-        for (const id of await filter(docker).catch(() => [])) {
-          await docker
-            .getImage(id)
-            .remove({ force: true })
-            .catch(() => undefined);
-        }
-      }),
-    );
-  };
-  return {
-    endpoint: swarm.endpoint,
-    hostAddress: options.hostAddress,
-    ping: () => swarm.ping(),
-    ensureNetwork: options.ensureNetwork,
-    prepareImage: async (imageId, nodeId, signal) => {
-      if (options.registry) {
-        await options.registry.reference(imageId, signal);
-        return;
-      }
-      const target = await engineOf(nodeId);
-      if (target === undefined) {
-        options.logger.debug(
-          { nodeId },
-          "no engine known for the node: it must hold the image already",
-        );
-        return;
-      }
-      await swarm.ensureImage(imageId, nodeId, {
-        sourceDocker: options.source,
-        targetDockerForNode: () => target,
-        ...(signal ? { signal } : {}),
-      });
-    },
-    run: async (spec) => {
-      if (spec.nodeId === undefined) throw new Error("a Swarm replica needs the node it goes to");
-      // Through a registry, the service names the pushed image by digest: the nodes pull it.
-      const image = options.registry ? await options.registry.reference(spec.image) : spec.image;
-      const service = await swarm.run({ ...spec, image, nodeId: spec.nodeId });
-      return {
-        id: service.id,
-        hostPort: service.hostPort,
-        created: service.created,
-        nodeId: service.nodeId,
-        address: service.address,
-      };
-    },
-    waitHealthy: (id, waitOptions) => swarm.waitRunning(id, waitOptions),
-    // No drift events on a Swarm: the platform's own migrations change services and nodes all
-    // the time, and passes woken by them raced the migrations (test/cluster-failover.test.ts).
-    // Node changes reach the controller as jobs (NODE_CHANGED_JOB); the interval does the rest.
-    stop: async () => undefined,
-    remove: (id) => swarm.remove(id),
-    removeImage: (id) => removeImages(async () => [id]),
-    removeImagesOf: (deploymentId) =>
-      removeImages(async (docker) =>
-        (
-          await docker.listImages({
-            all: true,
-            filters: { label: [`${DEPLOYMENT_ID_LABEL}=${deploymentId}`] },
-          })
-        ).map((image) => image.Id),
-      ),
-    list: async (filter) =>
-      (await swarm.list(filter)).map(
-        (service): ContainerRef => ({
-          id: service.id,
-          name: service.name,
-          state: service.state,
-          // Swarm counts a task with a health check as running only once it is healthy.
-          health: "none",
-          labels: service.labels,
-          hostPort: service.hostPort,
-          nodeId: service.nodeId,
-        }),
-      ),
-  };
-}

@@ -6,14 +6,11 @@
  * The metrics database is the main one unless METRICS_DATABASE_URL names another, which then
  * gets the metrics migration alone.
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Config } from "../config/config.js";
-import { INSTALLATION_LABEL } from "../controller/installation.js";
+import type { AppContext } from "../core/index.js";
+import { LABELS } from "../domain/labels.js";
 import { MetricsSystem, migrateMetrics } from "../metrics/index.js";
 import { type Database, openDatabase } from "../store/index.js";
-import type { AppContext } from "./context.js";
 import type { Deploying } from "./deploying.js";
 
 export interface RunningMetrics {
@@ -51,8 +48,8 @@ export async function startMetrics(
             ...(config.METRICS_NODE_USAGE ? {} : { probe: null }),
             // Another installation on the same engine (a developer's machine, CI) counts its own.
             select: (container) =>
-              container.labels[INSTALLATION_LABEL] === undefined ||
-              container.labels[INSTALLATION_LABEL] === deploying.installation,
+              container.labels[LABELS.installation] === undefined ||
+              container.labels[LABELS.installation] === deploying.installation,
           },
         }
       : {}),
@@ -81,41 +78,5 @@ export async function startMetrics(
       await system.close();
       await separate?.close();
     },
-  };
-}
-
-/**
- * An agent-only process (no api role) still has metrics to scrape: collection health, the
- * Docker API breaker, database writes. It serves them at GET /metrics on AGENT_METRICS_PORT.
- */
-export async function serveAgentMetrics(
-  system: MetricsSystem,
-  host: string,
-  port: number,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  system.registerPrometheus(registry);
-  const server = createServer((req, res) => {
-    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found: try GET /metrics\n");
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
-      (error: unknown) => res.writeHead(500).end(String(error)),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }

@@ -6,23 +6,23 @@
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino, { type Logger } from "pino";
-import { bootstrap } from "../accounts/bootstrap.js";
-import { storeAuthLookups } from "../accounts/lookups.js";
-import { registerDashboard } from "../api/dashboard.js";
-import { type ApiServer, createApiServer } from "../api/server.js";
-import { Authenticator } from "../auth/authenticator.js";
-import { OidcVerifier } from "../auth/oidc-verifier.js";
+import { BootstrapTokenExpiry, bootstrap, writeBootstrapTokenFile } from "../accounts/bootstrap.js";
+import type { ApiServer } from "../api/server.js";
 import type { Config } from "../config/config.js";
-import { SecretBox } from "../crypto/secret-box.js";
+import type { AppContext } from "../core/index.js";
 import { sealGitCredentials } from "../deployments/git-credentials.js";
 import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
+import { processRegistry, serveMetrics } from "../metrics/listener.js";
 import { createPlatformServices } from "../platform/index.js";
 import { type Database, migrate, openDatabase } from "../store/index.js";
-import type { AppContext } from "./context.js";
-import { type Deploying, startDeploying } from "./deploying.js";
-import { loadMasterKey } from "./master-key.js";
-import { type RunningMetrics, serveAgentMetrics, startMetrics } from "./metrics.js";
-import { registerTraefikProvider } from "./traefik-provider.js";
+import type { Deploying } from "./deploying.js";
+import { loadSecretBox } from "./master-key.js";
+import { type RunningMetrics, startMetrics } from "./metrics.js";
+
+// What a role needs is imported where the role starts (import() below), so that a process loads
+// only the roles and adapters it runs: no Docker client (dockerode), builder, controller or edge
+// without those roles, no Fastify or Connect server without the api role, no OIDC client without
+// an issuer, no Traefik provider without EDGE=traefik. The types stay static.
 
 /** The roles that need the container engine, the builder or the edge. */
 const needsDeploying = (config: Config) =>
@@ -36,6 +36,8 @@ export interface RunningPlatform {
   readonly metrics: RunningMetrics;
   /** Bound ports, when the api role runs. */
   readonly ports?: { http: number; grpc: number };
+  /** The port of this process's Prometheus listener (METRICS_HOST). */
+  readonly metricsPort: number;
   /** The first-start administrator token, when this start created it. */
   readonly bootstrapToken?: string;
   close(): Promise<void>;
@@ -64,8 +66,13 @@ export async function startPlatform(
     const { applied } = await migrate(database);
     if (applied.length > 0) logger.info({ applied }, "database migrated");
 
-    const masterKey = await loadMasterKey(
-      { fromEnv: config.SECRETS_MASTER_KEY, dataDir, shared: config.DATABASE_URL !== undefined },
+    const secrets = await loadSecretBox(
+      {
+        fromEnv: config.SECRETS_MASTER_KEY,
+        previous: config.SECRETS_MASTER_KEY_PREVIOUS,
+        dataDir,
+        shared: config.DATABASE_URL !== undefined,
+      },
       logger,
     );
     const services = await createPlatformServices({
@@ -81,7 +88,7 @@ export async function startPlatform(
       db: database.db,
       database,
       services,
-      secrets: new SecretBox(masterKey),
+      secrets,
       logger,
       now: () => new Date(),
     };
@@ -91,11 +98,24 @@ export async function startPlatform(
     if (sealed > 0) logger.info({ deployments: sealed }, "git credentials moved out of URLs");
 
     const first = await bootstrap(database.db, config.BOOTSTRAP_ADMIN_EMAIL);
+    const tokenFile = first ? await writeBootstrapTokenFile(dataDir, first.token) : undefined;
+    const bootstrapExpiry = new BootstrapTokenExpiry({
+      db: database.db,
+      ttlMs: config.BOOTSTRAP_TOKEN_TTL_HOURS * 3_600_000,
+      dataDir,
+      logger,
+    });
+    await bootstrapExpiry.start();
+    cleanups.push(() => bootstrapExpiry.close());
 
-    const deploying = needsDeploying(config) ? await startDeploying(ctx, config) : undefined;
+    const deploying = needsDeploying(config)
+      ? await (await import("./deploying.js")).startDeploying(ctx, config)
+      : undefined;
     if (deploying) cleanups.push(() => deploying.close());
     const metrics = await startMetrics(ctx, config, database, deploying);
     cleanups.push(() => metrics.close());
+    const registry = processRegistry();
+    metrics.system.registerPrometheus(registry);
     const metricsHealth = async () => {
       const { status, reasons } = metrics.system.health();
       return {
@@ -107,24 +127,39 @@ export async function startPlatform(
     let api: ApiServer | undefined;
     let ports: { http: number; grpc: number } | undefined;
     if (config.ROLES.includes("api")) {
+      const [{ createApiServer }, { Authenticator }, { storeAuthLookups }, { registerDashboard }] =
+        await Promise.all([
+          import("../api/server.js"),
+          import("../auth/authenticator.js"),
+          import("../accounts/lookups.js"),
+          import("../api/dashboard.js"),
+        ]);
+      const oidc = config.OIDC_ISSUER
+        ? new (await import("../auth/oidc-verifier.js")).OidcVerifier({
+            issuer: config.OIDC_ISSUER,
+            audience: config.OIDC_AUDIENCE ?? [],
+            ...(config.OIDC_JWKS_URI ? { jwksUri: config.OIDC_JWKS_URI } : {}),
+            ...(config.OIDC_ALGORITHMS ? { algorithms: config.OIDC_ALGORITHMS } : {}),
+          })
+        : undefined;
+      const registerTraefikProvider =
+        config.EDGE === "traefik"
+          ? (await import("./traefik-provider.js")).registerTraefikProvider
+          : undefined;
+      const registerCaddyProvider =
+        config.EDGE === "caddy" && config.CADDY_MODE === "pull"
+          ? (await import("./caddy-provider.js")).registerCaddyProvider
+          : undefined;
       const authenticator = new Authenticator({
-        lookups: storeAuthLookups(database.db),
-        ...(config.OIDC_ISSUER
-          ? {
-              oidc: new OidcVerifier({
-                issuer: config.OIDC_ISSUER,
-                audience: config.OIDC_AUDIENCE ?? [],
-                ...(config.OIDC_JWKS_URI ? { jwksUri: config.OIDC_JWKS_URI } : {}),
-                ...(config.OIDC_ALGORITHMS ? { algorithms: config.OIDC_ALGORITHMS } : {}),
-              }),
-            }
-          : {}),
+        lookups: storeAuthLookups(database.db, { signup: config.SIGNUP }),
+        ...(oidc ? { oidc } : {}),
         onBackgroundError: (error) =>
           logger.warn({ err: error }, "recording a token's last use failed"),
       });
       api = await createApiServer({
         ctx,
         authenticator,
+        registry,
         ...(metrics.system.service ? { metrics: metrics.system.service } : {}),
         healthChecks: { metrics: metricsHealth },
         observability: () => metrics.system.observability(),
@@ -135,6 +170,9 @@ export async function startPlatform(
               logs: deploying.logs,
               healthChecks: {
                 metrics: metricsHealth,
+                ...(deploying.firewall
+                  ? { isolation: async () => deploying.firewall?.health() ?? { ok: true } }
+                  : {}),
                 docker: async () => {
                   try {
                     await deploying.runtime.ping();
@@ -150,29 +188,32 @@ export async function startPlatform(
             }
           : {}),
         extraRoutes: async (app: FastifyInstance) => {
-          if (config.EDGE === "traefik") registerTraefikProvider(app, ctx, config);
+          registerTraefikProvider?.(app, ctx, config);
+          registerCaddyProvider?.(app, ctx, config);
           await registerDashboard(app, {
             oidc: { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID },
           });
         },
       });
       cleanups.push(() => api?.close() ?? Promise.resolve());
-      metrics.system.registerPrometheus(api.metrics.registry);
       const bound = await api.listen(config.HOST, config.PORT, config.GRPC_PORT);
       ports = { http: bound.port, grpc: bound.grpcPort };
     }
 
-    if (!api && metrics.system.collector) {
-      const served = await serveAgentMetrics(
-        metrics.system,
-        config.HOST,
-        config.AGENT_METRICS_PORT,
-      );
-      cleanups.push(() => served.close());
-      logger.info({ url: `http://${config.HOST}:${served.port}/metrics` }, "agent metrics");
-    }
+    const metricsListener = await serveMetrics(registry, {
+      host: config.METRICS_HOST,
+      port: config.METRICS_PORT,
+      token: config.METRICS_TOKEN,
+    });
+    cleanups.push(() => metricsListener.close());
+    logger.info(
+      { url: `http://${config.METRICS_HOST}:${metricsListener.port}/metrics` },
+      "prometheus metrics",
+    );
 
-    if (first) announceBootstrap(first.email, first.token, config, ports?.http ?? config.PORT);
+    if (first && tokenFile) {
+      announceBootstrap(first.email, first.token, tokenFile, config, ports?.http ?? config.PORT);
+    }
     // Logged after the banner: tests (and people) who wait for this line find the token before it.
     if (ports)
       logger.info(
@@ -187,6 +228,7 @@ export async function startPlatform(
       ...(deploying ? { deploying } : {}),
       metrics,
       ...(ports ? { ports } : {}),
+      metricsPort: metricsListener.port,
       ...(first ? { bootstrapToken: first.token } : {}),
       close,
     };
@@ -196,15 +238,26 @@ export async function startPlatform(
   }
 }
 
-/** The first start's token, printed once to stdout, apart from the JSON logs. */
-function announceBootstrap(email: string, token: string, config: Config, port: number) {
+/**
+ * The first start's token, printed once to stdout, apart from the JSON logs, and kept in a file
+ * only this user may read until it lapses.
+ */
+function announceBootstrap(
+  email: string,
+  token: string,
+  file: string,
+  config: Config,
+  port: number,
+) {
   const lines = [
     "",
     "  Obiente Cloud is set up. An administrator was created:",
     `    user:  ${email}`,
     `    token: ${token}`,
+    `    file:  ${file} (mode 0600)`,
     "",
-    "  This token is shown once and only its hash is kept. Use it as",
+    "  This token is shown once and the database keeps only its hash. It stops working",
+    `  ${config.BOOTSTRAP_TOKEN_TTL_HOURS} h after another administrator token or an OIDC administrator exists. Use it as`,
     `    export OBIENTE_TOKEN=${token}`,
     `    obiente login --api http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${port} --token $OBIENTE_TOKEN`,
     "",

@@ -10,19 +10,21 @@ import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import { DomainError, failedPrecondition, invalidArgument, unavailable } from "../domain/errors.js";
+import { LABEL_PREFIX, LABELS } from "../domain/labels.js";
 import { uuid, branch as validBranch, gitRepo as validGitRepo } from "../domain/validation.js";
 import { stopReason } from "./abort.js";
 import type { DetectOptions } from "./base-images.js";
 import { type BuildMessage, LineSplitter, readBuildStream } from "./build-stream.js";
 import { measureTree } from "./disk-usage.js";
+import { checkDockerfile } from "./dockerfile-rules.js";
 import { cloneShallow, type HttpCredential, redactUrl, type SshKey } from "./git.js";
 import { BoundedLog, guardLog, type LogSink } from "./log-sink.js";
 import type { BuildKind, BuildPlan } from "./plan.js";
 import { packPlan, planCheckout } from "./plan-source.js";
 import { formatBytes, formatSeconds } from "./units.js";
 
-export const BUILD_ID_LABEL = "cloud.obiente.build_id";
-export const DEPLOYMENT_ID_LABEL = "cloud.obiente.deployment_id";
+export const BUILD_ID_LABEL = LABELS.buildId;
+export const DEPLOYMENT_ID_LABEL = LABELS.deploymentId;
 
 export interface BuildLimits {
   /** The whole build: clone, context upload and docker build. */
@@ -90,7 +92,10 @@ export interface BuildImageOptions {
   onLog?: LogSink;
   /** Cancels the build; it then rejects with the signal's reason (or "the build was cancelled"). */
   signal?: AbortSignal;
-  /** The network of RUN steps (Docker's networkmode): "none" builds offline. Docker's default when absent. */
+  /**
+   * The network of RUN steps (Docker's networkmode): the platform's build network, under the
+   * isolation rules (BUILD_NETWORK); "none" builds offline. Docker's default when absent.
+   */
   networkMode?: string;
   /** The deployment's own SSH key for ssh:// and scp-like remotes; none when absent. */
   sshKey?: SshKey;
@@ -182,6 +187,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     });
     const { plan } = checkoutPlan;
     for (const line of describePlan(plan)) log(line);
+    // The text the plan read (the repository's own Dockerfile too, also one from outside the
+    // root directory), which is what Docker is given.
+    checkDockerfile(plan.dockerfile, plan.dockerfilePath);
     const context = await packPlan(checkoutPlan, options.caBundle);
     throwIfAborted(signal);
 
@@ -329,7 +337,7 @@ function isStepContainer(info: Dockerode.ContainerInspectInfo, startedAt: number
     Number.isFinite(created) &&
     created >= startedAt - CLOCK_SKEW_MS &&
     (info.Config?.Image ?? "").startsWith("sha256:") &&
-    !labels.some((label) => label.startsWith("cloud.obiente."))
+    !labels.some((label) => label.startsWith(LABEL_PREFIX))
   );
 }
 
@@ -349,7 +357,7 @@ function refuseReservedLabels(image: Dockerode.ImageInspectInfo): void {
       `build refused: the image carries the label "${clip(routing)}"; labels starting with "traefik." or "caddy" would route traffic at the edge, which the platform alone decides (remove the LABEL from the Dockerfile or its base image)`,
     );
   }
-  const own = new Set([BUILD_ID_LABEL, DEPLOYMENT_ID_LABEL]);
+  const own = new Set<string>([BUILD_ID_LABEL, DEPLOYMENT_ID_LABEL]);
   const reserved = names.find((name) => /^cloud\.obiente\./i.test(name) && !own.has(name));
   if (reserved !== undefined) {
     throw failedPrecondition(

@@ -11,6 +11,7 @@ export {
   buildImage,
   DEPLOYMENT_ID_LABEL,
 } from "./build.js";
+export type { BuilderPort, BuildRequest, BuildResult } from "./builder-port.js";
 export {
   type BuildContext,
   type ExtraFile,
@@ -26,6 +27,7 @@ export {
   redactUrl,
   type SshKey,
 } from "./git.js";
+export { type BuildSettings, ImageBuilder, type ImageBuilderOptions } from "./image-builder.js";
 export type { LogSink } from "./log-sink.js";
 export {
   APP_PORT,

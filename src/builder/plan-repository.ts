@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { DetectOptions } from "./base-images.js";
-import { cloneShallow, type HttpCredential } from "./git.js";
+import { cloneShallow, type HttpCredential, type SshKey } from "./git.js";
 import type { BuildPlan } from "./plan.js";
 import { planCheckout, type SourceSelection } from "./plan-source.js";
 
@@ -22,6 +22,8 @@ export interface PlanRepositoryOptions {
   images: DetectOptions;
   selection?: SourceSelection;
   httpCredential?: HttpCredential | undefined;
+  /** The project's deploy key for ssh remotes (the only key ssh may offer); none when absent. */
+  sshKey?: SshKey | undefined;
   /** The platform's known_hosts for ssh remotes. */
   knownHostsFile?: string | undefined;
   signal?: AbortSignal | undefined;
@@ -47,6 +49,7 @@ export async function planRepository(
         : { maxFiles: options.limits.maxRepoFiles }),
       homeDir: home,
       ...(options.httpCredential === undefined ? {} : { httpCredential: options.httpCredential }),
+      ...(options.sshKey === undefined ? {} : { sshKey: options.sshKey }),
       ...(options.knownHostsFile === undefined ? {} : { knownHostsFile: options.knownHostsFile }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });

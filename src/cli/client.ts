@@ -6,8 +6,9 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Command } from "commander";
 import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import { OrganizationService, Role } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
-import { ProjectService } from "../gen/obiente/cloud/project/v1/project_pb.js";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials.js";
+import { organizationJson } from "./json-shapes.js";
+import { printJson } from "./output.js";
 import { terminalSafe } from "./terminal-text.js";
 
 export function transportFor(credentials: Credentials): Transport {
@@ -51,6 +52,8 @@ export function registerClientCommands(program: Command) {
       out(
         `${me.user?.email}${me.user?.platformAdmin ? " (platform admin)" : ""} via ${me.authMethod}`,
       );
+      if (me.user?.oidcSubject)
+        out(`  OIDC identity: ${me.user.oidcIssuer} ${me.user.oidcSubject}`);
       for (const m of me.memberships)
         out(`  ${m.organizationSlug}  ${Role[m.role].toLowerCase()}  ${m.organizationId}`);
     });
@@ -58,20 +61,11 @@ export function registerClientCommands(program: Command) {
   program
     .command("orgs")
     .description("list your organizations")
-    .action(async () => {
+    .option("--json", "print JSON (an array of organizations)")
+    .action(async (o: { json?: boolean }) => {
       const { organizations } = await (await client(OrganizationService)).listOrganizations({});
+      if (o.json) return printJson(organizations.map(organizationJson));
       for (const o of organizations)
         out(`${o.id}  ${o.slug}  ${o.name}  (${Role[o.role].toLowerCase()})`);
-    });
-
-  program
-    .command("projects")
-    .description("list the projects of an organization")
-    .requiredOption("--org <id>", "organization id")
-    .action(async (options: { org: string }) => {
-      const { projects } = await (await client(ProjectService)).listProjects({
-        organizationId: options.org,
-      });
-      for (const p of projects) out(`${p.id}  ${p.slug}  ${p.name}`);
     });
 }

@@ -16,10 +16,9 @@ import { type Node, NodeAvailability, NodeService } from "../gen/obiente/cloud/n
 import { transportFor } from "./client.js";
 import { loadCredentials } from "./credentials.js";
 import { resolveDeployment } from "./deploy-commands.js";
-import { terminalSafe } from "./terminal-text.js";
+import { nodeJson } from "./json-shapes.js";
+import { out, printJson, table } from "./output.js";
 
-/** Every line holds text from the server: printed without its control sequences. */
-const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
 const GIB = 1024 ** 3;
 
 async function clients() {
@@ -54,11 +53,12 @@ export function formatNodes(nodes: readonly Node[], now: Date): string[] {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, value]) => `${key}=${value}`)
       .join(",");
+    // Hostname, address, role and labels come to platform administrators only.
     return [
-      node.hostname || "?",
+      node.hostname || node.name || "?",
       node.id.slice(0, 12),
-      node.address,
-      node.role,
+      node.address || "-",
+      node.role || "-",
       availabilityName(node.availability),
       capacity,
       `${node.deploymentCount}/${node.capacity?.maxDeployments ?? "?"}`,
@@ -79,7 +79,9 @@ export function formatNodes(nodes: readonly Node[], now: Date): string[] {
   ];
   const lines = table([header, ...rows]);
   for (const node of nodes) {
-    if (node.statusMessage) lines.push(`${node.hostname || node.id}: ${node.statusMessage}`);
+    if (node.statusMessage) {
+      lines.push(`${node.hostname || node.name || node.id}: ${node.statusMessage}`);
+    }
   }
   return lines;
 }
@@ -114,20 +116,12 @@ export function formatPlacement(
   return lines;
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length)));
-  return rows.map((row) =>
-    row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths?.[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
 /** A node by id, id prefix or hostname. */
 async function findNode(nodes: Client<typeof NodeService>, ref: string): Promise<Node> {
   const { nodes: all } = await nodes.listNodes({});
-  const matches = all.filter((n) => n.id === ref || n.hostname === ref || n.id.startsWith(ref));
+  const matches = all.filter(
+    (n) => n.id === ref || n.hostname === ref || n.name === ref || n.id.startsWith(ref),
+  );
   if (matches.length === 0) throw new Error(`no node "${ref}"`);
   if (matches.length > 1) throw new Error(`"${ref}" names several nodes: use the id`);
   return matches[0] as Node;
@@ -138,9 +132,11 @@ export function registerClusterCommands(program: Command) {
   nodes
     .command("ls", { isDefault: true })
     .description("list the nodes: availability, capacity, deployments, heartbeat, labels")
-    .action(async () => {
+    .option("--json", "print JSON (an array of nodes)")
+    .action(async (o: { json?: boolean }) => {
       const c = await clients();
       const { nodes: all } = await c.nodes.listNodes({});
+      if (o.json) return printJson(all.map(nodeJson));
       for (const line of formatNodes(all, new Date())) out(line);
     });
   nodes
@@ -171,7 +167,7 @@ export function registerClusterCommands(program: Command) {
         c.deployments.explainPlacement({ deploymentId: deployment.id }),
         c.nodes.listNodes({}),
       ]);
-      const hostnames = new Map(all.map((n) => [n.id, n.hostname]));
+      const hostnames = new Map(all.map((n) => [n.id, n.hostname || n.name]));
       for (const line of formatPlacement(deployment, placement, hostnames)) out(line);
     });
 }

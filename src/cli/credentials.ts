@@ -2,6 +2,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { CliError, EXIT } from "./exit-codes.js";
 
 export interface Credentials {
   api: string;
@@ -32,7 +33,11 @@ export async function loadCredentials(): Promise<Credentials> {
   }
   const api = process.env.OBIENTE_API ?? saved.api ?? "http://127.0.0.1:3000";
   const token = process.env.OBIENTE_TOKEN ?? saved.token;
-  if (!token)
-    throw new Error("not logged in: run `obiente login --token obt_…` (or set OBIENTE_TOKEN)");
+  if (!token) {
+    throw new CliError(
+      "not logged in: run `obiente login --token obt_…` (or set OBIENTE_TOKEN)",
+      EXIT.unauthenticated,
+    );
+  }
   return { api, token };
 }

@@ -1,90 +1,32 @@
 /**
- * The CLI's deployment commands: deploy (following the build and the status live, ending with
- * the URL), ls, status, logs, rm.
+ * The CLI's deployment commands: deploy (a new deployment, or the one of that name again,
+ * following the build and the status live, ending with the URL), ls, status, logs, rm.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
-import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import {
   BuildStatus,
   type Deployment,
-  DeploymentService,
   DeploymentStatus,
 } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
-import { ProjectService } from "../gen/obiente/cloud/project/v1/project_pb.js";
-import { transportFor } from "./client.js";
-import { loadCredentials } from "./credentials.js";
-import { terminalSafe } from "./terminal-text.js";
+import { parsePairs } from "./dotenv.js";
+import { CliError, EXIT } from "./exit-codes.js";
+import { deploymentJson, deploymentStatusName } from "./json-shapes.js";
+import { type Clients, clients, findDeployment, findProject, organizationId } from "./lookup.js";
+import { out, printJson } from "./output.js";
 
-/** Every line holds text from the server: printed without its control sequences. */
-const out = (line: string) => process.stdout.write(`${terminalSafe(line)}\n`);
-const statusName = (s: DeploymentStatus) => DeploymentStatus[s]?.toLowerCase() ?? "unknown";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-async function clients() {
-  const transport = transportFor(await loadCredentials());
-  return {
-    auth: createClient(AuthService, transport),
-    projects: createClient(ProjectService, transport),
-    deployments: createClient(DeploymentService, transport),
-  };
-}
-
-/** The organization to act in: --org, or the caller's only (or first) organization. */
-async function organizationId(
-  auth: Client<typeof AuthService>,
-  org: string | undefined,
-): Promise<string> {
-  const me = await auth.whoAmI({});
-  if (org) {
-    const match = me.memberships.find(
-      (m) => m.organizationId === org || m.organizationSlug === org,
-    );
-    if (!match) throw new Error(`you are not a member of an organization "${org}"`);
-    return match.organizationId;
-  }
-  const first = me.memberships[0];
-  if (!first) throw new Error("you are not a member of any organization");
-  return first.organizationId;
-}
-
-/** A deployment by id, or by name within the organization. */
-async function findDeployment(
-  c: Awaited<ReturnType<typeof clients>>,
-  ref: string,
-  org: string | undefined,
-): Promise<Deployment> {
-  if (UUID.test(ref)) {
-    const { deployment } = await c.deployments.getDeployment({ id: ref });
-    if (deployment) return deployment;
-  }
-  const { deployments } = await c.deployments.listDeployments({
-    organizationId: await organizationId(c.auth, org),
-  });
-  const matches = deployments.filter((d) => d.name === ref);
-  if (matches.length === 0) throw new Error(`no deployment named "${ref}"`);
-  if (matches.length > 1) throw new Error(`several deployments are named "${ref}": use the id`);
-  return matches[0] as Deployment;
-}
+const statusName = deploymentStatusName;
+/** How long a followed build's log may go on once the deployment's status has settled. */
+const LOG_GRACE_MS = 10_000;
 
 /** A deployment by id, or by name within --org (or the caller's first organization). */
 export async function resolveDeployment(ref: string, org: string | undefined): Promise<Deployment> {
   return findDeployment(await clients(), ref, org);
 }
 
-function parseEnv(pairs: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf("=");
-    if (at <= 0) throw new Error(`--env takes KEY=VALUE, got "${pair}"`);
-    env[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return env;
-}
-
-/** Follows a deployment until it runs or fails, printing status changes and build logs. */
-async function follow(c: Awaited<ReturnType<typeof clients>>, id: string): Promise<Deployment> {
+/** Follows a deployment until it runs, fails or stops, printing status changes and build logs. */
+export async function follow(c: Clients, id: string): Promise<Deployment> {
   const abort = new AbortController();
   const followed = new Set<string>();
   const followBuild = async (buildId: string) => {
@@ -116,22 +58,67 @@ async function follow(c: Awaited<ReturnType<typeof clients>>, id: string): Promi
         );
         if (running) builds.push(followBuild(running.id));
       }
-      if (event.status === DeploymentStatus.RUNNING || event.status === DeploymentStatus.FAILED)
+      if (
+        event.status === DeploymentStatus.RUNNING ||
+        event.status === DeploymentStatus.FAILED ||
+        event.status === DeploymentStatus.STOPPED
+      )
         break;
     }
+    // A build's log ends on its own once the build has (a cancelled one says so last): give
+    // it a moment, rather than cutting its last lines.
+    await Promise.race([
+      Promise.allSettled(builds),
+      new Promise((resolve) => setTimeout(resolve, LOG_GRACE_MS).unref()),
+    ]);
   } finally {
     abort.abort();
     await Promise.allSettled(builds);
   }
   const { deployment } = await c.deployments.getDeployment({ id });
-  if (!deployment) throw new Error("the deployment disappeared");
+  if (!deployment) throw new CliError("the deployment disappeared", EXIT.notFound);
   return deployment;
+}
+
+/** The ids of the deployment's builds so far: a build made after this is the one to look for. */
+export async function buildIdsOf(c: Clients, deploymentId: string): Promise<Set<string>> {
+  const { builds } = await c.deployments.listBuilds({ deploymentId });
+  return new Set(builds.map((b) => b.id));
+}
+
+/**
+ * Follows a deployment that builds (deploy, redeploy) to its end: the URL when its new build
+ * runs, an error when it failed, stopped, or its build was cancelled (what served before may
+ * still serve: the message says).
+ */
+export async function followBuild(c: Clients, id: string, before: Set<string>): Promise<void> {
+  const final = await follow(c, id);
+  if (final.status === DeploymentStatus.FAILED) {
+    throw new CliError(`deployment failed: ${final.statusMessage}`);
+  }
+  const { builds } = await c.deployments.listBuilds({ deploymentId: id });
+  const fresh = builds.find((b) => !before.has(b.id));
+  if (final.status !== DeploymentStatus.RUNNING || fresh?.status !== BuildStatus.SUCCEEDED) {
+    throw new CliError(`the build did not deploy: ${final.statusMessage}`);
+  }
+  out(`✓ live at ${final.url}`);
+}
+
+/** Follows a change that starts containers (scale, rollback, restart) to its end. */
+export async function followRollout(c: Clients, id: string): Promise<void> {
+  const final = await follow(c, id);
+  if (final.status !== DeploymentStatus.RUNNING) {
+    throw new CliError(`deployment ${statusName(final.status)}: ${final.statusMessage}`);
+  }
+  out(`✓ live at ${final.url}`);
 }
 
 export function registerDeployCommands(program: Command) {
   program
     .command("deploy")
-    .description("deploy a git repository's branch, following the build live; ends with the URL")
+    .description(
+      "deploy a git repository's branch, or deploy the deployment of that name again; follows the build live and ends with the URL",
+    )
     .requiredOption("--git <url>", "the repository (https, ssh or git URL)")
     .option("--branch <branch>", "the branch", "main")
     .option("--name <name>", "the deployment's name (default: from the repository)")
@@ -140,10 +127,10 @@ export function registerDeployCommands(program: Command) {
     .option("--domain <domain>", "a custom domain")
     .option("--root-dir <dir>", "the app's folder inside the repository (monorepos)")
     .option("--dockerfile <path>", "a Dockerfile to build with, from the repository's root")
-    .option("--replicas <n>", "replicas", (v) => Number.parseInt(v, 10), 1)
+    .option("--replicas <n>", "replicas (a new deployment: 1; again: as it is)", replicaCount)
     .option(
       "--env <KEY=VALUE...>",
-      "env vars",
+      "env vars (added to the deployment's others)",
       (v: string, all: string[]) => [...all, v],
       [] as string[],
     )
@@ -158,37 +145,44 @@ export function registerDeployCommands(program: Command) {
         domain?: string;
         rootDir?: string;
         dockerfile?: string;
-        replicas: number;
+        replicas?: number;
         env: string[];
         follow: boolean;
       }) => {
+        const envVars = usage(() => parsePairs(o.env));
         const c = await clients();
         const orgId = await organizationId(c.auth, o.org);
-        const { projects } = await c.projects.listProjects({ organizationId: orgId });
         const project =
-          projects.find(
-            (p) => p.id === o.project || p.slug === o.project || p.name === o.project,
-          ) ?? (await c.projects.createProject({ organizationId: orgId, name: o.project })).project;
-        if (!project) throw new Error("could not create the project");
-        const { deployment } = await c.deployments.createDeployment({
+          (await findProject(c, o.project, orgId)) ??
+          (await c.projects.createProject({ organizationId: orgId, name: o.project })).project;
+        if (!project) throw new CliError("could not create the project");
+        const { deployment, redeployed } = await c.deployments.createDeployment({
           projectId: project.id,
           name: o.name ?? "",
           gitRepo: o.git,
           branch: o.branch,
-          envVars: parseEnv(o.env),
+          envVars,
           ...(o.domain ? { domain: o.domain } : {}),
           rootDirectory: o.rootDir ?? "",
           dockerfilePath: o.dockerfile ?? "",
-          replicas: o.replicas,
+          ...(o.replicas === undefined ? {} : { replicas: o.replicas }),
+          redeployExisting: true,
         });
-        if (!deployment) throw new Error("the API returned no deployment");
-        out(`deployment ${deployment.name} (${deployment.id}) queued`);
+        if (!deployment) throw new CliError("the API returned no deployment");
+        out(
+          `deployment ${deployment.name} (${deployment.id}) queued${redeployed ? " for a redeploy" : ""}`,
+        );
         if (!o.follow) return;
-        const final = await follow(c, deployment.id);
-        if (final.status !== DeploymentStatus.RUNNING) {
-          throw new Error(`deployment failed: ${final.statusMessage}`);
+        // A redeploy's earlier builds are not the one to follow; one under way already is.
+        const before = new Set<string>();
+        if (redeployed) {
+          const { builds } = await c.deployments.listBuilds({ deploymentId: deployment.id });
+          for (const b of builds) {
+            if (b.status !== BuildStatus.RUNNING && b.status !== BuildStatus.QUEUED)
+              before.add(b.id);
+          }
         }
-        out(`✓ live at ${final.url}`);
+        await followBuild(c, deployment.id, before);
       },
     );
 
@@ -196,11 +190,13 @@ export function registerDeployCommands(program: Command) {
     .command("ls")
     .description("list deployments")
     .option("--org <id|slug>", "the organization (default: your first)")
-    .action(async (o: { org?: string }) => {
+    .option("--json", "print JSON (an array of deployments)")
+    .action(async (o: { org?: string; json?: boolean }) => {
       const c = await clients();
       const { deployments } = await c.deployments.listDeployments({
         organizationId: await organizationId(c.auth, o.org),
       });
+      if (o.json) return printJson(deployments.map(deploymentJson));
       if (deployments.length === 0) out("no deployments");
       for (const d of deployments) {
         out(
@@ -213,9 +209,11 @@ export function registerDeployCommands(program: Command) {
     .command("status <deployment>")
     .description("a deployment's status and where it runs")
     .option("--org <id|slug>", "the organization, to find a deployment by name")
-    .action(async (ref: string, o: { org?: string }) => {
+    .option("--json", "print JSON (the deployment)")
+    .action(async (ref: string, o: { org?: string; json?: boolean }) => {
       const c = await clients();
       const d = await findDeployment(c, ref, o.org);
+      if (o.json) return printJson(deploymentJson(d));
       const status = await c.deployments.getDeploymentStatus({ id: d.id });
       out(`${d.name} (${d.id})`);
       out(
@@ -227,7 +225,7 @@ export function registerDeployCommands(program: Command) {
       out(`  replicas: ${d.replicas}`);
       for (const l of status.locations) {
         out(
-          `  • ${l.nodeId.slice(0, 12)}  ${l.containerId.slice(0, 12)}  ${l.address}:${l.port}  ${l.status}/${l.healthStatus}`,
+          `  • ${l.nodeId.slice(0, 12)}  ${l.containerId.slice(0, 12)}  ${l.address ? `${l.address}:${l.port}  ` : ""}${l.status}/${l.healthStatus}`,
         );
       }
     });
@@ -281,4 +279,20 @@ export function registerDeployCommands(program: Command) {
       await c.deployments.deleteDeployment({ id: d.id });
       out(`deleting ${d.name} (${d.id})`);
     });
+}
+
+/** `--replicas` and `scale`'s argument: a whole number, else a usage error. */
+export function replicaCount(value: string): number {
+  if (!/^\d+$/.test(value))
+    throw new CliError(`replicas must be a whole number, got "${value}"`, EXIT.usage);
+  return Number.parseInt(value, 10);
+}
+
+/** Runs a parser of the command line's input; its errors are usage errors. */
+export function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), EXIT.usage);
+  }
 }

@@ -1,30 +1,41 @@
 /**
- * The `obiente` command. Server side: `up` (every role, the embedded defaults), `migrate`.
+ * The `obiente` command. Server side: `up` (every role, the embedded defaults), `migrate`,
+ * `secrets rotate`.
  * Client side: talking to an API with a saved token.
  */
 
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { VERSION } from "../api/server.js";
-import { createLogger, startPlatform } from "../app/platform.js";
 import { ConfigError, loadConfig } from "../config/config.js";
-import { registerMetricsCommand } from "../metrics/cli.js";
-import { migrate, openDatabase } from "../store/index.js";
+import { VERSION } from "../core/index.js";
+import { registerAdminCommands } from "./admin-commands.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
+import { registerDeploymentCommands } from "./deployment-commands.js";
+import { registerDomainCommands } from "./domain-commands.js";
+import { registerEnvCommands } from "./env-commands.js";
+import { EXIT, exitCodeOf, messageOf } from "./exit-codes.js";
+import { registerMetricsCommand } from "./metrics-commands.js";
 import { registerPlanCommand } from "./plan-command.js";
+import { registerProjectCommands } from "./project-commands.js";
+import { registerSecretsCommands } from "./secrets-commands.js";
 import { terminalSafe } from "./terminal-text.js";
 
 const program = new Command()
   .name("obiente")
   .description("Obiente Cloud: git repository and branch in, live URL out, on your own servers.")
-  .version(VERSION);
+  .version(VERSION)
+  // Errors end in the handler below, which picks the exit code (src/cli/exit-codes.ts); every
+  // command registered after this inherits it.
+  .exitOverride();
 
 program
   .command("up")
   .description("run the platform: every role of ROLES (default: all) in this process")
   .action(async () => {
+    // The server side is imported by the commands that run it, not by every client command.
+    const { createLogger, startPlatform } = await import("../app/platform.js");
     const config = loadConfig();
     const logger = createLogger(config);
     const platform = await startPlatform(config, logger);
@@ -44,6 +55,7 @@ program
   .command("migrate")
   .description("apply the database migrations and exit")
   .action(async () => {
+    const { migrate, openDatabase } = await import("../store/index.js");
     const config = loadConfig();
     const database = await openDatabase(
       config.DATABASE_URL
@@ -63,14 +75,16 @@ registerDeployCommands(program);
 registerMetricsCommand(program, { resolveDeployment });
 registerClusterCommands(program);
 registerPlanCommand(program);
+registerProjectCommands(program);
+registerDeploymentCommands(program);
+registerEnvCommands(program);
+registerDomainCommands(program);
+registerAdminCommands(program);
+registerSecretsCommands(program);
 
 // Errors carry the server's messages (ConnectError), which may hold text a tenant wrote.
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`obiente: ${terminalSafe(error.message)}\n`);
-    process.exit(2);
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`obiente: ${terminalSafe(message)}\n`);
-  process.exit(1);
+  const message = messageOf(error);
+  if (message !== undefined) process.stderr.write(`obiente: ${terminalSafe(message)}\n`);
+  process.exit(error instanceof ConfigError ? EXIT.usage : exitCodeOf(error));
 });

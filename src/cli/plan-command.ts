@@ -6,16 +6,13 @@
  */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { createClient } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { type BuildPlan, formatPlan, planCheckout } from "../builder/index.js";
 import { loadConfig } from "../config/config.js";
 import { detectOptionsOf } from "../deployments/plan-service.js";
-import { DeploymentService } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
-import { transportFor } from "./client.js";
-import { loadCredentials } from "./credentials.js";
-import { resolveDeployment } from "./deploy-commands.js";
-import { terminalSafe } from "./terminal-text.js";
+import { CliError, EXIT } from "./exit-codes.js";
+import { clients, findDeployment, findProject } from "./lookup.js";
+import { out, printJson } from "./output.js";
 
 interface PlanOptions {
   branch?: string;
@@ -42,9 +39,12 @@ export function registerPlanCommand(program: Command) {
     .option("--branch <branch>", "the branch of a git URL (default main, or the deployment's)")
     .option("--root-dir <dir>", "the app's folder inside the repository (monorepos)")
     .option("--dockerfile <path>", "a Dockerfile to build with, from the repository's root")
-    .option("--project <id>", "the project to plan in, for a git URL")
+    .option("--project <ref>", "the project to plan in, for a git URL (id, slug or name)")
     .option("--deployment <ref>", "plan an existing deployment's source (id or name)")
-    .option("--org <org>", "the organization of --deployment given by name")
+    .option(
+      "--org <id|slug>",
+      "the organization of --project or --deployment (default: your first)",
+    )
     .option("--json", "the plan as JSON")
     .action(async (source: string, options: PlanOptions) => {
       const selection = { rootDirectory: options.rootDir, dockerfilePath: options.dockerfile };
@@ -57,23 +57,16 @@ export function registerPlanCommand(program: Command) {
       } else {
         const dir = resolve(source);
         const info = await stat(dir).catch(() => undefined);
-        if (!info?.isDirectory()) throw new Error(`${source} is not a folder or a git URL`);
+        if (!info?.isDirectory()) {
+          throw new CliError(`${source} is not a folder or a git URL`, EXIT.usage);
+        }
         plan = (await planCheckout(dir, selection, detectOptionsOf(loadConfig()))).plan;
       }
-      if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({ ...plan, ...(commit ? { commitSha: commit } : {}) }, null, 2)}\n`,
-        );
-        return;
-      }
-      // The Dockerfile and reasons hold text from the repository: no control sequences.
-      const text = `${commit ? `commit: ${commit}\n` : ""}${formatPlan(plan)}`;
-      process.stdout.write(
-        text
-          .split("\n")
-          .map((line) => terminalSafe(line))
-          .join("\n"),
-      );
+      if (options.json) return printJson({ ...plan, ...(commit ? { commitSha: commit } : {}) });
+      // The Dockerfile and reasons hold text from the repository: `out` lets no control
+      // sequence through.
+      if (commit) out(`commit: ${commit}`);
+      for (const line of formatPlan(plan).replace(/\n$/, "").split("\n")) out(line);
     });
 }
 
@@ -81,19 +74,26 @@ async function planOnServer(
   source: string,
   options: PlanOptions,
 ): Promise<{ plan: BuildPlan; commitSha: string }> {
-  const deployments = createClient(DeploymentService, transportFor(await loadCredentials()));
+  if (options.deployment === undefined && options.project === undefined) {
+    throw new CliError(
+      "planning a git URL happens in a project: give --project <ref> (or --deployment)",
+      EXIT.usage,
+    );
+  }
+  const c = await clients();
   const deploymentId =
     options.deployment === undefined
       ? ""
-      : (await resolveDeployment(options.deployment, options.org)).id;
-  if (deploymentId === "" && options.project === undefined) {
-    throw new Error(
-      "planning a git URL happens in a project: give --project <id> (or --deployment)",
-    );
+      : (await findDeployment(c, options.deployment, options.org)).id;
+  let projectId = "";
+  if (deploymentId === "" && options.project !== undefined) {
+    const project = await findProject(c, options.project, options.org);
+    if (!project) throw new CliError(`no project "${options.project}"`, EXIT.notFound);
+    projectId = project.id;
   }
-  const answer = await deployments.planBuild({
+  const answer = await c.deployments.planBuild({
     deploymentId,
-    projectId: options.project ?? "",
+    projectId,
     gitRepo: deploymentId === "" ? source : "",
     branch: options.branch ?? "",
     ...(options.rootDir === undefined ? {} : { rootDirectory: options.rootDir }),

@@ -4,7 +4,11 @@
  * the program with a message naming the variable and what it expects (ConfigError).
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { z } from "zod";
+import { isAllowEntry, isIpv4Cidr } from "../network/cidr.js";
+import { parseRedisUrl } from "../platform/redis/url.js";
+import { insecureEngineProblem } from "../runtime/docker-host.js";
 import { parseRegistry } from "../runtime/registry-reference.js";
 import { STRATEGY_NAMES } from "../scheduler/snapshot.js";
 
@@ -23,45 +27,187 @@ const list = z.string().transform((v) =>
 const ROLES = ["api", "controller", "agent", "edge"] as const;
 const positiveInt = z.coerce.number().int().positive();
 
-/** A JSON object of node id or hostname → that node's engine (unix:// or tcp:// URL). */
+/** A JSON object of node id or hostname → that node's engine (unix://, tcp:// or ssh:// URL). */
 const nodeSockets = z
   .string()
   .transform((text, ctx) => {
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      ctx.addIssue({ code: "custom", message: 'a JSON object such as {"node-1":"tcp://…"}' });
+      ctx.addIssue({ code: "custom", message: 'a JSON object such as {"node-1":"ssh://…"}' });
       return z.NEVER;
     }
   })
   .pipe(
     z.record(
       z.string().min(1),
-      z.string().regex(/^(unix|tcp):\/\//, "unix:///path/docker.sock or tcp://host:port"),
-      { message: 'a JSON object such as {"node-1":"tcp://10.0.0.2:2375"}' },
+      z
+        .string()
+        .regex(
+          /^(unix|tcp|https|ssh):\/\//,
+          "unix:///path/docker.sock, tcp://host:port (with TLS) or ssh://user@host",
+        ),
+      { message: 'a JSON object such as {"node-1":"ssh://obiente@10.0.0.2"}' },
     ),
   );
 export type RoleName = (typeof ROLES)[number];
+
+/** DNS servers as node's dns.Resolver takes them: "127.0.0.1", "127.0.0.1:5353", "[::1]:53". */
+const resolverList = list.refine(
+  (servers) =>
+    servers.every((server) => {
+      const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(server);
+      const [host, port] = bracketed
+        ? [bracketed[1] ?? "", bracketed[2]]
+        : isIP(server) === 6
+          ? [server, undefined]
+          : (server.split(":") as [string, string | undefined]);
+      return (
+        isIP(host) !== 0 && (port === undefined || (Number(port) > 0 && Number(port) < 65_536))
+      );
+    }),
+  "a comma-separated list of IP addresses with optional ports, such as 127.0.0.1:5353,[::1]:53",
+);
+const quota = z.coerce.number().int().nonnegative();
+/**
+ * Names under PLATFORM_DOMAIN that no deployment gets as its default name, and (entries with a
+ * dot) hosts of the platform's own that no organization can claim as a custom domain.
+ */
+export const DEFAULT_RESERVED_NAMES = [
+  "www",
+  "api",
+  "admin",
+  "login",
+  "dashboard",
+  "auth",
+  "mail",
+  "app",
+  "console",
+  "status",
+  "docs",
+  "grpc",
+  "traefik",
+  "registry",
+  "metrics",
+  "id",
+  "sso",
+  "oauth",
+  "account",
+  "accounts",
+  "smtp",
+  "imap",
+  "ns1",
+  "ns2",
+  "autoconfig",
+  "autodiscover",
+];
+/**
+ * A PostgreSQL URL as postgres.js reads it: several hosts stand for the first one, then the WHATWG
+ * parser, then the user name and password are URL-decoded. A value it cannot read would make it
+ * throw an error holding the whole URL, password included; the problem is told here instead.
+ */
+function postgresUrlProblem(text: string): string | undefined {
+  if (!/^postgres(ql)?:\/\//.test(text)) return "a postgres:// or postgresql:// URL";
+  const unreadable =
+    "a URL the PostgreSQL client can read: write special characters of the user name and password (@ : / ? # % and spaces) URL-encoded, as %40 %3A %2F %3F %23 %25 %20";
+  try {
+    const authority = text.slice(text.indexOf("://") + 3).split(/[?/]/)[0] ?? "";
+    const hosts = decodeURIComponent(authority.slice(authority.indexOf("@") + 1));
+    const url = new URL(text.replace(hosts, hosts.split(",")[0] ?? ""));
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+    for (const host of hosts.split(",")) {
+      if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]*)(:\d{1,5})?$/.test(host)) return unreadable;
+    }
+  } catch {
+    return unreadable;
+  }
+  return undefined;
+}
+
+const postgresUrl = z.string().superRefine((text, ctx) => {
+  const problem = postgresUrlProblem(text);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const redisUrl = z.string().superRefine((text, ctx) => {
+  const expected = "a redis://, rediss://, redis+cluster:// or redis+sentinel:// URL";
+  if (
+    !/^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel|rediss\+sentinel):\/\//.test(
+      text,
+    )
+  ) {
+    ctx.addIssue({ code: "custom", message: expected });
+    return;
+  }
+  try {
+    const target = parseRedisUrl(text);
+    if (target.kind === "single") {
+      const url = new URL(text);
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
+    }
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: `${expected} that can be read: write special characters of the user name and password URL-encoded (%40 for @, %23 for #, …)`,
+    });
+  }
+});
+
+/** Which peers' X-Forwarded-For is believed: none, the proxies' addresses, or a hop count. */
+export type TrustProxy = false | number | string[];
+
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+function isAddressOrCidr(text: string): boolean {
+  const [address = "", prefix, extra] = text.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
+  return bits >= 0 && bits <= (family === 4 ? 32 : 128);
+}
+
+const trustProxy = z.string().transform((text, ctx): TrustProxy => {
+  const value = text.trim().toLowerCase();
+  if (value === "false" || value === "no" || value === "0") return false;
+  if (value === "true" || value === "yes") {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        'the addresses or CIDRs of the proxies in front of the API (e.g. "10.0.0.0/8" or "loopback"), or the number of proxies when nothing else can reach the API (e.g. "1"); "true" would believe the X-Forwarded-For of any client, which then picks its own address',
+    });
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  const bad = entries.filter((entry) => !PROXY_NAMES.has(entry) && !isAddressOrCidr(entry));
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `a comma-separated list of proxy addresses or CIDRs (e.g. "10.0.0.0/8,127.0.0.1"; also loopback, linklocal, uniquelocal), or a hop count${bad.length > 0 ? `; not an address or CIDR: ${bad.map((b) => JSON.stringify(b)).join(", ")}` : ""}`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
 
 const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: port.default(3000),
   GRPC_PORT: port.default(3001),
   DATA_DIR: z.string().min(1).default("./.obiente"),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "a postgres:// or postgresql:// URL")
-    .optional(),
-  METRICS_DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "a postgres:// or postgresql:// URL")
-    .optional(),
-  REDIS_URL: z
-    .string()
-    .regex(/^(redis|rediss|redis\+cluster):\/\//, "a redis://, rediss:// or redis+cluster:// URL")
-    .optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  METRICS_DATABASE_URL: postgresUrl.optional(),
+  REDIS_URL: redisUrl.optional(),
   REDIS_KEY_PREFIX: z.string().default("obiente:"),
   SECRETS_MASTER_KEY: z.string().optional(),
+  // Keys that were current before a rotation: they decrypt, never encrypt (docs/security-api.md).
+  SECRETS_MASTER_KEY_PREVIOUS: list.optional(),
   OIDC_ISSUER: z.url({ message: "an https URL of the OIDC issuer" }).optional(),
   OIDC_AUDIENCE: list.optional(),
   OIDC_JWKS_URI: z.url().optional(),
@@ -77,15 +223,80 @@ const schema = z.object({
   CORS_ORIGINS: list.default([]),
   RATE_LIMIT_MAX: z.coerce.number().int().positive().default(600),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  // Per client address, on every route, before any body is read; unset: 4 × RATE_LIMIT_MAX.
+  RATE_LIMIT_ADDRESS_MAX: z.coerce.number().int().positive().optional(),
+  // The largest request body: an RPC message (compressed, and once inflated) or a REST body.
+  RPC_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   CACHE_TTL_SECONDS: z.coerce.number().int().nonnegative().default(300),
   MAX_REPLICAS: z.coerce.number().int().positive().default(20),
   GIT_ALLOW_FILE: bool.default(false),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: trustProxy.default(false),
   BOOTSTRAP_ADMIN_EMAIL: z.email().default("admin@obiente.local"),
+  // Who may get an account by signing in through OIDC (docs/security-tenancy.md).
+  SIGNUP: z
+    .enum(["open", "invite", "closed"], { message: "open, invite or closed" })
+    .default("open"),
+  // Quotas per organization: these defaults, or what a platform administrator set for it.
+  QUOTA_DEPLOYMENTS: quota.default(50),
+  QUOTA_REPLICAS: quota.default(100),
+  QUOTA_CPU_MILLICORES: quota.default(32_000),
+  QUOTA_MEMORY_MB: quota.default(65_536),
+  QUOTA_DOMAINS: quota.default(50),
+  QUOTA_CONCURRENT_BUILDS: quota.default(4),
+  QUOTA_CONCURRENT_STREAMS: quota.default(20),
+  QUOTA_LOG_TAIL_LINES: quota.default(10_000),
+  // Domains: names kept for the platform, and how ownership of custom domains is checked.
+  RESERVED_NAMES: list
+    .refine(
+      (names) => names.every((n) => /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(n)),
+      "a comma-separated list of lowercase names (www,api) or hosts (cloud.example.com)",
+    )
+    .default(DEFAULT_RESERVED_NAMES),
+  DNS_RESOLVERS: resolverList.optional(),
+  DNS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  DOMAIN_RECHECK_HOURS: z.coerce.number().positive().default(24),
+  DOMAIN_GRACE_HOURS: z.coerce.number().nonnegative().default(72),
+  // The first-start token's life once another administrator credential exists.
+  BOOTSTRAP_TOKEN_TTL_HOURS: z.coerce.number().positive().default(24),
   // Deploying: the container engine, builds, the edge.
   DOCKER_HOST: z
     .string()
-    .regex(/^(unix|tcp|http|https):\/\//, "unix:///path/docker.sock or tcp://host:port")
+    .regex(
+      /^(unix|tcp|http|https|ssh):\/\//,
+      "unix:///path/docker.sock, tcp://host:port (with TLS) or ssh://user@host",
+    )
+    .optional(),
+  // Remote engines (docs/security-network.md): TLS as the docker CLI does it, or ssh.
+  DOCKER_TLS_VERIFY: bool.default(false),
+  DOCKER_CERT_PATH: z.string().min(1).optional(),
+  DOCKER_SSH_KEY: z.string().min(1).optional(),
+  DOCKER_SSH_KNOWN_HOSTS: z.string().min(1).optional(),
+  SSH_AUTH_SOCK: z.string().min(1).optional(),
+  ALLOW_INSECURE_ENGINE: bool.default(false),
+  // What containers of projects and builds may reach (docs/security-network.md).
+  NETWORK_ISOLATION: z.enum(["on", "off"], { message: "on or off" }).default("on"),
+  NETWORK_ISOLATION_ALLOW: list
+    .pipe(z.array(z.string().refine(isAllowEntry, "CIDR:PORT entries such as 10.0.5.20/32:5432")))
+    .default([]),
+  NETWORK_ISOLATION_BLOCK: list
+    .pipe(z.array(z.string().refine(isIpv4Cidr, "IPv4 addresses or CIDRs such as 10.0.0.0/24")))
+    .default([]),
+  NETWORK_ISOLATION_ENGINE_PORTS: list
+    .pipe(z.array(z.string().regex(/^\d{1,5}$/, "TCP ports such as 2375,2376")))
+    .transform((ports) => ports.map(Number))
+    .pipe(z.array(z.number().int().min(1, "ports 1-65535").max(65_535, "ports 1-65535")))
+    .default([2375, 2376]),
+  NETWORK_ISOLATION_INTERVAL_SECONDS: positiveInt.default(30),
+  NETWORK_ISOLATION_NETNS: z
+    .string()
+    .regex(/^\//, "an absolute path such as /var/run/netns/node2")
+    .optional(),
+  EDGE_ADDRESSES: list
+    .pipe(z.array(z.string().refine(isIpv4Cidr, "IPv4 addresses or CIDRs such as 10.0.0.21")))
     .optional(),
   HOST_ADDRESS: z.string().min(1).default("127.0.0.1"),
   PORT_RANGE: z
@@ -131,6 +342,20 @@ const schema = z.object({
   CADDY_ADMIN_URL: z.url().default("http://127.0.0.1:2019"),
   CADDY_HTTP_PORT: port.default(80),
   CADDY_HTTPS_PORT: port.default(443),
+  // push: the controller sends Caddy its configuration (CADDY_ADMIN_URL). pull: every Caddy (one
+  // per edge node) fetches it from the API, GET /api/v1/caddy/config (docs/stack.md).
+  CADDY_MODE: z.enum(["push", "pull"], { message: "push or pull" }).default("push"),
+  CADDY_PROVIDER_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+  // The platform's own API behind the edge (pull mode): its domain, and the name (resolving to
+  // every API replica) and port Caddy sends it to.
+  CADDY_API_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, "a lowercase domain such as cloud.example.com")
+    .optional(),
+  CADDY_API_UPSTREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "host:port, e.g. tasks.api:3000")
+    .default("tasks.api:3000"),
   ACME_CA: z.url().optional(),
   ACME_EMAIL: z.email().optional(),
   ACME_CA_ROOT: z.string().optional(),
@@ -159,7 +384,7 @@ const schema = z.object({
   REGISTRY_USERNAME: z.string().optional(),
   REGISTRY_PASSWORD: z.string().optional(),
   REGISTRY_INSECURE: bool.default(false),
-  // Metrics (ARCHITECTURE.md §7). Milliseconds, so that tests can shorten them.
+  // Metrics (docs/architecture.md, "Metrics"). Milliseconds, so that tests can shorten them.
   METRICS_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
   METRICS_BUCKET_MS: z.coerce.number().int().min(100).default(60_000),
   METRICS_AGGREGATE_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
@@ -168,14 +393,34 @@ const schema = z.object({
   METRICS_USAGE_RETENTION_DAYS: positiveInt.default(400),
   METRICS_BUFFER_MAX_ROWS: positiveInt.default(200_000),
   METRICS_CONCURRENCY: positiveInt.default(256),
-  AGENT_METRICS_PORT: port.default(9464),
+  // Prometheus's /metrics of every process, on a listener of its own (not the API's port).
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  METRICS_PORT: port.optional(),
+  // The former name of METRICS_PORT, still read when METRICS_PORT is unset.
+  AGENT_METRICS_PORT: port.optional(),
+  // When set, every /metrics needs `Authorization: Bearer <token>`, and the API's port serves it.
+  METRICS_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   // The agent records its host's CPU, memory and disk as its node's usage. Off where several
   // agents share one machine (the test harness's Swarm): they would all report the same host.
   METRICS_NODE_USAGE: bool.default(true),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export type Config = z.infer<typeof schema>;
+const DEFAULT_METRICS_PORT = 9464;
+
+export type Config = Omit<z.infer<typeof schema>, "METRICS_PORT"> & { METRICS_PORT: number };
+
+/**
+ * Variables whose value may hold a credential (a URL's password, a key, a token): when one is
+ * invalid, the message names it and says what is wrong, and never shows the value.
+ */
+function mayHoldSecret(name: string): boolean {
+  return (
+    /(_URL|_URI|PASSWORD|TOKEN|SECRET|_KEY|SOCKETS)$/.test(name) ||
+    name.startsWith("SECRETS_") ||
+    ["DOCKER_HOST", "OIDC_ISSUER", "ACME_CA", "REGISTRY"].includes(name)
+  );
+}
 
 function isPemFile(path: string): boolean {
   try {
@@ -226,19 +471,46 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const result = schema.safeParse(present);
   if (result.success) {
-    const problems = registryProblems(result.data);
-    if (problems.length === 0) return result.data;
+    const { METRICS_PORT, AGENT_METRICS_PORT } = result.data;
+    const config: Config = {
+      ...result.data,
+      METRICS_PORT: METRICS_PORT ?? AGENT_METRICS_PORT ?? DEFAULT_METRICS_PORT,
+    };
+    const problems = [...registryProblems(config), ...engineProblems(config)];
+    if (problems.length === 0) return config;
     throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "?");
-    // A value read from a file is most likely a secret: name the file, not the value.
+    const value = present[name] ?? "";
+    // A value read from a file is most likely a secret: name the file, not the value. A value
+    // that may hold a password is not shown either: at most its URL scheme, to say which it is.
+    const scheme = /^[a-z][a-z0-9+.-]{0,20}:/i.exec(value)?.[0];
     const shown = fromFiles.has(name)
       ? `${name}_FILE=${JSON.stringify(env[`${name}_FILE`])}`
-      : `${name}=${JSON.stringify(env[name] ?? "")}`;
+      : !mayHoldSecret(name)
+        ? `${name}=${JSON.stringify(value)}`
+        : scheme
+          ? `${name} (a value starting with "${scheme}"; the rest is not shown)`
+          : `${name} (the value is not shown)`;
     return `  ${shown}: expected ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** Engines reached in plain TCP on another machine, refused unless ALLOW_INSECURE_ENGINE. */
+function engineProblems(config: Config): string[] {
+  const options = { tls: config.DOCKER_TLS_VERIFY, allowInsecure: config.ALLOW_INSECURE_ENGINE };
+  const engines: Array<[string, string]> = [
+    ...(config.DOCKER_HOST ? [["DOCKER_HOST", config.DOCKER_HOST] as [string, string]] : []),
+    ...Object.entries(config.SWARM_NODE_SOCKETS ?? {}).map(([node, engine]): [string, string] => [
+      `SWARM_NODE_SOCKETS["${node}"]`,
+      engine,
+    ]),
+  ];
+  return engines
+    .map(([variable, engine]) => insecureEngineProblem(variable, engine, options))
+    .filter((problem): problem is string => problem !== undefined);
 }
 
 /** The registry variables that only make sense together (values left out: they are secrets). */

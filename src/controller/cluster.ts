@@ -4,10 +4,10 @@
  * (ClusterOptions). Also the CreateDeployment check, which runs the scheduler on the current
  * snapshot.
  */
-import type { AppContext } from "../app/context.js";
+import type { AppContext } from "../core/index.js";
 import { resourceExhausted } from "../domain/errors.js";
 import { DEFAULT_STRATEGY, STRATEGY_NAMES, type StrategyName } from "../scheduler/index.js";
-import { placementCheck } from "./placement.js";
+import { placementCheck, singleEngineCheck } from "./placement.js";
 
 /** The cluster settings, as configuration variables (defaults here for a Config without them). */
 export interface ClusterConfig {
@@ -53,9 +53,9 @@ export function clusterOptionsOf(config: ClusterConfig): ClusterOptions {
 }
 
 /**
- * CreateDeployment's check on a cluster: whether a deployment of this size fits on the nodes
- * now, so that a full cluster refuses it at once (ResourceExhausted, saying which constraint
- * failed on which node) instead of accepting it and failing it later. A no-op on one engine.
+ * CreateDeployment's check: whether a deployment of this size fits on the nodes now (on one
+ * engine, on that engine), so that a full platform refuses it at once (ResourceExhausted,
+ * saying which constraint failed on which node) instead of accepting it and failing it later.
  */
 export function placementGuard(
   ctx: AppContext,
@@ -66,7 +66,6 @@ export function placementGuard(
   memoryMb: number;
   strategy?: string;
 }) => Promise<void> {
-  if (cluster.runtime !== "swarm") return async () => undefined;
   const options = {
     db: ctx.db,
     heartbeatTimeoutMs: cluster.heartbeatTimeoutMs,
@@ -76,8 +75,9 @@ export function placementGuard(
       memoryMb: ctx.config.DEFAULT_MEMORY_MB,
     },
   };
+  const check = cluster.runtime === "swarm" ? placementCheck : singleEngineCheck;
   return async (request) => {
-    const refused = await placementCheck(options, request, ctx.now());
+    const refused = await check(options, request, ctx.now());
     if (refused) throw resourceExhausted(refused);
   };
 }

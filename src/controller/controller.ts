@@ -10,7 +10,7 @@
 
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { AppContext } from "../app/context.js";
+import type { AppContext } from "../core/index.js";
 import { DEPLOY_JOB } from "../deployments/service.js";
 import { NODE_CHANGED_JOB } from "../nodes/service.js";
 import { type JobData, LeaderElector } from "../platform/index.js";
@@ -21,6 +21,8 @@ export interface ControllerOptions {
   ctx: AppContext;
   deployer: Deployer;
   reconciler: Reconciler;
+  /** Other loops that run on the leader only (the daily re-check of domains). */
+  leaderLoops?: ReadonlyArray<{ start(): void; stop(): Promise<void>; close(): Promise<void> }>;
   lockTtlMs?: number;
   concurrency?: number;
 }
@@ -44,11 +46,13 @@ export class Controller {
       onElected: () => {
         ctx.logger.info("this controller is the leader");
         reconciler.start();
+        for (const loop of options.leaderLoops ?? []) loop.start();
       },
       onDemoted: async () => {
         ctx.logger.info("this controller is no longer the leader");
         // stop(), not close(): the loop starts again if this controller is elected again.
         await reconciler.stop();
+        for (const loop of options.leaderLoops ?? []) await loop.stop();
       },
     });
   }
@@ -92,6 +96,8 @@ export class Controller {
     this.closing ??= (async () => {
       await this.elector.close();
       await this.options.reconciler.close();
+      for (const loop of this.options.leaderLoops ?? []) await loop.close();
+      // A subscription that failed was logged in start() and has nothing to undo.
       const unsubscribe = await this.subscribed?.catch(() => undefined);
       await unsubscribe?.();
     })();

@@ -10,14 +10,24 @@
  * stopped: unroute, then stop and remove the containers.
  * deleted: as stopped, then remove routes, images and the records.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { and, eq, inArray, ne, notInArray } from "drizzle-orm";
-import { type AppContext, invalidateOrganization } from "../app/context.js";
-import { buildLogChannel, type StatusEvent, statusChannel } from "../deployments/events.js";
+import { randomUUID } from "node:crypto";
+import { and, eq, inArray, isNull, ne, notInArray } from "drizzle-orm";
+import type { BuilderPort } from "../builder/builder-port.js";
+import { type AppContext, invalidateOrganization } from "../core/index.js";
+import {
+  buildCancelChannel,
+  buildLogChannel,
+  type StatusEvent,
+  statusChannel,
+} from "../deployments/events.js";
 import { readGitCredential } from "../deployments/git-credentials.js";
 import { DeploymentService } from "../deployments/service.js";
 import { DomainError, resourceExhausted } from "../domain/errors.js";
+import { LABELS } from "../domain/labels.js";
 import { edgeTls } from "../edge/edge-tls.js";
+import { isSshRemote, readDeployKey } from "../projects/deploy-keys.js";
+import { containerNames, projectNetworkName } from "../runtime/names.js";
+import type { ContainerRef, RuntimePort } from "../runtime/runtime-port.js";
 import {
   builds,
   type DeploymentStatusName,
@@ -26,9 +36,7 @@ import {
   deployments,
   domains,
 } from "../store/schema.js";
-import { INSTALLATION_LABEL } from "./installation.js";
 import type { Placer } from "./placement.js";
-import type { BuilderPort, ContainerRef, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
 type DeploymentRow = typeof deployments.$inferSelect;
@@ -40,15 +48,6 @@ interface WantedReplica {
   name: string;
   nodeId?: string;
 }
-
-export const LABEL = {
-  managed: "cloud.obiente.deployment",
-  deploymentId: "cloud.obiente.deployment_id",
-  projectId: "cloud.obiente.project_id",
-  organizationId: "cloud.obiente.organization_id",
-  replica: "cloud.obiente.replica",
-  buildId: "cloud.obiente.build_id",
-} as const;
 
 export interface DeployerOptions {
   /** Put on every container, so that reconcilers of other installations leave it alone. */
@@ -71,40 +70,6 @@ export interface DeployerOptions {
   /** Cluster mode: where replicas go (the scheduler). Without it, the runtime's one engine. */
   placer?: Placer;
 }
-
-/**
- * Names a container after what it runs, so that the same inputs always give the same name. On a
- * cluster the node is part of it: a replica moved to another node is a new service, which starts
- * beside the old one (a drain without downtime), and the names stay within Swarm's 63 characters.
- */
-export function containerName(
-  deploymentId: string,
-  replica: number,
-  buildId: string,
-  restartGeneration: number,
-  nodeId?: string,
-) {
-  return containerNames(deploymentId, replica + 1, buildId, restartGeneration, nodeId)[
-    replica
-  ] as string;
-}
-
-/** The names of replicas 0…n-1: one hash for them all (the reconciler names thousands a pass). */
-export function containerNames(
-  deploymentId: string,
-  replicas: number,
-  buildId: string,
-  restartGeneration: number,
-  nodeId?: string,
-): string[] {
-  const key = createHash("sha256")
-    .update(`${buildId}:${restartGeneration}${nodeId === undefined ? "" : `:${nodeId}`}`)
-    .digest("hex")
-    .slice(0, 12);
-  return Array.from({ length: replicas }, (_, r) => `obiente-${deploymentId}-r${r}-${key}`);
-}
-
-export const projectNetwork = (projectId: string) => `obiente-net-${projectId}`;
 
 export class Deployer {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -202,7 +167,7 @@ export class Deployer {
     const health = await placer.nodeHealth();
     const unusable = new Set(health.unusable);
     const kept = new Array<ContainerRef | undefined>(deployment.replicas);
-    const namesOn = new Map<string, string[]>();
+    const namesOn = new Map<string, readonly string[]>();
     for (const c of actual) {
       if (c.nodeId === undefined || unusable.has(c.nodeId)) continue;
       let onNode = namesOn.get(c.nodeId);
@@ -292,20 +257,22 @@ export class Deployer {
       );
     }
 
+    // Only verified domains get routes and labels: a custom domain whose ownership is not
+    // proven is not served (src/domains).
     const domainRows = await ctx.db
       .select()
       .from(domains)
-      .where(eq(domains.deploymentId, deployment.id));
+      .where(and(eq(domains.deploymentId, deployment.id), eq(domains.status, "verified")));
     const domainNames = domainRows.map((d) => d.domain);
     const env = {
       ...(await this.deploymentsService.envFor(deployment.id)),
       PORT: String(build.port),
     };
-    const network = projectNetwork(deployment.projectId);
+    const network = projectNetworkName(deployment.projectId);
     await runtime.ensureNetwork(network, {
-      [LABEL.managed]: "true",
-      [LABEL.projectId]: deployment.projectId,
-      [LABEL.organizationId]: deployment.organizationId,
+      [LABELS.deployment]: "true",
+      [LABELS.projectId]: deployment.projectId,
+      [LABELS.organizationId]: deployment.organizationId,
     });
 
     // Start the wanted replicas (a no-op for those that run) and wait until each is healthy.
@@ -328,14 +295,14 @@ export class Deployer {
           image: build.imageId,
           env,
           labels: {
-            [LABEL.managed]: "true",
-            [LABEL.deploymentId]: deployment.id,
-            [LABEL.projectId]: deployment.projectId,
-            [LABEL.organizationId]: deployment.organizationId,
-            [LABEL.replica]: String(w.replica),
-            [LABEL.buildId]: build.id,
+            [LABELS.deployment]: "true",
+            [LABELS.deploymentId]: deployment.id,
+            [LABELS.projectId]: deployment.projectId,
+            [LABELS.organizationId]: deployment.organizationId,
+            [LABELS.replica]: String(w.replica),
+            [LABELS.buildId]: build.id,
             ...(this.options.installationId
-              ? { [INSTALLATION_LABEL]: this.options.installationId }
+              ? { [LABELS.installation]: this.options.installationId }
               : {}),
             ...this.options.extraLabels?.(deployment, domainNames, build.port),
           },
@@ -427,6 +394,8 @@ export class Deployer {
     );
     await this.retire(deployment.id, stale, [...keep]);
 
+    // Nothing changed: the status, and what it says (a cancelled build, say), stay.
+    if (upToDate && stale.length === 0 && deployment.status === "running") return;
     const where = [...new Set(started.flatMap((c) => (c.address ? [c.address] : [])))].sort();
     await this.setStatus(
       deployment,
@@ -473,11 +442,32 @@ export class Deployer {
       branch: row.branch,
       startedAt: ctx.now(),
     });
-    const deployment = await this.setStatus(row, "building", `building ${row.branch}`);
+    // Only while the deployment still wants a build: a CancelBuild that came before this row
+    // existed left the deployment with its serving build again (or stopped).
+    const deployment = await this.setStatus(row, "building", `building ${row.branch}`, true);
+    if (deployment === undefined) {
+      await this.markCancelled(buildId, "cancelled before it started");
+      const logs = new BuildLogWriter(ctx, buildId);
+      logs.push("cancelled before it started");
+      await logs.close();
+      return undefined;
+    }
 
+    // CancelBuild marks the row, then says so on the bus: listen, then look at the row.
+    const cancel = new AbortController();
+    const unsubscribe = await ctx.services.bus.subscribe(buildCancelChannel(buildId), () =>
+      cancel.abort(new DomainError("failed_precondition", "the build was cancelled")),
+    );
     const logs = new BuildLogWriter(ctx, buildId);
     try {
+      if (await this.isCancelled(buildId)) {
+        cancel.abort(new DomainError("failed_precondition", "the build was cancelled"));
+      }
       const httpCredential = await readGitCredential(ctx.db, ctx.secrets, row.id, row.gitRepo);
+      // The project's deploy key, for ssh remotes only: nowhere else does it need to be on disk.
+      const sshKey = isSshRemote(row.gitRepo)
+        ? await readDeployKey(ctx.db, ctx.secrets, row.projectId)
+        : undefined;
       const result = await builder.build({
         buildId,
         deploymentId: row.id,
@@ -486,11 +476,12 @@ export class Deployer {
         rootDirectory: row.rootDirectory,
         dockerfilePath: row.dockerfilePath,
         ...(httpCredential ? { httpCredential } : {}),
+        ...(sshKey ? { sshKey } : {}),
         onLog: (line) => logs.push(line),
-        ...(signal ? { signal } : {}),
+        signal: signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal,
       });
       await logs.close();
-      await ctx.db
+      const [finished] = await ctx.db
         .update(builds)
         .set({
           status: "succeeded",
@@ -499,21 +490,45 @@ export class Deployer {
           port: result.port,
           finishedAt: ctx.now(),
         })
-        .where(eq(builds.id, buildId));
-      const [updated] = await ctx.db
-        .update(deployments)
-        .set({ currentBuildId: buildId, updatedAt: ctx.now() })
-        .where(eq(deployments.id, row.id))
-        .returning();
+        .where(and(eq(builds.id, buildId), eq(builds.status, "running")))
+        .returning({ id: builds.id });
+      // Cancelled as it finished, or the deployment went back to what it served (a cancel that
+      // came before this build's row): the image is not wanted.
+      const [updated] = finished
+        ? await ctx.db
+            .update(deployments)
+            .set({ currentBuildId: buildId, updatedAt: ctx.now() })
+            .where(and(eq(deployments.id, row.id), isNull(deployments.currentBuildId)))
+            .returning()
+        : [];
       if (!updated) {
-        // Fix: deleted while it was being built (DeleteDeployment removes a deployment that runs
-        // nothing at once). Going on used to leave the new image behind for good.
-        await this.abandon(row.id);
+        if (await this.gone(row.id)) {
+          // Deleted while it was being built (DeleteDeployment removes a deployment that runs
+          // nothing at once): its new image goes too.
+          await this.abandon(row.id);
+          return undefined;
+        }
+        await this.markCancelled(buildId, "cancelled");
+        await this.options.runtime
+          .removeImage(result.imageId)
+          .catch((error: unknown) =>
+            ctx.logger.warn(
+              { err: error, buildId },
+              "removing the image of a cancelled build failed",
+            ),
+          );
         return undefined;
       }
       return updated;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      if (cancel.signal.aborted || (await this.isCancelled(buildId))) {
+        // CancelBuild already said what the deployment is now.
+        logs.push("cancelled");
+        await logs.close();
+        await this.markCancelled(buildId, "cancelled");
+        return undefined;
+      }
       logs.push(`error: ${message}`);
       await logs.close();
       await ctx.db
@@ -527,7 +542,26 @@ export class Deployer {
         message.startsWith("build") ? message : `build failed: ${message}`,
       );
       return undefined;
+    } finally {
+      await unsubscribe();
     }
+  }
+
+  private async isCancelled(buildId: string): Promise<boolean> {
+    const [build] = await this.options.ctx.db
+      .select({ status: builds.status })
+      .from(builds)
+      .where(eq(builds.id, buildId));
+    return build?.status === "cancelled";
+  }
+
+  /** Ends a build as cancelled, unless CancelBuild did already (its message names who). */
+  private async markCancelled(buildId: string, message: string): Promise<void> {
+    const { ctx } = this.options;
+    await ctx.db
+      .update(builds)
+      .set({ status: "cancelled", statusMessage: message, finishedAt: ctx.now() })
+      .where(and(eq(builds.id, buildId), ne(builds.status, "cancelled")));
   }
 
   private async stop(row: DeploymentRow) {
@@ -667,13 +701,35 @@ export class Deployer {
     row: DeploymentRow,
     status: DeploymentStatusName,
     message: string,
-  ): Promise<DeploymentRow> {
+  ): Promise<DeploymentRow>;
+  /** With `wantsBuild`: only while the deployment still waits for a build; undefined otherwise. */
+  private async setStatus(
+    row: DeploymentRow,
+    status: DeploymentStatusName,
+    message: string,
+    wantsBuild: true,
+  ): Promise<DeploymentRow | undefined>;
+  private async setStatus(
+    row: DeploymentRow,
+    status: DeploymentStatusName,
+    message: string,
+    wantsBuild = false,
+  ): Promise<DeploymentRow | undefined> {
     const { ctx } = this.options;
     const [updated] = await ctx.db
       .update(deployments)
       .set({ status, statusMessage: message, updatedAt: ctx.now() })
-      .where(eq(deployments.id, row.id))
+      .where(
+        wantsBuild
+          ? and(
+              eq(deployments.id, row.id),
+              isNull(deployments.currentBuildId),
+              eq(deployments.desiredState, "running"),
+            )
+          : eq(deployments.id, row.id),
+      )
       .returning();
+    if (wantsBuild && !updated) return undefined;
     const next = updated ?? { ...row, status, statusMessage: message };
     await invalidateOrganization(ctx, row.organizationId);
     await this.publish(next);

@@ -1,6 +1,6 @@
 /**
  * The installation's id: made once, kept in controller_state, and put on every container the
- * platform starts (label cloud.obiente.installation). Several installations can share one
+ * platform starts (LABELS.installation in src/domain/labels.ts). Several installations can share one
  * Docker engine (a developer's machine, CI): each reconciler leaves the others' containers alone.
  */
 import { randomUUID } from "node:crypto";
@@ -8,7 +8,6 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../store/database.js";
 import { controllerState } from "../store/schema.js";
 
-export const INSTALLATION_LABEL = "cloud.obiente.installation";
 const KEY = "installation";
 
 export async function installationId(db: Db): Promise<string> {

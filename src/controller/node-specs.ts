@@ -8,9 +8,15 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
+import { sameLabels } from "../domain/labels.js";
+import type {
+  ClusterNode,
+  ClusterPort,
+  ContainerRef,
+  RuntimePort,
+} from "../runtime/runtime-port.js";
 import type { Db } from "../store/database.js";
 import { nodeSpecs } from "../store/schema.js";
-import type { ClusterNode, ClusterPort, ContainerRef, RuntimePort } from "./ports.js";
 
 export type NodeSpecRow = typeof nodeSpecs.$inferSelect;
 
@@ -86,9 +92,4 @@ export async function applyNodeSpecs(
       logger.warn({ err: error, nodeId: spec.nodeId }, "applying a node's spec to Swarm failed");
     }
   }
-}
-
-export function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }

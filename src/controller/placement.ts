@@ -11,6 +11,7 @@
  */
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
+import type { StoredExplanation } from "../nodes/placements.js";
 import {
   type ClusterSnapshot,
   type NodeExplanation,
@@ -71,15 +72,6 @@ export type PlaceOutcome =
     }
   | { ok: false; message: string; explanations: NodeExplanation[] };
 
-/** What `placements.explanation` holds. */
-export interface StoredExplanation {
-  ok: boolean;
-  placements: Placement[];
-  verdicts: NodeExplanation[];
-  message?: string;
-  request: { replicas: number; cpuMillicores: number; memoryMb: number; avoidNodes: string[] };
-}
-
 interface Reservation {
   nodeId: string;
   cpuMillicores: number;
@@ -122,6 +114,7 @@ export class Placer {
 
   /** Places `request.replicas` replicas, one decision at a time in this process. */
   place(request: PlaceRequest): Promise<PlaceOutcome> {
+    // The queue only orders the decisions: each failure went to its own caller.
     const next = this.queue.catch(() => undefined).then(() => this.placeNow(request));
     this.queue = next;
     return next;
@@ -280,20 +273,49 @@ export async function placementCheck(
   return result.ok ? undefined : result.message;
 }
 
-/** The last decision for a deployment, or undefined when none was made (or not on a cluster). */
-export async function lastPlacement(
-  db: Db,
-  deploymentId: string,
-): Promise<
-  { decidedAt: Date; strategy: StrategyName; explanation: StoredExplanation } | undefined
-> {
-  const [row] = await db.select().from(placements).where(eq(placements.deploymentId, deploymentId));
-  if (!row) return undefined;
-  return {
-    decidedAt: row.decidedAt,
-    strategy: strategyFor(row.strategy),
-    explanation: row.explanation as unknown as StoredExplanation,
+/**
+ * The same check on one engine (RUNTIME=docker), where every replica runs on the engine itself:
+ * its capacity (recorded by its agent's heartbeat), less what the deployments recorded on it
+ * reserve. Availability, labels and heartbeat age decide where replicas go on a cluster and mean
+ * nothing on one engine, so only capacity is checked: max deployments, CPU, memory. The engine
+ * is the node heard from last (node_metadata may keep rows of an engine replaced since). With no
+ * node recorded yet there is no capacity to check against, and nothing is refused.
+ */
+export async function singleEngineCheck(
+  options: Pick<PlacementOptions, "db" | "heartbeatTimeoutMs" | "defaults" | "strategy">,
+  request: { replicas: number; cpuMillicores: number; memoryMb: number },
+  now = new Date(),
+): Promise<string | undefined> {
+  const snapshot = await loadSnapshot(options.db, options.heartbeatTimeoutMs, options.defaults);
+  const engine = snapshot.nodes
+    .filter((node) => node.lastHeartbeat !== null)
+    .sort((a, b) => (b.lastHeartbeat?.getTime() ?? 0) - (a.lastHeartbeat?.getTime() ?? 0))[0];
+  if (!engine) return undefined;
+  const only: ClusterSnapshot = {
+    ...snapshot,
+    nodes: [
+      {
+        ...engine,
+        availability: "active",
+        lastHeartbeat: now,
+        labels: { ...engine.labels, compute: "true" },
+      },
+    ],
   };
+  const result = schedule(
+    only,
+    {
+      deploymentId: "(new)",
+      replicas: request.replicas,
+      cpuMillicores: request.cpuMillicores || options.defaults.cpuMillicores,
+      memoryMb: request.memoryMb || options.defaults.memoryMb,
+    },
+    options.strategy,
+    now,
+    {},
+    { explain: false },
+  );
+  return result.ok ? undefined : result.message;
 }
 
 function toRequest(request: PlaceRequest): PlacementRequest {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { containerName } from "./deployer.js";
+import { containerName, containerNames } from "../runtime/names.js";
+import type { ContainerRef } from "../runtime/runtime-port.js";
 import {
   type DesiredDeployment,
   planReconcile,
   type ReconcilePlan,
   type RecordedLocation,
 } from "./plan.js";
-import type { ContainerRef } from "./ports.js";
 
 const D1 = "00000000-0000-4000-8000-000000000001";
 const D2 = "00000000-0000-4000-8000-000000000002";
@@ -432,6 +432,21 @@ describe("planReconcile on a cluster (containers carry their node)", () => {
     assert.notEqual(containerName(D1, 0, B1, 0, N1), containerName(D1, 0, B1, 0, N2));
     assert.equal(containerName(D1, 0, B1, 0), containerName(D1, 0, B1, 0, undefined));
     assert.ok(containerName(D1, 19, B1, 0, N1).length <= 63, "a valid Swarm service name");
+  });
+
+  test("a name is the one running containers already carry, whether remembered or not", () => {
+    const names = () => [containerName(D1, 2, B1, 3), containerName(D1, 0, B1, 0, N1)];
+    // A SHA-256 prefix of "build:generation[:node]": containers started by earlier versions
+    // carry these names, and a changed name would start every replica again.
+    const expected = [`obiente-${D1}-r2-8b3e7e9e2456`, `obiente-${D1}-r0-9f1e010c18f4`];
+    assert.deepEqual(names(), expected);
+    assert.deepEqual(names(), expected, "remembered");
+    assert.deepEqual(containerNames(D1, 1, B1, 3), [`obiente-${D1}-r0-8b3e7e9e2456`]);
+    assert.equal(containerNames(D1, 4, B1, 3).length, 4, "as many names as replicas asked for");
+    for (let g = 4; g < 200; g++) containerName(D1, 0, B1, g);
+    assert.deepEqual(names(), expected, "after many restarts of the same build");
+    for (let b = 0; b < 60_000; b++) containerName(D2, 0, `build-${b}`, 0);
+    assert.deepEqual(names(), expected, "forgotten among many other builds, and hashed again");
   });
 
   test("replicas running on usable nodes, recorded there: nothing to do", () => {

@@ -25,9 +25,9 @@
  * - a location that says another node or port than its container's is dropped, and its
  *   deployment converged, which records it again as it is.
  */
-import { containerNames } from "./deployer.js";
-import { INSTALLATION_LABEL } from "./installation.js";
-import type { ContainerRef } from "./ports.js";
+import { LABELS } from "../domain/labels.js";
+import { containerNames } from "../runtime/names.js";
+import type { ContainerRef } from "../runtime/runtime-port.js";
 
 export interface DesiredDeployment {
   id: string;
@@ -66,11 +66,10 @@ export function planReconcile(
   locations: RecordedLocation[],
   options: PlanOptions,
 ): ReconcilePlan {
-  const byId = new Map(desired.map((d) => [d.id, d]));
   const containersOf = new Map<string, ContainerRef[]>();
   for (const c of actual) {
     // Another installation's container on a shared engine is not ours to judge.
-    const owner = c.labels[INSTALLATION_LABEL];
+    const owner = c.labels[LABELS.installation];
     if (
       options.installationId !== undefined &&
       owner !== undefined &&
@@ -83,16 +82,11 @@ export function planReconcile(
     if (list) list.push(c);
     else containersOf.set(id, [c]);
   }
-  const running = new Map(actual.filter((c) => c.state === "running").map((c) => [c.id, c]));
+  const running = new Map<string, ContainerRef>();
+  for (const c of actual) if (c.state === "running") running.set(c.id, c);
   const unusable = new Set(options.unusableNodes ?? []);
 
   const converge = new Set<string>();
-  const removeOrphans: string[] = [];
-  for (const [deploymentId, containers] of containersOf) {
-    if (!byId.has(deploymentId) && options.orphanPolicy === "remove") {
-      removeOrphans.push(...containers.map((c) => c.id));
-    }
-  }
 
   const dropLocations: string[] = [];
   for (const location of locations) {
@@ -105,6 +99,7 @@ export function planReconcile(
 
   for (const d of desired) {
     const containers = containersOf.get(d.id) ?? [];
+    containersOf.delete(d.id); // what is left at the end has no record
     if (d.desiredState !== "running") {
       if (containers.length > 0 || d.desiredState === "deleted" || d.status !== "stopped")
         converge.add(d.id);
@@ -117,6 +112,13 @@ export function planReconcile(
     }
     if (!replicasUp(d, d.currentBuildId, containers, unusable) || d.status !== "running") {
       converge.add(d.id);
+    }
+  }
+
+  const removeOrphans: string[] = [];
+  if (options.orphanPolicy === "remove") {
+    for (const containers of containersOf.values()) {
+      for (const c of containers) removeOrphans.push(c.id);
     }
   }
 
@@ -138,15 +140,11 @@ function replicasUp(
   containers: ContainerRef[],
   unusable: ReadonlySet<string>,
 ): boolean {
-  const namesOn = new Map<string | undefined, string[]>();
   const up = new Array<boolean>(d.replicas).fill(false);
   const count = new Array<number>(d.replicas).fill(0);
   for (const c of containers) {
-    let names = namesOn.get(c.nodeId);
-    if (!names) {
-      names = containerNames(d.id, d.replicas, buildId, d.restartGeneration, c.nodeId);
-      namesOn.set(c.nodeId, names);
-    }
+    // Remembered by containerNames: asking again for each container is a lookup, not a hash.
+    const names = containerNames(d.id, d.replicas, buildId, d.restartGeneration, c.nodeId);
     const replica = names.indexOf(c.name);
     if (replica < 0 || (c.nodeId !== undefined && unusable.has(c.nodeId))) return false;
     count[replica] = (count[replica] ?? 0) + 1;

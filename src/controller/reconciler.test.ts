@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import pino from "pino";
+import type { RuntimePort } from "../runtime/runtime-port.js";
 import type { Db } from "../store/database.js";
 import type { Deployer } from "./deployer.js";
-import type { RuntimePort } from "./ports.js";
 import { Reconciler } from "./reconciler.js";
 import type { RouteSync } from "./routing.js";
 

@@ -13,13 +13,13 @@
 
 import { inArray } from "drizzle-orm";
 import type { Logger } from "pino";
+import type { ClusterPort, RuntimePort } from "../runtime/runtime-port.js";
 import type { Db } from "../store/database.js";
 import { deploymentLocations, deployments } from "../store/schema.js";
 import type { Deployer } from "./deployer.js";
 import { applyNodeSpecs } from "./node-specs.js";
 import type { Placer } from "./placement.js";
 import { planReconcile, type ReconcilePlan } from "./plan.js";
-import type { ClusterPort, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
 export interface ReconcilerOptions {
@@ -66,8 +66,7 @@ export class Reconciler {
 
   /** Starts the loop (on election); a no-op while it runs, or once closed. */
   start(): void {
-    // Fix: the loop used to be stopped on demotion with close(), which made every later start()
-    // (a re-election) a no-op: a controller that lost the lead once never reconciled again.
+    // Demotion stops the loop with stop(), not close(): a controller elected again starts it anew.
     if (this.closed || this.loop !== 0) return;
     const loop = ++this.loops;
     this.loop = loop;
@@ -128,8 +127,7 @@ export class Reconciler {
    * the caller's change (a node that changed, a container started a moment ago).
    */
   reconcileOnce(): Promise<ReconcilePlan | undefined> {
-    // Fix: calls during a pass used to share that pass, so a change made just before the call
-    // (the reason for calling) could be missed until the next interval.
+    // Not the running pass: it may have read the state before the change the caller made.
     if (this.running) {
       this.queued ??= this.running.then(() => {
         this.queued = undefined;
@@ -166,6 +164,7 @@ export class Reconciler {
 
     for (const id of plan.removeOrphans) {
       logger.info({ containerId: id }, "removing a labelled container that no deployment owns");
+      // A container that will not stop is removed forced just below, which reports its failure.
       await runtime.stop(id).catch(() => undefined);
       await runtime
         .remove(id)

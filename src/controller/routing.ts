@@ -5,17 +5,25 @@
  * are coalesced into one more sync after it, so the last state always wins.
  */
 import type { Logger } from "pino";
+import type { EdgeAdapter } from "../edge/edge-adapter.js";
 import { type RouteTable, routeTable } from "../edge/route-table.js";
 import type { Db } from "../store/database.js";
-import { deploymentLocations, deploymentRouting } from "../store/schema.js";
-import type { EdgePort } from "./ports.js";
+import { deploymentLocations, deploymentRouting, domains } from "../store/schema.js";
 
+/** The route table of the database: verified domains only (pending custom domains are not served). */
 export async function loadRouteTable(db: Db): Promise<RouteTable> {
-  const [routes, locations] = await Promise.all([
+  const [routes, locations, domainRows] = await Promise.all([
     db.select().from(deploymentRouting),
     db.select().from(deploymentLocations),
+    db
+      .select({
+        domain: domains.domain,
+        deploymentId: domains.deploymentId,
+        status: domains.status,
+      })
+      .from(domains),
   ]);
-  return routeTable(routes, locations);
+  return routeTable(routes, locations, domainRows);
 }
 
 export class RouteSync {
@@ -24,7 +32,7 @@ export class RouteSync {
 
   constructor(
     private readonly db: Db,
-    private readonly edges: EdgePort[],
+    private readonly edges: readonly EdgeAdapter[],
     private readonly logger: Logger,
   ) {}
 

@@ -4,6 +4,7 @@ export {
   parseMasterKey,
   SecretBox,
   type SecretBoxOptions,
+  sealedKeyId,
 } from "./secret-box.js";
 export {
   API_TOKEN_PREFIX,

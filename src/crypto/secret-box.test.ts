@@ -3,7 +3,13 @@ import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { DomainError } from "../domain/errors.js";
-import { generateMasterKey, keyFingerprint, parseMasterKey, SecretBox } from "./secret-box.js";
+import {
+  generateMasterKey,
+  keyFingerprint,
+  parseMasterKey,
+  SecretBox,
+  sealedKeyId,
+} from "./secret-box.js";
 
 const isDecryptionError = (error: unknown) =>
   error instanceof DomainError &&
@@ -78,6 +84,26 @@ describe("SecretBox", () => {
         isDecryptionError(error) &&
         (error as Error).message.includes(`encrypted with key ${oldBox.keyId}`),
     );
+  });
+
+  it("reseals a value under the current key once, and leaves a current one alone", () => {
+    const oldKey = randomBytes(32);
+    const sealedWithOld = new SecretBox(oldKey).encrypt("value", "row");
+    const newKey = randomBytes(32);
+    const rotated = new SecretBox(newKey, { previousKeys: [oldKey] });
+    assert.deepEqual(rotated.previousKeyIds, [keyFingerprint(oldKey)]);
+    assert.equal(sealedKeyId(sealedWithOld), keyFingerprint(oldKey));
+
+    const resealed = rotated.reseal(sealedWithOld, "row");
+    assert.ok(resealed);
+    assert.equal(sealedKeyId(resealed), rotated.keyId);
+    assert.equal(rotated.decrypt(resealed, "row"), "value");
+    assert.equal(rotated.reseal(resealed, "row"), undefined, "already under the current key");
+    // Once resealed, the value no longer needs the old key.
+    assert.equal(new SecretBox(newKey).decrypt(resealed, "row"), "value");
+    assert.throws(() => rotated.reseal(sealedWithOld, "another row"), isDecryptionError);
+    assert.throws(() => rotated.reseal("junk", "row"), isDecryptionError);
+    assert.equal(sealedKeyId("junk"), undefined);
   });
 
   it("refuses keys that are not 32 bytes", () => {

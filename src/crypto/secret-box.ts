@@ -7,7 +7,7 @@ import { DomainError } from "../domain/errors.js";
  * A sealed value is a self-describing string: `v1:<keyId>:<iv>:<tag>:<ciphertext>` (the last three
  * base64url). The key id is a fingerprint of the master key, so that after a key rotation the box
  * can pick the right old key for values written before it; values are re-encrypted with the
- * current key as they are rewritten.
+ * current key as they are rewritten, or all at once by `obiente secrets rotate` (reseal).
  *
  * The optional AAD (additional authenticated data) binds a value to where it is stored, for
  * example `deployment:<id>:env:<NAME>`: a ciphertext copied to another row does not decrypt.
@@ -42,6 +42,20 @@ export class SecretBox {
   /** Fingerprint of the current master key, as written into every value it seals. */
   get keyId(): string {
     return this.#keyId;
+  }
+
+  /** Fingerprints of the keys that decrypt but no longer encrypt (SECRETS_MASTER_KEY_PREVIOUS). */
+  get previousKeyIds(): string[] {
+    return [...this.#keys.keys()].filter((id) => id !== this.#keyId);
+  }
+
+  /**
+   * The value sealed again under the current key, or undefined when it already is (so that a
+   * rotation that runs twice changes nothing the second time). Throws as decrypt does.
+   */
+  reseal(sealed: string, aad?: string): string | undefined {
+    if (sealedKeyId(sealed) === this.#keyId) return undefined;
+    return this.encrypt(this.decrypt(sealed, aad), aad);
   }
 
   encrypt(plaintext: string, aad?: string): string {
@@ -107,6 +121,14 @@ export class SecretBox {
     this.#keys.set(id, copy);
     return [id, copy];
   }
+}
+
+/** The id of the key a sealed value names, or undefined when it is not a secret-box value. */
+export function sealedKeyId(sealed: string): string | undefined {
+  const parts = sealed.split(":");
+  return parts.length === 5 && parts[0] === VERSION && KEY_ID.test(parts[1] ?? "")
+    ? parts[1]
+    : undefined;
 }
 
 /**

@@ -29,3 +29,10 @@ export function isStatusEvent(value: unknown): value is StatusEvent {
 export const buildLogChannel = (buildId: string) => `build-log:${buildId}`;
 
 export type BuildLogMessage = { line: string; at: string } | { done: true };
+
+/**
+ * CancelBuild asks whichever controller runs the build to stop it, on this channel. The build's
+ * row says 'cancelled' before the message goes out, so a controller that subscribes late still
+ * sees it there.
+ */
+export const buildCancelChannel = (buildId: string) => `build-cancel:${buildId}`;

@@ -5,7 +5,7 @@
  * and logged never holds it; the builder gets it at clone time (an askpass helper, never argv).
  */
 import { eq, inArray, like, or } from "drizzle-orm";
-import type { AppContext } from "../app/context.js";
+import type { AppContext } from "../core/index.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { Db, Tx } from "../store/database.js";
@@ -70,7 +70,9 @@ export function originOf(url: string): string | undefined {
   }
 }
 
-const aad = (deploymentId: string) => `deployment:${deploymentId}:git-credential`;
+/** What a sealed credential is bound to: its deployment. */
+export const gitCredentialAad = (deploymentId: string) =>
+  `deployment:${deploymentId}:git-credential`;
 
 /** Stores (or with `null`, removes) a deployment's credential, in the caller's transaction. */
 export async function writeGitCredential(
@@ -90,7 +92,10 @@ export async function writeGitCredential(
   if (origin === undefined) {
     throw invalidArgument("a git credential is for https repositories only");
   }
-  const credentialEncrypted = secrets.encrypt(JSON.stringify(credential), aad(deploymentId));
+  const credentialEncrypted = secrets.encrypt(
+    JSON.stringify(credential),
+    gitCredentialAad(deploymentId),
+  );
   await tx
     .insert(deploymentGitCredentials)
     .values({ deploymentId, origin, credentialEncrypted })
@@ -112,7 +117,9 @@ export async function readGitCredential(
     .from(deploymentGitCredentials)
     .where(eq(deploymentGitCredentials.deploymentId, deploymentId));
   if (!row || row.origin !== originOf(repoUrl)) return undefined;
-  const parsed = JSON.parse(secrets.decrypt(row.credentialEncrypted, aad(deploymentId))) as unknown;
+  const parsed = JSON.parse(
+    secrets.decrypt(row.credentialEncrypted, gitCredentialAad(deploymentId)),
+  ) as unknown;
   const { username, password } = (parsed ?? {}) as Partial<GitCredential>;
   if (typeof username !== "string" || typeof password !== "string") return undefined;
   return { username, password };

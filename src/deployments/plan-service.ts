@@ -7,7 +7,6 @@
 import { join, resolve } from "node:path";
 import { eq } from "drizzle-orm";
 import { authorize } from "../access/access.js";
-import type { AppContext } from "../app/context.js";
 import type { Principal } from "../auth/principal.js";
 import {
   type BuildPlan,
@@ -17,8 +16,10 @@ import {
   rootDirectory,
 } from "../builder/index.js";
 import type { Config } from "../config/config.js";
+import type { AppContext } from "../core/index.js";
 import { notFound, resourceExhausted } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
+import { isSshRemote, readDeployKey } from "../projects/deploy-keys.js";
 import { deployments, projects } from "../store/schema.js";
 import {
   checkCredential,
@@ -71,12 +72,14 @@ export class BuildPlanService {
     let credential: GitCredential | null | undefined;
     let root: string;
     let dockerfile: string;
+    let projectId: string;
     if (input.deploymentId) {
       const id = valid.uuid("deployment_id", input.deploymentId);
       const [row] = await db.select().from(deployments).where(eq(deployments.id, id));
       if (!row || row.desiredState === "deleted") throw notFound("deployment");
       await authorize(db, principal, row.organizationId, "write", "deployment");
       repo = row.gitRepo;
+      projectId = row.projectId;
       branch = valid.branch(input.branch || row.branch);
       root = rootDirectory(input.rootDirectory ?? row.rootDirectory);
       dockerfile = dockerfilePath(input.dockerfilePath ?? row.dockerfilePath);
@@ -85,7 +88,7 @@ export class BuildPlanService {
           ? await readGitCredential(db, this.ctx.secrets, row.id, row.gitRepo)
           : checkCredential(input.gitCredential);
     } else {
-      const projectId = valid.uuid("project_id", input.projectId ?? "");
+      projectId = valid.uuid("project_id", input.projectId ?? "");
       const [project] = await db.select().from(projects).where(eq(projects.id, projectId));
       if (!project) throw notFound("project");
       await authorize(db, principal, project.organizationId, "write", "project");
@@ -105,6 +108,10 @@ export class BuildPlanService {
     }
     this.running++;
     try {
+      // The project's deploy key, as a build of it would clone (never the server's own keys).
+      const sshKey = isSshRemote(repo)
+        ? await readDeployKey(db, this.ctx.secrets, projectId)
+        : undefined;
       const dataDir = resolve(config.DATA_DIR);
       return await planRepository({
         repo,
@@ -119,6 +126,7 @@ export class BuildPlanService {
         images: detectOptionsOf(config),
         selection: { rootDirectory: root, dockerfilePath: dockerfile },
         httpCredential: credential ?? undefined,
+        sshKey,
         knownHostsFile: join(dataDir, "ssh", "known_hosts"),
         signal,
       });

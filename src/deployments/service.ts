@@ -4,16 +4,35 @@
  * converges what runs to what is recorded here, so a lost job changes nothing for good.
  */
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray, ne } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, ne } from "drizzle-orm";
 import { authorize } from "../access/access.js";
 import { allows, type RoleName } from "../access/roles.js";
-import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
 import { dockerfilePath, rootDirectory } from "../builder/source-path.js";
-import { placementGuard } from "../controller/cluster.js";
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
+import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
+import {
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  unavailable,
+} from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
+import {
+  challengeRecordName,
+  type DomainInstructions,
+  dnsTxtLookup,
+  domainInstructions,
+  isReservedHost,
+  isReservedLabel,
+  judge,
+  organizationDomainToken,
+  type ReservedNames,
+  reservedNames,
+  type TxtLookup,
+} from "../domains/index.js";
+import { footprintDelta, type QuotaDelta, QuotaService } from "../organizations/quotas.js";
 import { subscribeIterable } from "../platform/index.js";
 import type { Tx } from "../store/database.js";
 import { constraintOf, isUniqueViolation } from "../store/errors.js";
@@ -27,7 +46,7 @@ import {
   envVars,
   projects,
 } from "../store/schema.js";
-import { buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
+import { buildCancelChannel, buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
 import {
   checkCredential,
   type GitCredential,
@@ -42,6 +61,9 @@ export type Deployment = typeof deployments.$inferSelect & {
   /** Whether a credential for the repository is kept (never the credential itself). */
   hasGitCredential: boolean;
 };
+export type DomainRow = typeof domains.$inferSelect;
+/** A domain with, for a custom one, the DNS record that proves its organization owns it. */
+export type DomainView = DomainRow & { verification?: DomainInstructions };
 export type Build = typeof builds.$inferSelect;
 export type Location = typeof deploymentLocations.$inferSelect;
 export type Strategy = "" | "least-loaded" | "round-robin" | "resource-based";
@@ -62,17 +84,213 @@ export interface CreateDeploymentInput {
   rootDirectory?: string | undefined;
   /** The Dockerfile, from the repository's root; detected when empty. */
   dockerfilePath?: string | undefined;
+  /** When the project has a deployment of this name already: redeploy it instead of AlreadyExists. */
+  redeployExisting?: boolean | undefined;
 }
 
 /** The job that tells the controller a deployment needs converging. */
 export const DEPLOY_JOB = "deploy";
 
-export class DeploymentService {
-  /** On a cluster, refuses at once a deployment that fits on no node (ResourceExhausted). */
-  private readonly fits: ReturnType<typeof placementGuard>;
+/**
+ * Whether a deployment of this size fits on the nodes now; throws ResourceExhausted, saying
+ * which constraint failed on which node, when it does not (the controller's placementGuard).
+ */
+export type PlacementFit = (request: {
+  replicas: number;
+  cpuMillicores: number;
+  memoryMb: number;
+  strategy?: string;
+}) => Promise<void>;
 
-  constructor(private readonly ctx: AppContext) {
-    this.fits = placementGuard(ctx);
+/** Without a placement check: every size is accepted here and placed (or refused) later. */
+const fitsAnywhere: PlacementFit = async () => undefined;
+
+export class DeploymentService {
+  /** Refuses at once a deployment that fits on no node (ResourceExhausted). */
+  private readonly fits: PlacementFit;
+  readonly quotas: QuotaService;
+  private readonly reserved: ReservedNames;
+  private readonly dns: TxtLookup;
+
+  /**
+   * `fits` is the placement check of CreateDeployment and of scaling (the API passes the
+   * controller's placementGuard); services that never create or resize go without.
+   */
+  constructor(
+    private readonly ctx: AppContext,
+    fits: PlacementFit = fitsAnywhere,
+  ) {
+    this.fits = fits;
+    this.quotas = new QuotaService(ctx);
+    this.reserved = reservedNames(ctx.config);
+    this.dns = dnsTxtLookup({
+      ...(ctx.config.DNS_RESOLVERS ? { servers: ctx.config.DNS_RESOLVERS } : {}),
+      timeoutMs: ctx.config.DNS_TIMEOUT_MS,
+    });
+  }
+
+  /**
+   * CreateDeployment: a new deployment, or with `redeployExisting`, the project's deployment of
+   * that name redeployed with what the request gives (`obiente deploy` run again).
+   */
+  async createOrRedeploy(
+    principal: Principal,
+    input: CreateDeploymentInput,
+  ): Promise<{ deployment: Deployment; redeployed: boolean }> {
+    if (input.redeployExisting) {
+      const existing = await this.named(principal, input);
+      if (existing) {
+        return {
+          deployment: await this.redeployWith(principal, existing, input),
+          redeployed: true,
+        };
+      }
+    }
+    return { deployment: await this.create(principal, input), redeployed: false };
+  }
+
+  /** The project's deployment of the name `create` would give, when there is one. */
+  private async named(principal: Principal, input: CreateDeploymentInput) {
+    const projectId = valid.uuid("project_id", input.projectId);
+    const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+    if (!project) throw notFound("project");
+    await authorize(this.ctx.db, principal, project.organizationId, "write", "project");
+    const { gitRepo } = this.source(input.gitRepo, input.gitCredential);
+    const name = this.deploymentName(input.name, gitRepo);
+    const [row] = await this.ctx.db
+      .select({ id: deployments.id, desiredState: deployments.desiredState })
+      .from(deployments)
+      .where(and(eq(deployments.projectId, projectId), eq(deployments.name, name)));
+    if (row?.desiredState === "deleted") {
+      throw failedPrecondition(
+        `the deployment "${name}" is being deleted: deploy again once it is gone`,
+      );
+    }
+    return row ? this.load(principal, row.id, "write") : undefined;
+  }
+
+  /**
+   * Redeploys an existing deployment with a create request's source, and its env vars (added to
+   * the others), domain, replicas, resources and strategy where the request gives them: one
+   * change, then a new build.
+   */
+  private async redeployWith(
+    principal: Principal,
+    current: typeof deployments.$inferSelect,
+    input: CreateDeploymentInput,
+  ): Promise<Deployment> {
+    const source = this.source(input.gitRepo, input.gitCredential);
+    let credential = source.credential;
+    if (credential === undefined && originOf(source.gitRepo) !== originOf(current.gitRepo)) {
+      credential = null; // a credential is for one origin
+    }
+    const branch = valid.branch(input.branch);
+    // Where given, like the env vars and the domain: a create request cannot say "back to the
+    // repository's root" (UpdateDeployment can), so an empty one keeps what the deployment has.
+    const buildSource = {
+      ...(input.rootDirectory ? { rootDirectory: rootDirectory(input.rootDirectory) } : {}),
+      ...(input.dockerfilePath ? { dockerfilePath: dockerfilePath(input.dockerfilePath) } : {}),
+    };
+    const vars = valid.envVars(input.envVars ?? {});
+    const replicas = input.replicas
+      ? valid.replicas(input.replicas, this.ctx.config.MAX_REPLICAS)
+      : current.replicas;
+    const resources = input.resources ? valid.resources(input.resources) : undefined;
+    const customDomain = input.domain ? this.customDomain(input.domain) : undefined;
+    await this.fits({
+      replicas,
+      cpuMillicores: resources?.cpuMillicores ?? current.cpuMillicores,
+      memoryMb: resources?.memoryMb ?? current.memoryMb,
+      ...(input.strategy ? { strategy: input.strategy } : {}),
+    });
+    const [hasDomain] = customDomain
+      ? await this.ctx.db
+          .select({ domain: domains.domain })
+          .from(domains)
+          .where(and(eq(domains.domain, customDomain), eq(domains.deploymentId, current.id)))
+      : [];
+    try {
+      const row = await this.change(
+        principal,
+        current,
+        "deployment.redeploy",
+        {
+          gitRepo: source.gitRepo,
+          branch,
+          ...buildSource,
+          replicas,
+          ...(resources ? resources : {}),
+          ...(input.strategy ? { strategy: input.strategy } : {}),
+          desiredState: "running",
+          currentBuildId: null,
+          status: "queued",
+          statusMessage: "redeploy requested",
+        },
+        {
+          gitRepo: source.gitRepo,
+          branch,
+          ...buildSource,
+          replicas,
+          envKeys: Object.keys(vars),
+          ...(customDomain && !hasDomain ? { domain: customDomain } : {}),
+          ...(credential === undefined
+            ? {}
+            : { gitCredential: credential ? "replaced" : "removed" }),
+        },
+        true,
+        {
+          quota: (fresh) => ({
+            ...this.runningDelta(
+              fresh,
+              {
+                ...fresh,
+                desiredState: "running",
+                currentBuildId: null,
+                replicas,
+                ...(resources ?? {}),
+              },
+              true,
+            ),
+            domains: customDomain && !hasDomain ? 1 : 0,
+          }),
+          alsoInTransaction: async (tx) => {
+            await this.writeEnvVars(tx, current.id, vars);
+            const keys = await tx
+              .select({ key: envVars.key })
+              .from(envVars)
+              .where(eq(envVars.deploymentId, current.id));
+            if (keys.length > valid.MAX_ENV_VARS) {
+              throw invalidArgument(`at most ${valid.MAX_ENV_VARS} env vars`);
+            }
+            if (customDomain && !hasDomain) {
+              // A custom domain is pending until its organization proves it owns it.
+              await this.refuseVerifiedElsewhere(tx, customDomain, current.organizationId);
+              await organizationDomainToken(tx, current.organizationId);
+              await tx.insert(domains).values({
+                domain: customDomain,
+                deploymentId: current.id,
+                organizationId: current.organizationId,
+                status: "pending",
+              });
+            }
+            if (credential !== undefined) {
+              await writeGitCredential(
+                tx,
+                this.ctx.secrets,
+                current.id,
+                source.gitRepo,
+                credential,
+              );
+            }
+          },
+        },
+      );
+      return this.withDomains(row);
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw alreadyExists(`the domain ${customDomain} is already in use`);
+      throw error;
+    }
   }
 
   async create(principal: Principal, input: CreateDeploymentInput): Promise<Deployment> {
@@ -103,6 +321,17 @@ export class DeploymentService {
     const organizationId = project.organizationId;
     try {
       const row = await this.ctx.db.transaction(async (tx) => {
+        await this.quotas.enforce(tx, organizationId, {
+          deployments: 1,
+          ...footprintDelta(undefined, this.quotas.footprint({ replicas, ...resources })),
+          concurrent_builds: 1,
+          domains: customDomain ? 1 : 0,
+        });
+        if (customDomain) {
+          await this.refuseVerifiedElsewhere(tx, customDomain, organizationId);
+          // Made now rather than on the first read, so that reading domains never writes.
+          await organizationDomainToken(tx, organizationId);
+        }
         const [deployment] = await tx
           .insert(deployments)
           .values({
@@ -124,7 +353,7 @@ export class DeploymentService {
         if (customDomain) {
           await tx
             .insert(domains)
-            .values({ domain: customDomain, deploymentId: id, organizationId });
+            .values({ domain: customDomain, deploymentId: id, organizationId, status: "pending" });
         }
         await this.writeEnvVars(tx, id, vars);
         if (credential) await writeGitCredential(tx, this.ctx.secrets, id, gitRepo, credential);
@@ -287,9 +516,15 @@ export class DeploymentService {
         ...(credential === undefined ? {} : { gitCredential: credential ? "replaced" : "removed" }),
       },
       false,
-      credential === undefined
-        ? undefined
-        : (tx) => writeGitCredential(tx, this.ctx.secrets, current.id, gitRepo, credential),
+      {
+        ...(credential === undefined
+          ? {}
+          : {
+              alsoInTransaction: (tx: Tx) =>
+                writeGitCredential(tx, this.ctx.secrets, current.id, gitRepo, credential),
+            }),
+        quota: (fresh) => this.runningDelta(fresh, { ...fresh, ...changes }, false),
+      },
     );
     return this.withDomains(row);
   }
@@ -303,6 +538,7 @@ export class DeploymentService {
       { desiredState: "running" },
       {},
       true,
+      { quota: (fresh) => this.runningDelta(fresh, { ...fresh, desiredState: "running" }, true) },
     );
     return this.withDomains(row);
   }
@@ -348,6 +584,7 @@ export class DeploymentService {
       { replicas: n },
       { from: current.replicas, to: n },
       true,
+      { quota: (fresh) => this.runningDelta(fresh, { ...fresh, replicas: n }, true) },
     );
     return this.withDomains(row);
   }
@@ -367,19 +604,26 @@ export class DeploymentService {
       },
       {},
       true,
+      {
+        quota: (fresh) =>
+          this.runningDelta(
+            fresh,
+            { ...fresh, desiredState: "running", currentBuildId: null },
+            true,
+          ),
+      },
     );
     return this.withDomains(row);
   }
 
-  /** Runs an earlier successful build's image again. */
+  /**
+   * Runs an earlier successful build's image again: the one named, or with an empty `buildId`,
+   * the last successful build before the current one.
+   */
   async rollback(principal: Principal, id: string, buildId: string): Promise<Deployment> {
     const current = await this.load(principal, id, "write");
-    const target = valid.uuid("build_id", buildId);
-    const [build] = await this.ctx.db
-      .select()
-      .from(builds)
-      .where(and(eq(builds.id, target), eq(builds.deploymentId, current.id)));
-    if (!build) throw notFound("build");
+    const build =
+      buildId === "" ? await this.previousBuild(current) : await this.buildOf(current.id, buildId);
     if (build.status !== "succeeded" || build.imageId === "") {
       throw failedPrecondition(
         `build ${build.id} did not succeed, so there is no image to roll back to`,
@@ -397,8 +641,143 @@ export class DeploymentService {
       },
       { buildId: build.id },
       true,
+      {
+        quota: (fresh) =>
+          this.runningDelta(
+            fresh,
+            { ...fresh, desiredState: "running", currentBuildId: build.id },
+            true,
+          ),
+      },
     );
     return this.withDomains(row);
+  }
+
+  private async buildOf(deploymentId: string, buildId: string): Promise<Build> {
+    const target = valid.uuid("build_id", buildId);
+    const [build] = await this.ctx.db
+      .select()
+      .from(builds)
+      .where(and(eq(builds.id, target), eq(builds.deploymentId, deploymentId)));
+    if (!build) throw notFound("build");
+    return build;
+  }
+
+  /** The last successful build made before the current one (before any, without a current one). */
+  private async previousBuild(current: typeof deployments.$inferSelect): Promise<Build> {
+    const [currentBuild] = current.currentBuildId
+      ? await this.ctx.db.select().from(builds).where(eq(builds.id, current.currentBuildId))
+      : [];
+    const [build] = await this.ctx.db
+      .select()
+      .from(builds)
+      .where(
+        and(
+          eq(builds.deploymentId, current.id),
+          eq(builds.status, "succeeded"),
+          ne(builds.imageId, ""),
+          ...(currentBuild
+            ? [ne(builds.id, currentBuild.id), lt(builds.createdAt, currentBuild.createdAt)]
+            : []),
+        ),
+      )
+      .orderBy(desc(builds.createdAt))
+      .limit(1);
+    if (!build) {
+      throw failedPrecondition(
+        "there is no successful build before the current one to roll back to",
+      );
+    }
+    return build;
+  }
+
+  /**
+   * Stops the build under way (running, or about to start). What served before keeps serving:
+   * the deployment's current build becomes the one its running containers are of again, and it
+   * is RUNNING, its message saying the build was cancelled. With nothing deployed before, it is
+   * STOPPED, until a redeploy. The controller running the build is told over the bus; the build's
+   * row says 'cancelled' first, so that a controller that has not yet subscribed sees it there.
+   */
+  async cancelBuild(
+    principal: Principal,
+    deploymentId: string,
+  ): Promise<{ build: Build | undefined; deployment: Deployment }> {
+    const current = await this.load(principal, valid.uuid("deployment_id", deploymentId), "write");
+    const serving = await this.servingBuild(current.id);
+    // Asked for a build that has not started yet (a failed build is not waiting for anything).
+    const waiting =
+      current.desiredState === "running" &&
+      current.currentBuildId === null &&
+      (current.status === "queued" || current.status === "building");
+    const { row, cancelled } = await this.ctx.db.transaction(async (tx) => {
+      const stopped = await tx
+        .update(builds)
+        .set({
+          status: "cancelled",
+          statusMessage: `cancelled by ${principal.email}`,
+          finishedAt: this.ctx.now(),
+        })
+        .where(
+          and(eq(builds.deploymentId, current.id), inArray(builds.status, ["queued", "running"])),
+        )
+        .returning();
+      if (stopped.length === 0 && !waiting) {
+        throw failedPrecondition("no build of this deployment is under way: nothing to cancel");
+      }
+      const which = stopped[0] ? `build ${stopped[0].id.slice(0, 8)}` : "the build";
+      const [updated] = await tx
+        .update(deployments)
+        .set({
+          ...(serving
+            ? {
+                currentBuildId: serving.id,
+                status: "running" as const,
+                statusMessage: `${which} was cancelled; build ${shortBuild(serving)} keeps serving`,
+              }
+            : {
+                desiredState: "stopped" as const,
+                status: "stopped" as const,
+                statusMessage: `${which} was cancelled before anything was deployed: redeploy to build again`,
+              }),
+          generation: current.generation + 1,
+          updatedAt: this.ctx.now(),
+        })
+        .where(eq(deployments.id, current.id))
+        .returning();
+      await recordAudit(tx, {
+        principal,
+        organizationId: current.organizationId,
+        action: "build.cancel",
+        resourceType: "deployment",
+        resourceId: current.id,
+        details: { buildIds: stopped.map((b) => b.id), servingBuildId: serving?.id ?? null },
+      });
+      return { row: updated, cancelled: stopped };
+    });
+    if (!row) throw notFound("deployment");
+    // Nothing to converge: what runs is what the deployment now wants.
+    await this.afterChange(row, row.status, row.statusMessage, false);
+    for (const build of cancelled) {
+      await this.ctx.services.bus.publish(buildCancelChannel(build.id), { cancel: true });
+    }
+    return { build: cancelled[0], deployment: await this.withDomains(row) };
+  }
+
+  /** The latest successful build the deployment's recorded containers run, if any. */
+  private async servingBuild(deploymentId: string): Promise<Build | undefined> {
+    const running = await this.ctx.db
+      .selectDistinct({ buildId: deploymentLocations.buildId })
+      .from(deploymentLocations)
+      .where(eq(deploymentLocations.deploymentId, deploymentId));
+    const ids = running.flatMap((r) => (r.buildId ? [r.buildId] : []));
+    if (ids.length === 0) return undefined;
+    const [build] = await this.ctx.db
+      .select()
+      .from(builds)
+      .where(and(inArray(builds.id, ids), eq(builds.status, "succeeded")))
+      .orderBy(desc(builds.createdAt))
+      .limit(1);
+    return build;
   }
 
   /**
@@ -445,13 +824,21 @@ export class DeploymentService {
     );
   }
 
+  /**
+   * The deployment's status and where its replicas run. A node's address and a replica's host
+   * port are the platform's network, not the tenant's: platform administrators see them, members
+   * see the node and the container only (as for nodes: docs/security-api.md).
+   */
   async status(principal: Principal, id: string) {
     const current = await this.load(principal, id, "read");
-    const locations = await this.ctx.db
+    const rows = await this.ctx.db
       .select()
       .from(deploymentLocations)
       .where(eq(deploymentLocations.deploymentId, current.id))
       .orderBy(asc(deploymentLocations.replica));
+    const locations = principal.platformAdmin
+      ? rows
+      : rows.map((row) => ({ ...row, address: "", port: 0 }));
     return { deployment: current, locations };
   }
 
@@ -573,23 +960,37 @@ export class DeploymentService {
     await invalidateOrganization(this.ctx, current.organizationId);
   }
 
-  async listDomains(principal: Principal, deploymentId: string) {
+  async listDomains(principal: Principal, deploymentId: string): Promise<DomainView[]> {
     const current = await this.load(principal, deploymentId, "read");
-    return this.ctx.db
+    const rows = await this.ctx.db
       .select()
       .from(domains)
       .where(eq(domains.deploymentId, current.id))
       .orderBy(desc(domains.isDefault), asc(domains.domain));
+    return this.withInstructions(current.organizationId, rows);
   }
 
-  async addDomain(principal: Principal, deploymentId: string, domain: string) {
+  /**
+   * Adds a custom domain, pending until its organization proves it owns it (verifyDomain). A
+   * domain another organization verified is refused; one another organization only claimed is
+   * not (a claim proves nothing): the first to verify it has it.
+   */
+  async addDomain(principal: Principal, deploymentId: string, domain: string): Promise<DomainView> {
     const current = await this.load(principal, deploymentId, "write");
     const d = this.customDomain(domain);
     try {
       const [row] = await this.ctx.db.transaction(async (tx) => {
+        await this.quotas.enforce(tx, current.organizationId, { domains: 1 });
+        await this.refuseVerifiedElsewhere(tx, d, current.organizationId);
+        await organizationDomainToken(tx, current.organizationId);
         const inserted = await tx
           .insert(domains)
-          .values({ domain: d, deploymentId: current.id, organizationId: current.organizationId })
+          .values({
+            domain: d,
+            deploymentId: current.id,
+            organizationId: current.organizationId,
+            status: "pending",
+          })
           .returning();
         await recordAudit(tx, {
           principal,
@@ -602,14 +1003,96 @@ export class DeploymentService {
         return inserted;
       });
       await invalidateOrganization(this.ctx, current.organizationId);
-      await this.wake(current.id, current.generation);
       if (!row) throw new Error("insert returned no row");
-      return row;
+      const [view] = await this.withInstructions(current.organizationId, [row]);
+      return view ?? row;
     } catch (error) {
       // The same message whoever owns the domain: which organization has it is not revealed.
       if (isUniqueViolation(error)) throw alreadyExists(`the domain ${d} is already in use`);
       throw error;
     }
+  }
+
+  /**
+   * Looks the domain's TXT record up now. Found, the domain is verified and routed; another
+   * organization's verified domain is AlreadyExists; a missing record is FailedPrecondition
+   * saying what to add; a lookup that fails is Unavailable. Nothing changes but the last
+   * check's message when it is not verified.
+   */
+  async verifyDomain(
+    principal: Principal,
+    deploymentId: string,
+    domain: string,
+  ): Promise<DomainView> {
+    const current = await this.load(principal, deploymentId, "write");
+    const d = valid.domain(domain);
+    const mine = and(eq(domains.domain, d), eq(domains.organizationId, current.organizationId));
+    const [row] = await this.ctx.db
+      .select()
+      .from(domains)
+      .where(and(mine, eq(domains.deploymentId, current.id)));
+    if (!row) throw notFound(`domain ${d} on this deployment`);
+    if (row.isDefault) return row;
+    const token = await organizationDomainToken(this.ctx.db, current.organizationId);
+    const verdict = judge(await this.dns.lookup(challengeRecordName(d)), d, token);
+    const now = this.ctx.now();
+    if (!verdict.ok) {
+      const how = domainInstructions(d, token);
+      // A verified domain keeps its status and message: the daily re-check, with its grace
+      // period, decides when a missing record stops it being served.
+      if (row.status !== "verified") {
+        await this.ctx.db
+          .update(domains)
+          .set({ statusMessage: `not verified on ${now.toISOString()}: ${verdict.message}` })
+          .where(mine);
+      }
+      if (!verdict.definite) {
+        throw unavailable(`${d} could not be verified: ${verdict.message}; try again later`);
+      }
+      throw failedPrecondition(
+        `${d} is not verified: ${verdict.message}. Add a TXT record ${how.recordName} with the value "${how.recordValue}", wait until it is visible in DNS, then verify again`,
+      );
+    }
+    let verified: DomainRow | undefined;
+    try {
+      verified = await this.ctx.db.transaction(async (tx) => {
+        const [updated] = await tx
+          .update(domains)
+          .set({
+            status: "verified",
+            verifiedAt: row.status === "verified" ? (row.verifiedAt ?? now) : now,
+            checkedAt: now,
+            failingSince: null,
+            statusMessage: `ownership confirmed by its TXT record on ${now.toISOString()}`,
+          })
+          .where(mine)
+          .returning();
+        if (row.status !== "verified") {
+          await recordAudit(tx, {
+            principal,
+            organizationId: current.organizationId,
+            action: "domain.verify",
+            resourceType: "deployment",
+            resourceId: current.id,
+            details: { domain: d },
+          });
+        }
+        return updated;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw alreadyExists(
+          `the domain ${d} is already in use: another organization verified it first`,
+        );
+      }
+      throw error;
+    }
+    if (!verified) throw notFound(`domain ${d} on this deployment`);
+    await invalidateOrganization(this.ctx, current.organizationId);
+    // The controller writes the route of a newly verified domain.
+    if (row.status !== "verified") await this.wake(current.id, current.generation);
+    const [view] = await this.withInstructions(current.organizationId, [verified]);
+    return view ?? verified;
   }
 
   async removeDomain(principal: Principal, deploymentId: string, domain: string): Promise<void> {
@@ -623,8 +1106,15 @@ export class DeploymentService {
       if (!row) throw notFound(`domain ${d} on this deployment`);
       if (row.isDefault)
         throw failedPrecondition("the platform's default domain cannot be removed");
-      await tx.delete(domains).where(eq(domains.domain, d));
-      await tx.delete(deploymentRouting).where(eq(deploymentRouting.domain, d));
+      // Only this deployment's claim and route: another organization may claim the same name.
+      await tx
+        .delete(domains)
+        .where(and(eq(domains.domain, d), eq(domains.deploymentId, current.id)));
+      await tx
+        .delete(deploymentRouting)
+        .where(
+          and(eq(deploymentRouting.domain, d), eq(deploymentRouting.deploymentId, current.id)),
+        );
       await recordAudit(tx, {
         principal,
         organizationId: current.organizationId,
@@ -660,19 +1150,23 @@ export class DeploymentService {
     const id = valid.uuid("build_id", buildId);
     const [build] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
     if (!build) throw notFound("build");
-    await this.load(principal, build.deploymentId, "read").catch(() => {
+    const deployment = await this.load(principal, build.deploymentId, "read").catch(() => {
       throw notFound("build");
     });
+    const lease = await this.quotas.openStream(deployment.organizationId, "build-logs");
     const live = await subscribeIterable(this.ctx.services.bus, buildLogChannel(id), {
       signal,
       bufferSize: 10_000,
+    }).catch(async (error: unknown) => {
+      await lease.close();
+      throw error;
     });
     try {
       const [current] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
       const stored = (current?.logs ?? "").split("\n").filter((l) => l.length > 0);
       const at = current?.createdAt ?? this.ctx.now();
       for (const line of stored) yield { line, at };
-      if (!current || current.status === "succeeded" || current.status === "failed") return;
+      if (!current || ["succeeded", "failed", "cancelled"].includes(current.status)) return;
       let skip = stored.length; // live lines already stored are not repeated
       for await (const message of live) {
         const m = message as { line?: string; at?: string; done?: boolean };
@@ -686,10 +1180,15 @@ export class DeploymentService {
       }
     } finally {
       await live.close();
+      await lease.close();
     }
   }
 
-  /** Applies a change of desired state: bumps the generation, audits, publishes, wakes the controller. */
+  /**
+   * Applies a change of desired state: bumps the generation, audits, publishes, wakes the
+   * controller. With `options.quota`, the organization's quotas are checked first in the same
+   * transaction, against the deployment as it is once the organization is locked.
+   */
   private async change(
     principal: Principal,
     current: typeof deployments.$inferSelect,
@@ -697,8 +1196,14 @@ export class DeploymentService {
     changes: Partial<typeof deployments.$inferInsert>,
     details: Record<string, unknown>,
     converge = false,
-    alsoInTransaction?: (tx: Tx) => Promise<void>,
+    options: {
+      /** More writes of the change, in its transaction. */
+      alsoInTransaction?: (tx: Tx) => Promise<void>;
+      /** What the change adds to the organization's use, from the deployment as locked. */
+      quota?: (fresh: typeof deployments.$inferSelect) => QuotaDelta;
+    } = {},
   ) {
+    const { alsoInTransaction, quota } = options;
     const generation = current.generation + 1;
     const status: DeploymentStatusName =
       changes.status ?? (converge ? nextStatus(changes, current) : current.status);
@@ -706,6 +1211,12 @@ export class DeploymentService {
       changes.statusMessage ??
       (status === current.status ? current.statusMessage : "change requested");
     const row = await this.ctx.db.transaction(async (tx) => {
+      if (quota) {
+        await this.quotas.enforce(tx, current.organizationId, async () => {
+          const [fresh] = await tx.select().from(deployments).where(eq(deployments.id, current.id));
+          return fresh ? quota(fresh) : {};
+        });
+      }
       const [updated] = await tx
         .update(deployments)
         .set({ ...changes, status, statusMessage, generation, updatedAt: this.ctx.now() })
@@ -797,7 +1308,10 @@ export class DeploymentService {
     return valid.slugify(last.replace(/\.git$/, "")) || "app";
   }
 
-  /** A custom domain: valid, and not under the platform's domain, whose names the platform assigns. */
+  /**
+   * A custom domain: valid, not under the platform's domain, whose names the platform assigns,
+   * and not one of the platform's own hosts (RESERVED_NAMES, the sign-in and dashboard hosts).
+   */
   private customDomain(domain: string): string {
     const d = valid.domain(domain);
     const platform = this.ctx.config.PLATFORM_DOMAIN;
@@ -806,7 +1320,61 @@ export class DeploymentService {
         `${d} is under the platform's domain ${platform}, whose names the platform assigns; use a domain of your own`,
       );
     }
+    if (isReservedHost(this.reserved, d)) {
+      throw invalidArgument(
+        `${d} is one of the platform's own hosts and cannot be a custom domain`,
+      );
+    }
     return d;
+  }
+
+  /** AlreadyExists when another organization has the domain verified. */
+  private async refuseVerifiedElsewhere(tx: Tx, domain: string, organizationId: string) {
+    const [taken] = await tx
+      .select({ organizationId: domains.organizationId })
+      .from(domains)
+      .where(and(eq(domains.domain, domain), eq(domains.status, "verified")));
+    if (taken && taken.organizationId !== organizationId) {
+      throw alreadyExists(`the domain ${domain} is already in use`);
+    }
+  }
+
+  /**
+   * What a change of a deployment adds to its organization's use: its footprint while it should
+   * run (before and after), and a build when a change that wakes the controller leaves it to
+   * run with no build (the controller builds it then).
+   */
+  private runningDelta(
+    before: typeof deployments.$inferSelect,
+    after: Pick<
+      typeof deployments.$inferSelect,
+      "desiredState" | "replicas" | "cpuMillicores" | "memoryMb" | "currentBuildId"
+    >,
+    converge: boolean,
+  ): QuotaDelta {
+    const counted =
+      before.desiredState === "running" &&
+      before.currentBuildId === null &&
+      (before.status === "queued" || before.status === "building");
+    const builds = converge
+      ? after.desiredState === "running" && after.currentBuildId === null
+      : counted;
+    return {
+      ...footprintDelta(
+        before.desiredState === "running" ? this.quotas.footprint(before) : undefined,
+        after.desiredState === "running" ? this.quotas.footprint(after) : undefined,
+      ),
+      concurrent_builds: Number(builds) - Number(counted),
+    };
+  }
+
+  /** Adds the DNS record that proves ownership to each custom domain. */
+  private async withInstructions(organizationId: string, rows: DomainRow[]): Promise<DomainView[]> {
+    if (!rows.some((r) => !r.isDefault)) return rows;
+    const token = await organizationDomainToken(this.ctx.db, organizationId);
+    return rows.map((r) =>
+      r.isDefault ? r : { ...r, verification: domainInstructions(r.domain, token) },
+    );
   }
 
   /**
@@ -830,10 +1398,18 @@ export class DeploymentService {
       label(`${d.name.slice(0, 30)}-${randomUUID()}`),
     ];
     for (const candidate of candidates) {
+      // The platform's own names (login, api, www, …) are never a deployment's.
+      if (isReservedLabel(this.reserved, candidate)) continue;
       const domain = `${candidate}.${platform}`;
       const inserted = await tx
         .insert(domains)
-        .values({ domain, deploymentId: d.id, organizationId: d.organizationId, isDefault: true })
+        .values({
+          domain,
+          deploymentId: d.id,
+          organizationId: d.organizationId,
+          isDefault: true,
+          status: "verified",
+        })
         .onConflictDoNothing()
         .returning({ domain: domains.domain });
       if (inserted.length > 0) return domain;
@@ -842,8 +1418,11 @@ export class DeploymentService {
   }
 }
 
+/** A build as people tell builds apart: its commit, else its id. */
+const shortBuild = (build: Build) => build.commitSha.slice(0, 7) || build.id.slice(0, 8);
+
 /** Binds each ciphertext to its deployment and key, so a value copied to another row fails. */
-const envAad = (deploymentId: string, key: string) => `env:${deploymentId}:${key}`;
+export const envAad = (deploymentId: string, key: string) => `env:${deploymentId}:${key}`;
 
 function sortDomains(rows: Array<typeof domains.$inferSelect>): string[] {
   return rows

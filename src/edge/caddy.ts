@@ -192,6 +192,7 @@ export class CaddyEdge implements EdgeAdapter {
     if (this.closed) return Promise.reject(new Error("the Caddy edge is closed"));
     const body = JSON.stringify(this.config(table));
     const push = this.queue.then(() => this.load(body));
+    // The queue only orders the pushes: push's failure goes to this call's caller.
     this.queue = push.catch(() => undefined);
     return push;
   }

@@ -146,9 +146,9 @@ describe("edgeTls", () => {
     });
   }
 
-  it("agrees with the stack's Traefik (deploy/stack.yml)", () => {
-    const stack = readFileSync(new URL("../../deploy/stack.yml", import.meta.url), "utf8");
-    const environment = /^ {2}EDGE: (\S+)\n {2}TRAEFIK_CERT_RESOLVER: (\S+)$/m.exec(stack);
+  it("agrees with the stack's Traefik option (deploy/stack.traefik.yml)", () => {
+    const stack = readFileSync(new URL("../../deploy/stack.traefik.yml", import.meta.url), "utf8");
+    const environment = /^ +EDGE: (\S+)\n +TRAEFIK_CERT_RESOLVER: (\S+)$/m.exec(stack);
     assert.ok(environment, "the stack sets EDGE and TRAEFIK_CERT_RESOLVER");
     const tls = of({ EDGE: environment[1] ?? "", TRAEFIK_CERT_RESOLVER: environment[2] ?? "" });
     assert.equal(tls.enabled, true);

@@ -136,6 +136,33 @@ describe("routeTable", () => {
     const table = routeTable([routing({ domain: "v6.test" })], [location({ address: "fd00::5" })]);
     assert.deepEqual(table.routes[0]?.upstreams, ["[fd00::5]:30001"]);
   });
+  it("serves only domains verified for their deployment when the domains are given", () => {
+    const rows = [
+      routing({ domain: "shop.example.com" }),
+      routing({ domain: "pending.example.com" }),
+      routing({ domain: "lapsed.example.com" }),
+      routing({ domain: "theirs.example.com" }),
+      routing({ domain: "web.apps.test" }),
+    ];
+    const table = routeTable(
+      rows,
+      [location({ address: "10.0.0.1" })],
+      [
+        { domain: "Shop.Example.com", deploymentId: web, status: "verified" },
+        { domain: "pending.example.com", deploymentId: web, status: "pending" },
+        { domain: "lapsed.example.com", deploymentId: web, status: "unverified" },
+        // Verified, but for another deployment: this deployment's row does not route it.
+        { domain: "theirs.example.com", deploymentId: api, status: "verified" },
+        { domain: "web.apps.test", deploymentId: web, status: "verified" },
+      ],
+    );
+    assert.deepEqual(
+      table.routes.map((r) => r.domain),
+      ["shop.example.com", "web.apps.test"],
+    );
+    // Without the domains, every row is a route (the adapters' own tests build tables so).
+    assert.equal(routeTable(rows, []).routes.length, 5);
+  });
 });
 
 describe("normalizeHost", () => {

@@ -28,6 +28,14 @@ export interface LocationRow {
   healthStatus: string;
 }
 
+/** A `domains` row: a domain of a deployment, routed only once verified. */
+export interface DomainRow {
+  domain: string;
+  deploymentId: string;
+  /** "pending", "verified" or "unverified"; the platform's default domains are "verified". */
+  status: string;
+}
+
 export interface Route {
   /** Lower case, no port, no trailing dot. */
   domain: string;
@@ -61,7 +69,23 @@ export function isLive(location: LocationRow): boolean {
   );
 }
 
-export function routeTable(routes: RoutingRow[], locations: LocationRow[]): RouteTable {
+/**
+ * With `domains`, a routing row is kept only when its domain is verified for its deployment: a
+ * custom domain whose ownership is not proven (pending) or no longer proven (unverified) is not
+ * served, and gets no certificate, whatever routing rows say.
+ */
+export function routeTable(
+  routes: RoutingRow[],
+  locations: LocationRow[],
+  domains?: readonly DomainRow[],
+): RouteTable {
+  const verified = domains
+    ? new Set(
+        domains
+          .filter((d) => d.status === "verified")
+          .map((d) => `${d.deploymentId} ${normalizeHost(d.domain)}`),
+      )
+    : undefined;
   const upstreamsByDeployment = new Map<string, Set<string>>();
   for (const location of locations) {
     if (!isLive(location)) continue;
@@ -73,7 +97,10 @@ export function routeTable(routes: RoutingRow[], locations: LocationRow[]): Rout
     upstreams.add(hostPort(location.address, location.port));
   }
 
-  const table = routes.map(
+  const routed = verified
+    ? routes.filter((row) => verified.has(`${row.deploymentId} ${normalizeHost(row.domain)}`))
+    : routes;
+  const table = routed.map(
     (row): Route => ({
       domain: normalizeHost(row.domain),
       pathPrefix: normalizePathPrefix(row.pathPrefix),

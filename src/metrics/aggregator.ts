@@ -1,5 +1,5 @@
 /**
- * The agent's aggregation loop (ARCHITECTURE.md §7): samples are summed into bucket rows as they
+ * The agent's aggregation loop (docs/architecture.md, "Metrics"): samples are summed into bucket rows as they
  * arrive; every cycle (60 s by default) the buckets that are over go to the write buffer, and the
  * buffer is written to the metrics database, oldest rows first, in batches of at most
  * maxRowsPerWrite rows (one transaction each, the first usually holding everything). A write

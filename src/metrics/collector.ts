@@ -1,5 +1,5 @@
 /**
- * The agent's collector (ARCHITECTURE.md §7): on every slot (5 s by default, on the same
+ * The agent's collector (docs/architecture.md, "Metrics"): on every slot (5 s by default, on the same
  * boundaries on every node), it lists the platform's running containers and takes one stats
  * sample of each through the Docker API, at most `concurrency` at once, every call behind the
  * EngineGuard (timeout, retries, circuit breaker). One tick runs at a time: a tick that outlasts
@@ -11,7 +11,7 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { DomainError } from "../domain/errors.js";
-import { LABELS } from "../runtime/names.js";
+import { LABELS } from "../domain/labels.js";
 import type { ContainerStats } from "../runtime/stats.js";
 import type { EngineGuard } from "./engine-guard.js";
 import { mapLimit } from "./map-limit.js";
@@ -175,7 +175,11 @@ export class Collector {
     this.counts.ticks++;
     this.counts.lastSlot = slot;
 
-    const usage = probe?.sample().catch(() => undefined);
+    const usage = probe?.sample().catch((error: unknown) => {
+      // The node's usage is left out of this tick's batch; the containers' samples still go.
+      this.options.logger?.debug({ err: error }, "sampling the node's usage failed");
+      return undefined;
+    });
     let containers: CollectableContainer[] | undefined;
     const listedAt = this.now();
     try {

@@ -1,6 +1,6 @@
 /**
  * What protects the Docker API from the collector, and the collector from a sick engine
- * (ARCHITECTURE.md §7): every call is cut at a timeout, retried with exponential backoff, and
+ * (docs/architecture.md, "Metrics"): every call is cut at a timeout, retried with exponential backoff, and
  * counted by a circuit breaker that, after consecutive failures, stops calling the engine at all
  * for a while, then lets one trial call through (half-open) to see whether it is back.
  *

@@ -1,6 +1,6 @@
 /**
  * Live samples to many subscribers, with backpressure that costs the others nothing
- * (ARCHITECTURE.md §7). Publishing never waits: each subscriber has a small queue of its own.
+ * (docs/architecture.md, "Metrics"). Publishing never waits: each subscriber has a small queue of its own.
  * When a subscriber's queue is full, a new sample is coalesced into the newest queued one (the
  * subscriber skips detail, not traffic: see `coalesce`). A subscriber that lets more than
  * `maxLag` samples be coalesced without reading is dropped: its iteration fails with

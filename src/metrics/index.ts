@@ -15,6 +15,12 @@ export {
   isEngineFailure,
 } from "./engine-guard.js";
 export { FanOut, type FanOutOptions, type FanOutStats, Subscription } from "./fan-out.js";
+export {
+  type MetricsListener,
+  metricsAuthorized,
+  processRegistry,
+  serveMetrics,
+} from "./listener.js";
 export { LiveCache, type LiveCacheOptions, type LiveCacheStats } from "./live-cache.js";
 export {
   LiveHub,

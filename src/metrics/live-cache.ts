@@ -1,5 +1,5 @@
 /**
- * The live cache (ARCHITECTURE.md §7): the last `windowMs` of samples of every container, in
+ * The live cache (docs/architecture.md, "Metrics"): the last `windowMs` of samples of every container, in
  * memory, and the latest usage of every node. Bounded: samples older than the window go, a
  * container not heard of for a window goes, and at most `maxContainers` are kept (new ones are
  * refused past that, and counted).

@@ -1,5 +1,5 @@
 /**
- * The metrics system's settings, with the defaults of ARCHITECTURE.md §7. Every duration is in
+ * The metrics system's settings, with the defaults of docs/architecture.md, "Metrics". Every duration is in
  * milliseconds; tests shorten them.
  */
 import { invalidArgument } from "../domain/errors.js";

@@ -1,5 +1,5 @@
 /**
- * The metrics system as Prometheus metrics, in a registry the caller owns (ARCHITECTURE.md §7).
+ * The metrics system as Prometheus metrics, in a registry the caller owns (docs/architecture.md, "Metrics").
  * Everything is read at scrape time from the parts' own counters, so the hot paths carry no
  * Prometheus bookkeeping. Counters are fed the growth of those counters since the last scrape.
  *

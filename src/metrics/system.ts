@@ -1,5 +1,5 @@
 /**
- * The metrics system of one process, assembled from its parts (ARCHITECTURE.md §7):
+ * The metrics system of one process, assembled from its parts (docs/architecture.md, "Metrics"):
  *
  *   agent role:  Collector ──batch──▶ bus (live view, every API process)
  *                          └───────▶ Aggregator ──▶ metrics database (buckets, hourly usage)

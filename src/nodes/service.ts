@@ -8,12 +8,12 @@
 import { createHash } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { requirePlatformAdmin } from "../access/access.js";
-import type { AppContext } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
-import { lastPlacement } from "../controller/placement.js";
+import type { AppContext } from "../core/index.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
 import { type NodeAvailabilityName, nodeMetadata, nodeSpecs } from "../store/schema.js";
+import { lastPlacement } from "./placements.js";
 
 export type NodeRecord = typeof nodeMetadata.$inferSelect;
 

@@ -6,9 +6,9 @@ import { randomUUID } from "node:crypto";
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import { authorize } from "../access/access.js";
 import { atLeast, type RoleName } from "../access/roles.js";
-import { type AppContext, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import { type AppContext, invalidateOrganization } from "../core/index.js";
 import { alreadyExists, failedPrecondition, notFound, permissionDenied } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
 import { isUniqueViolation } from "../store/errors.js";
@@ -21,6 +21,8 @@ export interface Member {
   displayName: string;
   role: RoleName;
   createdAt: Date;
+  /** Invited by email, never signed in: the first OIDC sign-in with that email takes it. */
+  invited: boolean;
 }
 
 export class OrganizationService {
@@ -156,6 +158,7 @@ export class OrganizationService {
         displayName: users.displayName,
         role: memberships.role,
         createdAt: memberships.createdAt,
+        invited: users.invited,
       })
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))
@@ -164,8 +167,9 @@ export class OrganizationService {
   }
 
   /**
-   * Adds a member by email. A user who never signed in is created with that email and takes
-   * the membership when they sign in through OIDC with it.
+   * Adds a member by email. For an email no user has, an invitation: a user marked `invited`,
+   * who has no way to sign in until the first OIDC sign-in with that email, verified by the
+   * issuer, takes it (src/accounts/lookups.ts).
    */
   async addMember(
     principal: Principal,
@@ -186,7 +190,7 @@ export class OrganizationService {
         // organization): then its user is the one to use.
         [user] = await tx
           .insert(users)
-          .values({ id: randomUUID(), email })
+          .values({ id: randomUUID(), email, invited: true })
           .onConflictDoNothing()
           .returning();
         if (!user) {
@@ -226,6 +230,7 @@ export class OrganizationService {
         displayName: user.displayName,
         role: input.role,
         createdAt: m.createdAt,
+        invited: user.invited,
       };
     });
   }
@@ -309,6 +314,7 @@ export class OrganizationService {
         displayName: users.displayName,
         role: memberships.role,
         createdAt: memberships.createdAt,
+        invited: users.invited,
       })
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))

@@ -1,14 +1,15 @@
-/** Projects: CRUD inside an organization. */
+/** Projects: CRUD inside an organization, and each project's deploy key. */
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq } from "drizzle-orm";
 import { authorize } from "../access/access.js";
-import { type AppContext, cachedForOrganization, invalidateOrganization } from "../app/context.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
 import { alreadyExists, failedPrecondition, notFound } from "../domain/errors.js";
 import * as valid from "../domain/validation.js";
 import { isUniqueViolation } from "../store/errors.js";
 import { deployments, projects } from "../store/schema.js";
+import { type DeployKey, ensureDeployKey, replaceDeployKey } from "./deploy-keys.js";
 
 export type Project = typeof projects.$inferSelect;
 
@@ -32,6 +33,7 @@ export class ProjectService {
           .insert(projects)
           .values({ id, organizationId, name, slug, description })
           .returning();
+        await ensureDeployKey(tx, this.ctx.secrets, { id, slug });
         await recordAudit(tx, {
           principal,
           organizationId,
@@ -64,6 +66,33 @@ export class ProjectService {
 
   get(principal: Principal, id: string): Promise<Project> {
     return this.load(principal, id, "read");
+  }
+
+  /** The project's deploy key (its public half): every member may see it, to give it to a forge. */
+  async deployKey(principal: Principal, id: string): Promise<DeployKey> {
+    const project = await this.load(principal, valid.uuid("project_id", id), "read");
+    return ensureDeployKey(this.ctx.db, this.ctx.secrets, project);
+  }
+
+  /**
+   * Replaces the project's deploy key; the old one stops cloning at once. Owners and admins only:
+   * the forges must be given the new key, or the project's ssh builds fail.
+   */
+  async rotateDeployKey(principal: Principal, id: string): Promise<DeployKey> {
+    const project = await this.load(principal, valid.uuid("project_id", id), "read");
+    await authorize(this.ctx.db, principal, project.organizationId, "manage", "project");
+    return this.ctx.db.transaction(async (tx) => {
+      const key = await replaceDeployKey(tx, this.ctx.secrets, project, this.ctx.now());
+      await recordAudit(tx, {
+        principal,
+        organizationId: project.organizationId,
+        action: "project.deploy_key.rotate",
+        resourceType: "project",
+        resourceId: project.id,
+        details: { fingerprint: key.fingerprint },
+      });
+      return key;
+    });
   }
 
   async list(principal: Principal, organizationId: string): Promise<Project[]> {

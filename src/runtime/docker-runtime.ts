@@ -7,7 +7,7 @@
  * be reached (retry), `not_found` for a missing image or network, `invalid_argument` for what
  * the engine refuses, `failed_precondition` for an app that does not become healthy.
  *
- * Security of user containers (ARCHITECTURE.md §9), set on every container this creates:
+ * Security of user containers (docs/architecture.md, "Security"), set on every container this creates:
  * - `no-new-privileges` and every capability dropped. Apps listen on an unprivileged port (8080),
  *   which needs no capability, so none is added back. Images whose entrypoint switches users
  *   (su-exec, gosu, nginx's master process) need SETUID/SETGID and fail here: build them to run
@@ -22,7 +22,9 @@
  *   containers of one project reach each other (inter-container communication stays on). This
  *   relies on the engine managing iptables (its default); an engine run with `--iptables=false`
  *   gives no isolation. Ports are published on `hostAddress` only (127.0.0.1 in the embedded
- *   mode), never on every interface.
+ *   mode), never on every interface. Each project's bridge is named `obt-…`, and the agent's
+ *   isolation rules (src/network) keep everything on such a bridge from the host itself (its
+ *   API, database, published ports), the cluster's nodes, engine ports and link-local addresses.
  *
  * Restart policy: `on-failure` with at most RESTART_MAX_RETRIES restarts, not `always` or
  * `unless-stopped`. The reconciler owns the lifecycle: Docker restarting a crashed app at once
@@ -43,12 +45,14 @@ import {
   resourceExhausted,
   unavailable,
 } from "../domain/errors.js";
+import { LABELS } from "../domain/labels.js";
+import { KeyLock } from "../platform/key-lock.js";
 import { engineClient, PING_TIMEOUT_MS, pingEngine } from "./engine-client.js";
 import { engineError, isPortInUse, reasonOf, statusOf } from "./engine-errors.js";
 import { candidatePorts, checkPortRange, type PortRange, probePort } from "./host-ports.js";
 import { LogDemuxer, type LogLine } from "./log-stream.js";
-import { LABELS } from "./names.js";
 import { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
+import { BUILD_NETWORK, tenantBridgeName } from "./tenant-networks.js";
 
 /** Process count limit of a container: generous for an app, fatal for a fork bomb. */
 export const PIDS_LIMIT = 512;
@@ -187,7 +191,7 @@ export class DockerRuntime {
   /** Ports picked for containers being created by this process, not yet visible in the engine. */
   private readonly reservedPorts = new Set<number>();
   /** run() calls in flight, by container name: a second call for a name waits for the first. */
-  private readonly running = new Map<string, Promise<RunningContainer>>();
+  private readonly running = new KeyLock();
 
   constructor(options: DockerRuntimeOptions) {
     this.portRange = checkPortRange(options.portRange);
@@ -223,11 +227,16 @@ export class DockerRuntime {
   }
 
   /**
-   * The bridge network `name`, created when missing. Two processes may create it at once: the
-   * engine refuses the second (409) or, as Docker does not strictly enforce unique network names,
-   * both succeed and the newer twin is removed, so everyone ends up on the oldest.
+   * The bridge network `name`, created when missing, its Linux bridge named `obt-…`
+   * (tenant-networks.ts). Two processes may create it at once: the engine refuses the second
+   * (409, or 403 for the same bridge name) or, as Docker does not strictly enforce unique network
+   * names, both succeed and the newer twin is removed, so everyone ends up on the oldest.
    */
-  async ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkRef> {
+  async ensureNetwork(
+    name: string,
+    labels: Record<string, string>,
+    options: { interContainer?: boolean } = {},
+  ): Promise<NetworkRef> {
     const existing = await this.findNetwork(name);
     if (existing) return { id: existing, name, created: false };
     let id: string;
@@ -237,12 +246,18 @@ export class DockerRuntime {
         Driver: "bridge",
         CheckDuplicate: true,
         Labels: labels,
-        // Containers of one project talk to each other; other projects' bridges are isolated.
-        Options: { "com.docker.network.bridge.enable_icc": "true" },
+        Options: {
+          // Containers of one project talk to each other; other projects' bridges are isolated.
+          // The build network turns it off: builds of different tenants share it.
+          "com.docker.network.bridge.enable_icc": String(options.interContainer ?? true),
+          // The isolation rules match every tenant bridge by this name (tenant-networks.ts).
+          "com.docker.network.bridge.name": tenantBridgeName(name),
+        },
       });
       id = network.id;
     } catch (error) {
-      if (statusOf(error) === 409) {
+      // 403 "networks have same bridge name": another process made it a moment ago.
+      if (statusOf(error) === 409 || statusOf(error) === 403) {
         const winner = await this.findNetwork(name);
         if (winner) return { id: winner, name, created: false };
       }
@@ -257,6 +272,18 @@ export class DockerRuntime {
     }
     this.logger?.info({ network: name, id }, "network created");
     return { id, name, created: true };
+  }
+
+  /**
+   * The network every build step runs on (BUILD_NETWORK), created when missing: no traffic
+   * between its containers, and under the isolation rules like a project's network.
+   */
+  ensureBuildNetwork(labels: Record<string, string> = {}): Promise<NetworkRef> {
+    return this.ensureNetwork(
+      BUILD_NETWORK,
+      { ...labels, [LABELS.network]: "build" },
+      { interContainer: false },
+    );
   }
 
   /** Removes a network (by name or id); gone already is fine; one still in use is refused. */
@@ -283,15 +310,7 @@ export class DockerRuntime {
     } catch (error) {
       return Promise.reject(error);
     }
-    const inFlight = this.running.get(spec.name);
-    const next = (inFlight ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => this.runOnce(spec));
-    const tracked = next.finally(() => {
-      if (this.running.get(spec.name) === tracked) this.running.delete(spec.name);
-    });
-    this.running.set(spec.name, tracked);
-    return tracked;
+    return this.running.run(spec.name, () => this.runOnce(spec));
   }
 
   private async runOnce(spec: ContainerSpec): Promise<RunningContainer> {
@@ -371,8 +390,13 @@ export class DockerRuntime {
         } catch (error) {
           // 304: another process found it created and started it (see reuse).
           if (statusOf(error) === 304) return this.made(spec, container.id, hostPort);
-          // Leave nothing half made behind: a retry starts clean.
-          await this.remove(container.id).catch(() => undefined);
+          // Leave nothing half made behind: a retry starts clean (and removes it, should this fail).
+          await this.remove(container.id).catch((removal: unknown) =>
+            this.logger?.warn(
+              { container: spec.name, reason: reasonOf(removal) },
+              "removing a container that failed to start failed",
+            ),
+          );
           if (isPortInUse(error) && spec.hostPort === undefined) {
             this.logger?.warn(
               { container: spec.name, hostPort },

@@ -40,8 +40,17 @@ export async function pingEngine({ docker, endpoint }: EngineClient): Promise<vo
 }
 
 function describeEndpoint(docker: Dockerode): string {
-  const modem = docker.modem as { socketPath?: unknown; host?: string; port?: string | number };
+  const modem = docker.modem as {
+    socketPath?: unknown;
+    host?: string;
+    port?: string | number;
+    protocol?: string;
+    username?: string;
+  };
   if (typeof modem.socketPath === "string") return `unix://${modem.socketPath}`;
+  if (modem.host && modem.protocol === "ssh") {
+    return `ssh://${modem.username ? `${modem.username}@` : ""}${modem.host}:${modem.port ?? 22}`;
+  }
   if (modem.host) return `tcp://${modem.host}:${modem.port ?? 2375}`;
   return DEFAULT_DOCKER_HOST;
 }

@@ -1,3 +1,5 @@
+// The label table is the platform's (src/domain/labels.ts); offered here with the names that use it.
+export { DEPLOYMENT_LABEL_VALUE, LABELS } from "../domain/labels.js";
 export { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
 export {
   type ContainerHealth,
@@ -21,12 +23,11 @@ export type { PortRange } from "./host-ports.js";
 export type { LogLine } from "./log-stream.js";
 export {
   containerName,
-  DEPLOYMENT_LABEL_VALUE,
+  containerNames,
   type DeploymentLabelValues,
   deploymentLabels,
-  LABELS,
+  NAMES_REMEMBERED_MAX,
   projectNetworkName,
-  shortBuildKey,
 } from "./names.js";
 export { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
 export {

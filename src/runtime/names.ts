@@ -1,27 +1,109 @@
 /**
- * Deterministic names and the labels every platform container carries. Pure.
+ * Deterministic names of what the platform runs, and the labels of a deployment's container.
+ * Pure.
  *
- * Names are derived from what the platform already knows (deployment, replica, build), never from
- * a random value, so that a retry after a crash finds the container or network that the first try
- * made instead of making a second one (see STYLE.md, "Kubernetes controllers").
+ * Names are derived from what the platform already knows (deployment, replica, build, restart
+ * generation, node), never from a random value, so that a retry after a crash finds the container
+ * or network that the first try made instead of making a second one (docs/architecture.md,
+ * "Reconciliation").
  */
+import { hash } from "node:crypto";
 import { invalidArgument } from "../domain/errors.js";
+import { DEPLOYMENT_LABEL_VALUE, LABELS } from "../domain/labels.js";
 
-/** Label keys. The reconciler finds the platform's containers by `deployment=true`. */
-export const LABELS = {
-  /** "true" on every container the platform runs for a deployment. */
-  deployment: "cloud.obiente.deployment",
-  deploymentId: "cloud.obiente.deployment_id",
-  projectId: "cloud.obiente.project_id",
-  organizationId: "cloud.obiente.organization_id",
-  replica: "cloud.obiente.replica",
-  buildId: "cloud.obiente.build_id",
-  /** The deployment's desired-state generation the container was made for. */
-  generation: "cloud.obiente.generation",
-} as const;
+/**
+ * Names a container after what it runs, so that the same inputs always give the same name. On a
+ * cluster the node is part of it: a replica moved to another node is a new service, which starts
+ * beside the old one (a drain without downtime), and the names stay within Swarm's 63 characters.
+ */
+export function containerName(
+  deploymentId: string,
+  replica: number,
+  buildId: string,
+  restartGeneration: number,
+  nodeId?: string,
+): string {
+  if (!Number.isSafeInteger(replica) || replica < 0) {
+    throw invalidArgument(`replica must be a non-negative integer, got ${replica}`);
+  }
+  return containerNames(deploymentId, replica + 1, buildId, restartGeneration, nodeId)[
+    replica
+  ] as string;
+}
 
-/** The value of `LABELS.deployment` on platform containers. */
-export const DEPLOYMENT_LABEL_VALUE = "true";
+/** Names remembered for this many (build, generation, node) at most: far above an installation's. */
+export const NAMES_REMEMBERED_MAX = 50_000;
+/** A build runs on a few nodes, in one restart generation at a time. */
+const NAMES_PER_BUILD = 64;
+
+interface RememberedNames {
+  deploymentId: string;
+  restartGeneration: number;
+  nodeId: string | undefined;
+  /** A SHA-256 prefix of "build:generation[:node]". */
+  key: string;
+  names: readonly string[];
+}
+
+/** By build id; within a build, few enough to look through. */
+const namesByBuild = new Map<string, RememberedNames[]>();
+let remembered = 0;
+
+/**
+ * The names of replicas 0…n-1, `obiente-<deploymentId>-r<replica>-<key>`: one hash for them all,
+ * and remembered. The reconciler names every replica of every deployment on every pass, and these
+ * inputs change only on a deploy, a restart, a scale or a move, so a lookup builds no string. The
+ * same inputs give the same array, which is not to be changed.
+ */
+export function containerNames(
+  deploymentId: string,
+  replicas: number,
+  buildId: string,
+  restartGeneration: number,
+  nodeId?: string,
+): readonly string[] {
+  let ofBuild = namesByBuild.get(buildId);
+  const known = ofBuild?.find(
+    (n) =>
+      n.deploymentId === deploymentId &&
+      n.restartGeneration === restartGeneration &&
+      n.nodeId === nodeId,
+  );
+  if (known) {
+    if (known.names.length !== replicas) {
+      known.names = replicaNames(deploymentId, replicas, known.key);
+    }
+    return known.names;
+  }
+  id("deployment id", deploymentId);
+  const input = `${buildId}:${restartGeneration}${nodeId === undefined ? "" : `:${nodeId}`}`;
+  const key = hash("sha256", input, "hex").slice(0, 12);
+  const names = replicaNames(deploymentId, replicas, key);
+  if (remembered >= NAMES_REMEMBERED_MAX) {
+    // All forgotten at once; the next pass names again what it needs.
+    namesByBuild.clear();
+    remembered = 0;
+    ofBuild = undefined;
+  }
+  if (!ofBuild) {
+    ofBuild = [];
+    namesByBuild.set(buildId, ofBuild);
+  }
+  if (ofBuild.length >= NAMES_PER_BUILD) {
+    // Restarted many times: the oldest generations go first, and every lookup stays short.
+    ofBuild.shift();
+    remembered--;
+  }
+  ofBuild.push({ deploymentId, restartGeneration, nodeId, key, names });
+  remembered++;
+  return names;
+}
+
+function replicaNames(deploymentId: string, replicas: number, key: string): string[] {
+  const names = new Array<string>(replicas);
+  for (let r = 0; r < replicas; r++) names[r] = `obiente-${deploymentId}-r${r}-${key}`;
+  return names;
+}
 
 const ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
@@ -32,34 +114,6 @@ function id(field: string, value: string): string {
     );
   }
   return value;
-}
-
-/**
- * The first 12 characters of a build key, as used in names: an image content id
- * ("sha256:3f4a…"), a build id (a UUID, hyphens dropped) or any other lowercase alphanumeric key.
- */
-export function shortBuildKey(buildKey: string): string {
-  const key = buildKey
-    .toLowerCase()
-    .replace(/^sha256:/, "")
-    .replaceAll("-", "");
-  if (!/^[a-z0-9]+$/.test(key)) {
-    throw invalidArgument(
-      `build key must be letters and digits (or an image id "sha256:…"), got "${buildKey.slice(0, 80)}"`,
-    );
-  }
-  return key.slice(0, 12);
-}
-
-/**
- * `obiente-<deploymentId>-r<replica>-<buildKey12>`: one name per replica of one build of one
- * deployment, so a redeploy (new build) gets a new name and runs beside the old one.
- */
-export function containerName(deploymentId: string, replica: number, buildKey: string): string {
-  if (!Number.isSafeInteger(replica) || replica < 0) {
-    throw invalidArgument(`replica must be a non-negative integer, got ${replica}`);
-  }
-  return `obiente-${id("deployment id", deploymentId)}-r${replica}-${shortBuildKey(buildKey)}`;
 }
 
 /** `obiente-net-<projectId>`: the one bridge network of a project. */
@@ -73,7 +127,8 @@ export interface DeploymentLabelValues {
   organizationId: string;
   replica: number;
   buildId: string;
-  generation: number;
+  /** This installation's id, when it has one (LABELS.installation). */
+  installationId?: string | undefined;
 }
 
 /** The full label set of a deployment's container, `deployment=true` included. */
@@ -85,6 +140,6 @@ export function deploymentLabels(values: DeploymentLabelValues): Record<string, 
     [LABELS.organizationId]: values.organizationId,
     [LABELS.replica]: String(values.replica),
     [LABELS.buildId]: values.buildId,
-    [LABELS.generation]: String(values.generation),
+    ...(values.installationId ? { [LABELS.installation]: values.installationId } : {}),
   };
 }

@@ -115,6 +115,8 @@ async function stream(
       );
     });
   });
+  // Only ever rejects; the race below reports it. Without a handler, a failure after the load
+  // won would be an unhandled rejection.
   sourceFailed.catch(() => undefined);
   const load = (async () => {
     let response: NodeJS.ReadableStream;

@@ -3,7 +3,7 @@
  *
  * Each deployment replica is one Swarm service (one task), pinned to the node the platform's
  * scheduler chose and published in host mode there, so that routes go to node address and
- * published port (ARCHITECTURE.md §2, step 4, and §5). What the service asks for is in
+ * published port (docs/architecture.md, "Deployment flow", step 5, and "Routing"). What the service asks for is in
  * swarm-spec.ts; images reach the nodes without a registry through swarm-images.ts.
  *
  * As in DockerRuntime, every operation is idempotent, keyed by a deterministic name (names.ts):
@@ -30,12 +30,13 @@ import {
   resourceExhausted,
   unavailable,
 } from "../domain/errors.js";
+import { LABELS } from "../domain/labels.js";
+import { KeyLock } from "../platform/key-lock.js";
 import type { LogOptions, NetworkRef } from "./docker-runtime.js";
 import { engineClient, pingEngine } from "./engine-client.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";
 import { candidatePorts, checkPortRange, type PortRange } from "./host-ports.js";
 import { LogDemuxer, type LogLine } from "./log-stream.js";
-import { LABELS } from "./names.js";
 import type { RegistryAuth } from "./registry.js";
 import { copyImage, type EngineRef, type ImagePresence } from "./swarm-images.js";
 import {
@@ -124,7 +125,7 @@ export class SwarmRuntime {
   /** Ports picked by this process for services being created, by node. */
   private readonly reservedPorts = new Map<string, Set<number>>();
   /** run() calls in flight, by service name: a second call for a name waits for the first. */
-  private readonly running = new Map<string, Promise<RunningService>>();
+  private readonly running = new KeyLock();
   /** ensureImage() calls in flight, by node and image. */
   private readonly copying = new Map<string, Promise<ImagePresence>>();
 
@@ -289,15 +290,7 @@ export class SwarmRuntime {
     } catch (error) {
       return Promise.reject(error);
     }
-    const inFlight = this.running.get(spec.name);
-    const next = (inFlight ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => this.runOnce(spec));
-    const tracked = next.finally(() => {
-      if (this.running.get(spec.name) === tracked) this.running.delete(spec.name);
-    });
-    this.running.set(spec.name, tracked);
-    return tracked;
+    return this.running.run(spec.name, () => this.runOnce(spec));
   }
 
   private async runOnce(spec: SwarmServiceSpec): Promise<RunningService> {

@@ -4,9 +4,11 @@
  *
  * One deployment replica is one Swarm service with one task, pinned to the node the platform's
  * scheduler chose (`node.id==…`), its port published in host mode on that node (no ingress mesh:
- * routes go to node address and published port, ARCHITECTURE.md §5), referring to its image by
- * content id so that no node ever tries a registry. The security settings of DockerRuntime
- * (ARCHITECTURE.md §9) carry over where the service API has them:
+ * routes go to node address and published port, docs/architecture.md, "Routing"), referring to its image by
+ * content id so that no node ever tries a registry. Host mode publishes on every address of the
+ * node and cannot be told one: the agent on each node lets only the edge reach ports of the
+ * range, and only at the node's own address (src/network/isolation-rules.ts, OBIENTE-PUBLISHED). The security settings of DockerRuntime
+ * (docs/architecture.md, "Security") carry over where the service API has them:
  * - every capability dropped (ContainerSpec.CapabilityDrop, API 1.41 and later);
  * - no-new-privileges per service only from API 1.44 on (ContainerSpec.Privileges.NoNewPrivileges);
  *   older engines get it from the engine default (`dockerd --no-new-privileges`, or
@@ -253,7 +255,7 @@ export function serviceSpec(
         Init: true,
         StopGracePeriod: stopGraceMs * NS_PER_MS,
       },
-      // Limits only: placement by capacity is the platform's scheduler's job (ARCHITECTURE.md §4);
+      // Limits only: placement by capacity is the platform's scheduler's job (docs/architecture.md, "Scheduling");
       // Swarm reservations would make a second, disagreeing scheduler.
       Resources: {
         Limits: { NanoCPUs: spec.cpuMillicores * NS_PER_MS, MemoryBytes: memory, Pids: PIDS_LIMIT },
@@ -285,6 +287,7 @@ export function serviceSpec(
     },
     EndpointSpec: {
       // DNS round robin: no virtual IP (Swarm's VIPs need IPVS, and routes go to node:port).
+      // Published on every address of the node: the agent's rules keep all but the edge out.
       Mode: "dnsrr",
       Ports: [
         {

@@ -2,9 +2,9 @@
  * Explanations as data: every node's verdict (the constraint it failed and why, or its scores)
  * for ExplainPlacement and for the ResourceExhausted message.
  *
- * A pass records verdicts in a compact table, numbers in arrays (with several replicas, each node
- * keeps the row it was chosen with, or its latest); the run turns the table into one object per
- * node at the end.
+ * A pass that explains records verdicts in a compact table, numbers in arrays; the table becomes
+ * one object per node when the explanation is read. A successful run records nothing as it goes:
+ * its explanation is its last pass run again with a table (see Placed in schedule.ts).
  */
 import type { PlacementContext } from "./context.js";
 import type { FeasibilityCheck } from "./feasible.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { createContext, recordPlacement } from "./context.js";
-import { FEASIBILITY_CHECKS, passesAll } from "./feasible.js";
+import { FEASIBILITY_CHECKS, failedCheck, passesAll } from "./feasible.js";
 import { FIXTURE_NOW, node, request, snapshotOf } from "./fixtures.js";
 import { MIB, type NodeSnapshot, type PlacementRequest } from "./snapshot.js";
 
@@ -126,8 +126,9 @@ describe("feasibility checks", () => {
     );
   });
 
-  it("passesAll agrees with the checks one by one", () => {
-    const nodes = fc.record({
+  /** A node and a request of any kind, and the context a pass would see it in. */
+  const situations = fc
+    .record({
       availability: fc.constantFrom("active", "drain", "down"),
       heartbeatAge: fc.option(fc.integer({ min: -10_000, max: 120_000 })),
       compute: fc.constantFrom("true", "false", undefined),
@@ -141,31 +142,47 @@ describe("feasibility checks", () => {
       placedBefore: fc.integer({ min: 0, max: 3 }),
       cpuMillicores: fc.integer({ min: 0, max: 4000 }),
       memoryMb: fc.integer({ min: 0, max: 8192 }),
+    })
+    .map((a) => {
+      const n = node({
+        id: "node-a",
+        availability: a.availability,
+        lastHeartbeat: a.heartbeatAge === null ? null : ago(a.heartbeatAge),
+        labels: a.compute === undefined ? {} : { compute: a.compute },
+        cpuCores: a.cpuCores,
+        reservedCpuMillicores: a.reservedCpuMillicores,
+        memoryBytes: a.memoryGib * GIB,
+        reservedMemoryBytes: a.reservedMemoryMib * MIB,
+        maxDeployments: a.maxDeployments,
+        deploymentCount: a.deploymentCount,
+      });
+      const req = request({
+        cpuMillicores: a.cpuMillicores,
+        memoryMb: a.memoryMb,
+        avoidNodes: a.avoided ? ["node-a"] : [],
+      });
+      const ctx = createContext(snapshotOf([n]), req, FIXTURE_NOW, {});
+      for (let p = 0; p < a.placedBefore; p++) recordPlacement(ctx, 0);
+      return { n, ctx };
     });
+
+  it("passesAll agrees with the checks one by one", () => {
     fc.assert(
-      fc.property(nodes, (a) => {
-        const n = node({
-          id: "node-a",
-          availability: a.availability,
-          lastHeartbeat: a.heartbeatAge === null ? null : ago(a.heartbeatAge),
-          labels: a.compute === undefined ? {} : { compute: a.compute },
-          cpuCores: a.cpuCores,
-          reservedCpuMillicores: a.reservedCpuMillicores,
-          memoryBytes: a.memoryGib * GIB,
-          reservedMemoryBytes: a.reservedMemoryMib * MIB,
-          maxDeployments: a.maxDeployments,
-          deploymentCount: a.deploymentCount,
-        });
-        const req = request({
-          cpuMillicores: a.cpuMillicores,
-          memoryMb: a.memoryMb,
-          avoidNodes: a.avoided ? ["node-a"] : [],
-        });
-        const ctx = createContext(snapshotOf([n]), req, FIXTURE_NOW, {});
-        for (let p = 0; p < a.placedBefore; p++) recordPlacement(ctx, 0);
+      fc.property(situations, ({ n, ctx }) => {
         const oneByOne = FEASIBILITY_CHECKS.every((check) => check.passes(n, 0, ctx));
         assert.equal(passesAll(n, 0, ctx), oneByOne);
       }),
+    );
+  });
+
+  it("failedCheck names the first check that fails, as the list does", () => {
+    fc.assert(
+      fc.property(situations, ({ n, ctx }) => {
+        const first = FEASIBILITY_CHECKS.findIndex((check) => !check.passes(n, 0, ctx));
+        assert.equal(failedCheck(n, 0, ctx), first);
+      }),
+      // A node fails a late check only after passing the earlier ones: enough runs to see each.
+      { numRuns: 5_000 },
     );
   });
 });

@@ -4,18 +4,21 @@
  */
 import type { PlacementContext } from "./context.js";
 import type { Verdicts } from "./explain.js";
-import { FEASIBILITY_CHECKS, type FeasibilityCheck, passesAll } from "./feasible.js";
-import { leastLoaded, resourceBased, roundRobin, type Scorer } from "./rank.js";
+import { FEASIBILITY_CHECKS, type FeasibilityCheck, failedCheck } from "./feasible.js";
+import { leastLoaded, resourceBased, roundRobin, type Scorer, weightedTotal } from "./rank.js";
 import { highestTotal, type Selector } from "./select.js";
-import type { StrategyName } from "./snapshot.js";
+import type { NodeSnapshot, StrategyName } from "./snapshot.js";
 import { spread } from "./spread.js";
 
 export interface Pipeline {
   readonly strategy: StrategyName;
-  /** Whether a node passes every check; `checks` are the same, one by one, to say why not. */
-  readonly feasible: typeof passesAll;
+  /** The index in `checks` of the first check a node fails, or -1 when it passes them all. */
+  readonly failed: typeof failedCheck;
+  /** The same checks, to name the one a node failed and say why. */
   readonly checks: readonly FeasibilityCheck[];
   readonly scorers: readonly Scorer[];
+  /** Their weighted total, recording each score when given verdicts. */
+  readonly total: ReturnType<typeof weightedTotal>;
   /** A fresh selector for each pass. */
   readonly select: () => Selector;
   /** Whether a placement moves the round-robin cursor the caller keeps. */
@@ -30,16 +33,17 @@ const STRATEGY_SCORERS: Record<StrategyName, Scorer> = {
 
 export function createPipeline(strategy: StrategyName): Pipeline {
   const byStrategy = STRATEGY_SCORERS[strategy];
+  // Scoring: the strategy's scorer, then spread, which outweighs it so that replicas of one
+  // deployment land on distinct nodes while there are enough.
+  const scorers = [byStrategy, spread];
   return {
     strategy,
     // Feasibility: active, heartbeat within the timeout, required labels, under max_deployments,
-    // free CPU, free memory, not avoided. All at once for speed; one by one for a node that
-    // fails, whose reason is the first check it fails.
-    feasible: passesAll,
+    // free CPU, free memory, not avoided. The first check a node fails is its reason.
+    failed: failedCheck,
     checks: FEASIBILITY_CHECKS,
-    // Scoring: the strategy's scorer, then spread, which outweighs it so that replicas of one
-    // deployment land on distinct nodes while there are enough.
-    scorers: [byStrategy, spread],
+    scorers,
+    total: weightedTotal(scorers),
     // Selection: the highest total, ties to the lowest node id.
     select: highestTotal,
     // Only round-robin has a position to keep; other strategies leave the cursor as it was.
@@ -51,31 +55,38 @@ export function createPipeline(strategy: StrategyName): Pipeline {
  * One pass for the next replica: the checks and scorers over every node, each feasible node
  * offered to a fresh selector. Records every node's verdict in `verdicts` when given one.
  * Returns the chosen node's index, or -1 when no node can take the replica.
+ *
+ * Two loops, one recording and one not, rather than one with a test per node: each is small
+ * enough for the engine to inline every check and scorer into it.
  */
 export function evaluate(pipeline: Pipeline, ctx: PlacementContext, verdicts?: Verdicts): number {
-  const { checks, scorers } = pipeline;
+  return verdicts ? evaluateRecording(pipeline, ctx, verdicts) : evaluateOnly(pipeline, ctx);
+}
+
+function evaluateOnly(pipeline: Pipeline, ctx: PlacementContext): number {
+  const { failed, total } = pipeline;
   const { nodes } = ctx;
   const selector = pipeline.select();
   for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i] as (typeof nodes)[number];
-    if (!pipeline.feasible(node, i, ctx)) {
-      // Only to explain: which check it failed, the first in order.
-      verdicts?.reject(
-        i,
-        checks.findIndex((check) => !check.passes(node, i, ctx)),
-      );
-      continue;
+    const node = nodes[i] as NodeSnapshot;
+    if (failed(node, i, ctx) < 0) selector.offer(i, total(node, i, ctx));
+  }
+  return selector.chosen;
+}
+
+function evaluateRecording(pipeline: Pipeline, ctx: PlacementContext, verdicts: Verdicts): number {
+  const { failed, total } = pipeline;
+  const { nodes } = ctx;
+  const selector = pipeline.select();
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i] as NodeSnapshot;
+    const check = failed(node, i, ctx);
+    if (check < 0) {
+      verdicts.accept(i);
+      selector.offer(i, total(node, i, ctx, verdicts));
+    } else {
+      verdicts.reject(i, check);
     }
-    verdicts?.accept(i);
-    let total = 0;
-    for (let s = 0; s < scorers.length; s++) {
-      const scorer = scorers[s] as Scorer;
-      const score = scorer.score(node, i, ctx);
-      verdicts?.score(i, s, score);
-      total += scorer.weight * score;
-    }
-    verdicts?.setTotal(i, total);
-    selector.offer(i, total);
   }
   return selector.chosen;
 }

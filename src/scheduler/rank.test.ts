@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createContext, recordPlacement } from "./context.js";
+import { Verdicts } from "./explain.js";
 import { FIXTURE_NOW, node, request, snapshotOf } from "./fixtures.js";
-import { leastLoaded, resourceBased, roundRobin, type Scorer } from "./rank.js";
+import { leastLoaded, resourceBased, roundRobin, type Scorer, weightedTotal } from "./rank.js";
 import { MIB, type NodeSnapshot, type PlacementRequest } from "./snapshot.js";
+import { spread } from "./spread.js";
 
 const GIB = 1024 * MIB;
 
@@ -221,4 +223,39 @@ describe("resource-based", () => {
       "node-b",
     ]);
   });
+});
+
+describe("weightedTotal", () => {
+  const nodes = [
+    node({ id: "node-a", cpuPercent: 37.4, deploymentCount: 3 }),
+    node({ id: "node-b", cpuPercent: 3, reservedCpuMillicores: 3000 }),
+    node({ id: "node-c", cpuPercent: 91, memoryBytes: 3 * GIB }),
+  ];
+  const lists: [string, Scorer[]][] = [
+    ["two scorers, written out", [leastLoaded, spread]],
+    ["three, in a loop", [resourceBased, roundRobin, spread]],
+  ];
+  for (const [name, scorers] of lists) {
+    it(`${name}: the weighted sum from 0 in order, each score recorded`, () => {
+      const ctx = createContext(snapshotOf(nodes), request({ existing: ["node-b"] }), FIXTURE_NOW, {
+        roundRobinCursor: "node-a",
+      });
+      recordPlacement(ctx, 2);
+      const total = weightedTotal(scorers);
+      const verdicts = new Verdicts(nodes.length, scorers.length);
+      ctx.nodes.forEach((n, i) => {
+        let sum = 0;
+        for (const s of scorers) sum += s.weight * s.score(n, i, ctx);
+        assert.equal(total(n, i, ctx), sum, n.id);
+        verdicts.accept(i);
+        assert.equal(total(n, i, ctx, verdicts), sum, n.id);
+      });
+      const explained = verdicts.explain(ctx, { checks: [], scorers }, () => false);
+      explained.forEach((e, i) => {
+        const n = ctx.nodes[i] as NodeSnapshot;
+        for (const s of scorers) assert.equal(e.scores[s.name], s.score(n, i, ctx), s.name);
+        assert.equal(e.scores.total, total(n, i, ctx));
+      });
+    });
+  }
 });

@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { createContext, recordPlacement } from "./context.js";
+import { Verdicts } from "./explain.js";
 import { FIXTURE_NOW, HEARTBEAT_TIMEOUT_MS } from "./fixtures.js";
+import { createPipeline, evaluate } from "./pipeline.js";
 import { schedule } from "./schedule.js";
 import {
   type ClusterSnapshot,
@@ -244,4 +247,40 @@ describe("schedule, for any cluster and request", () => {
       { numRuns: 300 },
     );
   });
+
+  it("explains what the passes saw: as if every pass had recorded every node's verdict", () => {
+    fc.assert(
+      fc.property(inputArbitrary, (input) => {
+        const result = run(input);
+        if (!result.ok) return;
+        assert.deepEqual(result.explanations, recordedAsItRan(input));
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
+
+/**
+ * The explanation written down while the run goes, pass by pass, rather than built afterwards:
+ * each pass records every node's verdict, and a node that gets a replica keeps the one it was
+ * chosen with. Undefined when a replica fits nowhere.
+ */
+function recordedAsItRan({ snapshot, request, strategy, cursor }: Input) {
+  const pipeline = createPipeline(strategy);
+  const state = cursor === undefined ? {} : { roundRobinCursor: cursor };
+  const ctx = createContext(snapshot, request, FIXTURE_NOW, state);
+  const size = ctx.nodes.length;
+  const pass = new Verdicts(size, pipeline.scorers.length);
+  const kept = new Verdicts(size, pipeline.scorers.length);
+  const placed = new Set<number>();
+  evaluate(pipeline, ctx, pass); // with nothing to place, the verdicts of the first pass
+  for (let i = 0; i < size; i++) kept.copyRow(pass, i);
+  for (let replica = 0; replica < ctx.replicas; replica++) {
+    const chosen = evaluate(pipeline, ctx, pass);
+    if (chosen < 0) return undefined;
+    for (let i = 0; i < size; i++) if (!placed.has(i) || i === chosen) kept.copyRow(pass, i);
+    placed.add(chosen);
+    recordPlacement(ctx, chosen);
+  }
+  return kept.explain(ctx, pipeline, (i) => placed.has(i));
+}

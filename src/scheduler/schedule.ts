@@ -27,6 +27,9 @@ export interface Scheduled {
   /**
    * Every node's verdict, in id order: a node that got a replica shows the scores it was chosen
    * with; any other node its verdict for the last replica. Empty when asked not to explain.
+   *
+   * Built when first read, from what the run kept (see Placed): the snapshot must not change
+   * until then. A caller pays for the explanation only when it reads it.
    */
   readonly explanations: NodeExplanation[];
   /** To keep for the next call (controller_state). */
@@ -50,9 +53,9 @@ export type ScheduleResult = Scheduled | Infeasible;
 
 export interface ScheduleOptions {
   /**
-   * Whether to return every node's verdict (default true): what ExplainPlacement shows, so the
-   * controller keeps them. A run that does not explain allocates nothing per node and is about
-   * three times faster, for dry runs and benchmarks. An infeasible answer always explains.
+   * Whether the answer can give every node's verdict (default true): what ExplainPlacement shows,
+   * so the controller keeps them. A run that does not explain keeps nothing to build them from
+   * (for dry runs). An infeasible answer always explains.
    */
   explain?: boolean;
 }
@@ -71,33 +74,79 @@ export function schedule(
 ): ScheduleResult {
   const pipeline = PIPELINES[strategy];
   const ctx = createContext(snapshot, request, now, state);
-  const size = ctx.nodes.length;
   const explain = options.explain ?? true;
-  const pass = explain ? new Verdicts(size, pipeline.scorers.length) : undefined;
-  // With several replicas, each node keeps the verdict it was chosen with, or else its latest.
-  const kept = pass && ctx.replicas > 1 ? new Verdicts(size, pipeline.scorers.length) : pass;
+  // With several replicas, a node that gets one keeps the verdict it was chosen with: its scores
+  // are recorded when it is chosen, in the state that pass saw.
+  const chosenRows =
+    explain && ctx.replicas > 1
+      ? new Verdicts(ctx.nodes.length, pipeline.scorers.length)
+      : undefined;
+  const chosen: number[] = [];
   const placements: Placement[] = [];
 
-  if (ctx.replicas === 0) evaluate(pipeline, ctx, pass); // nothing to place, still explained
   for (let replica = 0; replica < ctx.replicas; replica++) {
-    const chosen = evaluate(pipeline, ctx, pass);
-    if (chosen < 0) return infeasible(pipeline, ctx, replica, state);
-    if (kept && pass && kept !== pass) {
-      for (let i = 0; i < size; i++) {
-        if (ctx.placedOn[i] === 0 || i === chosen) kept.copyRow(pass, i);
-      }
+    const i = evaluate(pipeline, ctx);
+    if (i < 0) return infeasible(pipeline, ctx, replica, state);
+    const node = ctx.nodes[i] as NodeSnapshot;
+    if (chosenRows) {
+      chosenRows.accept(i);
+      pipeline.total(node, i, ctx, chosenRows);
     }
-    recordPlacement(ctx, chosen);
-    placements.push({ replica, nodeId: (ctx.nodes[chosen] as NodeSnapshot).id });
+    chosen.push(i);
+    placements.push({ replica, nodeId: node.id });
+    // No pass reads the last placement: it is left out of the context, which stays as the last
+    // pass saw it (for the explanation), and `chosen` says where it went.
+    if (replica + 1 < ctx.replicas) recordPlacement(ctx, i);
   }
 
   const last = placements.at(-1);
-  return {
-    ok: true,
+  return new Placed(
     placements,
-    explanations: kept?.explain(ctx, pipeline, (i) => (ctx.placedOn[i] ?? 0) > 0) ?? [],
-    state: pipeline.rotates && last ? { roundRobinCursor: last.nodeId } : { ...state },
-  };
+    chosen,
+    pipeline.rotates && last ? { roundRobinCursor: last.nodeId } : { ...state },
+    explain ? { ctx, pipeline, chosenRows } : undefined,
+  );
+}
+
+/**
+ * A successful answer. Its explanation is built when first read, from what the run kept: the
+ * context as the last pass saw it (the snapshot, what earlier passes placed) and the scores each
+ * chosen node was chosen with. That pass runs again, recording every node's verdict (the check it
+ * failed, or its scores), the chosen nodes' rows are put back, and the verdicts become objects.
+ * Every pass is a function of the context, so this is the verdict the run saw; a decision that
+ * nobody asks to explain costs no more than one that cannot be.
+ *
+ * A class, not an object literal with a getter: a literal's getter is a new function each time,
+ * which gives each answer a map of its own, kept in old space.
+ */
+class Placed implements Scheduled {
+  readonly ok = true;
+  private built: NodeExplanation[] | undefined;
+
+  constructor(
+    readonly placements: Placement[],
+    /** The index of the node each placement went to. */
+    private readonly chosen: readonly number[],
+    readonly state: SchedulerState,
+    private readonly run:
+      | { ctx: PlacementContext; pipeline: Pipeline; chosenRows: Verdicts | undefined }
+      | undefined,
+  ) {}
+
+  get explanations(): NodeExplanation[] {
+    this.built ??= this.explain();
+    return this.built;
+  }
+
+  private explain(): NodeExplanation[] {
+    if (!this.run) return [];
+    const { ctx, pipeline, chosenRows } = this.run;
+    const verdicts = new Verdicts(ctx.nodes.length, pipeline.scorers.length);
+    evaluate(pipeline, ctx, verdicts);
+    if (chosenRows) for (const i of this.chosen) verdicts.copyRow(chosenRows, i);
+    const selected = new Set(this.chosen);
+    return verdicts.explain(ctx, pipeline, (i) => selected.has(i));
+  }
 }
 
 /** Nothing placed; the pass that failed, run again to record why, for every node. */

@@ -3,13 +3,10 @@
  * cluster modes) and PGlite, PostgreSQL compiled to WASM, in a data folder (embedded mode). Both
  * give the same drizzle `Db`, so every query and every migration is written once.
  */
-import { mkdir } from "node:fs/promises";
-import { PGlite } from "@electric-sql/pglite";
+import { mkdir, readFile } from "node:fs/promises";
+import { setFlagsFromString } from "node:v8";
 import type { SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import postgres from "postgres";
 import * as schema from "./schema.js";
 
 /**
@@ -101,8 +98,14 @@ export async function executeRows<T extends Record<string, unknown>>(
   throw new Error("executeRows: the driver returned no rows");
 }
 
+// Each driver is imported when it is opened: a process on PostgreSQL never loads PGlite (its
+// WebAssembly build of PostgreSQL), and the embedded mode never loads postgres.js.
 async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<Database> {
   const { logger } = options;
+  const [{ default: postgres }, { drizzle: drizzlePostgres }] = await Promise.all([
+    import("postgres"),
+    import("drizzle-orm/postgres-js"),
+  ]);
   const client = postgres(url, {
     max: options.maxConnections ?? defaultMaxConnections,
     // A URL's own connect_timeout wins over the default (an option given here would override it).
@@ -149,7 +152,12 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
 async function openPglite(dataDir: string, options: OpenDatabaseOptions): Promise<Database> {
   const { logger } = options;
   if (!dataDir.includes("://")) await mkdir(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("drizzle-orm/pglite"),
+  ]);
+  const wasmModule = await pgliteModule();
+  const client = await PGlite.create(dataDir, wasmModule ? { wasmModule } : {});
   const db: Db = drizzlePglite(client, { schema });
   logger?.debug({ kind: "pglite", dataDir }, "database opened");
 
@@ -184,4 +192,46 @@ async function openPglite(dataDir: string, options: OpenDatabaseOptions): Promis
       return closing;
     },
   };
+}
+
+/**
+ * PGlite's buffer pool. PGlite 0.3 starts PostgreSQL with arguments compiled into its
+ * WebAssembly module, `shared_buffers=128MB` among them, and has no option to change them
+ * (`startParams` comes with 0.4). The pool lives in the module's memory, and PostgreSQL touches
+ * all of it when it starts, so those 128 MB were resident in every embedded process: most of
+ * its memory at rest (docs/benchmarks.md, "Footprint"). A control plane's tables fit in far less,
+ * and what is not cached is one read away in the operating system's page cache.
+ */
+export const PGLITE_SHARED_BUFFERS = "16MB";
+
+const compiledArgument = "shared_buffers=128MB";
+
+let pgliteCompiled: Promise<WebAssembly.Module | undefined> | undefined;
+
+/**
+ * PGlite's module with its `shared_buffers` argument set to PGLITE_SHARED_BUFFERS: the same
+ * bytes, the shorter string padded with NULs (C strings end at the first one). Compiled once per
+ * process and shared by every PGlite opened in it. When the argument is not found exactly once
+ * (another PGlite build), PGlite loads its own module unchanged.
+ */
+function pgliteModule(): Promise<WebAssembly.Module | undefined> {
+  pgliteCompiled ??= (async () => {
+    // V8 compiles WebAssembly twice: at once with its baseline compiler (Liftoff), then its hot
+    // functions again with the optimizing one (TurboFan), on background threads. For PGlite's
+    // 9 MB module that second compiler's code and the memory its threads leave with the
+    // allocator were 60 to 90 MB of the embedded process at rest (docs/benchmarks.md,
+    // "Footprint"). Liftoff's code serves a control plane's queries well enough. The flag is
+    // the process's, read when a module is compiled; PGlite's is the only large one.
+    setFlagsFromString("--liftoff-only");
+    const file = new URL("pglite.wasm", import.meta.resolve("@electric-sql/pglite"));
+    const bytes = await readFile(file);
+    const from = Buffer.from(`${compiledArgument}\0`);
+    const at = bytes.indexOf(from);
+    if (at === -1 || bytes.indexOf(from, at + 1) !== -1) return undefined;
+    const to = Buffer.alloc(from.length);
+    to.write(`shared_buffers=${PGLITE_SHARED_BUFFERS}`);
+    to.copy(bytes, at);
+    return WebAssembly.compile(bytes);
+  })();
+  return pgliteCompiled;
 }

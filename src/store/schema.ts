@@ -29,6 +29,8 @@ export const users = pgTable("users", {
   oidcSubject: text("oidc_subject"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  /** Added by email, never signed in: an invitation, taken by the first sign-in with that email. */
+  invited: boolean("invited").notNull().default(false),
 });
 
 export const organizations = pgTable("organizations", {
@@ -37,6 +39,8 @@ export const organizations = pgTable("organizations", {
   slug: text("slug").notNull().unique(),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  /** The value of the TXT records that prove this organization owns a domain; made on first use. */
+  domainToken: text("domain_token"),
 });
 
 export type RoleName = "owner" | "admin" | "developer" | "viewer";
@@ -105,7 +109,16 @@ export const deploymentGitCredentials = pgTable("deployment_git_credentials", {
   updatedAt: updatedAt(),
 });
 
-export type BuildStatusName = "queued" | "running" | "succeeded" | "failed";
+/** A project's deploy key for ssh repositories, the private key sealed (src/projects/deploy-keys.ts). */
+export const projectDeployKeys = pgTable("project_deploy_keys", {
+  projectId: uuid("project_id").primaryKey(),
+  publicKey: text("public_key").notNull(),
+  fingerprint: text("fingerprint").notNull(),
+  privateKeyEncrypted: text("private_key_encrypted").notNull(),
+  createdAt: createdAt(),
+});
+
+export type BuildStatusName = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
 export const builds = pgTable("builds", {
   id: uuid("id").primaryKey(),
@@ -135,12 +148,49 @@ export const envVars = pgTable(
   (t) => [primaryKey({ columns: [t.deploymentId, t.key] })],
 );
 
-export const domains = pgTable("domains", {
-  domain: text("domain").primaryKey(),
-  deploymentId: uuid("deployment_id").notNull(),
+export type DomainStatusName = "pending" | "verified" | "unverified";
+
+/**
+ * A domain of a deployment. Custom domains are pending until their organization proves it owns
+ * them; only verified ones are routed, and one organization at most has a domain verified.
+ */
+export const domains = pgTable(
+  "domains",
+  {
+    domain: text("domain").notNull(),
+    deploymentId: uuid("deployment_id").notNull(),
+    organizationId: uuid("organization_id").notNull(),
+    isDefault: boolean("is_default").notNull().default(false),
+    createdAt: createdAt(),
+    status: text("status").$type<DomainStatusName>().notNull().default("pending"),
+    statusMessage: text("status_message").notNull().default(""),
+    verifiedAt: ts("verified_at"),
+    checkedAt: ts("checked_at"),
+    failingSince: ts("failing_since"),
+  },
+  (t) => [primaryKey({ columns: [t.domain, t.organizationId] })],
+);
+
+/** Limits set for one organization; a null column follows the platform's default. */
+export const organizationQuotas = pgTable("organization_quotas", {
+  organizationId: uuid("organization_id").primaryKey(),
+  deployments: integer("deployments"),
+  replicas: integer("replicas"),
+  cpuMillicores: integer("cpu_millicores"),
+  memoryMb: integer("memory_mb"),
+  domains: integer("domains"),
+  concurrentBuilds: integer("concurrent_builds"),
+  concurrentStreams: integer("concurrent_streams"),
+  logTailLines: integer("log_tail_lines"),
+  updatedAt: updatedAt(),
+});
+
+/** Log and metrics streams open now, renewed by the API process that serves each. */
+export const streamLeases = pgTable("stream_leases", {
+  id: uuid("id").primaryKey(),
   organizationId: uuid("organization_id").notNull(),
-  isDefault: boolean("is_default").notNull().default(false),
-  createdAt: createdAt(),
+  kind: text("kind").notNull(),
+  expiresAt: ts("expires_at").notNull(),
 });
 
 export const apiTokens = pgTable("api_tokens", {

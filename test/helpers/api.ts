@@ -75,11 +75,14 @@ export async function startTestPlatform(
   const config = loadConfig({
     PORT: "0",
     GRPC_PORT: "0",
+    METRICS_PORT: "0",
     DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
     // The API alone unless a test asks for more: no engine, edge or controller to wait for.
     ROLES: "api",
     EDGE_PORT: "0",
+    // The host's iptables are shared by every test: only the isolation tests install rules.
+    NETWORK_ISOLATION: "off",
     ...(pg ? { DATABASE_URL: pg.url } : {}),
     ...(options.redis
       ? { REDIS_URL: testRedisUrl, REDIS_KEY_PREFIX: `obiente-test-${process.pid}-${Date.now()}:` }
@@ -120,6 +123,8 @@ export interface SpawnedPlatform {
   baseUrl: string;
   /** The h2c listener for gRPC clients: `http://127.0.0.1:<grpcPort>`. */
   grpcUrl: string;
+  /** Prometheus's `/metrics` of the process (METRICS_HOST:METRICS_PORT). */
+  metricsUrl: string | undefined;
   grpcPort: number;
   /** Printed on first start only. */
   adminToken: string | undefined;
@@ -142,9 +147,11 @@ export async function spawnPlatform(
       HOME: process.env.HOME ?? "/tmp",
       PORT: "0",
       GRPC_PORT: "0",
+      METRICS_PORT: "0",
       EDGE_PORT: "0",
       ROLES: "api",
       LOG_LEVEL: "info",
+      NETWORK_ISOLATION: "off",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -180,6 +187,7 @@ export async function spawnPlatform(
     },
   );
   const adminToken = /token: (obt_[A-Za-z0-9_-]+)/.exec(output)?.[1];
+  const metricsUrl = /"url":"(http:\/\/[^"]+\/metrics)"/.exec(output)?.[1];
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
@@ -190,6 +198,7 @@ export async function spawnPlatform(
     baseUrl,
     grpcUrl,
     grpcPort,
+    metricsUrl,
     adminToken,
     output: () => output,
     stop: () => end("SIGTERM"),

@@ -34,7 +34,7 @@ import { deleteRedisKeys, testRedisUrl, transport } from "./api.js";
 import { eventually, requestByHost, type SimpleResponse } from "./caddy.js";
 import { freshPostgresUrl } from "./databases.js";
 import { waitForStatus } from "./deploy-harness.js";
-import { BUSYBOX_IMAGE, type FixtureRepo, makeFixtureRepo, NODE_IMAGE } from "./git-fixtures.js";
+import { CADDY_IMAGE, type FixtureRepo, makeFixtureRepo, NODE_IMAGE } from "./git-fixtures.js";
 import { type SwarmHarness, type SwarmNodeHandle, startSwarm } from "./swarm.js";
 
 export { swarmSkipReason } from "./swarm.js";
@@ -131,18 +131,23 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       // The harness's nodes share this machine: their agents would all report its CPU, which
       // least-loaded compares first; placements would follow the noise between samples.
       METRICS_NODE_USAGE: "false",
+      // The agents run in this process, in the host's network namespace, not in their nodes':
+      // rules they installed would land on the host. Tests of the isolation rules turn it on
+      // with NETWORK_ISOLATION_NETNS pointing at a node.
+      NETWORK_ISOLATION: "off",
     };
     const config = loadConfig({
       ...shared,
       PORT: "0",
       GRPC_PORT: "0",
+      METRICS_PORT: "0",
       DATA_DIR: dataDir,
       ROLES: "api,controller,agent,edge",
       DOCKER_HOST: swarm.managerSocket,
       PORT_RANGE: "42000-42999",
       GIT_ALLOW_FILE: "true",
       NODE_BASE_IMAGE: NODE_IMAGE,
-      STATIC_BASE_IMAGE: BUSYBOX_IMAGE,
+      STATIC_BASE_IMAGE: CADDY_IMAGE,
       EDGE_PORT: "0",
       HEALTH_TIMEOUT_SECONDS: "30",
       STOP_TIMEOUT_SECONDS: "2",
@@ -175,7 +180,7 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
             ROLES: "agent",
             DOCKER_HOST: node.socket,
             HOST_ADDRESS: node.address,
-            AGENT_METRICS_PORT: "0",
+            METRICS_PORT: "0",
             ...options.env,
           });
           const agent = await startPlatform(

@@ -1,9 +1,10 @@
 /**
  * Builds the repository's Dockerfile through the local engine, without a registry inside the
  * build: the context is a tar of the repository's files (tracked and untracked, as git sees them,
- * so that ignored files such as web/dist and .obiente stay out) plus a production node_modules
- * installed here by `npm ci --omit=dev` from the lockfile (npm's cache, or the registry that
- * answers this machine but not the build's containers), built with `--build-arg DEPS=context`.
+ * so that ignored files such as dist, web/dist and .obiente stay out) plus a node_modules
+ * installed here by `npm ci` from the lockfile (npm's cache, or the registry that answers this
+ * machine but not the build's containers; devDependencies included, which the image's build
+ * stage compiles with and then prunes), built with `--build-arg DEPS=context`.
  * The context is streamed to `docker build -`.
  */
 import { execFile, spawn } from "node:child_process";
@@ -27,7 +28,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export interface BuildOptions {
   tag: string;
-  /** A node_modules folder to put in the context (productionModules()). */
+  /** A node_modules folder to put in the context (installModules()). */
   modules: string;
   buildArgs: Record<string, string>;
   timeoutMs: number;
@@ -118,24 +119,27 @@ export async function docker(args: string[], timeoutMs = 60_000): Promise<string
   return stdout.trim();
 }
 
-export interface ProductionModules {
+export interface InstalledModules {
   /** The node_modules folder. */
   dir: string;
   remove(): void;
 }
 
-/** `npm ci --omit=dev --ignore-scripts` of this repository's lockfile, in a folder of its own. */
-export async function productionModules(timeoutMs: number): Promise<ProductionModules> {
+/**
+ * `npm ci --ignore-scripts` of this repository's lockfile, in a folder of its own: what the
+ * Dockerfile's build stage installs with DEPS=npm.
+ */
+export async function installModules(timeoutMs: number): Promise<InstalledModules> {
   const root = mkdtempSync(join(tmpdir(), "obiente-modules-"));
   const remove = () => rmSync(root, { recursive: true, force: true });
   try {
     copyFileSync(join(REPO_ROOT, "package.json"), join(root, "package.json"));
     copyFileSync(join(REPO_ROOT, "package-lock.json"), join(root, "package-lock.json"));
-    await run(
-      "npm",
-      ["ci", "--omit=dev", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund"],
-      { cwd: root, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-    );
+    await run("npm", ["ci", "--ignore-scripts", "--prefer-offline", "--no-audit", "--no-fund"], {
+      cwd: root,
+      timeout: timeoutMs,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return { dir: join(root, "node_modules"), remove };
   } catch (error) {
     remove();

@@ -85,6 +85,15 @@ const sentence = (s: string) =>
   s ? s.charAt(0).toUpperCase() + s.slice(1) : "Something went wrong";
 
 /** A fetch of a plain JSON route of the API (/health, /metrics/observability), with the token. */
+/** A GET of the API's own with the session's token; the response as it came. */
+export function getAuthorized(path: string, signal?: AbortSignal): Promise<Response> {
+  const token = session.token();
+  return fetch(path, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    ...(signal ? { signal } : {}),
+  });
+}
+
 export async function getJson<T>(
   path: string,
   signal?: AbortSignal,

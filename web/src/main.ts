@@ -52,6 +52,10 @@ const projectsPage = lazy(
   () => import("./pages/projects.js"),
   (m) => m.projectsPage,
 );
+const projectPage = lazy(
+  () => import("./pages/project.js"),
+  (m) => m.projectPage,
+);
 const newDeploymentPage = lazy(
   () => import("./pages/deployment-new.js"),
   (m) => m.newDeploymentPage,
@@ -104,6 +108,7 @@ const routes: Route[] = [
   { path: "/login", page: loginPage, public: true },
   { path: "/auth/callback", page: callbackPage, public: true },
   { path: "/projects", page: projectsPage },
+  { path: "/projects/:id", page: projectPage },
   { path: "/deployments", page: deploymentsPage },
   { path: "/deployments/new", page: newDeploymentPage },
   { path: "/deployments/:id/:tab?", page: deploymentPage },

@@ -1,7 +1,6 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService } from "../../gen/obiente/cloud/auth/v1/auth_pb.js";
-import { apiTokenToProto, roleToProto } from "../convert.js";
+import { apiTokenToProto, roleToProto, userToProto } from "../convert.js";
 import { principalOf } from "../interceptors.js";
 import type { Domain } from "./services.js";
 
@@ -10,13 +9,7 @@ export function authHandlers({ accounts }: Domain): ServiceImpl<typeof AuthServi
     async whoAmI(_req, ctx) {
       const me = await accounts.whoAmI(principalOf(ctx));
       return {
-        user: {
-          id: me.user.id,
-          email: me.user.email,
-          displayName: me.user.displayName,
-          platformAdmin: me.user.platformAdmin,
-          createdAt: timestampFromDate(me.user.createdAt),
-        },
+        user: userToProto(me.user),
         memberships: me.memberships.map((m) => ({
           organizationId: m.organization.id,
           organizationName: m.organization.name,
@@ -40,6 +33,15 @@ export function authHandlers({ accounts }: Domain): ServiceImpl<typeof AuthServi
     async revokeApiToken(req, ctx) {
       await accounts.revokeApiToken(principalOf(ctx), req.id);
       return {};
+    },
+    async linkIdentity(req, ctx) {
+      const { user, movedFromUserId } = await accounts.linkIdentity(principalOf(ctx), {
+        user: req.user,
+        issuer: req.issuer,
+        subject: req.subject,
+        move: req.move,
+      });
+      return { user: userToProto(user), movedFromUserId: movedFromUserId ?? "" };
     },
   };
 }

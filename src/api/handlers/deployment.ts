@@ -3,6 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { unavailable } from "../../domain/errors.js";
 import type { DeploymentService } from "../../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import type { MetricsService } from "../../metrics/service.js";
+import type { StreamLease } from "../../organizations/quotas.js";
 import {
   buildToProto,
   deploymentToProto,
@@ -45,6 +46,15 @@ async function* tagged(containerId: string, lines: AsyncIterable<Omit<LogLineOut
   for await (const l of lines) yield { containerId, ...l };
 }
 
+/** A stream that holds its place in the organization's concurrent_streams quota while it lasts. */
+async function* leased<T>(lease: StreamLease, source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } finally {
+    await lease.close();
+  }
+}
+
 /** Interleaves several async streams as their items arrive. */
 async function* merge<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
@@ -64,13 +74,13 @@ async function* merge<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
 }
 
 export function deploymentHandlers(domain: Domain): ServiceImpl<typeof DeploymentService> {
-  const { deployments, nodes, urlOf, logs, metrics } = domain;
+  const { deployments, nodes, urlOf, logs, metrics, quotas } = domain;
   const out = (row: Parameters<typeof deploymentToProto>[0]) => ({
     deployment: deploymentToProto(row, urlOf),
   });
   return {
     async createDeployment(req, ctx) {
-      const row = await deployments.create(principalOf(ctx), {
+      const { deployment, redeployed } = await deployments.createOrRedeploy(principalOf(ctx), {
         projectId: req.projectId,
         name: req.name,
         gitRepo: req.gitRepo,
@@ -83,8 +93,9 @@ export function deploymentHandlers(domain: Domain): ServiceImpl<typeof Deploymen
         gitCredential: credentialFromProto(req.gitCredential),
         rootDirectory: req.rootDirectory,
         dockerfilePath: req.dockerfilePath,
+        redeployExisting: req.redeployExisting,
       });
-      return out(row);
+      return { ...out(deployment), redeployed };
     },
     async getDeployment(req, ctx) {
       return out(await deployments.get(principalOf(ctx), req.id));
@@ -172,9 +183,23 @@ export function deploymentHandlers(domain: Domain): ServiceImpl<typeof Deploymen
       await deployments.removeDomain(principalOf(ctx), req.deploymentId, req.domain);
       return {};
     },
+    async verifyDomain(req, ctx) {
+      return {
+        domain: domainToProto(
+          await deployments.verifyDomain(principalOf(ctx), req.deploymentId, req.domain),
+        ),
+      };
+    },
     async listBuilds(req, ctx) {
       const rows = await deployments.listBuilds(principalOf(ctx), req.deploymentId);
       return { builds: rows.map(buildToProto) };
+    },
+    async cancelBuild(req, ctx) {
+      const { build, deployment } = await deployments.cancelBuild(
+        principalOf(ctx),
+        req.deploymentId,
+      );
+      return { ...(build ? { build: buildToProto(build) } : {}), ...out(deployment) };
     },
     async *streamBuildLogs(req, ctx) {
       for await (const { line, at } of deployments.watchBuildLogs(
@@ -187,8 +212,8 @@ export function deploymentHandlers(domain: Domain): ServiceImpl<typeof Deploymen
     },
     async getDeploymentLogs(req, ctx) {
       const d = await deployments.get(principalOf(ctx), req.deploymentId);
+      const tail = await quotas.logTail(d.organizationId, req.tail);
       const reader = needLogs(logs);
-      const tail = Math.min(req.tail || 100, 10_000);
       const since = req.since ? timestampDate(req.since) : undefined;
       const all: LogLineOut[] = [];
       for (const c of await reader.list({ deploymentId: d.id })) {
@@ -205,21 +230,26 @@ export function deploymentHandlers(domain: Domain): ServiceImpl<typeof Deploymen
     },
     async *streamDeploymentLogs(req, ctx) {
       const d = await deployments.get(principalOf(ctx), req.deploymentId);
+      const tail = await quotas.logTail(d.organizationId, req.tail);
       const reader = needLogs(logs);
       const since = req.since ? timestampDate(req.since) : undefined;
-      const containers = await reader.list({ deploymentId: d.id });
-      const streams = containers.map((c) =>
-        tagged(
-          c.id,
-          reader.logs(c.id, {
-            tail: req.tail || 100,
-            follow: true,
-            ...(since ? { since } : {}),
-            signal: ctx.signal,
-          }),
-        ),
-      );
-      for await (const line of merge(streams)) yield { line: logLineToProto(line) };
+      const lease = await quotas.openStream(d.organizationId, "logs");
+      const lines = async function* () {
+        const containers = await reader.list({ deploymentId: d.id });
+        const streams = containers.map((c) =>
+          tagged(
+            c.id,
+            reader.logs(c.id, {
+              tail,
+              follow: true,
+              ...(since ? { since } : {}),
+              signal: ctx.signal,
+            }),
+          ),
+        );
+        yield* merge(streams);
+      };
+      for await (const line of leased(lease, lines())) yield { line: logLineToProto(line) };
     },
     planBuild: planBuildHandler(domain),
     async explainPlacement(req, ctx) {
@@ -257,7 +287,9 @@ export function deploymentHandlers(domain: Domain): ServiceImpl<typeof Deploymen
     },
     async *streamDeploymentMetrics(req, ctx) {
       const deployment = await deployments.get(principalOf(ctx), req.deploymentId);
-      const samples = needMetrics(metrics).watch(deployment.id, ctx.signal);
+      const source = needMetrics(metrics);
+      const lease = await quotas.openStream(deployment.organizationId, "metrics");
+      const samples = leased(lease, source.watch(deployment.id, ctx.signal));
       for await (const sample of samples) yield { sample: metricsSampleToProto(sample) };
     },
   };

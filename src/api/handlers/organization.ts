@@ -1,11 +1,12 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { OrganizationService } from "../../gen/obiente/cloud/organization/v1/organization_pb.js";
-import { memberToProto, organizationToProto, roleFromProto } from "../convert.js";
+import { memberToProto, organizationToProto, quotasToProto, roleFromProto } from "../convert.js";
 import { principalOf } from "../interceptors.js";
 import type { Domain } from "./services.js";
 
 export function organizationHandlers({
   organizations,
+  quotas,
 }: Domain): ServiceImpl<typeof OrganizationService> {
   return {
     async createOrganization(req, ctx) {
@@ -55,6 +56,18 @@ export function organizationHandlers({
         userId: req.userId,
       });
       return {};
+    },
+    async getQuotas(req, ctx) {
+      return quotasToProto(await quotas.get(principalOf(ctx), req.organization));
+    },
+    async setQuotas(req, ctx) {
+      return quotasToProto(
+        await quotas.set(principalOf(ctx), {
+          organization: req.organization,
+          limits: req.limits,
+          reset: req.reset,
+        }),
+      );
     },
   };
 }

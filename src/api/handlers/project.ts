@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ProjectService } from "../../gen/obiente/cloud/project/v1/project_pb.js";
-import { projectToProto } from "../convert.js";
+import { deployKeyToProto, projectToProto } from "../convert.js";
 import { principalOf } from "../interceptors.js";
 import type { Domain } from "./services.js";
 
@@ -32,6 +32,14 @@ export function projectHandlers({ projects }: Domain): ServiceImpl<typeof Projec
     async deleteProject(req, ctx) {
       await projects.delete(principalOf(ctx), req.id);
       return {};
+    },
+    async getDeployKey(req, ctx) {
+      const key = await projects.deployKey(principalOf(ctx), req.projectId);
+      return { deployKey: deployKeyToProto(key) };
+    },
+    async rotateDeployKey(req, ctx) {
+      const key = await projects.rotateDeployKey(principalOf(ctx), req.projectId);
+      return { deployKey: deployKeyToProto(key) };
     },
   };
 }

@@ -1,10 +1,12 @@
 /** The domain services the handlers call, built once per server from the app context. */
 import { AccountService } from "../../accounts/service.js";
-import type { AppContext } from "../../app/context.js";
+import { placementGuard } from "../../controller/cluster.js";
+import type { AppContext } from "../../core/index.js";
 import { BuildPlanService } from "../../deployments/plan-service.js";
 import { DeploymentService } from "../../deployments/service.js";
 import type { MetricsService } from "../../metrics/service.js";
 import { NodeService } from "../../nodes/service.js";
+import type { QuotaService } from "../../organizations/quotas.js";
 import { OrganizationService } from "../../organizations/service.js";
 import { ProjectService } from "../../projects/service.js";
 import type { UrlOf } from "../convert.js";
@@ -25,6 +27,7 @@ export interface Domain {
   plans: BuildPlanService;
   accounts: AccountService;
   nodes: NodeService;
+  quotas: QuotaService;
   urlOf: UrlOf;
   logs: LogReader | undefined;
   /** Container metrics (live and history), when this process serves them. */
@@ -37,13 +40,15 @@ export function domainServices(
   logs?: LogReader,
   metrics?: MetricsService,
 ): Domain {
+  const deployments = new DeploymentService(ctx, placementGuard(ctx));
   return {
     organizations: new OrganizationService(ctx),
     projects: new ProjectService(ctx),
-    deployments: new DeploymentService(ctx),
+    deployments,
     plans: new BuildPlanService(ctx),
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),
+    quotas: deployments.quotas,
     urlOf,
     logs,
     metrics,

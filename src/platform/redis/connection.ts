@@ -1,48 +1,19 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
+import type { RedisTarget } from "./url.js";
+
+export { parseRedisUrl, type RedisTarget } from "./url.js";
 
 /** A connection to a single Redis node or to a Redis Cluster: the adapters work with either. */
 export type RedisClient = Redis | Cluster;
 
-export type RedisTarget =
-  | { kind: "single"; url: string }
-  | { kind: "cluster"; nodes: { host: string; port: number }[]; auth: ClusterAuth };
-
-interface ClusterAuth {
-  username?: string;
-  password?: string;
-  tls: boolean;
-}
-
-const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
-
 /**
- * `redis://[user:pass@]host:port[/db]` and `rediss://…` name one node (ioredis parses them);
- * `redis+cluster://[user:pass@]h1:p1,h2:p2` (or `rediss+cluster://` for TLS) names the seed nodes
- * of a Redis Cluster, which has no databases and so no path.
+ * A command refused with READONLY was sent to a node that is no longer the master (a failover
+ * demoted it while the connection stayed up): reconnect, which asks the Sentinels again, and send
+ * the command again there (ioredis: 2 = reconnect and resend).
  */
-export function parseRedisUrl(url: string): RedisTarget {
-  if (/^rediss?:\/\//.test(url)) return { kind: "single", url };
-  const match = CLUSTER_URL.exec(url);
-  if (match === null) {
-    throw new TypeError(
-      "Redis URL must look like redis://host:port, rediss://host:port or redis+cluster://h1:p1,h2:p2",
-    );
-  }
-  const [, scheme, userInfo, hosts = ""] = match;
-  const auth: ClusterAuth = { tls: scheme === "rediss" };
-  if (userInfo !== undefined) {
-    const colon = userInfo.indexOf(":");
-    const username = decodeURIComponent(colon === -1 ? userInfo : userInfo.slice(0, colon));
-    if (username !== "") auth.username = username;
-    if (colon !== -1) auth.password = decodeURIComponent(userInfo.slice(colon + 1));
-  }
-  // The WHATWG parser splits "host:port" for us, IPv6 "[::1]:7000" included.
-  const nodes = hosts.split(",").map((hostPort) => {
-    const parsed = new URL(`redis://${hostPort}`);
-    return { host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(parsed.port || 6379) };
-  });
-  return { kind: "cluster", nodes, auth };
+export function reconnectOnReadOnly(error: Error): 2 | false {
+  return error.message.startsWith("READONLY") ? 2 : false;
 }
 
 export interface OpenOptions {
@@ -61,6 +32,24 @@ export function openRedis(target: RedisTarget, options: OpenOptions): RedisClien
   let client: RedisClient;
   if (target.kind === "single") {
     client = new Redis(target.url, common);
+  } else if (target.kind === "sentinel") {
+    const { username, password, tls } = target.auth;
+    client = new Redis({
+      ...common,
+      sentinels: target.sentinels,
+      name: target.name,
+      role: "master",
+      db: target.db,
+      username,
+      password,
+      sentinelUsername: target.sentinelAuth.username,
+      sentinelPassword: target.sentinelAuth.password,
+      ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      // Told by the Sentinels (+switch-master) when the master changes, rather than finding out
+      // from the next command that fails: every connection moves at once.
+      failoverDetector: true,
+      reconnectOnError: reconnectOnReadOnly,
+    });
   } else {
     const { username, password, tls } = target.auth;
     client = new Cluster(target.nodes, {
@@ -88,5 +77,10 @@ export async function closeRedis(client: RedisClient): Promise<void> {
     await client.quit();
   } catch {
     client.disconnect();
+    return;
   }
+  // A Sentinel client's connections to the Sentinels (its failover detector's subscriptions)
+  // close with disconnect() only, not with QUIT: left open, they keep the process alive and
+  // reconnect forever once the Sentinels are gone.
+  if (client instanceof Redis && client.options.sentinels) client.disconnect();
 }

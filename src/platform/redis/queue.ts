@@ -27,6 +27,12 @@ export interface RedisJobQueueOptions {
   prefix: string;
   settings?: Partial<QueueSettings>;
   logger?: Logger;
+  /**
+   * Acknowledge an enqueue only once this many replicas have the job (Redis WAIT), within
+   * timeoutMs; otherwise enqueue fails. With Sentinel, the replica it promotes is the most up to
+   * date one, so a job acknowledged this way survives the loss of the master.
+   */
+  replicaWait?: { replicas: number; timeoutMs: number };
 }
 
 /** Our backoff (exponential, equal jitter) in place of BullMQ's, so both adapters wait alike. */
@@ -62,6 +68,17 @@ export class RedisJobQueue implements JobQueue {
       removeOnFail: true,
     });
     if (job.id === undefined) throw new Error("BullMQ returned a job without an id");
+    const wait = this.options.replicaWait;
+    if (wait) {
+      // WAIT covers every write this connection sent before it: BullMQ's Queue adds jobs
+      // through the connection it was given, so the job's writes are among them.
+      const acknowledged = await this.options.connection.wait(wait.replicas, wait.timeoutMs);
+      if (acknowledged < wait.replicas) {
+        throw new Error(
+          `job ${job.id} reached ${acknowledged} of ${wait.replicas} Redis replicas within ${wait.timeoutMs} ms: not acknowledged`,
+        );
+      }
+    }
     return job.id;
   }
 

@@ -1,4 +1,4 @@
--- Metrics (ARCHITECTURE.md §3 and §7): per-minute aggregates per container and per node, and
+-- Metrics (docs/architecture.md, "Data" and "Metrics"): per-minute aggregates per container and per node, and
 -- hourly usage per deployment. These tables live in the metrics database (METRICS_DATABASE_URL,
 -- by default the main one; src/metrics/migrate.ts applies this file alone to a separate one).
 --

@@ -1,4 +1,4 @@
--- Cluster mode (ARCHITECTURE.md §4): why each deployment went where it did, and what operators
+-- Cluster mode (docs/architecture.md, "Scheduling"): why each deployment went where it did, and what operators
 -- asked of nodes through the platform that Swarm does not know yet.
 
 -- The scheduler's last decision for a deployment, for ExplainPlacement: every node's verdict

@@ -41,6 +41,7 @@ const BUILD: Record<BuildStatus, { tone: Tone; label: string }> = {
   [BuildStatus.RUNNING]: { tone: "building", label: "Building" },
   [BuildStatus.SUCCEEDED]: { tone: "running", label: "Ready" },
   [BuildStatus.FAILED]: { tone: "failed", label: "Failed" },
+  [BuildStatus.CANCELLED]: { tone: "stopped", label: "Cancelled" },
 };
 
 export const buildStatus = (s: BuildStatus) => BUILD[s] ?? BUILD[0];

@@ -1,4 +1,7 @@
-/** Builds: every build of the deployment, its log, and rollback to an earlier successful one. */
+/**
+ * Builds: every build of the deployment, its log, cancelling the one under way, and rollback to an
+ * earlier successful one.
+ */
 import {
   type Build,
   BuildStatus,
@@ -49,6 +52,20 @@ export function buildsTab(view: DeploymentView, signal: AbortSignal): Node {
       toast(`Rolling back to ${shortId(b.id)}`, "success");
       await view.refresh().catch(() => undefined);
       view.openTab("overview");
+    }
+  };
+
+  const cancel = async (b: Build) => {
+    const ok = await confirmDialog({
+      title: `Cancel build ${shortId(b.id)}?`,
+      body: "The build stops; what the deployment served before keeps serving.",
+      confirmLabel: "Cancel build",
+      danger: true,
+      action: () => api.deployments.cancelBuild({ deploymentId: view.deployment.id }),
+    });
+    if (ok) {
+      toast(`Build ${shortId(b.id)} cancelled`, "success");
+      await view.refresh().catch(() => undefined);
     }
   };
 
@@ -107,7 +124,8 @@ export function buildsTab(view: DeploymentView, signal: AbortSignal): Node {
             b.id === current
               ? h("span", { class: "pill pill-accent", "data-testid": "current-build" }, "Current")
               : null,
-            b.statusMessage && b.status === BuildStatus.FAILED
+            b.statusMessage &&
+              (b.status === BuildStatus.FAILED || b.status === BuildStatus.CANCELLED)
               ? h("div", { class: "row-sub row-error" }, b.statusMessage)
               : null,
           ),
@@ -128,6 +146,14 @@ export function buildsTab(view: DeploymentView, signal: AbortSignal): Node {
             toggle,
             canRollback
               ? button("Roll back", () => void rollback(b), { small: true, testid: "rollback" })
+              : null,
+            view.ctx.app.canDeploy &&
+              (b.status === BuildStatus.RUNNING || b.status === BuildStatus.QUEUED)
+              ? button("Cancel", () => void cancel(b), {
+                  small: true,
+                  kind: "danger",
+                  testid: "cancel-build",
+                })
               : null,
           ),
         ),

@@ -196,7 +196,7 @@ export const newDeploymentPage: Page = (ctx) => {
               spellcheck: "false",
               class: "input mono",
             }),
-            "Optional. The deployment always gets its default domain too.",
+            "Optional. The deployment always gets its default domain too; a custom one is served once you prove it is yours (Settings → Domains).",
           ),
         ),
         h(

@@ -179,7 +179,8 @@ function placementCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
             ? Promise.resolve(undefined)
             : api.nodes.listNodes({}, { signal: s }).catch(() => undefined),
         ]);
-        if (nodes) nodeNames = new Map(nodes.nodes.map((n) => [n.id, n.hostname || n.id]));
+        if (nodes)
+          nodeNames = new Map(nodes.nodes.map((n) => [n.id, n.hostname || n.name || n.id]));
         if (status.locations.length === 0) {
           mount(
             locationsBody,

@@ -1,6 +1,8 @@
 /** Settings: env vars (values hidden until revealed), domains, replicas, source, stop/start and delete. */
 import {
   DeploymentStatus,
+  type Domain,
+  DomainStatus,
   type EnvVar,
 } from "../../../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { api } from "../api.js";
@@ -204,6 +206,60 @@ function envCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
   );
 }
 
+/** A domain's status, as a pill: default, pending, verified or unverified. */
+function domainPill(d: Domain): HTMLElement {
+  if (d.isDefault) return h("span", { class: "pill" }, "default");
+  const name = DomainStatus[d.status]?.toLowerCase() ?? "unknown";
+  return h(
+    "span",
+    { class: `pill domain-${name}`, "data-testid": "domain-status", "data-status": name },
+    name,
+  );
+}
+
+/**
+ * What proves a custom domain is the organization's: the TXT record to add, and a button that
+ * looks it up now. Until then the domain is not routed.
+ */
+function verification(
+  d: Domain,
+  canEdit: boolean,
+  verify: (error: ReturnType<typeof formError>) => Promise<void>,
+): HTMLElement | null {
+  const v = d.verification;
+  if (d.isDefault || d.status === DomainStatus.VERIFIED || !v) return null;
+  const error = formError();
+  return h(
+    "div",
+    { class: "domain-verification", "data-testid": "domain-instructions" },
+    h(
+      "p",
+      { class: "small" },
+      d.status === DomainStatus.UNVERIFIED
+        ? "No longer served: its DNS record was not found. Add it back, then verify again."
+        : "Not served yet: prove this domain is yours with a DNS record, then verify it.",
+    ),
+    h(
+      "dl",
+      { class: "record" },
+      h("dt", null, "Type"),
+      h("dd", { class: "mono" }, v.recordType),
+      h("dt", null, "Name"),
+      h("dd", { class: "mono", "data-testid": "record-name" }, v.recordName),
+      h("dt", null, "Value"),
+      h("dd", { class: "mono", "data-testid": "record-value" }, v.recordValue),
+    ),
+    canEdit
+      ? button(
+          "Verify",
+          (event) => void busy(event.currentTarget as HTMLButtonElement, () => verify(error)),
+          { small: true, testid: "verify-domain" },
+        )
+      : null,
+    error.el,
+  );
+}
+
 function domainsCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
   const id = view.deployment.id;
   const canEdit = view.ctx.app.canDeploy;
@@ -219,32 +275,49 @@ function domainsCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
           domains.map((d) =>
             h(
               "li",
-              null,
-              h("span", { class: "mono" }, d.domain),
-              d.isDefault ? h("span", { class: "pill" }, "default") : null,
-              h("span", { class: "muted small" }, `added ${ago(dateOf(d.createdAt))}`),
-              canEdit && !d.isDefault
-                ? button(
-                    "Remove",
-                    () => {
-                      void confirmDialog({
-                        title: `Remove ${d.domain}?`,
-                        body: "Requests for this domain stop reaching the deployment.",
-                        confirmLabel: "Remove",
-                        danger: true,
-                        action: async () => {
-                          await api.deployments.removeDomain({
-                            deploymentId: id,
-                            domain: d.domain,
-                          });
-                          await load();
-                          await view.refresh();
-                        },
-                      });
-                    },
-                    { small: true, kind: "ghost" },
-                  )
+              { "data-domain": d.domain },
+              h(
+                "div",
+                { class: "domain-row" },
+                h("span", { class: "mono" }, d.domain),
+                domainPill(d),
+                h("span", { class: "muted small" }, `added ${ago(dateOf(d.createdAt))}`),
+                canEdit && !d.isDefault
+                  ? button(
+                      "Remove",
+                      () => {
+                        void confirmDialog({
+                          title: `Remove ${d.domain}?`,
+                          body: "Requests for this domain stop reaching the deployment.",
+                          confirmLabel: "Remove",
+                          danger: true,
+                          action: async () => {
+                            await api.deployments.removeDomain({
+                              deploymentId: id,
+                              domain: d.domain,
+                            });
+                            await load();
+                            await view.refresh();
+                          },
+                        });
+                      },
+                      { small: true, kind: "ghost" },
+                    )
+                  : null,
+              ),
+              !d.isDefault && d.statusMessage
+                ? h("p", { class: "muted small domain-message" }, d.statusMessage)
                 : null,
+              verification(d, canEdit, async (error) => {
+                error.clear();
+                try {
+                  await api.deployments.verifyDomain({ deploymentId: id, domain: d.domain });
+                  toast(`${d.domain} is verified`, "success");
+                  await load();
+                } catch (e) {
+                  error.show(e);
+                }
+              }),
             ),
           ),
         ),
@@ -278,7 +351,7 @@ function domainsCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
         domainInput.value = "";
         await load();
         await view.refresh();
-        toast("Domain added", "success");
+        toast("Domain added: verify it to have it served", "success");
       } catch (e) {
         error.show(e);
       }

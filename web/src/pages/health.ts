@@ -1,9 +1,9 @@
 /**
  * Platform health: /health (database, cache, engine, metrics system), the API's latency and error
- * rate (from /metrics, between two scrapes), the round trip this browser sees, and the metrics
+ * rate (from /metrics/rpc, between two scrapes), the round trip this browser sees, and the metrics
  * system's own report (/metrics/observability, where the server has it).
  */
-import { errorMessage, getJson } from "../api.js";
+import { errorMessage, getAuthorized, getJson } from "../api.js";
 import { type Chart, chart } from "../components/chart.js";
 import { card, pageHeader } from "../components/form.js";
 import { empty, errorState, loading } from "../components/states.js";
@@ -319,7 +319,7 @@ export const healthPage: Page = (ctx) => {
 
       // The API's own figures.
       try {
-        const response = await fetch("/metrics", { signal });
+        const response = await getAuthorized("/metrics/rpc", signal);
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const now = rpcFigures(await response.text());
         const recent = diff(now, previous);

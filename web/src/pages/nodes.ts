@@ -71,7 +71,9 @@ export const nodesPage: Page = (ctx) => {
 
   const act = (n: NodeInfo, drain: boolean) =>
     confirmDialog({
-      title: drain ? `Drain ${n.hostname || n.id}?` : `Activate ${n.hostname || n.id}?`,
+      title: drain
+        ? `Drain ${n.hostname || n.name || n.id}?`
+        : `Activate ${n.hostname || n.name || n.id}?`,
       body: drain
         ? "No new deployment is placed on it, and the controller moves the deployments it runs to other nodes."
         : "Deployments can be placed on it again.",
@@ -99,7 +101,7 @@ export const nodesPage: Page = (ctx) => {
       },
     });
     return formDialog({
-      title: `Labels of ${n.hostname || n.id}`,
+      title: `Labels of ${n.hostname || n.name || n.id}`,
       submitLabel: "Save labels",
       fields: field(
         "One key=value a line",
@@ -185,11 +187,14 @@ export const nodesPage: Page = (ctx) => {
               h(
                 "div",
                 null,
-                h("h2", { class: "node-name" }, n.hostname || n.id),
+                h("h2", { class: "node-name" }, n.hostname || n.name || n.id),
                 h(
                   "div",
                   { class: "row-sub mono" },
-                  `${n.address || "no address"} · ${n.role || "node"}`,
+                  // The address and role are shown to platform administrators only.
+                  admin
+                    ? `${n.address || "no address"} · ${n.role || "node"}${n.region ? ` · ${n.region}` : ""}`
+                    : n.region || "no region",
                 ),
               ),
               badge(info),

@@ -89,7 +89,7 @@ export const projectsPage: Page = (ctx) => {
               h(
                 "div",
                 { class: "project-card-head" },
-                h("a", { class: "row-title", href: `/deployments?project=${p.id}` }, p.name),
+                h("a", { class: "row-title", href: `/projects/${p.id}` }, p.name),
                 ctx.app.canDeploy
                   ? button("Delete", () => void remove(p), { small: true, kind: "ghost" })
                   : null,

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file obiente/cloud/auth/v1/auth.proto.
  */
 export const file_obiente_cloud_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("CiBvYmllbnRlL2Nsb3VkL2F1dGgvdjEvYXV0aC5wcm90bxIVb2JpZW50ZS5jbG91ZC5hdXRoLnYxIn8KBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhYKDnBsYXRmb3JtX2FkbWluGAQgASgIEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIo4BCgpNZW1iZXJzaGlwEhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIZChFvcmdhbml6YXRpb25fbmFtZRgCIAEoCRIZChFvcmdhbml6YXRpb25fc2x1ZxgDIAEoCRIxCgRyb2xlGAQgASgOMiMub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuUm9sZSIPCg1XaG9BbUlSZXF1ZXN0IogBCg5XaG9BbUlSZXNwb25zZRIpCgR1c2VyGAEgASgLMhsub2JpZW50ZS5jbG91ZC5hdXRoLnYxLlVzZXISNgoLbWVtYmVyc2hpcHMYAiADKAsyIS5vYmllbnRlLmNsb3VkLmF1dGgudjEuTWVtYmVyc2hpcBITCgthdXRoX21ldGhvZBgDIAEoCSK0AgoIQXBpVG9rZW4SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZwcmVmaXgYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIAIgBARI1CgxsYXN0X3VzZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAGIAQESMwoKcmV2b2tlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIAogBAUINCgtfZXhwaXJlc19hdEIPCg1fbGFzdF91c2VkX2F0Qg0KC19yZXZva2VkX2F0Ij4KFUNyZWF0ZUFwaVRva2VuUmVxdWVzdBIMCgRuYW1lGAEgASgJEhcKD2V4cGlyZXNfaW5fZGF5cxgCIAEoDSJbChZDcmVhdGVBcGlUb2tlblJlc3BvbnNlEjIKCWFwaV90b2tlbhgBIAEoCzIfLm9iaWVudGUuY2xvdWQuYXV0aC52MS5BcGlUb2tlbhINCgV0b2tlbhgCIAEoCSIWChRMaXN0QXBpVG9rZW5zUmVxdWVzdCJMChVMaXN0QXBpVG9rZW5zUmVzcG9uc2USMwoKYXBpX3Rva2VucxgBIAMoCzIfLm9iaWVudGUuY2xvdWQuYXV0aC52MS5BcGlUb2tlbiIjChVSZXZva2VBcGlUb2tlblJlcXVlc3QSCgoCaWQYASABKAkiGAoWUmV2b2tlQXBpVG9rZW5SZXNwb25zZTKuAwoLQXV0aFNlcnZpY2USVQoGV2hvQW1JEiQub2JpZW50ZS5jbG91ZC5hdXRoLnYxLldob0FtSVJlcXVlc3QaJS5vYmllbnRlLmNsb3VkLmF1dGgudjEuV2hvQW1JUmVzcG9uc2USbQoOQ3JlYXRlQXBpVG9rZW4SLC5vYmllbnRlLmNsb3VkLmF1dGgudjEuQ3JlYXRlQXBpVG9rZW5SZXF1ZXN0Gi0ub2JpZW50ZS5jbG91ZC5hdXRoLnYxLkNyZWF0ZUFwaVRva2VuUmVzcG9uc2USagoNTGlzdEFwaVRva2VucxIrLm9iaWVudGUuY2xvdWQuYXV0aC52MS5MaXN0QXBpVG9rZW5zUmVxdWVzdBosLm9iaWVudGUuY2xvdWQuYXV0aC52MS5MaXN0QXBpVG9rZW5zUmVzcG9uc2USbQoOUmV2b2tlQXBpVG9rZW4SLC5vYmllbnRlLmNsb3VkLmF1dGgudjEuUmV2b2tlQXBpVG9rZW5SZXF1ZXN0Gi0ub2JpZW50ZS5jbG91ZC5hdXRoLnYxLlJldm9rZUFwaVRva2VuUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_obiente_cloud_organization_v1_organization]);
+  fileDesc("CiBvYmllbnRlL2Nsb3VkL2F1dGgvdjEvYXV0aC5wcm90bxIVb2JpZW50ZS5jbG91ZC5hdXRoLnYxIqoBCgRVc2VyEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIWCg5wbGF0Zm9ybV9hZG1pbhgEIAEoCBIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtvaWRjX2lzc3VlchgGIAEoCRIUCgxvaWRjX3N1YmplY3QYByABKAkijgEKCk1lbWJlcnNoaXASFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhkKEW9yZ2FuaXphdGlvbl9uYW1lGAIgASgJEhkKEW9yZ2FuaXphdGlvbl9zbHVnGAMgASgJEjEKBHJvbGUYBCABKA4yIy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5Sb2xlIg8KDVdob0FtSVJlcXVlc3QiiAEKDldob0FtSVJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5vYmllbnRlLmNsb3VkLmF1dGgudjEuVXNlchI2CgttZW1iZXJzaGlwcxgCIAMoCzIhLm9iaWVudGUuY2xvdWQuYXV0aC52MS5NZW1iZXJzaGlwEhMKC2F1dGhfbWV0aG9kGAMgASgJIrQCCghBcGlUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnByZWZpeBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAiAEBEjUKDGxhc3RfdXNlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIAYgBARIzCgpyZXZva2VkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgCiAEBQg0KC19leHBpcmVzX2F0Qg8KDV9sYXN0X3VzZWRfYXRCDQoLX3Jldm9rZWRfYXQiPgoVQ3JlYXRlQXBpVG9rZW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSFwoPZXhwaXJlc19pbl9kYXlzGAIgASgNIlsKFkNyZWF0ZUFwaVRva2VuUmVzcG9uc2USMgoJYXBpX3Rva2VuGAEgASgLMh8ub2JpZW50ZS5jbG91ZC5hdXRoLnYxLkFwaVRva2VuEg0KBXRva2VuGAIgASgJIhYKFExpc3RBcGlUb2tlbnNSZXF1ZXN0IkwKFUxpc3RBcGlUb2tlbnNSZXNwb25zZRIzCgphcGlfdG9rZW5zGAEgAygLMh8ub2JpZW50ZS5jbG91ZC5hdXRoLnYxLkFwaVRva2VuIiMKFVJldm9rZUFwaVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSIYChZSZXZva2VBcGlUb2tlblJlc3BvbnNlIlIKE0xpbmtJZGVudGl0eVJlcXVlc3QSDAoEdXNlchgBIAEoCRIOCgZpc3N1ZXIYAiABKAkSDwoHc3ViamVjdBgDIAEoCRIMCgRtb3ZlGAQgASgIIl0KFExpbmtJZGVudGl0eVJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5vYmllbnRlLmNsb3VkLmF1dGgudjEuVXNlchIaChJtb3ZlZF9mcm9tX3VzZXJfaWQYAiABKAkylwQKC0F1dGhTZXJ2aWNlElUKBldob0FtSRIkLm9iaWVudGUuY2xvdWQuYXV0aC52MS5XaG9BbUlSZXF1ZXN0GiUub2JpZW50ZS5jbG91ZC5hdXRoLnYxLldob0FtSVJlc3BvbnNlEm0KDkNyZWF0ZUFwaVRva2VuEiwub2JpZW50ZS5jbG91ZC5hdXRoLnYxLkNyZWF0ZUFwaVRva2VuUmVxdWVzdBotLm9iaWVudGUuY2xvdWQuYXV0aC52MS5DcmVhdGVBcGlUb2tlblJlc3BvbnNlEmoKDUxpc3RBcGlUb2tlbnMSKy5vYmllbnRlLmNsb3VkLmF1dGgudjEuTGlzdEFwaVRva2Vuc1JlcXVlc3QaLC5vYmllbnRlLmNsb3VkLmF1dGgudjEuTGlzdEFwaVRva2Vuc1Jlc3BvbnNlEm0KDlJldm9rZUFwaVRva2VuEiwub2JpZW50ZS5jbG91ZC5hdXRoLnYxLlJldm9rZUFwaVRva2VuUmVxdWVzdBotLm9iaWVudGUuY2xvdWQuYXV0aC52MS5SZXZva2VBcGlUb2tlblJlc3BvbnNlEmcKDExpbmtJZGVudGl0eRIqLm9iaWVudGUuY2xvdWQuYXV0aC52MS5MaW5rSWRlbnRpdHlSZXF1ZXN0Gisub2JpZW50ZS5jbG91ZC5hdXRoLnYxLkxpbmtJZGVudGl0eVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_obiente_cloud_organization_v1_organization]);
 
 /**
  * @generated from message obiente.cloud.auth.v1.User
@@ -46,6 +46,18 @@ export type User = Message<"obiente.cloud.auth.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 5;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * The OIDC identity the user signs in with; empty for users with API tokens only.
+   *
+   * @generated from field: string oidc_issuer = 6;
+   */
+  oidcIssuer: string;
+
+  /**
+   * @generated from field: string oidc_subject = 7;
+   */
+  oidcSubject: string;
 };
 
 /**
@@ -287,6 +299,71 @@ export const RevokeApiTokenResponseSchema: GenMessage<RevokeApiTokenResponse> = 
   messageDesc(file_obiente_cloud_auth_v1_auth, 10);
 
 /**
+ * @generated from message obiente.cloud.auth.v1.LinkIdentityRequest
+ */
+export type LinkIdentityRequest = Message<"obiente.cloud.auth.v1.LinkIdentityRequest"> & {
+  /**
+   * The user's id or email.
+   *
+   * @generated from field: string user = 1;
+   */
+  user: string;
+
+  /**
+   * The issuer URL, as in the tokens' "iss" claim.
+   *
+   * @generated from field: string issuer = 2;
+   */
+  issuer: string;
+
+  /**
+   * The "sub" claim.
+   *
+   * @generated from field: string subject = 3;
+   */
+  subject: string;
+
+  /**
+   * Take the identity from the user who has it now (who can then no longer sign in with it).
+   * Without it, an identity that is another user's is refused (AlreadyExists).
+   *
+   * @generated from field: bool move = 4;
+   */
+  move: boolean;
+};
+
+/**
+ * Describes the message obiente.cloud.auth.v1.LinkIdentityRequest.
+ * Use `create(LinkIdentityRequestSchema)` to create a new message.
+ */
+export const LinkIdentityRequestSchema: GenMessage<LinkIdentityRequest> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_auth_v1_auth, 11);
+
+/**
+ * @generated from message obiente.cloud.auth.v1.LinkIdentityResponse
+ */
+export type LinkIdentityResponse = Message<"obiente.cloud.auth.v1.LinkIdentityResponse"> & {
+  /**
+   * @generated from field: obiente.cloud.auth.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * The user the identity was taken from, when `move` took it from someone.
+   *
+   * @generated from field: string moved_from_user_id = 2;
+   */
+  movedFromUserId: string;
+};
+
+/**
+ * Describes the message obiente.cloud.auth.v1.LinkIdentityResponse.
+ * Use `create(LinkIdentityResponseSchema)` to create a new message.
+ */
+export const LinkIdentityResponseSchema: GenMessage<LinkIdentityResponse> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_auth_v1_auth, 12);
+
+/**
  * Who the caller is, and the caller's API tokens. API tokens act as the user that made them.
  *
  * @generated from service obiente.cloud.auth.v1.AuthService
@@ -325,6 +402,18 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RevokeApiTokenRequestSchema;
     output: typeof RevokeApiTokenResponseSchema;
+  },
+  /**
+   * Platform administrators only: makes an OIDC identity (issuer, subject) sign in as an
+   * existing user. Identities are linked this way or by (issuer, subject) at sign-up, never by
+   * email: an email an issuer calls verified never hands over an existing account.
+   *
+   * @generated from rpc obiente.cloud.auth.v1.AuthService.LinkIdentity
+   */
+  linkIdentity: {
+    methodKind: "unary";
+    input: typeof LinkIdentityRequestSchema;
+    output: typeof LinkIdentityResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_obiente_cloud_auth_v1_auth, 0);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file obiente/cloud/node/v1/node.proto.
  */
 export const file_obiente_cloud_node_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("CiBvYmllbnRlL2Nsb3VkL25vZGUvdjEvbm9kZS5wcm90bxIVb2JpZW50ZS5jbG91ZC5ub2RlLnYxIlAKDE5vZGVDYXBhY2l0eRIRCgljcHVfY29yZXMYASABKAESFAoMbWVtb3J5X2J5dGVzGAIgASgDEhcKD21heF9kZXBsb3ltZW50cxgDIAEoBSJMCglOb2RlVXNhZ2USEwoLY3B1X3BlcmNlbnQYASABKAESFAoMbWVtb3J5X2J5dGVzGAIgASgDEhQKDGRpc2tfcGVyY2VudBgDIAEoASLQAwoETm9kZRIKCgJpZBgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEgwKBHJvbGUYBCABKAkSPQoMYXZhaWxhYmlsaXR5GAUgASgOMicub2JpZW50ZS5jbG91ZC5ub2RlLnYxLk5vZGVBdmFpbGFiaWxpdHkSNwoGbGFiZWxzGAYgAygLMicub2JpZW50ZS5jbG91ZC5ub2RlLnYxLk5vZGUuTGFiZWxzRW50cnkSNQoIY2FwYWNpdHkYByABKAsyIy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTm9kZUNhcGFjaXR5Ei8KBXVzYWdlGAggASgLMiAub2JpZW50ZS5jbG91ZC5ub2RlLnYxLk5vZGVVc2FnZRIYChBkZXBsb3ltZW50X2NvdW50GAkgASgFEjcKDmxhc3RfaGVhcnRiZWF0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAiAEBEhYKDnN0YXR1c19tZXNzYWdlGAsgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCEQoPX2xhc3RfaGVhcnRiZWF0IhIKEExpc3ROb2Rlc1JlcXVlc3QiPwoRTGlzdE5vZGVzUmVzcG9uc2USKgoFbm9kZXMYASADKAsyGy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTm9kZSIcCg5HZXROb2RlUmVxdWVzdBIKCgJpZBgBIAEoCSI8Cg9HZXROb2RlUmVzcG9uc2USKQoEbm9kZRgBIAEoCzIbLm9iaWVudGUuY2xvdWQubm9kZS52MS5Ob2RlIh4KEERyYWluTm9kZVJlcXVlc3QSCgoCaWQYASABKAkiPgoRRHJhaW5Ob2RlUmVzcG9uc2USKQoEbm9kZRgBIAEoCzIbLm9iaWVudGUuY2xvdWQubm9kZS52MS5Ob2RlIiEKE0FjdGl2YXRlTm9kZVJlcXVlc3QSCgoCaWQYASABKAkiQQoUQWN0aXZhdGVOb2RlUmVzcG9uc2USKQoEbm9kZRgBIAEoCzIbLm9iaWVudGUuY2xvdWQubm9kZS52MS5Ob2RlIpkBChBMYWJlbE5vZGVSZXF1ZXN0EgoKAmlkGAEgASgJEj0KA3NldBgCIAMoCzIwLm9iaWVudGUuY2xvdWQubm9kZS52MS5MYWJlbE5vZGVSZXF1ZXN0LlNldEVudHJ5Eg4KBnJlbW92ZRgDIAMoCRoqCghTZXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj4KEUxhYmVsTm9kZVJlc3BvbnNlEikKBG5vZGUYASABKAsyGy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTm9kZSqMAQoQTm9kZUF2YWlsYWJpbGl0eRIhCh1OT0RFX0FWQUlMQUJJTElUWV9VTlNQRUNJRklFRBAAEhwKGE5PREVfQVZBSUxBQklMSVRZX0FDVElWRRABEhsKF05PREVfQVZBSUxBQklMSVRZX0RSQUlOEAISGgoWTk9ERV9BVkFJTEFCSUxJVFlfRE9XThADMvADCgtOb2RlU2VydmljZRJeCglMaXN0Tm9kZXMSJy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTGlzdE5vZGVzUmVxdWVzdBooLm9iaWVudGUuY2xvdWQubm9kZS52MS5MaXN0Tm9kZXNSZXNwb25zZRJYCgdHZXROb2RlEiUub2JpZW50ZS5jbG91ZC5ub2RlLnYxLkdldE5vZGVSZXF1ZXN0GiYub2JpZW50ZS5jbG91ZC5ub2RlLnYxLkdldE5vZGVSZXNwb25zZRJeCglEcmFpbk5vZGUSJy5vYmllbnRlLmNsb3VkLm5vZGUudjEuRHJhaW5Ob2RlUmVxdWVzdBooLm9iaWVudGUuY2xvdWQubm9kZS52MS5EcmFpbk5vZGVSZXNwb25zZRJnCgxBY3RpdmF0ZU5vZGUSKi5vYmllbnRlLmNsb3VkLm5vZGUudjEuQWN0aXZhdGVOb2RlUmVxdWVzdBorLm9iaWVudGUuY2xvdWQubm9kZS52MS5BY3RpdmF0ZU5vZGVSZXNwb25zZRJeCglMYWJlbE5vZGUSJy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTGFiZWxOb2RlUmVxdWVzdBooLm9iaWVudGUuY2xvdWQubm9kZS52MS5MYWJlbE5vZGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBvYmllbnRlL2Nsb3VkL25vZGUvdjEvbm9kZS5wcm90bxIVb2JpZW50ZS5jbG91ZC5ub2RlLnYxIlAKDE5vZGVDYXBhY2l0eRIRCgljcHVfY29yZXMYASABKAESFAoMbWVtb3J5X2J5dGVzGAIgASgDEhcKD21heF9kZXBsb3ltZW50cxgDIAEoBSJMCglOb2RlVXNhZ2USEwoLY3B1X3BlcmNlbnQYASABKAESFAoMbWVtb3J5X2J5dGVzGAIgASgDEhQKDGRpc2tfcGVyY2VudBgDIAEoASLuAwoETm9kZRIKCgJpZBgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEgwKBHJvbGUYBCABKAkSPQoMYXZhaWxhYmlsaXR5GAUgASgOMicub2JpZW50ZS5jbG91ZC5ub2RlLnYxLk5vZGVBdmFpbGFiaWxpdHkSNwoGbGFiZWxzGAYgAygLMicub2JpZW50ZS5jbG91ZC5ub2RlLnYxLk5vZGUuTGFiZWxzRW50cnkSNQoIY2FwYWNpdHkYByABKAsyIy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTm9kZUNhcGFjaXR5Ei8KBXVzYWdlGAggASgLMiAub2JpZW50ZS5jbG91ZC5ub2RlLnYxLk5vZGVVc2FnZRIYChBkZXBsb3ltZW50X2NvdW50GAkgASgFEjcKDmxhc3RfaGVhcnRiZWF0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAiAEBEhYKDnN0YXR1c19tZXNzYWdlGAsgASgJEgwKBG5hbWUYDCABKAkSDgoGcmVnaW9uGA0gASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCEQoPX2xhc3RfaGVhcnRiZWF0IhIKEExpc3ROb2Rlc1JlcXVlc3QiPwoRTGlzdE5vZGVzUmVzcG9uc2USKgoFbm9kZXMYASADKAsyGy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTm9kZSIcCg5HZXROb2RlUmVxdWVzdBIKCgJpZBgBIAEoCSI8Cg9HZXROb2RlUmVzcG9uc2USKQoEbm9kZRgBIAEoCzIbLm9iaWVudGUuY2xvdWQubm9kZS52MS5Ob2RlIh4KEERyYWluTm9kZVJlcXVlc3QSCgoCaWQYASABKAkiPgoRRHJhaW5Ob2RlUmVzcG9uc2USKQoEbm9kZRgBIAEoCzIbLm9iaWVudGUuY2xvdWQubm9kZS52MS5Ob2RlIiEKE0FjdGl2YXRlTm9kZVJlcXVlc3QSCgoCaWQYASABKAkiQQoUQWN0aXZhdGVOb2RlUmVzcG9uc2USKQoEbm9kZRgBIAEoCzIbLm9iaWVudGUuY2xvdWQubm9kZS52MS5Ob2RlIpkBChBMYWJlbE5vZGVSZXF1ZXN0EgoKAmlkGAEgASgJEj0KA3NldBgCIAMoCzIwLm9iaWVudGUuY2xvdWQubm9kZS52MS5MYWJlbE5vZGVSZXF1ZXN0LlNldEVudHJ5Eg4KBnJlbW92ZRgDIAMoCRoqCghTZXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj4KEUxhYmVsTm9kZVJlc3BvbnNlEikKBG5vZGUYASABKAsyGy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTm9kZSqMAQoQTm9kZUF2YWlsYWJpbGl0eRIhCh1OT0RFX0FWQUlMQUJJTElUWV9VTlNQRUNJRklFRBAAEhwKGE5PREVfQVZBSUxBQklMSVRZX0FDVElWRRABEhsKF05PREVfQVZBSUxBQklMSVRZX0RSQUlOEAISGgoWTk9ERV9BVkFJTEFCSUxJVFlfRE9XThADMvADCgtOb2RlU2VydmljZRJeCglMaXN0Tm9kZXMSJy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTGlzdE5vZGVzUmVxdWVzdBooLm9iaWVudGUuY2xvdWQubm9kZS52MS5MaXN0Tm9kZXNSZXNwb25zZRJYCgdHZXROb2RlEiUub2JpZW50ZS5jbG91ZC5ub2RlLnYxLkdldE5vZGVSZXF1ZXN0GiYub2JpZW50ZS5jbG91ZC5ub2RlLnYxLkdldE5vZGVSZXNwb25zZRJeCglEcmFpbk5vZGUSJy5vYmllbnRlLmNsb3VkLm5vZGUudjEuRHJhaW5Ob2RlUmVxdWVzdBooLm9iaWVudGUuY2xvdWQubm9kZS52MS5EcmFpbk5vZGVSZXNwb25zZRJnCgxBY3RpdmF0ZU5vZGUSKi5vYmllbnRlLmNsb3VkLm5vZGUudjEuQWN0aXZhdGVOb2RlUmVxdWVzdBorLm9iaWVudGUuY2xvdWQubm9kZS52MS5BY3RpdmF0ZU5vZGVSZXNwb25zZRJeCglMYWJlbE5vZGUSJy5vYmllbnRlLmNsb3VkLm5vZGUudjEuTGFiZWxOb2RlUmVxdWVzdBooLm9iaWVudGUuY2xvdWQubm9kZS52MS5MYWJlbE5vZGVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message obiente.cloud.node.v1.NodeCapacity
@@ -78,19 +78,21 @@ export type Node = Message<"obiente.cloud.node.v1.Node"> & {
   id: string;
 
   /**
+   * Platform administrators only.
+   *
    * @generated from field: string hostname = 2;
    */
   hostname: string;
 
   /**
-   * The address routes use to reach deployments on this node.
+   * The address routes use to reach deployments on this node. Platform administrators only.
    *
    * @generated from field: string address = 3;
    */
   address: string;
 
   /**
-   * "manager" or "worker".
+   * "manager" or "worker". Platform administrators only.
    *
    * @generated from field: string role = 4;
    */
@@ -102,6 +104,8 @@ export type Node = Message<"obiente.cloud.node.v1.Node"> & {
   availability: NodeAvailability;
 
   /**
+   * Platform administrators only.
+   *
    * @generated from field: map<string, string> labels = 6;
    */
   labels: { [key: string]: string };
@@ -127,11 +131,25 @@ export type Node = Message<"obiente.cloud.node.v1.Node"> & {
   lastHeartbeat?: Timestamp | undefined;
 
   /**
-   * Why the node is down, when it is.
+   * Why the node is down, when it is. Platform administrators only.
    *
    * @generated from field: string status_message = 11;
    */
   statusMessage: string;
+
+  /**
+   * The name shown to everyone: the node's `name` label, else "node-" and the start of its id.
+   *
+   * @generated from field: string name = 12;
+   */
+  name: string;
+
+  /**
+   * The node's `region` label; empty without one.
+   *
+   * @generated from field: string region = 13;
+   */
+  region: string;
 };
 
 /**
@@ -350,7 +368,9 @@ export const NodeAvailabilitySchema: GenEnum<NodeAvailability> = /*@__PURE__*/
 
 /**
  * The machines deployments run on: Swarm nodes, or the one local engine in the embedded mode.
- * Reading is open to every signed-in user; changes need a platform administrator.
+ * Reading is open to every signed-in user, who sees a node's id, name, region, availability,
+ * capacity, usage and heartbeat; its hostname, address, role, labels and status message are for
+ * platform administrators only (empty for everyone else). Changes need a platform administrator.
  *
  * @generated from service obiente.cloud.node.v1.NodeService
  */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file obiente/cloud/organization/v1/organization.proto.
  */
 export const file_obiente_cloud_organization_v1_organization: GenFile = /*@__PURE__*/
-  fileDesc("CjBvYmllbnRlL2Nsb3VkL29yZ2FuaXphdGlvbi92MS9vcmdhbml6YXRpb24ucHJvdG8SHW9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxIskBCgxPcmdhbml6YXRpb24SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzbHVnGAMgASgJEjEKBHJvbGUYBCABKA4yIy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5Sb2xlEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqEBCgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSMQoEcm9sZRgEIAEoDjIjLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlJvbGUSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNwoZQ3JlYXRlT3JnYW5pemF0aW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEgwKBHNsdWcYAiABKAkiXwoaQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USQQoMb3JnYW5pemF0aW9uGAEgASgLMisub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuT3JnYW5pemF0aW9uIiQKFkdldE9yZ2FuaXphdGlvblJlcXVlc3QSCgoCaWQYASABKAkiXAoXR2V0T3JnYW5pemF0aW9uUmVzcG9uc2USQQoMb3JnYW5pemF0aW9uGAEgASgLMisub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuT3JnYW5pemF0aW9uIhoKGExpc3RPcmdhbml6YXRpb25zUmVxdWVzdCJfChlMaXN0T3JnYW5pemF0aW9uc1Jlc3BvbnNlEkIKDW9yZ2FuaXphdGlvbnMYASADKAsyKy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5Pcmdhbml6YXRpb24iQwoZVXBkYXRlT3JnYW5pemF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQFCBwoFX25hbWUiXwoaVXBkYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USQQoMb3JnYW5pemF0aW9uGAEgASgLMisub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuT3JnYW5pemF0aW9uIicKGURlbGV0ZU9yZ2FuaXphdGlvblJlcXVlc3QSCgoCaWQYASABKAkiHAoaRGVsZXRlT3JnYW5pemF0aW9uUmVzcG9uc2UiLQoSTGlzdE1lbWJlcnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSJNChNMaXN0TWVtYmVyc1Jlc3BvbnNlEjYKB21lbWJlcnMYASADKAsyJS5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5NZW1iZXIibQoQQWRkTWVtYmVyUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDQoFZW1haWwYAiABKAkSMQoEcm9sZRgDIAEoDjIjLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlJvbGUiSgoRQWRkTWVtYmVyUmVzcG9uc2USNQoGbWVtYmVyGAEgASgLMiUub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuTWVtYmVyInYKF1VwZGF0ZU1lbWJlclJvbGVSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEjEKBHJvbGUYAyABKA4yIy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5Sb2xlIlEKGFVwZGF0ZU1lbWJlclJvbGVSZXNwb25zZRI1CgZtZW1iZXIYASABKAsyJS5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5NZW1iZXIiPwoTUmVtb3ZlTWVtYmVyUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCSIWChRSZW1vdmVNZW1iZXJSZXNwb25zZSphCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIOCgpST0xFX09XTkVSEAESDgoKUk9MRV9BRE1JThACEhIKDlJPTEVfREVWRUxPUEVSEAMSDwoLUk9MRV9WSUVXRVIQBDKqCQoTT3JnYW5pemF0aW9uU2VydmljZRKJAQoSQ3JlYXRlT3JnYW5pemF0aW9uEjgub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVxdWVzdBo5Lm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEoABCg9HZXRPcmdhbml6YXRpb24SNS5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5HZXRPcmdhbml6YXRpb25SZXF1ZXN0GjYub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuR2V0T3JnYW5pemF0aW9uUmVzcG9uc2UShgEKEUxpc3RPcmdhbml6YXRpb25zEjcub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0Gjgub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRKJAQoSVXBkYXRlT3JnYW5pemF0aW9uEjgub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuVXBkYXRlT3JnYW5pemF0aW9uUmVxdWVzdBo5Lm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlVwZGF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEokBChJEZWxldGVPcmdhbml6YXRpb24SOC5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5EZWxldGVPcmdhbml6YXRpb25SZXF1ZXN0Gjkub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuRGVsZXRlT3JnYW5pemF0aW9uUmVzcG9uc2USdAoLTGlzdE1lbWJlcnMSMS5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5MaXN0TWVtYmVyc1JlcXVlc3QaMi5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlEm4KCUFkZE1lbWJlchIvLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLkFkZE1lbWJlclJlcXVlc3QaMC5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5BZGRNZW1iZXJSZXNwb25zZRKDAQoQVXBkYXRlTWVtYmVyUm9sZRI2Lm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlVwZGF0ZU1lbWJlclJvbGVSZXF1ZXN0Gjcub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuVXBkYXRlTWVtYmVyUm9sZVJlc3BvbnNlEncKDFJlbW92ZU1lbWJlchIyLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaMy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5SZW1vdmVNZW1iZXJSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CjBvYmllbnRlL2Nsb3VkL29yZ2FuaXphdGlvbi92MS9vcmdhbml6YXRpb24ucHJvdG8SHW9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxIskBCgxPcmdhbml6YXRpb24SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRzbHVnGAMgASgJEjEKBHJvbGUYBCABKA4yIy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5Sb2xlEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrIBCgZNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSMQoEcm9sZRgEIAEoDjIjLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlJvbGUSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHaW52aXRlZBgGIAEoCCI3ChlDcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEc2x1ZxgCIAEoCSJfChpDcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRJBCgxvcmdhbml6YXRpb24YASABKAsyKy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5Pcmdhbml6YXRpb24iJAoWR2V0T3JnYW5pemF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJcChdHZXRPcmdhbml6YXRpb25SZXNwb25zZRJBCgxvcmdhbml6YXRpb24YASABKAsyKy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5Pcmdhbml6YXRpb24iGgoYTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0Il8KGUxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USQgoNb3JnYW5pemF0aW9ucxgBIAMoCzIrLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLk9yZ2FuaXphdGlvbiJDChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBAUIHCgVfbmFtZSJfChpVcGRhdGVPcmdhbml6YXRpb25SZXNwb25zZRJBCgxvcmdhbml6YXRpb24YASABKAsyKy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5Pcmdhbml6YXRpb24iJwoZRGVsZXRlT3JnYW5pemF0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSIcChpEZWxldGVPcmdhbml6YXRpb25SZXNwb25zZSItChJMaXN0TWVtYmVyc1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJIk0KE0xpc3RNZW1iZXJzUmVzcG9uc2USNgoHbWVtYmVycxgBIAMoCzIlLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLk1lbWJlciJtChBBZGRNZW1iZXJSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIxCgRyb2xlGAMgASgOMiMub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuUm9sZSJKChFBZGRNZW1iZXJSZXNwb25zZRI1CgZtZW1iZXIYASABKAsyJS5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5NZW1iZXIidgoXVXBkYXRlTWVtYmVyUm9sZVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSMQoEcm9sZRgDIAEoDjIjLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlJvbGUiUQoYVXBkYXRlTWVtYmVyUm9sZVJlc3BvbnNlEjUKBm1lbWJlchgBIAEoCzIlLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLk1lbWJlciI/ChNSZW1vdmVNZW1iZXJSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIhYKFFJlbW92ZU1lbWJlclJlc3BvbnNlIlsKBVF1b3RhEgwKBG5hbWUYASABKAkSDQoFbGltaXQYAiABKAMSDAoEdXNlZBgDIAEoAxISCgpvdmVycmlkZGVuGAQgASgIEhMKC2Rlc2NyaXB0aW9uGAUgASgJIigKEEdldFF1b3Rhc1JlcXVlc3QSFAoMb3JnYW5pemF0aW9uGAEgASgJIn0KEUdldFF1b3Rhc1Jlc3BvbnNlEhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIZChFvcmdhbml6YXRpb25fc2x1ZxgCIAEoCRI0CgZxdW90YXMYAyADKAsyJC5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5RdW90YSKzAQoQU2V0UXVvdGFzUmVxdWVzdBIUCgxvcmdhbml6YXRpb24YASABKAkSSwoGbGltaXRzGAIgAygLMjsub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuU2V0UXVvdGFzUmVxdWVzdC5MaW1pdHNFbnRyeRINCgVyZXNldBgDIAMoCRotCgtMaW1pdHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBIn0KEVNldFF1b3Rhc1Jlc3BvbnNlEhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIZChFvcmdhbml6YXRpb25fc2x1ZxgCIAEoCRI0CgZxdW90YXMYAyADKAsyJC5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5RdW90YSphCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIOCgpST0xFX09XTkVSEAESDgoKUk9MRV9BRE1JThACEhIKDlJPTEVfREVWRUxPUEVSEAMSDwoLUk9MRV9WSUVXRVIQBDKKCwoTT3JnYW5pemF0aW9uU2VydmljZRKJAQoSQ3JlYXRlT3JnYW5pemF0aW9uEjgub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVxdWVzdBo5Lm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEoABCg9HZXRPcmdhbml6YXRpb24SNS5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5HZXRPcmdhbml6YXRpb25SZXF1ZXN0GjYub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuR2V0T3JnYW5pemF0aW9uUmVzcG9uc2UShgEKEUxpc3RPcmdhbml6YXRpb25zEjcub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0Gjgub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRKJAQoSVXBkYXRlT3JnYW5pemF0aW9uEjgub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuVXBkYXRlT3JnYW5pemF0aW9uUmVxdWVzdBo5Lm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlVwZGF0ZU9yZ2FuaXphdGlvblJlc3BvbnNlEokBChJEZWxldGVPcmdhbml6YXRpb24SOC5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5EZWxldGVPcmdhbml6YXRpb25SZXF1ZXN0Gjkub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuRGVsZXRlT3JnYW5pemF0aW9uUmVzcG9uc2USdAoLTGlzdE1lbWJlcnMSMS5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5MaXN0TWVtYmVyc1JlcXVlc3QaMi5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlEm4KCUFkZE1lbWJlchIvLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLkFkZE1lbWJlclJlcXVlc3QaMC5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5BZGRNZW1iZXJSZXNwb25zZRKDAQoQVXBkYXRlTWVtYmVyUm9sZRI2Lm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlVwZGF0ZU1lbWJlclJvbGVSZXF1ZXN0Gjcub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuVXBkYXRlTWVtYmVyUm9sZVJlc3BvbnNlEncKDFJlbW92ZU1lbWJlchIyLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlJlbW92ZU1lbWJlclJlcXVlc3QaMy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJuCglHZXRRdW90YXMSLy5vYmllbnRlLmNsb3VkLm9yZ2FuaXphdGlvbi52MS5HZXRRdW90YXNSZXF1ZXN0GjAub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuR2V0UXVvdGFzUmVzcG9uc2USbgoJU2V0UXVvdGFzEi8ub2JpZW50ZS5jbG91ZC5vcmdhbml6YXRpb24udjEuU2V0UXVvdGFzUmVxdWVzdBowLm9iaWVudGUuY2xvdWQub3JnYW5pemF0aW9uLnYxLlNldFF1b3Rhc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message obiente.cloud.organization.v1.Organization
@@ -88,6 +88,14 @@ export type Member = Message<"obiente.cloud.organization.v1.Member"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 5;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * Invited by email and not signed in yet: the first OIDC sign-in with this email, verified by
+   * the issuer, takes the invitation.
+   *
+   * @generated from field: bool invited = 6;
+   */
+  invited: boolean;
 };
 
 /**
@@ -429,6 +437,156 @@ export const RemoveMemberResponseSchema: GenMessage<RemoveMemberResponse> = /*@_
   messageDesc(file_obiente_cloud_organization_v1_organization, 19);
 
 /**
+ * @generated from message obiente.cloud.organization.v1.Quota
+ */
+export type Quota = Message<"obiente.cloud.organization.v1.Quota"> & {
+  /**
+   * deployments, replicas, cpu_millicores, memory_mb, domains, concurrent_builds,
+   * concurrent_streams, log_tail_lines.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int64 limit = 2;
+   */
+  limit: bigint;
+
+  /**
+   * What the organization uses now; for log_tail_lines, which bounds each request, 0.
+   *
+   * @generated from field: int64 used = 3;
+   */
+  used: bigint;
+
+  /**
+   * Set for this organization; false when the platform's default applies.
+   *
+   * @generated from field: bool overridden = 4;
+   */
+  overridden: boolean;
+
+  /**
+   * @generated from field: string description = 5;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message obiente.cloud.organization.v1.Quota.
+ * Use `create(QuotaSchema)` to create a new message.
+ */
+export const QuotaSchema: GenMessage<Quota> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_organization_v1_organization, 20);
+
+/**
+ * @generated from message obiente.cloud.organization.v1.GetQuotasRequest
+ */
+export type GetQuotasRequest = Message<"obiente.cloud.organization.v1.GetQuotasRequest"> & {
+  /**
+   * The organization's id or slug.
+   *
+   * @generated from field: string organization = 1;
+   */
+  organization: string;
+};
+
+/**
+ * Describes the message obiente.cloud.organization.v1.GetQuotasRequest.
+ * Use `create(GetQuotasRequestSchema)` to create a new message.
+ */
+export const GetQuotasRequestSchema: GenMessage<GetQuotasRequest> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_organization_v1_organization, 21);
+
+/**
+ * @generated from message obiente.cloud.organization.v1.GetQuotasResponse
+ */
+export type GetQuotasResponse = Message<"obiente.cloud.organization.v1.GetQuotasResponse"> & {
+  /**
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * @generated from field: string organization_slug = 2;
+   */
+  organizationSlug: string;
+
+  /**
+   * @generated from field: repeated obiente.cloud.organization.v1.Quota quotas = 3;
+   */
+  quotas: Quota[];
+};
+
+/**
+ * Describes the message obiente.cloud.organization.v1.GetQuotasResponse.
+ * Use `create(GetQuotasResponseSchema)` to create a new message.
+ */
+export const GetQuotasResponseSchema: GenMessage<GetQuotasResponse> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_organization_v1_organization, 22);
+
+/**
+ * @generated from message obiente.cloud.organization.v1.SetQuotasRequest
+ */
+export type SetQuotasRequest = Message<"obiente.cloud.organization.v1.SetQuotasRequest"> & {
+  /**
+   * The organization's id or slug.
+   *
+   * @generated from field: string organization = 1;
+   */
+  organization: string;
+
+  /**
+   * Quota name → limit for this organization.
+   *
+   * @generated from field: map<string, int64> limits = 2;
+   */
+  limits: { [key: string]: bigint };
+
+  /**
+   * Quota names that go back to the platform's default.
+   *
+   * @generated from field: repeated string reset = 3;
+   */
+  reset: string[];
+};
+
+/**
+ * Describes the message obiente.cloud.organization.v1.SetQuotasRequest.
+ * Use `create(SetQuotasRequestSchema)` to create a new message.
+ */
+export const SetQuotasRequestSchema: GenMessage<SetQuotasRequest> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_organization_v1_organization, 23);
+
+/**
+ * @generated from message obiente.cloud.organization.v1.SetQuotasResponse
+ */
+export type SetQuotasResponse = Message<"obiente.cloud.organization.v1.SetQuotasResponse"> & {
+  /**
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * @generated from field: string organization_slug = 2;
+   */
+  organizationSlug: string;
+
+  /**
+   * @generated from field: repeated obiente.cloud.organization.v1.Quota quotas = 3;
+   */
+  quotas: Quota[];
+};
+
+/**
+ * Describes the message obiente.cloud.organization.v1.SetQuotasResponse.
+ * Use `create(SetQuotasResponseSchema)` to create a new message.
+ */
+export const SetQuotasResponseSchema: GenMessage<SetQuotasResponse> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_organization_v1_organization, 24);
+
+/**
  * @generated from enum obiente.cloud.organization.v1.Role
  */
 export enum Role {
@@ -555,6 +713,29 @@ export const OrganizationService: GenService<{
     methodKind: "unary";
     input: typeof RemoveMemberRequestSchema;
     output: typeof RemoveMemberResponseSchema;
+  },
+  /**
+   * The organization's quotas: each limit, whether it is the platform's default or set for this
+   * organization, and what is used now. Members see their organization's; platform
+   * administrators any organization's.
+   *
+   * @generated from rpc obiente.cloud.organization.v1.OrganizationService.GetQuotas
+   */
+  getQuotas: {
+    methodKind: "unary";
+    input: typeof GetQuotasRequestSchema;
+    output: typeof GetQuotasResponseSchema;
+  },
+  /**
+   * Platform administrators only: sets limits for one organization, or resets them to the
+   * platform's defaults (the QUOTA_* variables).
+   *
+   * @generated from rpc obiente.cloud.organization.v1.OrganizationService.SetQuotas
+   */
+  setQuotas: {
+    methodKind: "unary";
+    input: typeof SetQuotasRequestSchema;
+    output: typeof SetQuotasResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_obiente_cloud_organization_v1_organization, 0);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file obiente/cloud/project/v1/project.proto.
  */
 export const file_obiente_cloud_project_v1_project: GenFile = /*@__PURE__*/
-  fileDesc("CiZvYmllbnRlL2Nsb3VkL3Byb2plY3QvdjEvcHJvamVjdC5wcm90bxIYb2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxIr8BCgdQcm9qZWN0EgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBHNsdWcYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUgoUQ3JlYXRlUHJvamVjdFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkiSwoVQ3JlYXRlUHJvamVjdFJlc3BvbnNlEjIKB3Byb2plY3QYASABKAsyIS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUHJvamVjdCIfChFHZXRQcm9qZWN0UmVxdWVzdBIKCgJpZBgBIAEoCSJIChJHZXRQcm9qZWN0UmVzcG9uc2USMgoHcHJvamVjdBgBIAEoCzIhLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5Qcm9qZWN0Ii4KE0xpc3RQcm9qZWN0c1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJIksKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEjMKCHByb2plY3RzGAEgAygLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlByb2plY3QiaAoUVXBkYXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uIksKFVVwZGF0ZVByb2plY3RSZXNwb25zZRIyCgdwcm9qZWN0GAEgASgLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlByb2plY3QiIgoURGVsZXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlUHJvamVjdFJlc3BvbnNlMr4ECg5Qcm9qZWN0U2VydmljZRJwCg1DcmVhdGVQcm9qZWN0Ei4ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkNyZWF0ZVByb2plY3RSZXF1ZXN0Gi8ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkNyZWF0ZVByb2plY3RSZXNwb25zZRJnCgpHZXRQcm9qZWN0Eisub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkdldFByb2plY3RSZXF1ZXN0Giwub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkdldFByb2plY3RSZXNwb25zZRJtCgxMaXN0UHJvamVjdHMSLS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuTGlzdFByb2plY3RzUmVxdWVzdBouLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5MaXN0UHJvamVjdHNSZXNwb25zZRJwCg1VcGRhdGVQcm9qZWN0Ei4ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlVwZGF0ZVByb2plY3RSZXF1ZXN0Gi8ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlVwZGF0ZVByb2plY3RSZXNwb25zZRJwCg1EZWxldGVQcm9qZWN0Ei4ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkRlbGV0ZVByb2plY3RSZXF1ZXN0Gi8ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkRlbGV0ZVByb2plY3RSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiZvYmllbnRlL2Nsb3VkL3Byb2plY3QvdjEvcHJvamVjdC5wcm90bxIYb2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxIr8BCgdQcm9qZWN0EgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBHNsdWcYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUgoUQ3JlYXRlUHJvamVjdFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkiSwoVQ3JlYXRlUHJvamVjdFJlc3BvbnNlEjIKB3Byb2plY3QYASABKAsyIS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUHJvamVjdCIfChFHZXRQcm9qZWN0UmVxdWVzdBIKCgJpZBgBIAEoCSJIChJHZXRQcm9qZWN0UmVzcG9uc2USMgoHcHJvamVjdBgBIAEoCzIhLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5Qcm9qZWN0Ii4KE0xpc3RQcm9qZWN0c1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJIksKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEjMKCHByb2plY3RzGAEgAygLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlByb2plY3QiaAoUVXBkYXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uIksKFVVwZGF0ZVByb2plY3RSZXNwb25zZRIyCgdwcm9qZWN0GAEgASgLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlByb2plY3QiIgoURGVsZXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlUHJvamVjdFJlc3BvbnNlIngKCURlcGxveUtleRISCgpwcm9qZWN0X2lkGAEgASgJEhIKCnB1YmxpY19rZXkYAiABKAkSEwoLZmluZ2VycHJpbnQYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKQoTR2V0RGVwbG95S2V5UmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJIk8KFEdldERlcGxveUtleVJlc3BvbnNlEjcKCmRlcGxveV9rZXkYASABKAsyIy5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuRGVwbG95S2V5IiwKFlJvdGF0ZURlcGxveUtleVJlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCSJSChdSb3RhdGVEZXBsb3lLZXlSZXNwb25zZRI3CgpkZXBsb3lfa2V5GAEgASgLMiMub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkRlcGxveUtleTKlBgoOUHJvamVjdFNlcnZpY2UScAoNQ3JlYXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5DcmVhdGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5DcmVhdGVQcm9qZWN0UmVzcG9uc2USZwoKR2V0UHJvamVjdBIrLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5HZXRQcm9qZWN0UmVxdWVzdBosLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5HZXRQcm9qZWN0UmVzcG9uc2USbQoMTGlzdFByb2plY3RzEi0ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkxpc3RQcm9qZWN0c1JlcXVlc3QaLi5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuTGlzdFByb2plY3RzUmVzcG9uc2UScAoNVXBkYXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5VcGRhdGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5VcGRhdGVQcm9qZWN0UmVzcG9uc2UScAoNRGVsZXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5EZWxldGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5EZWxldGVQcm9qZWN0UmVzcG9uc2USbQoMR2V0RGVwbG95S2V5Ei0ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkdldERlcGxveUtleVJlcXVlc3QaLi5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuR2V0RGVwbG95S2V5UmVzcG9uc2USdgoPUm90YXRlRGVwbG95S2V5EjAub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlJvdGF0ZURlcGxveUtleVJlcXVlc3QaMS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUm90YXRlRGVwbG95S2V5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message obiente.cloud.project.v1.Project
@@ -252,6 +252,110 @@ export const DeleteProjectResponseSchema: GenMessage<DeleteProjectResponse> = /*
   messageDesc(file_obiente_cloud_project_v1_project, 10);
 
 /**
+ * @generated from message obiente.cloud.project.v1.DeployKey
+ */
+export type DeployKey = Message<"obiente.cloud.project.v1.DeployKey"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * An authorized_keys line: "ssh-ed25519 AAAA… obiente-project-<slug>-<id prefix>".
+   *
+   * @generated from field: string public_key = 2;
+   */
+  publicKey: string;
+
+  /**
+   * "SHA256:…", as `ssh-keygen -l` and the forges print it.
+   *
+   * @generated from field: string fingerprint = 3;
+   */
+  fingerprint: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 4;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.DeployKey.
+ * Use `create(DeployKeySchema)` to create a new message.
+ */
+export const DeployKeySchema: GenMessage<DeployKey> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 11);
+
+/**
+ * @generated from message obiente.cloud.project.v1.GetDeployKeyRequest
+ */
+export type GetDeployKeyRequest = Message<"obiente.cloud.project.v1.GetDeployKeyRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.GetDeployKeyRequest.
+ * Use `create(GetDeployKeyRequestSchema)` to create a new message.
+ */
+export const GetDeployKeyRequestSchema: GenMessage<GetDeployKeyRequest> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 12);
+
+/**
+ * @generated from message obiente.cloud.project.v1.GetDeployKeyResponse
+ */
+export type GetDeployKeyResponse = Message<"obiente.cloud.project.v1.GetDeployKeyResponse"> & {
+  /**
+   * @generated from field: obiente.cloud.project.v1.DeployKey deploy_key = 1;
+   */
+  deployKey?: DeployKey | undefined;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.GetDeployKeyResponse.
+ * Use `create(GetDeployKeyResponseSchema)` to create a new message.
+ */
+export const GetDeployKeyResponseSchema: GenMessage<GetDeployKeyResponse> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 13);
+
+/**
+ * @generated from message obiente.cloud.project.v1.RotateDeployKeyRequest
+ */
+export type RotateDeployKeyRequest = Message<"obiente.cloud.project.v1.RotateDeployKeyRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.RotateDeployKeyRequest.
+ * Use `create(RotateDeployKeyRequestSchema)` to create a new message.
+ */
+export const RotateDeployKeyRequestSchema: GenMessage<RotateDeployKeyRequest> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 14);
+
+/**
+ * @generated from message obiente.cloud.project.v1.RotateDeployKeyResponse
+ */
+export type RotateDeployKeyResponse = Message<"obiente.cloud.project.v1.RotateDeployKeyResponse"> & {
+  /**
+   * @generated from field: obiente.cloud.project.v1.DeployKey deploy_key = 1;
+   */
+  deployKey?: DeployKey | undefined;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.RotateDeployKeyResponse.
+ * Use `create(RotateDeployKeyResponseSchema)` to create a new message.
+ */
+export const RotateDeployKeyResponseSchema: GenMessage<RotateDeployKeyResponse> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 15);
+
+/**
  * Projects group deployments inside an organization. Each project gets its own container
  * network, so deployments of different projects cannot reach each other.
  *
@@ -299,6 +403,28 @@ export const ProjectService: GenService<{
     methodKind: "unary";
     input: typeof DeleteProjectRequestSchema;
     output: typeof DeleteProjectResponseSchema;
+  },
+  /**
+   * The project's deploy key: the public half of the ed25519 key pair the platform made for
+   * cloning the project's ssh repositories, to add to the forge as a (read-only) deploy key.
+   * Every member may read it; the private half is never returned.
+   *
+   * @generated from rpc obiente.cloud.project.v1.ProjectService.GetDeployKey
+   */
+  getDeployKey: {
+    methodKind: "unary";
+    input: typeof GetDeployKeyRequestSchema;
+    output: typeof GetDeployKeyResponseSchema;
+  },
+  /**
+   * Replaces the deploy key with a new one; the old one no longer clones. Owners and admins.
+   *
+   * @generated from rpc obiente.cloud.project.v1.ProjectService.RotateDeployKey
+   */
+  rotateDeployKey: {
+    methodKind: "unary";
+    input: typeof RotateDeployKeyRequestSchema;
+    output: typeof RotateDeployKeyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_obiente_cloud_project_v1_project, 0);

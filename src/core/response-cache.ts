@@ -1,21 +1,8 @@
 /**
- * What the domain services need, passed in rather than imported as singletons, so that tests
- * build their own with a real database and real platform services.
+ * The API response cache, kept per organization in the platform's cache service: services read
+ * through it and drop an organization's namespace after each write.
  */
-import type { Logger } from "pino";
-import type { Config } from "../config/config.js";
-import type { SecretBox } from "../crypto/secret-box.js";
-import type { PlatformServices } from "../platform/index.js";
-import type { Db } from "../store/database.js";
-
-export interface AppContext {
-  readonly config: Config;
-  readonly db: Db;
-  readonly services: PlatformServices;
-  readonly secrets: SecretBox;
-  readonly logger: Logger;
-  readonly now: () => Date;
-}
+import type { AppContext } from "./context.js";
 
 /** Cache keys of everything cached for one organization share this prefix. */
 export const orgCachePrefix = (organizationId: string) => `org:${organizationId}:`;

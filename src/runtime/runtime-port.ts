@@ -1,10 +1,9 @@
 /**
- * What the controller needs from the world, as interfaces: a container runtime, an image
- * builder and the edge. The adapters live in src/runtime, src/builder and src/edge; tests may
- * pass the real ones or, for the pure parts, none at all.
+ * What the controller needs from an engine, as one interface (RuntimePort) that the single
+ * engine (DockerRuntimePort) and a Swarm (SwarmRuntimePort) implement, and a cluster's nodes as
+ * its manager sees them (ClusterPort). Tests may pass the real adapters or, for the pure parts,
+ * none at all.
  */
-import type { RouteTable } from "../edge/route-table.js";
-
 export interface ContainerRef {
   id: string;
   name: string;
@@ -86,39 +85,4 @@ export interface ClusterPort {
   nodes(): Promise<ClusterNode[]>;
   setNodeAvailability(nodeId: string, availability: "active" | "drain"): Promise<void>;
   setNodeLabels(nodeId: string, labels: Record<string, string>): Promise<void>;
-}
-
-export interface BuildRequest {
-  buildId: string;
-  deploymentId: string;
-  gitRepo: string;
-  branch: string;
-  /** The deployment's https credential, kept apart from gitRepo (never in a URL or argv). */
-  httpCredential?: { username: string; password: string };
-  /** The build context inside the repository; its root when empty. */
-  rootDirectory?: string;
-  /** The Dockerfile, from the repository's root; detected when empty. */
-  dockerfilePath?: string;
-  onLog(line: string): void;
-  signal?: AbortSignal;
-}
-
-export interface BuildResult {
-  imageId: string;
-  commitSha: string;
-  /** The port the app listens on inside the container. */
-  port: number;
-}
-
-export interface BuilderPort {
-  build(request: BuildRequest): Promise<BuildResult>;
-  /**
-   * Removes what a build that will never finish left behind (its work folder, its images): a
-   * build the platform was killed in the middle of.
-   */
-  discard?(buildId: string): Promise<void>;
-}
-
-export interface EdgePort {
-  apply(table: RouteTable): Promise<void>;
 }

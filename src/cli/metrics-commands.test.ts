@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Command } from "commander";
-import { bytes, parseDuration, registerMetricsCommand, sparkline } from "./cli.js";
+import { bytes, parseDuration, registerMetricsCommand, sparkline } from "./metrics-commands.js";
 
 describe("metrics CLI", () => {
   test("formats bytes, durations and sparklines", () => {

@@ -6,14 +6,14 @@
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Command } from "commander";
-import { transportFor } from "../cli/client.js";
-import { loadCredentials } from "../cli/credentials.js";
-import { terminalSafe } from "../cli/terminal-text.js";
 import {
   DeploymentService,
   type MetricsSample,
   type UsageHour,
 } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
+import { transportFor } from "./client.js";
+import { loadCredentials } from "./credentials.js";
+import { terminalSafe } from "./terminal-text.js";
 
 type Deployments = Client<typeof DeploymentService>;
 

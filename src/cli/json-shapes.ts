@@ -1,0 +1,122 @@
+/**
+ * What `--json` prints: for every listing an array of these objects, one per item. The shapes are
+ * the CLI's contract with scripts (README.md, "JSON output"): fields are only ever added, never
+ * renamed or removed. Names are camelCase; statuses are lowercase words ("running",
+ * "cancelled"); times are ISO 8601 strings in UTC, or null; a missing id is null. Pure.
+ */
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
+import {
+  type Build,
+  BuildStatus,
+  type Deployment,
+  DeploymentStatus,
+  type Domain,
+  DomainStatus,
+  type EnvVar,
+} from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
+import { type Node, NodeAvailability } from "../gen/obiente/cloud/node/v1/node_pb.js";
+import { type Organization, Role } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
+import type { DeployKey, Project } from "../gen/obiente/cloud/project/v1/project_pb.js";
+
+const iso = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString() : null);
+const lower = (name: string | undefined) => name?.toLowerCase() ?? "unknown";
+
+export const deploymentStatusName = (s: DeploymentStatus) => lower(DeploymentStatus[s]);
+export const buildStatusName = (s: BuildStatus) => lower(BuildStatus[s]);
+
+export function deploymentJson(d: Deployment) {
+  return {
+    id: d.id,
+    name: d.name,
+    projectId: d.projectId,
+    organizationId: d.organizationId,
+    status: deploymentStatusName(d.status),
+    statusMessage: d.statusMessage,
+    gitRepo: d.gitRepo,
+    branch: d.branch,
+    replicas: d.replicas,
+    url: d.url,
+    domains: [...d.domains],
+    currentBuildId: d.currentBuildId || null,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
+}
+
+export function buildJson(b: Build, currentBuildId: string) {
+  return {
+    id: b.id,
+    deploymentId: b.deploymentId,
+    status: buildStatusName(b.status),
+    statusMessage: b.statusMessage,
+    commitSha: b.commitSha,
+    imageId: b.imageId,
+    current: b.id === currentBuildId,
+    createdAt: iso(b.createdAt),
+    finishedAt: iso(b.finishedAt),
+  };
+}
+
+/** `value` is null unless revealed (and for viewers, whom the server shows no values). */
+export function envVarJson(e: EnvVar, reveal: boolean) {
+  return { key: e.key, value: reveal ? e.value : null };
+}
+
+export function domainJson(d: Domain) {
+  return {
+    domain: d.domain,
+    isDefault: d.isDefault,
+    status: d.isDefault ? "default" : (DomainStatus[d.status]?.toLowerCase() ?? "unknown"),
+    ...(d.verification && !d.isDefault && d.status !== DomainStatus.VERIFIED
+      ? {
+          verification: {
+            recordType: d.verification.recordType,
+            recordName: d.verification.recordName,
+            recordValue: d.verification.recordValue,
+          },
+        }
+      : {}),
+    createdAt: iso(d.createdAt),
+  };
+}
+
+export function projectJson(p: Project) {
+  return {
+    id: p.id,
+    organizationId: p.organizationId,
+    name: p.name,
+    slug: p.slug,
+    description: p.description,
+    createdAt: iso(p.createdAt),
+  };
+}
+
+export function organizationJson(o: Organization) {
+  return { id: o.id, slug: o.slug, name: o.name, role: lower(Role[o.role]) };
+}
+
+export function deployKeyJson(k: DeployKey) {
+  return {
+    projectId: k.projectId,
+    publicKey: k.publicKey,
+    fingerprint: k.fingerprint,
+    createdAt: iso(k.createdAt),
+  };
+}
+
+export function nodeJson(n: Node) {
+  return {
+    id: n.id,
+    hostname: n.hostname,
+    address: n.address,
+    role: n.role,
+    availability: lower(NodeAvailability[n.availability]),
+    cpuCores: n.capacity?.cpuCores ?? 0,
+    memoryBytes: Number(n.capacity?.memoryBytes ?? 0n),
+    maxDeployments: n.capacity?.maxDeployments ?? 0,
+    deploymentCount: n.deploymentCount,
+    labels: { ...n.labels },
+    lastHeartbeat: iso(n.lastHeartbeat),
+    statusMessage: n.statusMessage,
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * What the domain services need, passed in rather than imported as singletons, so that tests
+ * build their own with a real database and real platform services.
+ */
+import type { Logger } from "pino";
+import type { Config } from "../config/config.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { PlatformServices } from "../platform/index.js";
+import type { Db } from "../store/database.js";
+
+export interface AppContext {
+  readonly config: Config;
+  readonly db: Db;
+  readonly services: PlatformServices;
+  readonly secrets: SecretBox;
+  readonly logger: Logger;
+  readonly now: () => Date;
+}

@@ -1,0 +1,8 @@
+export { SEALED_COLUMNS } from "./columns.js";
+export {
+  type ColumnReport,
+  type RotateOptions,
+  rotateSecrets,
+  type SealedColumn,
+  type SealedValue,
+} from "./rotate.js";

@@ -1,0 +1,239 @@
+/**
+ * Real Redis processes on loopback for the Sentinel tests, from Debian's redis-server and
+ * redis-sentinel: a master, two replicas and three Sentinels (quorum 2), configured as the stack's
+ * redis image configures its members (append-only file, a master refuses writes without a
+ * replica). Ports are free ones picked at start; everything lives in a temporary folder and is
+ * stopped (by the processes' own ids) and removed by close().
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+
+export function sentinelSkipReason(): string | undefined {
+  for (const tool of ["redis-server", "redis-sentinel"]) {
+    if (spawnSync(tool, ["--version"], { stdio: "ignore" }).status !== 0) {
+      return `${tool} is missing (Debian: redis-server, redis-sentinel)`;
+    }
+  }
+  return undefined;
+}
+
+/** A port nothing listens on now, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+export interface RedisNode {
+  port: number;
+  process: ChildProcess | undefined;
+  dir: string;
+}
+
+export interface SentinelSet {
+  /** redis+sentinel://127.0.0.1:S1,…/NAME */
+  url: string;
+  name: string;
+  nodes: RedisNode[];
+  sentinelPorts: number[];
+  /** The master's port, as the first Sentinel that answers says. */
+  masterPort(): Promise<number>;
+  /** The role a node reports (master, slave). */
+  role(port: number): Promise<string>;
+  /** SIGKILL the node's redis-server. */
+  kill(port: number): void;
+  /** SIGSTOP / SIGCONT the node's redis-server: a node that stops answering, as behind a partition. */
+  freeze(port: number): void;
+  thaw(port: number): void;
+  /** Starts a killed node again with its first configuration (the master's: as a master). */
+  restart(port: number): Promise<void>;
+  /** Asks the Sentinels to fail over now (the master stays up and is demoted). */
+  failover(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const client = new Redis({
+      port,
+      host: "127.0.0.1",
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
+    client.on("error", () => undefined); // a refused connection while the server starts
+    try {
+      await client.connect();
+      await client.ping();
+      return;
+    } catch {
+      await sleep(50);
+    } finally {
+      client.disconnect();
+    }
+  }
+  throw new Error(`redis on 127.0.0.1:${port} did not answer within ${timeoutMs} ms`);
+}
+
+async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis({ port, host: "127.0.0.1", retryStrategy: () => null });
+  client.on("error", () => undefined); // reported by the command's rejection
+  try {
+    return await command(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+export async function startSentinelSet(
+  options: { downAfterMs?: number; replicas?: number } = {},
+): Promise<SentinelSet> {
+  const root = mkdtempSync(join(tmpdir(), "obiente-sentinel-"));
+  const name = `obt-${randomBytes(4).toString("hex")}`;
+  const downAfterMs = options.downAfterMs ?? 1_000;
+  const nodes: RedisNode[] = [];
+  const sentinels: ChildProcess[] = [];
+  const sentinelPorts: number[] = [];
+  const args = new Map<number, string[]>();
+
+  const start = (node: RedisNode) => {
+    const child = spawn("redis-server", args.get(node.port) ?? [], { stdio: "ignore" });
+    node.process = child;
+  };
+  const close = async () => {
+    for (const child of [...sentinels, ...nodes.map((n) => n.process)]) {
+      if (child && child.exitCode === null && child.signalCode !== "SIGKILL") child.kill("SIGKILL");
+    }
+    await sleep(100);
+    rmSync(root, { recursive: true, force: true });
+  };
+
+  try {
+    const replicas = options.replicas ?? 2;
+    for (let i = 0; i <= replicas; i++) {
+      const port = await freePort();
+      const dir = join(root, `redis-${port}`);
+      mkdirSync(dir);
+      const node: RedisNode = { port, process: undefined, dir };
+      const master = nodes[0];
+      args.set(port, [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--min-replicas-to-write",
+        "1",
+        "--min-replicas-max-lag",
+        "10",
+        ...(master ? ["--replicaof", "127.0.0.1", String(master.port)] : []),
+      ]);
+      nodes.push(node);
+      start(node);
+      await waitForPing(port);
+    }
+    const masterPort = nodes[0]?.port ?? 0;
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const file = join(root, `sentinel-${port}.conf`);
+      writeFileSync(
+        file,
+        [
+          `port ${port}`,
+          "bind 127.0.0.1",
+          `dir ${root}`,
+          `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
+          `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+          `sentinel failover-timeout ${name} 5000`,
+          `sentinel parallel-syncs ${name} 1`,
+          "",
+        ].join("\n"),
+      );
+      sentinels.push(spawn("redis-sentinel", [file], { stdio: "ignore" }));
+      sentinelPorts.push(port);
+      await waitForPing(port);
+    }
+    // The replicas have their first copy (Redis 7 waits repl-diskless-sync-delay, 5 s, before
+    // sending it) and the Sentinels know each other and the replicas, before the tests count on
+    // them: until then the master refuses writes (min-replicas-to-write).
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const known = await ask(sentinelPorts[0] ?? 0, async (client) => {
+        const master = (await client.call("SENTINEL", "MASTER", name)) as string[];
+        const field = (key: string) => Number(master[master.indexOf(key) + 1]);
+        return { sentinels: field("num-other-sentinels"), replicas: field("num-slaves") };
+      }).catch(() => ({ sentinels: 0, replicas: 0 }));
+      const good = await ask(masterPort, async (client) => {
+        const info = await client.info("replication");
+        return Number(/min_slaves_good_slaves:(\d+)/.exec(info)?.[1] ?? 0);
+      }).catch(() => 0);
+      if (known.sentinels >= 2 && known.replicas >= replicas && good >= replicas) break;
+      if (Date.now() > deadline)
+        throw new Error(`the Sentinels did not find each other: ${JSON.stringify(known)}`);
+      await sleep(200);
+    }
+
+    const set: SentinelSet = {
+      url: `redis+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(",")}/${name}`,
+      name,
+      nodes,
+      sentinelPorts,
+      async masterPort() {
+        for (const port of sentinelPorts) {
+          try {
+            const answer = (await ask(port, (client) =>
+              client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name),
+            )) as [string, string] | null;
+            if (answer) return Number(answer[1]);
+          } catch {
+            // the next Sentinel
+          }
+        }
+        throw new Error("no Sentinel answered");
+      },
+      async role(port) {
+        return ask(port, async (client) => ((await client.call("ROLE")) as string[])[0] ?? "");
+      },
+      kill(port) {
+        const node = nodes.find((n) => n.port === port);
+        node?.process?.kill("SIGKILL");
+      },
+      freeze(port) {
+        nodes.find((n) => n.port === port)?.process?.kill("SIGSTOP");
+      },
+      thaw(port) {
+        nodes.find((n) => n.port === port)?.process?.kill("SIGCONT");
+      },
+      async restart(port) {
+        const node = nodes.find((n) => n.port === port);
+        if (!node) throw new Error(`no node on ${port}`);
+        start(node);
+        await waitForPing(port);
+      },
+      async failover() {
+        await ask(sentinelPorts[0] ?? 0, (client) => client.call("SENTINEL", "FAILOVER", name));
+      },
+      close,
+    };
+    return set;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,371 @@
+/**
+ * The platform services behind Redis Sentinel (REDIS_URL=redis+sentinel://…/NAME), on real
+ * processes this test starts on loopback (test/helpers/redis-sentinel.ts: a master, two replicas,
+ * three Sentinels): the shared contract, then failovers while the services work:
+ * - the master killed: the Sentinels promote a replica; the queue, cache, bus, locks and rate
+ *   limits carry on without a restart, and every job whose enqueue was acknowledged runs;
+ * - the master frozen (it answers nothing and closes nothing, as behind a partition): the
+ *   clients move when the Sentinels announce the new master;
+ * - a failover the Sentinels are asked for (the old master stays up, demoted to a replica): the
+ *   open connections move to the new master;
+ * and, on a Redis with the append-only file (as the stack runs it), jobs waiting in the queue are
+ * still there after Redis restarts.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { runContractSuite, waitFor } from "../src/platform/contract-suite.js";
+import { createPlatformServices, type PlatformServices } from "../src/platform/index.js";
+import { LeaderElector } from "../src/platform/leader-elector.js";
+import {
+  freePort,
+  type SentinelSet,
+  sentinelSkipReason,
+  startSentinelSet,
+} from "./helpers/redis-sentinel.js";
+
+const skip = sentinelSkipReason();
+
+describe("Redis Sentinel", { skip: skip ?? false }, () => {
+  let set: SentinelSet;
+  before(async () => {
+    set = await startSentinelSet();
+  });
+  after(async () => {
+    await set?.close();
+  });
+
+  /** Deletes what a test left under its prefix, on the current master. */
+  async function cleanup(keyPrefix: string): Promise<void> {
+    const client = new Redis({ port: await set.masterPort(), host: "127.0.0.1" });
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000);
+        cursor = next;
+        if (keys.length > 0) await client.unlink(...keys);
+      } while (cursor !== "0");
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  describe("contract", () => {
+    runContractSuite(
+      "redis sentinel",
+      (options) => createPlatformServices({ ...options, redisUrl: set.url }),
+      { cleanup },
+    );
+  });
+
+  /**
+   * Everything the platform keeps in Redis, working at once: a producer enqueueing jobs (keeping
+   * the ids whose enqueue was acknowledged), a worker running them, a cache writer, a bus
+   * subscriber, a leader elector, a rate limiter. Returns what each saw, once stopped.
+   */
+  async function underLoad(keyPrefix: string) {
+    const producer = await createPlatformServices({
+      redisUrl: set.url,
+      keyPrefix,
+      queue: { backoffMs: 20, maxBackoffMs: 200 },
+    });
+    const worker = await createPlatformServices({
+      redisUrl: set.url,
+      keyPrefix,
+      queue: { backoffMs: 20, maxBackoffMs: 200 },
+    });
+    /** Enqueues acknowledged: when each was sent (at) and acknowledged (doneAt). */
+    const acknowledged: Array<{ seq: number; at: number; doneAt: number }> = [];
+    const refused: Array<{ at: number; error: string }> = [];
+    const ran = new Set<number>();
+    worker.queue.process(async (job) => void ran.add(Number(job.data.seq)), { concurrency: 4 });
+    const heard: number[] = [];
+    await worker.bus.subscribe("events", (message) => void heard.push(Number(message)));
+    const elector = new LeaderElector({
+      lock: worker.lock,
+      name: "controller",
+      ownerId: "a",
+      ttlMs: 15_000,
+    });
+    elector.start();
+    await waitFor("the elector to lead", () => elector.isLeader, 5_000);
+    let stopped = false;
+    const loop = (async () => {
+      let seq = 0;
+      while (!stopped) {
+        seq++;
+        const at = performance.now();
+        try {
+          await producer.queue.enqueue("work", { seq });
+          acknowledged.push({ seq, at, doneAt: performance.now() });
+        } catch (error) {
+          refused.push({ at, error: error instanceof Error ? error.message : String(error) });
+          await sleep(50);
+        }
+        await sleep(10);
+      }
+    })();
+    return {
+      producer,
+      worker,
+      elector,
+      acknowledged,
+      refused,
+      ran,
+      heard,
+      async stop() {
+        stopped = true;
+        await loop;
+      },
+      async close() {
+        stopped = true;
+        // An enqueue stuck on a master that never answers must not keep the test from ending.
+        await Promise.race([loop, sleep(5_000)]);
+        await elector.close();
+        await producer.close();
+        await worker.close();
+        await cleanup(keyPrefix);
+      },
+    };
+  }
+
+  /** After a failover: each service answers, and messages go from one process to the other. */
+  async function everythingWorks(load: Awaited<ReturnType<typeof underLoad>>, tag: string) {
+    const { producer, worker, heard } = load;
+    await producer.cache.set(`after-${tag}`, { ok: true });
+    assert.deepEqual(await worker.cache.get(`after-${tag}`), { ok: true });
+    const marker = 1_000_000 + heard.length;
+    await producer.bus.publish("events", marker);
+    await waitFor(`a bus message after the ${tag}`, () => heard.includes(marker), 5_000);
+    const limited = await producer.rateLimiter.consume(`after-${tag}`, 1, 5_000);
+    assert.equal(limited.allowed, true);
+    assert.equal((await worker.rateLimiter.consume(`after-${tag}`, 1, 5_000)).allowed, false);
+    assert.equal(await producer.lock.tryAcquire(`after-${tag}`, "x", 5_000), true);
+    assert.equal(await worker.lock.tryAcquire(`after-${tag}`, "y", 5_000), false);
+    assert.equal(
+      await worker.lock.renew("controller", "a", 15_000),
+      true,
+      "the leader's lease renews",
+    );
+  }
+
+  test("the master killed: a replica takes over; nothing acknowledged is lost", async (t) => {
+    const load = await underLoad(`test:sentinel-kill:${Date.now()}:`);
+    t.after(() => load.close());
+    await waitFor("jobs to flow", () => load.ran.size > 20, 10_000);
+    const oldMaster = await set.masterPort();
+    const killedAt = performance.now();
+    set.kill(oldMaster);
+
+    let promotedAt = 0;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const port = await set.masterPort().catch(() => oldMaster);
+      if (port !== oldMaster) {
+        promotedAt = performance.now();
+        break;
+      }
+      await sleep(50);
+    }
+    assert.ok(promotedAt > 0, "the Sentinels promoted a replica within 30 s");
+    await waitFor(
+      "an acknowledged enqueue after the promotion",
+      () => load.acknowledged.some((a) => a.at > promotedAt),
+      20_000,
+    );
+    // Writes wait in the clients' queues during the failover: when the first one sent after the
+    // kill was acknowledged is when the platform could write again.
+    const firstAfter = load.acknowledged.find((a) => a.at > killedAt)?.doneAt ?? 0;
+    await sleep(1_000);
+    await load.stop();
+    await everythingWorks(load, "kill");
+    assert.ok(load.elector.isLeader, "the leader kept its lease through the failover");
+    // Every acknowledged job runs (the worker follows the new master too).
+    const missing = () => load.acknowledged.filter((a) => !load.ran.has(a.seq));
+    await waitFor("every acknowledged job to run", () => missing().length === 0, 20_000).catch(() =>
+      assert.fail(`${missing().length} acknowledged jobs never ran`),
+    );
+    const refusedAfterKill = load.refused.filter((r) => r.at > killedAt);
+    console.log(
+      `Sentinel failover (master killed): a replica promoted ${Math.round(promotedAt - killedAt)} ms after the kill, the first enqueue sent after the kill acknowledged ${Math.round(firstAfter - killedAt)} ms after it; ${load.acknowledged.length} jobs acknowledged, all ran; ${refusedAfterKill.length} enqueues refused during the failover (not acknowledged)`,
+    );
+
+    // The old master comes back (as a master, by its configuration): the Sentinels make it a
+    // replica of the new one.
+    await set.restart(oldMaster);
+    const roleDeadline = Date.now() + 30_000;
+    let role = "";
+    while (Date.now() < roleDeadline) {
+      role = await set.role(oldMaster).catch(() => "");
+      if (role === "slave") break;
+      await sleep(200);
+    }
+    assert.equal(role, "slave", "the returning node replicates the new master");
+  });
+
+  test("a master that stops answering: the clients move when the Sentinels fail over", async (t) => {
+    // A frozen master (SIGSTOP: as a node behind a network partition) closes no connection and
+    // answers no command: the clients learn of the new master from the Sentinels only.
+    const load = await underLoad(`test:sentinel-freeze:${Date.now()}:`);
+    t.after(() => load.close());
+    await waitFor("jobs to flow", () => load.ran.size > 20, 10_000);
+    const oldMaster = await set.masterPort();
+    const frozenAt = performance.now();
+    set.freeze(oldMaster);
+    t.after(() => set.thaw(oldMaster));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await set.masterPort()) === oldMaster) await sleep(50);
+    assert.notEqual(await set.masterPort(), oldMaster, "the Sentinels promoted a replica");
+    const promotedAt = performance.now();
+    await waitFor(
+      "an enqueue sent after the promotion to be acknowledged",
+      () => load.acknowledged.some((a) => a.at > promotedAt),
+      15_000,
+    ).catch(() => assert.fail("the clients stayed with the frozen master"));
+    const firstAfter = load.acknowledged.find((a) => a.at > frozenAt)?.doneAt ?? 0;
+    await load.stop();
+    await everythingWorks(load, "freeze");
+    const missing = () => load.acknowledged.filter((a) => !load.ran.has(a.seq));
+    await waitFor("every acknowledged job to run", () => missing().length === 0, 20_000).catch(() =>
+      assert.fail(`${missing().length} acknowledged jobs never ran`),
+    );
+    console.log(
+      `Sentinel failover (master frozen): a replica promoted ${Math.round(promotedAt - frozenAt)} ms after the freeze, the first enqueue sent after it acknowledged ${Math.round(firstAfter - frozenAt)} ms after it`,
+    );
+    // Thawed, the old master learns it is a replica now.
+    set.thaw(oldMaster);
+    const roleDeadline = Date.now() + 30_000;
+    let role = "";
+    while (Date.now() < roleDeadline) {
+      role = await set.role(oldMaster).catch(() => "");
+      if (role === "slave") break;
+      await sleep(200);
+    }
+    assert.equal(role, "slave");
+  });
+
+  test("a failover with the old master alive: connections move, no READONLY", async (t) => {
+    const load = await underLoad(`test:sentinel-switch:${Date.now()}:`);
+    t.after(() => load.close());
+    await waitFor("jobs to flow", () => load.ran.size > 20, 10_000);
+    const oldMaster = await set.masterPort();
+    const startedAt = performance.now();
+    await set.failover();
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await set.masterPort()) === oldMaster) await sleep(50);
+    assert.notEqual(await set.masterPort(), oldMaster, "the Sentinels switched masters");
+    const switchedAt = performance.now();
+    await waitFor(
+      "an acknowledged enqueue after the switch",
+      () => load.acknowledged.some((a) => a.at > switchedAt + 500),
+      20_000,
+    ).catch(() =>
+      assert.fail(
+        `no enqueue acknowledged after the switch; last errors: ${load.refused
+          .slice(-3)
+          .map((r) => r.error)
+          .join(" | ")}`,
+      ),
+    );
+    await load.stop();
+    await everythingWorks(load, "switch");
+    const missing = () => load.acknowledged.filter((a) => !load.ran.has(a.seq));
+    await waitFor("every acknowledged job to run", () => missing().length === 0, 20_000).catch(() =>
+      assert.fail(`${missing().length} acknowledged jobs never ran`),
+    );
+    console.log(
+      `Sentinel failover (asked for): masters switched ${Math.round(switchedAt - startedAt)} ms after SENTINEL FAILOVER; ${load.refused.filter((r) => r.at > startedAt).length} enqueues refused meanwhile`,
+    );
+  });
+});
+
+describe("Redis with the append-only file: jobs survive a restart", { skip: skip ?? false }, () => {
+  test("waiting and delayed jobs are there after a restart, and after a kill", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "obiente-aof-"));
+    const port = await freePort();
+    let server: ReturnType<typeof spawn> | undefined;
+    const start = async () => {
+      server = spawn(
+        "redis-server",
+        ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""]
+          // What the stack's redis image runs with.
+          .concat(["--appendonly", "yes", "--appendfsync", "everysec"]),
+        { stdio: "ignore" },
+      );
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
+        probe.on("error", () => undefined); // refused while the server starts
+        try {
+          await probe.connect();
+          // Loading the AOF answers LOADING: wait for it to finish.
+          await probe.ping();
+          return;
+        } catch {
+          if (Date.now() > deadline) throw new Error("redis-server did not start");
+          await sleep(50);
+        } finally {
+          probe.disconnect();
+        }
+      }
+    };
+    const stop = async (signal: NodeJS.Signals) => {
+      const exited = new Promise((resolve) => server?.once("exit", resolve));
+      server?.kill(signal);
+      await exited;
+    };
+    t.after(async () => {
+      if (server?.exitCode === null) await stop("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await start();
+    const url = `redis://127.0.0.1:${port}`;
+    const prefix = "obiente-aof-test:";
+    const counts = async () => {
+      // BullMQ's own view of the queue the platform's adapter writes ("jobs", under our prefix).
+      const connection = new Redis(url, { maxRetriesPerRequest: null });
+      const queue = new Queue("jobs", { connection, prefix: `${prefix}{bullmq}` });
+      try {
+        return await queue.getJobCounts("waiting", "delayed");
+      } finally {
+        await queue.close();
+        connection.disconnect();
+      }
+    };
+
+    let services: PlatformServices = await createPlatformServices({
+      redisUrl: url,
+      keyPrefix: prefix,
+    });
+    for (let i = 0; i < 5; i++) await services.queue.enqueue("now", { i });
+    for (let i = 0; i < 5; i++) await services.queue.enqueue("later", { i }, { delayMs: 600_000 });
+    await services.close();
+    assert.deepEqual(await counts(), { waiting: 5, delayed: 5 });
+
+    await stop("SIGTERM");
+    await start();
+    assert.deepEqual(await counts(), { waiting: 5, delayed: 5 }, "after a restart");
+
+    services = await createPlatformServices({ redisUrl: url, keyPrefix: prefix });
+    await services.queue.enqueue("now", { i: 5 });
+    await services.close();
+    // appendfsync everysec: what was written more than a second before a crash is on disk.
+    await sleep(1_500);
+    await stop("SIGKILL");
+    await start();
+    assert.deepEqual(await counts(), { waiting: 6, delayed: 5 }, "after a kill");
+
+    // And they run.
+    services = await createPlatformServices({ redisUrl: url, keyPrefix: prefix });
+    const ran: string[] = [];
+    services.queue.process(async (job) => void ran.push(job.name), { concurrency: 4 });
+    await waitFor("the waiting jobs", () => ran.length === 6, 10_000);
+    await services.close();
+  });
+});
