@@ -144,6 +144,35 @@ describe("plans: the PlanBuild RPC and obiente plan", () => {
     await planner().deleteDeployment({ id: deployment.id });
   });
 
+  it("CreateDeployment with redeploy_existing: a root directory or Dockerfile given replaces the deployment's, an empty one keeps it", async () => {
+    const create = (fields: { rootDirectory?: string; dockerfilePath?: string }) =>
+      planner().createDeployment({
+        projectId,
+        name: "mono",
+        gitRepo: repo.url,
+        branch: "main",
+        redeployExisting: true,
+        ...fields,
+      });
+    const first = await create({ rootDirectory: "docs", dockerfilePath: "docs/Dockerfile.web" });
+    assert.equal(first.redeployed, false);
+    assert.ok(first.deployment);
+    const kept = await create({});
+    assert.equal(kept.redeployed, true);
+    assert.equal(kept.deployment?.rootDirectory, "docs");
+    assert.equal(kept.deployment?.dockerfilePath, "docs/Dockerfile.web");
+    const moved = await create({ rootDirectory: "web/" });
+    assert.equal(moved.redeployed, true);
+    assert.equal(moved.deployment?.rootDirectory, "web", "the request's, normalised");
+    assert.equal(moved.deployment?.dockerfilePath, "docs/Dockerfile.web");
+    await rejects(create({ rootDirectory: "../outside" }), Code.InvalidArgument, /root_directory/);
+    const [again] = (await planner().listDeployments({ projectId })).deployments.filter(
+      (d) => d.name === "mono",
+    );
+    assert.equal(again?.rootDirectory, "web", "a refused request changes nothing");
+    await planner().deleteDeployment({ id: first.deployment.id });
+  });
+
   it("PlanBuild refuses, with the right code and what it looked for", async () => {
     await rejects(
       plan({ projectId, gitRepo: repo.url }),
