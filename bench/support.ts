@@ -24,7 +24,7 @@ import { DEFAULT_DOCKER_HOST, dockerOptions } from "../src/runtime/docker-host.j
 import { builds, type DeploymentStatusName, deployments } from "../src/store/schema.js";
 import { startTestPlatform, type TestPlatform } from "../test/helpers/api.js";
 import { requestByHost } from "../test/helpers/caddy.js";
-import { BUSYBOX_IMAGE, NODE_IMAGE } from "../test/helpers/git-fixtures.js";
+import { CADDY_IMAGE, NODE_IMAGE } from "../test/helpers/git-fixtures.js";
 
 export { commitToBranch } from "../test/helpers/deploy-harness.js";
 
@@ -198,7 +198,7 @@ export async function startBenchPlatform(env: Record<string, string> = {}): Prom
       ROLES: "api,controller,agent,edge",
       GIT_ALLOW_FILE: "true",
       NODE_BASE_IMAGE: NODE_IMAGE,
-      STATIC_BASE_IMAGE: BUSYBOX_IMAGE,
+      STATIC_BASE_IMAGE: CADDY_IMAGE,
       EDGE_PORT: "0",
       STOP_TIMEOUT_SECONDS: "1",
       ORPHAN_POLICY: "keep",

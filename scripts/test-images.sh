@@ -3,6 +3,8 @@
 # use, since no registry is reachable here:
 #   obiente-test/busybox:latest  busybox-static with its applets; `busybox httpd` serves files
 #   obiente-test/node:latest     the host's node binary and the libraries it links, plus busybox
+#   obiente-test/caddy:latest    the host's caddy (Debian's, 2.6) and its libraries, plus busybox:
+#                                the static server stage of generated Dockerfiles (caddy:2-alpine)
 # Usage: scripts/test-images.sh [DOCKER_HOST]   (idempotent: skips images that exist)
 set -euo pipefail
 if [ -n "${1:-}" ]; then export DOCKER_HOST="$1"; fi
@@ -52,4 +54,20 @@ if ! have obiente-test/node:latest; then
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
   tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/local/bin:/bin' -c 'CMD ["node"]' - obiente-test/node:latest >/dev/null
   echo "built obiente-test/node:latest"
+fi
+
+if ! have obiente-test/caddy:latest; then
+  root="$work/caddy"
+  busybox_root "$root"
+  caddy_bin=$(readlink -f "$(command -v caddy)")
+  mkdir -p "$root/usr/bin" "$root/etc/caddy" "$root/data" "$root/config" "$root/srv"
+  cp "$caddy_bin" "$root/usr/bin/caddy"
+  for lib in $(ldd "$caddy_bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  # Where the official caddy image keeps its state.
+  tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/bin:/bin' -c 'ENV XDG_CONFIG_HOME=/config' \
+    -c 'ENV XDG_DATA_HOME=/data' -c 'CMD ["caddy", "version"]' - obiente-test/caddy:latest >/dev/null
+  echo "built obiente-test/caddy:latest"
 fi

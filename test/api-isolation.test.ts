@@ -357,6 +357,18 @@ const deploymentCases: Table<typeof DeploymentService> = {
         ),
     ],
   },
+  planBuild: {
+    // Planning clones the repository: the role that may deploy.
+    needs: "write",
+    calls: [
+      (c, ids) => c.deployment.planBuild({ deploymentId: ids.deployment }),
+      (c, ids) =>
+        c.deployment.planBuild({
+          projectId: ids.project,
+          gitRepo: "https://git.example.com/intruder/app.git",
+        }),
+    ],
+  },
   explainPlacement: {
     needs: "runtime",
     calls: [(c, ids) => c.deployment.explainPlacement({ deploymentId: ids.deployment })],

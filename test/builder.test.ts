@@ -22,6 +22,7 @@ import {
 import { DomainError } from "../src/domain/errors.js";
 import {
   BUSYBOX_IMAGE,
+  CADDY_IMAGE,
   FIXTURE_CONTENT,
   type FixtureRepo,
   makeFixtureRepo,
@@ -107,7 +108,7 @@ describe("builder (real git CLI, real Docker engine)", () => {
   const buildIds: string[] = [];
 
   before(async () => {
-    for (const image of [BUSYBOX_IMAGE, NODE_IMAGE]) {
+    for (const image of [BUSYBOX_IMAGE, NODE_IMAGE, CADDY_IMAGE]) {
       await docker
         .getImage(image)
         .inspect()
@@ -154,7 +155,7 @@ describe("builder (real git CLI, real Docker engine)", () => {
       branch,
       workRoot,
       limits: { timeoutMs: 120_000, maxRepoBytes: 50 * 1024 * 1024 },
-      images: { nodeImage: NODE_IMAGE, staticImage: BUSYBOX_IMAGE },
+      images: { nodeImage: NODE_IMAGE, staticImage: CADDY_IMAGE },
       allowFile: true,
       onLog: (line) => logs.push(line),
       networkMode: "none",
@@ -219,6 +220,7 @@ describe("builder (real git CLI, real Docker engine)", () => {
             assert.ok(!files.includes("secret.txt"), ".dockerignore is honoured");
             assert.ok(!files.includes("NOTES.md"), ".dockerignore patterns are honoured");
             assert.ok(!files.includes(".git"), "git's metadata is not sent");
+            assert.ok(!files.includes(".obiente-build"), "the builder's own files stay out");
           }
         } finally {
           await container.remove({ force: true });

@@ -32,7 +32,7 @@ import { eventually } from "./helpers/caddy.js";
 import { freshPostgresUrl } from "./helpers/databases.js";
 import { containersOf, Leftovers, waitForStatus } from "./helpers/deploy-harness.js";
 import {
-  BUSYBOX_IMAGE,
+  CADDY_IMAGE,
   type FixtureRepo,
   makeFixtureRepo,
   NODE_IMAGE,
@@ -77,7 +77,7 @@ describe("two controllers on one leader lock", () => {
         ROLES: "api,controller,agent",
         GIT_ALLOW_FILE: "true",
         NODE_BASE_IMAGE: NODE_IMAGE,
-        STATIC_BASE_IMAGE: BUSYBOX_IMAGE,
+        STATIC_BASE_IMAGE: CADDY_IMAGE,
         // A shared engine: never remove what another platform runs.
         ORPHAN_POLICY: "keep",
         STOP_TIMEOUT_SECONDS: "2",

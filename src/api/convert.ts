@@ -184,6 +184,8 @@ export function deploymentToProto(row: DeploymentRow, urlOf: UrlOf) {
     gitRepo: stripCredentials(row.gitRepo),
     hasGitCredential: row.hasGitCredential,
     branch: row.branch,
+    rootDirectory: row.rootDirectory,
+    dockerfilePath: row.dockerfilePath,
     status: statusToProto(row.status),
     statusMessage: row.statusMessage,
     replicas: row.replicas,

@@ -29,6 +29,7 @@ import { Placer } from "../controller/placement.js";
 import { Reconciler } from "../controller/reconciler.js";
 import { RouteSync } from "../controller/routing.js";
 import type { AppContext } from "../core/index.js";
+import { detectOptionsOf } from "../deployments/plan-service.js";
 import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
@@ -255,9 +256,10 @@ export async function startDeploying(
           maxLogChars: config.BUILD_LOG_MAX_KB * 1024,
         },
         knownHostsFile: join(resolve(config.DATA_DIR), "ssh", "known_hosts"),
-        images: { nodeImage: config.NODE_BASE_IMAGE, staticImage: config.STATIC_BASE_IMAGE },
+        images: detectOptionsOf(config),
         allowFile: config.GIT_ALLOW_FILE,
       },
+      caBundleFile: config.BUILD_CA_BUNDLE,
       logger: ctx.logger,
     });
     const runtimePort: RuntimePort = swarm

@@ -5,7 +5,7 @@
  * `<workRoot>/<buildId>`, removed at the end whatever happens; a failed, timed-out or cancelled
  * build also removes every image and container it made.
  */
-import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
@@ -13,13 +13,14 @@ import { DomainError, failedPrecondition, invalidArgument, unavailable } from ".
 import { LABEL_PREFIX, LABELS } from "../domain/labels.js";
 import { uuid, branch as validBranch, gitRepo as validGitRepo } from "../domain/validation.js";
 import { stopReason } from "./abort.js";
+import type { DetectOptions } from "./base-images.js";
 import { type BuildMessage, LineSplitter, readBuildStream } from "./build-stream.js";
-import { packContext } from "./context.js";
-import { type BuildKind, type BuildPlan, type DetectOptions, detectBuild } from "./detect.js";
 import { measureTree } from "./disk-usage.js";
-import { checkDockerfile, checkDockerfileFile } from "./dockerfile-rules.js";
+import { checkDockerfile } from "./dockerfile-rules.js";
 import { cloneShallow, type HttpCredential, redactUrl, type SshKey } from "./git.js";
 import { BoundedLog, guardLog, type LogSink } from "./log-sink.js";
+import type { BuildKind, BuildPlan } from "./plan.js";
+import { packPlan, planCheckout } from "./plan-source.js";
 import { formatBytes, formatSeconds } from "./units.js";
 
 export const BUILD_ID_LABEL = LABELS.buildId;
@@ -77,8 +78,14 @@ export interface BuildImageOptions {
   /** Where builds work; each gets `<workRoot>/<buildId>`, removed when it ends. */
   workRoot: string;
   limits: BuildLimits;
-  /** Base images (and the static command) of generated Dockerfiles. */
+  /** Base images of generated Dockerfiles. */
   images: DetectOptions;
+  /** The build context inside the repository (the deployment's root_directory); its root when absent. */
+  rootDirectory?: string;
+  /** The deployment's Dockerfile, from the repository's root (dockerfile_path). */
+  dockerfilePath?: string;
+  /** PEM certificates the build stages of generated Dockerfiles trust (BUILD_CA_BUNDLE's text). */
+  caBundle?: string;
   /** Whether file:// repositories are allowed (the platform's GIT_ALLOW_FILE). */
   allowFile: boolean;
   /** Each line of the build's output: git, the plan, Docker's steps, the outcome. */
@@ -108,8 +115,6 @@ export interface BuiltImage {
   /** The port the app listens on: the image's exposed TCP port, else the plan's. */
   port: number;
 }
-
-const MAX_PACKAGE_JSON_BYTES = 1024 * 1024;
 
 export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
   // Every input is checked before anything is written or started.
@@ -176,19 +181,16 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     throwIfAborted(signal);
     await checkWorkFolder(workDir, limits);
 
-    const plan = detectBuild(await describeRoot(checkout), options.images);
-    log(describePlan(plan));
-    if (plan.kind === "dockerfile") {
-      await checkDockerfileFile(join(checkout, plan.dockerfileName), plan.dockerfileName);
-    } else checkDockerfile(plan.dockerfile, plan.dockerfileName);
-    const context = await packContext({
-      dir: checkout,
-      extraFiles:
-        plan.kind === "dockerfile"
-          ? []
-          : [{ name: plan.dockerfileName, contents: plan.dockerfile }],
-      alwaysInclude: [plan.dockerfileName],
+    const checkoutPlan = await planCheckout(checkout, options, {
+      ...options.images,
+      caBundle: options.caBundle !== undefined,
     });
+    const { plan } = checkoutPlan;
+    for (const line of describePlan(plan)) log(line);
+    // The text the plan read (the repository's own Dockerfile too, also one from outside the
+    // root directory), which is what Docker is given.
+    checkDockerfile(plan.dockerfile, plan.dockerfilePath);
+    const context = await packPlan(checkoutPlan, options.caBundle);
     throwIfAborted(signal);
 
     const tag = `obiente/${deploymentId}:${commitSha.slice(0, 12)}`;
@@ -200,7 +202,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       await runDockerBuild(docker, context.stream, trace, signal, {
         t: tag,
         labels: { [BUILD_ID_LABEL]: buildId, [DEPLOYMENT_ID_LABEL]: deploymentId },
-        dockerfile: plan.dockerfileName,
+        dockerfile: plan.dockerfilePath,
         rm: true,
         forcerm: true,
         pull: false,
@@ -368,30 +370,15 @@ function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw stopReason(signal);
 }
 
-/** The root's entry names, and package.json parsed when there is one. */
-async function describeRoot(dir: string): Promise<{ files: string[]; packageJson?: unknown }> {
-  const files = (await readdir(dir)).filter((name) => name !== ".git");
-  if (!files.includes("package.json")) return { files };
-  const path = join(dir, "package.json");
-  const stats = await lstat(path);
-  if (!stats.isFile()) throw failedPrecondition("package.json must be a regular file");
-  if (stats.size > MAX_PACKAGE_JSON_BYTES) throw failedPrecondition("package.json is over 1 MB");
-  try {
-    return { files, packageJson: JSON.parse(await readFile(path, "utf8")) };
-  } catch (error) {
-    throw failedPrecondition(`package.json is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-function describePlan(plan: BuildPlan): string {
-  switch (plan.kind) {
-    case "dockerfile":
-      return `building with the repository's ${plan.dockerfileName}`;
-    case "node":
-      return `no Dockerfile; package.json found: building a Node.js app with a generated ${plan.dockerfileName}`;
-    case "static":
-      return `no Dockerfile or package.json; index.html found: building a static site with a generated ${plan.dockerfileName}`;
-  }
+/** The plan in the build's log: the stack, then each reason. */
+function describePlan(plan: BuildPlan): string[] {
+  const how = plan.generated
+    ? `building with a Dockerfile written for it (${plan.dockerfilePath})`
+    : `building with ${plan.dockerfilePath}`;
+  return [
+    `plan: ${plan.stack}; ${how}`,
+    ...plan.reasons.map((r) => `  ${r.file === "" ? "" : `${r.file}: `}${r.detail}`),
+  ];
 }
 
 /** Sends the context, reads the engine's JSON messages to the end, and fails on its error. */

@@ -8,6 +8,10 @@ export interface BuildRequest {
   httpCredential?: { username: string; password: string };
   /** The project's deploy key, for ssh remotes (the only key ssh may offer). */
   sshKey?: { privateKeyPem: string };
+  /** The build context inside the repository; its root when empty. */
+  rootDirectory?: string;
+  /** The Dockerfile, from the repository's root; detected when empty. */
+  dockerfilePath?: string;
   onLog(line: string): void;
   signal?: AbortSignal;
 }

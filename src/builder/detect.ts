@@ -1,168 +1,248 @@
 /**
- * Decides how to build a repository from what sits at its root: its own Dockerfile, or a Dockerfile
- * the builder writes for the stack it recognises (Node.js, static site). Pure: the caller lists the
- * files and parses package.json.
+ * Decides how to build a source tree: the repository's own Dockerfile, or a Dockerfile written
+ * for the stack recognised — Node.js (servers, and frameworks whose build is a static site),
+ * Python, Go, a plain static site. Pure: files in, plan out; read-source.ts reads the files.
+ *
+ * The order, each step with the files that decide it:
+ *   1. a Dockerfile: the deployment's dockerfile_path, else Dockerfile / dockerfile at the root
+ *   2. package.json: Node.js (a Python app with Node.js tooling only goes on to 3)
+ *   3. requirements.txt, pyproject.toml, Pipfile, manage.py: Python
+ *   4. go.mod: Go
+ *   5. index.html at the root, in public/ or in dist/: a static site
+ * A Procfile's web: line, when there is one, is how 2–4 start.
  */
-import { failedPrecondition, invalidArgument } from "../domain/errors.js";
+import { DomainError, failedPrecondition } from "../domain/errors.js";
+import {
+  baseImage,
+  DEFAULT_IMAGES,
+  DEFAULT_NODE_MAJOR,
+  type DetectOptions,
+} from "./base-images.js";
+import { analyzeGo } from "./detect-go.js";
+import { analyzeNode } from "./detect-node.js";
+import { analyzePython, PYTHON_MARKERS } from "./detect-python.js";
+import { goDockerfile } from "./dockerfile-go.js";
+import { header } from "./dockerfile-lines.js";
+import { nodeDockerfile } from "./dockerfile-node.js";
+import { pythonDockerfile } from "./dockerfile-python.js";
+import { caddyfileOf, STATIC_COMMAND, staticStage } from "./dockerfile-static.js";
+import {
+  APP_PORT,
+  type BuildPlan,
+  GENERATED_DIR,
+  GENERATED_DOCKERFILE,
+  type PlanReason,
+} from "./plan.js";
+import { webCommand } from "./procfile.js";
+import type { SourceTree } from "./source-tree.js";
 
-export type BuildKind = "dockerfile" | "node" | "static";
-
-/** The port generated images listen on (and tell the app through $PORT). */
-export const APP_PORT = 8080;
-/** The name the generated Dockerfile gets in the build context. */
-export const GENERATED_DOCKERFILE = "Dockerfile.obiente";
-export const DEFAULT_STATIC_ROOT = "/www";
-
-export interface DetectOptions {
-  /** Base image of generated Node.js Dockerfiles (node and npm on its PATH), e.g. node:20-alpine. */
-  nodeImage: string;
-  /** Base image of generated static-site Dockerfiles, e.g. busybox. */
-  staticImage: string;
-  /**
-   * The static image's command, exec form, serving `staticRoot` on `staticPort`. Defaults to
-   * `busybox httpd -f -p <port> -h <root>`; an nginx or caddy image needs its own.
-   */
-  staticCommand?: readonly string[] | undefined;
-  /** Where the site's files are copied in the static image. Default /www. */
-  staticRoot?: string | undefined;
-  /** The port the static command listens on. Default 8080. */
-  staticPort?: number | undefined;
-}
+export type { DetectOptions } from "./base-images.js";
 
 export interface DetectInput {
-  /** Names of the entries at the repository's root. */
-  files: readonly string[];
-  /** package.json, parsed, when the root has one. */
-  packageJson?: unknown;
-}
-
-export type BuildPlan =
-  | {
-      kind: "dockerfile";
-      /** The repository's Dockerfile, by its name in the build context. */
-      dockerfileName: string;
-      /** The port to assume when the image exposes none. */
-      port: number;
-    }
-  | {
-      kind: "node" | "static";
-      dockerfileName: typeof GENERATED_DOCKERFILE;
-      /** The Dockerfile the builder wrote. */
-      dockerfile: string;
-      port: number;
-    };
-
-export function defaultStaticCommand(root: string, port: number): string[] {
-  return ["busybox", "httpd", "-f", "-p", String(port), "-h", root];
+  /** The build context: the repository's root, or the deployment's root directory. */
+  tree: SourceTree;
+  /**
+   * The deployment's dockerfile_path, read: its path as the deployment names it (from the
+   * repository's root), its text, and its path in the build context when it lies inside it.
+   */
+  dockerfile?: { path: string; contents: string; contextPath?: string | undefined } | undefined;
+  /** The deployment's root directory, when the context is not the repository's root: for messages. */
+  rootDirectory?: string | undefined;
 }
 
 export function detectBuild(input: DetectInput, options: DetectOptions): BuildPlan {
-  const files = new Set(input.files);
+  const { tree } = input;
+  const files = new Set(tree.files);
+  const reasons: PlanReason[] = [];
+
+  if (input.dockerfile !== undefined) {
+    const { path, contents, contextPath } = input.dockerfile;
+    return ownDockerfile(contextPath ?? GENERATED_DOCKERFILE, contents, [
+      {
+        file: path,
+        detail: `the deployment's dockerfile_path${contextPath === undefined ? " (outside the root directory: sent with the context)" : ""}`,
+      },
+    ]);
+  }
   // Docker's own lookup: Dockerfile, then dockerfile.
   const own = ["Dockerfile", "dockerfile"].find((name) => files.has(name));
-  if (own !== undefined) return { kind: "dockerfile", dockerfileName: own, port: APP_PORT };
+  if (own !== undefined) {
+    return ownDockerfile(own, tree.contents.get(own) ?? "", [
+      { file: own, detail: "the repository's own Dockerfile: built as it is" },
+    ]);
+  }
+
+  const procfile = tree.contents.get("Procfile");
+  const procfileWeb = procfile === undefined ? undefined : webCommand(procfile);
+  const python = PYTHON_MARKERS.filter((file) => files.has(file));
+
   if (files.has("package.json")) {
-    return {
-      kind: "node",
-      dockerfileName: GENERATED_DOCKERFILE,
-      dockerfile: nodeDockerfile(files, input.packageJson, options.nodeImage),
-      port: APP_PORT,
-    };
+    try {
+      return nodePlan(tree, reasons, options, procfileWeb);
+    } catch (error) {
+      // package.json beside a Python app's manifests and nothing Node.js can start: Python's.
+      const nothingToStart =
+        error instanceof DomainError && /has no "start" script/.test(error.message);
+      if (!nothingToStart || python.length === 0) throw error;
+      reasons.length = 0;
+      reasons.push({
+        file: "package.json",
+        detail: "nothing Node.js can start: the Node.js tooling of a Python app",
+      });
+    }
   }
-  if (files.has("index.html")) {
-    const port = options.staticPort ?? APP_PORT;
-    return {
-      kind: "static",
-      dockerfileName: GENERATED_DOCKERFILE,
-      dockerfile: staticDockerfile(options, port),
-      port,
-    };
+  if (python.length > 0) {
+    reasons.push({ file: python[0] as string, detail: "a Python app" });
+    const app = analyzePython(tree, reasons, { procfileWeb });
+    const stack = `Python ${app.version} · ${app.framework}`;
+    const image = baseImage("Python image", options.pythonImage ?? DEFAULT_IMAGES.pythonImage, {
+      version: app.version,
+    });
+    return generated(
+      "python",
+      stack,
+      reasons,
+      pythonDockerfile(app, image, stack, options.caBundle === true),
+      [],
+      app.command,
+    );
+  }
+  if (files.has("go.mod")) {
+    const app = analyzeGo(tree, reasons, { procfileWeb });
+    const stack = `Go ${app.version}`;
+    const dockerfile = goDockerfile(
+      app,
+      {
+        build: baseImage("Go image", options.goImage ?? DEFAULT_IMAGES.goImage, {
+          version: app.version,
+        }),
+        runtime: baseImage(
+          "Go runtime image",
+          options.goRuntimeImage ?? DEFAULT_IMAGES.goRuntimeImage,
+        ),
+      },
+      stack,
+      options.caBundle === true,
+      files.has("vendor/modules.txt"),
+    );
+    return generated("go", stack, reasons, dockerfile, [], app.command);
+  }
+  const site = ["index.html", "public/index.html", "dist/index.html"].find((file) =>
+    files.has(file),
+  );
+  if (site !== undefined) {
+    const dir = site === "index.html" ? "." : site.slice(0, -"/index.html".length);
+    reasons.push({
+      file: site,
+      detail: `a static site, served from ${dir === "." ? "the root" : `${dir}/`}`,
+    });
+    return staticPlan(dir, reasons, options);
+  }
+  if (procfileWeb !== undefined) {
+    throw failedPrecondition(
+      "the Procfile says how to start the app, but nothing says how to build it: no package.json, requirements.txt, pyproject.toml, Pipfile or go.mod (or add a Dockerfile)",
+    );
   }
   throw failedPrecondition(
-    "cannot tell how to build this repository: its root has no Dockerfile, no package.json (Node.js) and no index.html (static site)",
+    `cannot tell how to build ${input.rootDirectory ? `root_directory "${input.rootDirectory}"` : "this repository"}: it has no Dockerfile, no package.json (Node.js), no requirements.txt, pyproject.toml or Pipfile (Python), no go.mod (Go) and no index.html (static site) at its root, in public/ or in dist/`,
   );
 }
 
-interface PackageJson {
-  scripts: Record<string, unknown>;
-  main: unknown;
-}
-
-function nodeDockerfile(files: Set<string>, packageJson: unknown, image: string): string {
-  const pkg = asPackageJson(packageJson);
-  const hasScript = (name: string) => typeof pkg.scripts[name] === "string";
-  const lockfiles = ["package-lock.json", "npm-shrinkwrap.json"].filter((name) => files.has(name));
-  const manifests = files.has("npm-shrinkwrap.json")
-    ? "package*.json npm-shrinkwrap.json"
-    : "package*.json";
-  const install = lockfiles.length > 0 ? "npm ci" : "npm install";
-  return [
-    "# Written by Obiente Cloud for a Node.js app (package.json).",
-    `FROM ${imageReference("node image", image)}`,
-    "WORKDIR /app",
-    // Builds stay offline-friendly and quiet: no update check against the registry.
-    "ENV NPM_CONFIG_UPDATE_NOTIFIER=false",
-    // Dependencies first, so that the install layer is reused while they do not change.
-    `COPY ${manifests} ./`,
-    `RUN ${install} --no-audit --no-fund`,
-    "COPY . .",
-    ...(hasScript("build") ? ["RUN npm run build"] : []),
-    `ENV NODE_ENV=production PORT=${APP_PORT}`,
-    `EXPOSE ${APP_PORT}`,
-    `CMD ${JSON.stringify(nodeCommand(files, pkg, hasScript("start")))}`,
-    "",
-  ].join("\n");
-}
-
-function nodeCommand(files: Set<string>, pkg: PackageJson, hasStart: boolean): string[] {
-  if (hasStart) return ["npm", "start"];
-  if (typeof pkg.main === "string" && pkg.main.trim().length > 0) return ["node", pkg.main.trim()];
-  // What npm start itself falls back to, then node's own default entry point.
-  for (const entry of ["server.js", "index.js"]) {
-    if (files.has(entry)) return ["node", entry];
-  }
-  throw failedPrecondition(
-    'package.json has no "start" script and no "main", and there is no server.js or index.js: add a start script that runs the app',
+function nodePlan(
+  tree: SourceTree,
+  reasons: PlanReason[],
+  options: DetectOptions,
+  procfileWeb: string | undefined,
+): BuildPlan {
+  const app = analyzeNode(tree, reasons, {
+    defaultMajor: options.nodeMajor ?? DEFAULT_NODE_MAJOR,
+    procfileWeb,
+  });
+  const { output } = app;
+  if (output.kind === "static" && output.asIs === true)
+    return staticPlan(output.dir, reasons, options);
+  const bun = app.packageManager.name === "bun";
+  const runtime = bun ? "Bun" : `Node.js ${app.major}`;
+  const stack = `${runtime} · ${app.packageManager.name === "yarn-berry" ? "yarn (berry)" : app.packageManager.name} · ${app.framework}`;
+  const build = bun
+    ? baseImage("Bun image", options.bunImage ?? DEFAULT_IMAGES.bunImage)
+    : baseImage("node image", options.nodeImage, { major: app.major as number });
+  const { dockerfile, files } = nodeDockerfile(
+    app,
+    {
+      build,
+      static: output.kind === "static" ? baseImage("static image", options.staticImage) : "",
+    },
+    stack,
+    options.caBundle === true,
+  );
+  const command = output.kind === "static" ? STATIC_COMMAND : output.command;
+  return generated(
+    output.kind === "static" ? "static" : "node",
+    stack,
+    reasons,
+    dockerfile,
+    files,
+    command,
   );
 }
 
-function asPackageJson(value: unknown): PackageJson {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw failedPrecondition("package.json must hold a JSON object");
-  }
-  const record = value as Record<string, unknown>;
-  const scripts = record.scripts ?? {};
-  if (typeof scripts !== "object" || scripts === null || Array.isArray(scripts)) {
-    throw failedPrecondition('package.json "scripts" must be an object');
-  }
-  return { scripts: scripts as Record<string, unknown>, main: record.main };
+/** A folder of the sources served as it is, by the static server. */
+function staticPlan(dir: string, reasons: PlanReason[], options: DetectOptions): BuildPlan {
+  const image = baseImage("static image", options.staticImage);
+  const lines =
+    dir === "."
+      ? [
+          // The builder's own files are in the context's root: a first stage leaves them out.
+          `FROM ${image} AS site`,
+          "COPY . /srv",
+          `RUN rm -rf /srv/${GENERATED_DIR}`,
+          "",
+          ...staticStage(image, (root) => `COPY --from=site /srv ${root}`),
+        ]
+      : staticStage(image, (root) => `COPY ${dir}/ ${root}/`);
+  const dockerfile = `${[header("a static site"), ...lines].join("\n")}\n`;
+  return generated(
+    "static",
+    "static site",
+    reasons,
+    dockerfile,
+    [caddyfileOf(undefined)],
+    STATIC_COMMAND,
+  );
 }
 
-function staticDockerfile(options: DetectOptions, port: number): string {
-  const root = options.staticRoot ?? DEFAULT_STATIC_ROOT;
-  if (!/^\/[A-Za-z0-9._/-]*$/.test(root)) {
-    throw invalidArgument(`static root "${root}" must be an absolute path of plain characters`);
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw invalidArgument(`static port ${port} must be between 1 and 65535`);
-  }
-  const command = options.staticCommand ?? defaultStaticCommand(root, port);
-  if (command.length === 0) throw invalidArgument("the static command must not be empty");
-  return [
-    "# Written by Obiente Cloud for a static site (index.html).",
-    `FROM ${imageReference("static image", options.staticImage)}`,
-    `COPY . ${root}`,
-    `EXPOSE ${port}`,
-    // Exec form: JSON strings cannot break out of the line.
-    `CMD ${JSON.stringify(command)}`,
-    "",
-  ].join("\n");
+function ownDockerfile(path: string, contents: string, reasons: PlanReason[]): BuildPlan {
+  return {
+    kind: "dockerfile",
+    stack: "Dockerfile",
+    reasons,
+    dockerfile: contents,
+    dockerfilePath: path,
+    generated: false,
+    files: [],
+    port: APP_PORT,
+    command: [],
+  };
 }
 
-/** An image reference as it may appear after FROM: one word of the characters references use. */
-function imageReference(what: string, value: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/.test(value)) {
-    throw invalidArgument(`${what} "${value}" is not a valid image reference`);
-  }
-  return value;
+function generated(
+  kind: BuildPlan["kind"],
+  stack: string,
+  reasons: PlanReason[],
+  dockerfile: string,
+  files: BuildPlan["files"],
+  command: readonly string[],
+): BuildPlan {
+  return {
+    kind,
+    stack,
+    reasons,
+    dockerfile,
+    dockerfilePath: GENERATED_DOCKERFILE,
+    generated: true,
+    files,
+    port: APP_PORT,
+    command: [...command],
+  };
 }

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DomainError } from "../domain/errors.js";
-import { defaultStaticCommand, detectBuild } from "./detect.js";
+import { detectBuild } from "./detect.js";
 import { addSources, checkDockerfile, parseInstructions } from "./dockerfile-rules.js";
+import { treeOf } from "./source-tree.js";
 
 const refused = (text: string) => {
   assert.throws(
@@ -76,20 +77,22 @@ test("instructions: directives, continuations, comments inside continuations", (
 });
 
 test("the Dockerfiles the builder generates pass", () => {
-  const options = { nodeImage: "node:20-alpine", staticImage: "busybox" };
-  const plans = [
-    detectBuild(
-      { files: ["package.json"], packageJson: { scripts: { start: "node ." } } },
-      options,
-    ),
-    detectBuild({ files: ["index.html"] }, options),
-    detectBuild(
-      { files: ["index.html"] },
-      { ...options, staticCommand: defaultStaticCommand("/www", 8080) },
-    ),
+  const options = { nodeImage: "node:{major}-bookworm-slim", staticImage: "caddy:2-alpine" };
+  const pkg = (value: unknown) => JSON.stringify(value);
+  const apps: Array<Record<string, string>> = [
+    { "package.json": pkg({ scripts: { start: "node ." } }) },
+    {
+      "package.json": pkg({ scripts: { build: "vite build" }, devDependencies: { vite: "5" } }),
+      "package-lock.json": "{}",
+    },
+    { "index.html": "" },
+    { "requirements.txt": "flask\n", "app.py": "app = Flask(__name__)\n" },
+    { "go.mod": "module example.com/app\n\ngo 1.22\n", "main.go": "package main\n" },
   ];
+  const plans = apps.map((files) => detectBuild({ tree: treeOf(files) }, options));
+  plans.push(detectBuild({ tree: treeOf({ "index.html": "" }) }, { ...options, caBundle: true }));
   for (const plan of plans) {
-    assert.notEqual(plan.kind, "dockerfile");
-    if (plan.kind !== "dockerfile") checkDockerfile(plan.dockerfile, plan.dockerfileName);
+    assert.equal(plan.generated, true, plan.stack);
+    checkDockerfile(plan.dockerfile, plan.dockerfilePath);
   }
 });

@@ -9,13 +9,10 @@
  *
  * The instructions are read as Docker reads them: the `escape` parser directive, line
  * continuations (with comment lines inside them dropped), flags such as `--chown=…`, and the
- * JSON form `ADD ["src", "dest"]`. Pure, but for reading the file (checkDockerfileFile).
+ * JSON form `ADD ["src", "dest"]`. Pure: the builder passes the text its plan read (the
+ * repository's own Dockerfile too, a regular file of at most 1 MB, symlinks never followed).
  */
-import { lstat, readFile } from "node:fs/promises";
 import { failedPrecondition } from "../domain/errors.js";
-
-/** Docker itself refuses larger Dockerfiles in practice; this bounds what is read. */
-const MAX_DOCKERFILE_BYTES = 1024 * 1024;
 
 export interface Instruction {
   /** Upper case: "ADD", "RUN", … */
@@ -112,14 +109,6 @@ export function checkDockerfile(text: string, name = "Dockerfile"): void {
       `${name} line ${instruction.line}: ADD from a URL (${clip(remote)}) is not allowed: the builder would fetch it from the platform's own network. Download it in a RUN step instead (RUN wget -O /dest ${clip(remote)}), or add the file to the repository.`,
     );
   }
-}
-
-/** checkDockerfile on the file at `path` (a regular file of at most 1 MB). */
-export async function checkDockerfileFile(path: string, name: string): Promise<void> {
-  const stats = await lstat(path);
-  if (!stats.isFile()) throw failedPrecondition(`${name} must be a regular file`);
-  if (stats.size > MAX_DOCKERFILE_BYTES) throw failedPrecondition(`${name} is over 1 MB`);
-  checkDockerfile(await readFile(path, "utf8"), name);
 }
 
 /** Short, and without the credentials a URL may carry (https://user:token@host/…). */

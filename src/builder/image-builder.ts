@@ -3,7 +3,7 @@
  * build network, and discards what a build that will never finish left (its work folder under
  * DATA_DIR/builds, its images).
  */
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
@@ -25,6 +25,11 @@ export interface ImageBuilderOptions {
   /** The network build steps run on (made on first use), under the isolation rules. */
   buildNetwork: () => Promise<string>;
   settings: BuildSettings;
+  /**
+   * BUILD_CA_BUNDLE: PEM certificates the build stages of generated Dockerfiles trust, read at
+   * each build so that a renewed bundle is used without a restart.
+   */
+  caBundleFile?: string | undefined;
   logger?: Logger;
 }
 
@@ -35,14 +40,18 @@ export class ImageBuilder implements BuilderPort {
   constructor(private readonly options: ImageBuilderOptions) {}
 
   async build(request: BuildRequest): Promise<BuildResult> {
+    const { caBundleFile } = this.options;
     return buildImage({
       ...this.options.settings,
+      ...(caBundleFile === undefined ? {} : { caBundle: await readFile(caBundleFile, "utf8") }),
       networkMode: await this.options.buildNetwork(),
       docker: this.options.docker,
       buildId: request.buildId,
       deploymentId: request.deploymentId,
       gitRepo: request.gitRepo,
       branch: request.branch,
+      ...(request.rootDirectory ? { rootDirectory: request.rootDirectory } : {}),
+      ...(request.dockerfilePath ? { dockerfilePath: request.dockerfilePath } : {}),
       workRoot: this.options.workRoot,
       ...(request.httpCredential ? { httpCredential: request.httpCredential } : {}),
       ...(request.sshKey ? { sshKey: request.sshKey } : {}),

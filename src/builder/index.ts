@@ -1,4 +1,9 @@
 export {
+  DEFAULT_IMAGES,
+  DEFAULT_NODE_MAJOR,
+  type DetectOptions,
+} from "./base-images.js";
+export {
   BUILD_ID_LABEL,
   type BuildImageOptions,
   type BuildLimits,
@@ -13,17 +18,7 @@ export {
   type PackContextOptions,
   packContext,
 } from "./context.js";
-export {
-  APP_PORT,
-  type BuildKind,
-  type BuildPlan,
-  DEFAULT_STATIC_ROOT,
-  type DetectInput,
-  type DetectOptions,
-  defaultStaticCommand,
-  detectBuild,
-  GENERATED_DOCKERFILE,
-} from "./detect.js";
+export { type DetectInput, detectBuild } from "./detect.js";
 export {
   type CloneOptions,
   type CloneResult,
@@ -34,3 +29,16 @@ export {
 } from "./git.js";
 export { type BuildSettings, ImageBuilder, type ImageBuilderOptions } from "./image-builder.js";
 export type { LogSink } from "./log-sink.js";
+export {
+  APP_PORT,
+  type BuildKind,
+  type BuildPlan,
+  formatPlan,
+  GENERATED_DOCKERFILE,
+  type PlanReason,
+} from "./plan.js";
+export { type PlanRepositoryOptions, planRepository } from "./plan-repository.js";
+export { type CheckoutPlan, packPlan, planCheckout, type SourceSelection } from "./plan-source.js";
+export { readSourceTree } from "./read-source.js";
+export { dockerfilePath, rootDirectory } from "./source-path.js";
+export { type SourceTree, treeOf } from "./source-tree.js";

@@ -125,6 +125,8 @@ export function registerDeployCommands(program: Command) {
     .option("--project <name>", "the project (created when missing)", "default")
     .option("--org <id|slug>", "the organization (default: your first)")
     .option("--domain <domain>", "a custom domain")
+    .option("--root-dir <dir>", "the app's folder inside the repository (monorepos)")
+    .option("--dockerfile <path>", "a Dockerfile to build with, from the repository's root")
     .option("--replicas <n>", "replicas (a new deployment: 1; again: as it is)", replicaCount)
     .option(
       "--env <KEY=VALUE...>",
@@ -141,6 +143,8 @@ export function registerDeployCommands(program: Command) {
         project: string;
         org?: string;
         domain?: string;
+        rootDir?: string;
+        dockerfile?: string;
         replicas?: number;
         env: string[];
         follow: boolean;
@@ -159,6 +163,8 @@ export function registerDeployCommands(program: Command) {
           branch: o.branch,
           envVars,
           ...(o.domain ? { domain: o.domain } : {}),
+          rootDirectory: o.rootDir ?? "",
+          dockerfilePath: o.dockerfile ?? "",
           ...(o.replicas === undefined ? {} : { replicas: o.replicas }),
           redeployExisting: true,
         });

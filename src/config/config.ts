@@ -316,8 +316,18 @@ const schema = z.object({
   BUILD_CPUS: z.coerce.number().positive().max(1024).default(1),
   BUILD_MEMORY_MB: z.coerce.number().int().min(64).default(2_048),
   BUILD_LOG_MAX_KB: z.coerce.number().int().min(16).default(256),
-  NODE_BASE_IMAGE: z.string().min(1).default("node:20-alpine"),
-  STATIC_BASE_IMAGE: z.string().min(1).default("busybox:stable"),
+  // Base images of generated Dockerfiles (docs/builder.md); {major} and {version} are filled in.
+  NODE_BASE_IMAGE: z.string().min(1).default("node:{major}-bookworm-slim"),
+  NODE_DEFAULT_MAJOR: z.coerce.number().int().min(4).max(99).default(22),
+  STATIC_BASE_IMAGE: z.string().min(1).default("caddy:2-alpine"),
+  PYTHON_BASE_IMAGE: z.string().min(1).default("python:{version}-slim"),
+  GO_BASE_IMAGE: z.string().min(1).default("golang:{version}"),
+  GO_RUNTIME_IMAGE: z.string().min(1).default("gcr.io/distroless/static-debian12"),
+  BUN_BASE_IMAGE: z.string().min(1).default("oven/bun:1"),
+  BUILD_CA_BUNDLE: z
+    .string()
+    .refine(isPemFile, "a readable file of PEM certificates (-----BEGIN CERTIFICATE-----)")
+    .optional(),
   DEFAULT_CPU_MILLICORES: z.coerce.number().int().min(10).default(500),
   DEFAULT_MEMORY_MB: z.coerce.number().int().min(16).default(256),
   STOP_TIMEOUT_SECONDS: z.coerce.number().int().min(0).default(10),
@@ -410,6 +420,15 @@ function mayHoldSecret(name: string): boolean {
     name.startsWith("SECRETS_") ||
     ["DOCKER_HOST", "OIDC_ISSUER", "ACME_CA", "REGISTRY"].includes(name)
   );
+}
+
+function isPemFile(path: string): boolean {
+  try {
+    return readFileSync(path, "utf8").includes("-----BEGIN CERTIFICATE-----");
+  } catch {
+    // Unreadable or missing: the message names what is expected.
+    return false;
+  }
 }
 
 export class ConfigError extends Error {

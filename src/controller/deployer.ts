@@ -473,6 +473,8 @@ export class Deployer {
         deploymentId: row.id,
         gitRepo: row.gitRepo,
         branch: row.branch,
+        rootDirectory: row.rootDirectory,
+        dockerfilePath: row.dockerfilePath,
         ...(httpCredential ? { httpCredential } : {}),
         ...(sshKey ? { sshKey } : {}),
         onLog: (line) => logs.push(line),

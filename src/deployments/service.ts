@@ -9,6 +9,7 @@ import { authorize } from "../access/access.js";
 import { allows, type RoleName } from "../access/roles.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
+import { dockerfilePath, rootDirectory } from "../builder/source-path.js";
 import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
 import {
   alreadyExists,
@@ -79,6 +80,10 @@ export interface CreateDeploymentInput {
   strategy?: Strategy | undefined;
   /** For a private https repository; the URL's `user:token@` works too. */
   gitCredential?: GitCredential | undefined;
+  /** The build context inside the repository; its root when empty. */
+  rootDirectory?: string | undefined;
+  /** The Dockerfile, from the repository's root; detected when empty. */
+  dockerfilePath?: string | undefined;
   /** When the project has a deployment of this name already: redeploy it instead of AlreadyExists. */
   redeployExisting?: boolean | undefined;
 }
@@ -180,6 +185,12 @@ export class DeploymentService {
       credential = null; // a credential is for one origin
     }
     const branch = valid.branch(input.branch);
+    // Where given, like the env vars and the domain: a create request cannot say "back to the
+    // repository's root" (UpdateDeployment can), so an empty one keeps what the deployment has.
+    const buildSource = {
+      ...(input.rootDirectory ? { rootDirectory: rootDirectory(input.rootDirectory) } : {}),
+      ...(input.dockerfilePath ? { dockerfilePath: dockerfilePath(input.dockerfilePath) } : {}),
+    };
     const vars = valid.envVars(input.envVars ?? {});
     const replicas = input.replicas
       ? valid.replicas(input.replicas, this.ctx.config.MAX_REPLICAS)
@@ -206,6 +217,7 @@ export class DeploymentService {
         {
           gitRepo: source.gitRepo,
           branch,
+          ...buildSource,
           replicas,
           ...(resources ? resources : {}),
           ...(input.strategy ? { strategy: input.strategy } : {}),
@@ -217,6 +229,7 @@ export class DeploymentService {
         {
           gitRepo: source.gitRepo,
           branch,
+          ...buildSource,
           replicas,
           envKeys: Object.keys(vars),
           ...(customDomain && !hasDomain ? { domain: customDomain } : {}),
@@ -288,6 +301,10 @@ export class DeploymentService {
 
     const { gitRepo, credential } = this.source(input.gitRepo, input.gitCredential);
     const branch = valid.branch(input.branch);
+    const buildSource = {
+      rootDirectory: rootDirectory(input.rootDirectory ?? ""),
+      dockerfilePath: dockerfilePath(input.dockerfilePath ?? ""),
+    };
     const name = this.deploymentName(input.name, gitRepo);
     const vars = valid.envVars(input.envVars ?? {});
     const resources = valid.resources(input.resources ?? { cpuMillicores: 0, memoryMb: 0 });
@@ -324,6 +341,7 @@ export class DeploymentService {
             name,
             gitRepo,
             branch,
+            ...buildSource,
             replicas,
             cpuMillicores: resources.cpuMillicores,
             memoryMb: resources.memoryMb,
@@ -349,6 +367,7 @@ export class DeploymentService {
             name,
             gitRepo,
             branch,
+            ...buildSource,
             replicas,
             envKeys: Object.keys(vars),
             ...(credential ? { gitCredential: "set" } : {}),
@@ -452,6 +471,8 @@ export class DeploymentService {
       resources?: { cpuMillicores: number; memoryMb: number } | undefined;
       strategy?: Strategy | undefined;
       gitCredential?: GitCredential | undefined;
+      rootDirectory?: string | undefined;
+      dockerfilePath?: string | undefined;
     },
   ): Promise<Deployment> {
     const current = await this.load(principal, input.id, "write");
@@ -473,6 +494,11 @@ export class DeploymentService {
       }
     }
     if (input.branch !== undefined) changes.branch = valid.branch(input.branch);
+    if (input.rootDirectory !== undefined)
+      changes.rootDirectory = rootDirectory(input.rootDirectory);
+    if (input.dockerfilePath !== undefined) {
+      changes.dockerfilePath = dockerfilePath(input.dockerfilePath);
+    }
     if (input.resources !== undefined) {
       const r = valid.resources(input.resources);
       changes.cpuMillicores = r.cpuMillicores;

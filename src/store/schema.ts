@@ -83,6 +83,10 @@ export const deployments = pgTable("deployments", {
   name: text("name").notNull(),
   gitRepo: text("git_repo").notNull(),
   branch: text("branch").notNull(),
+  /** The build context inside the repository; "" for its root. */
+  rootDirectory: text("root_directory").notNull().default(""),
+  /** The Dockerfile, from the repository's root; "" for the context's own or a generated one. */
+  dockerfilePath: text("dockerfile_path").notNull().default(""),
   desiredState: text("desired_state").$type<DesiredState>().notNull().default("running"),
   status: text("status").$type<DeploymentStatusName>().notNull().default("queued"),
   statusMessage: text("status_message").notNull().default(""),

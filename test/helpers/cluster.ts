@@ -34,7 +34,7 @@ import { deleteRedisKeys, testRedisUrl, transport } from "./api.js";
 import { eventually, requestByHost, type SimpleResponse } from "./caddy.js";
 import { freshPostgresUrl } from "./databases.js";
 import { waitForStatus } from "./deploy-harness.js";
-import { BUSYBOX_IMAGE, type FixtureRepo, makeFixtureRepo, NODE_IMAGE } from "./git-fixtures.js";
+import { CADDY_IMAGE, type FixtureRepo, makeFixtureRepo, NODE_IMAGE } from "./git-fixtures.js";
 import { type SwarmHarness, type SwarmNodeHandle, startSwarm } from "./swarm.js";
 
 export { swarmSkipReason } from "./swarm.js";
@@ -147,7 +147,7 @@ export async function startCluster(options: ClusterTestOptions = {}): Promise<Cl
       PORT_RANGE: "42000-42999",
       GIT_ALLOW_FILE: "true",
       NODE_BASE_IMAGE: NODE_IMAGE,
-      STATIC_BASE_IMAGE: BUSYBOX_IMAGE,
+      STATIC_BASE_IMAGE: CADDY_IMAGE,
       EDGE_PORT: "0",
       HEALTH_TIMEOUT_SECONDS: "30",
       STOP_TIMEOUT_SECONDS: "2",

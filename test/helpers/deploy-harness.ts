@@ -22,7 +22,7 @@ import { DEFAULT_DOCKER_HOST, dockerOptions } from "../../src/runtime/docker-hos
 import { deploymentLocations, deploymentRouting, deployments } from "../../src/store/schema.js";
 import { startTestPlatform, type TestPlatform } from "./api.js";
 import { eventually, requestByHost, type SimpleResponse } from "./caddy.js";
-import { BUSYBOX_IMAGE, type FixtureRepo, NODE_IMAGE } from "./git-fixtures.js";
+import { CADDY_IMAGE, type FixtureRepo, NODE_IMAGE } from "./git-fixtures.js";
 
 const run = promisify(execFile);
 
@@ -43,7 +43,7 @@ export function deployEnv(extra: Record<string, string> = {}): Record<string, st
     ROLES: ALL_ROLES,
     GIT_ALLOW_FILE: "true",
     NODE_BASE_IMAGE: NODE_IMAGE,
-    STATIC_BASE_IMAGE: BUSYBOX_IMAGE,
+    STATIC_BASE_IMAGE: CADDY_IMAGE,
     EDGE_PORT: "0",
     ORPHAN_POLICY: "keep",
     HEALTH_TIMEOUT_SECONDS: "30",

@@ -24,6 +24,8 @@ const run = promisify(execFile);
 
 export const BUSYBOX_IMAGE = "obiente-test/busybox:latest";
 export const NODE_IMAGE = "obiente-test/node:latest";
+/** Caddy: the static server stage of generated Dockerfiles. */
+export const CADDY_IMAGE = "obiente-test/caddy:latest";
 
 export interface FixtureRepo {
   /** The repository's working folder. */

@@ -17,6 +17,7 @@ import {
   usageHourToProto,
 } from "../convert.js";
 import { principalOf } from "../interceptors.js";
+import { planBuildHandler } from "./plan-build.js";
 import type { Domain, LogReader } from "./services.js";
 
 type LogLineOut = { containerId: string; stream: "stdout" | "stderr"; line: string; at: Date };
@@ -72,14 +73,8 @@ async function* merge<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
   }
 }
 
-export function deploymentHandlers({
-  deployments,
-  nodes,
-  urlOf,
-  logs,
-  metrics,
-  quotas,
-}: Domain): ServiceImpl<typeof DeploymentService> {
+export function deploymentHandlers(domain: Domain): ServiceImpl<typeof DeploymentService> {
+  const { deployments, nodes, urlOf, logs, metrics, quotas } = domain;
   const out = (row: Parameters<typeof deploymentToProto>[0]) => ({
     deployment: deploymentToProto(row, urlOf),
   });
@@ -96,6 +91,8 @@ export function deploymentHandlers({
         replicas: req.replicas,
         strategy: strategyFromProto(req.strategy),
         gitCredential: credentialFromProto(req.gitCredential),
+        rootDirectory: req.rootDirectory,
+        dockerfilePath: req.dockerfilePath,
         redeployExisting: req.redeployExisting,
       });
       return { ...out(deployment), redeployed };
@@ -118,6 +115,8 @@ export function deploymentHandlers({
         resources: req.resources,
         strategy: req.strategy === undefined ? undefined : strategyFromProto(req.strategy),
         gitCredential: credentialFromProto(req.gitCredential),
+        rootDirectory: req.rootDirectory,
+        dockerfilePath: req.dockerfilePath,
       });
       return out(row);
     },
@@ -252,6 +251,7 @@ export function deploymentHandlers({
       };
       for await (const line of leased(lease, lines())) yield { line: logLineToProto(line) };
     },
+    planBuild: planBuildHandler(domain),
     async explainPlacement(req, ctx) {
       const deployment = await deployments.get(principalOf(ctx), req.deploymentId);
       const placement = await nodes.placementOf(deployment.id);

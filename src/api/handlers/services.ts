@@ -2,6 +2,7 @@
 import { AccountService } from "../../accounts/service.js";
 import { placementGuard } from "../../controller/cluster.js";
 import type { AppContext } from "../../core/index.js";
+import { BuildPlanService } from "../../deployments/plan-service.js";
 import { DeploymentService } from "../../deployments/service.js";
 import type { MetricsService } from "../../metrics/service.js";
 import { NodeService } from "../../nodes/service.js";
@@ -23,6 +24,7 @@ export interface Domain {
   organizations: OrganizationService;
   projects: ProjectService;
   deployments: DeploymentService;
+  plans: BuildPlanService;
   accounts: AccountService;
   nodes: NodeService;
   quotas: QuotaService;
@@ -43,6 +45,7 @@ export function domainServices(
     organizations: new OrganizationService(ctx),
     projects: new ProjectService(ctx),
     deployments,
+    plans: new BuildPlanService(ctx),
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),
     quotas: deployments.quotas,

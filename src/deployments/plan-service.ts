@@ -1,0 +1,137 @@
+/**
+ * PlanBuild: how a repository would be built, before anything is built. The branch is cloned
+ * with the builder's own clone code, rules and limits, into a work folder of its own, and read by
+ * the builder's own detection: what is shown is what a build does. Planning costs a clone, so it
+ * takes the role that may deploy (write), and a process runs only a few at once.
+ */
+import { join, resolve } from "node:path";
+import { eq } from "drizzle-orm";
+import { authorize } from "../access/access.js";
+import type { Principal } from "../auth/principal.js";
+import {
+  type BuildPlan,
+  type DetectOptions,
+  dockerfilePath,
+  planRepository,
+  rootDirectory,
+} from "../builder/index.js";
+import type { Config } from "../config/config.js";
+import type { AppContext } from "../core/index.js";
+import { notFound, resourceExhausted } from "../domain/errors.js";
+import * as valid from "../domain/validation.js";
+import { isSshRemote, readDeployKey } from "../projects/deploy-keys.js";
+import { deployments, projects } from "../store/schema.js";
+import {
+  checkCredential,
+  type GitCredential,
+  readGitCredential,
+  splitCredential,
+} from "./git-credentials.js";
+
+export interface PlanBuildInput {
+  deploymentId?: string | undefined;
+  projectId?: string | undefined;
+  gitRepo?: string | undefined;
+  branch?: string | undefined;
+  rootDirectory?: string | undefined;
+  dockerfilePath?: string | undefined;
+  gitCredential?: GitCredential | undefined;
+}
+
+/** Plans one process clones at once; more are refused until one ends. */
+const MAX_CONCURRENT_PLANS = 2;
+
+/** The base images and the CA bundle generated Dockerfiles use, from the configuration. */
+export function detectOptionsOf(config: Config): DetectOptions {
+  return {
+    nodeImage: config.NODE_BASE_IMAGE,
+    nodeMajor: config.NODE_DEFAULT_MAJOR,
+    staticImage: config.STATIC_BASE_IMAGE,
+    pythonImage: config.PYTHON_BASE_IMAGE,
+    goImage: config.GO_BASE_IMAGE,
+    goRuntimeImage: config.GO_RUNTIME_IMAGE,
+    bunImage: config.BUN_BASE_IMAGE,
+    caBundle: config.BUILD_CA_BUNDLE !== undefined,
+  };
+}
+
+export class BuildPlanService {
+  private running = 0;
+
+  constructor(private readonly ctx: AppContext) {}
+
+  async plan(
+    principal: Principal,
+    input: PlanBuildInput,
+    signal?: AbortSignal,
+  ): Promise<{ plan: BuildPlan; commitSha: string }> {
+    const { config, db } = this.ctx;
+    const allowFile = config.GIT_ALLOW_FILE;
+    let repo: string;
+    let branch: string;
+    let credential: GitCredential | null | undefined;
+    let root: string;
+    let dockerfile: string;
+    let projectId: string;
+    if (input.deploymentId) {
+      const id = valid.uuid("deployment_id", input.deploymentId);
+      const [row] = await db.select().from(deployments).where(eq(deployments.id, id));
+      if (!row || row.desiredState === "deleted") throw notFound("deployment");
+      await authorize(db, principal, row.organizationId, "write", "deployment");
+      repo = row.gitRepo;
+      projectId = row.projectId;
+      branch = valid.branch(input.branch || row.branch);
+      root = rootDirectory(input.rootDirectory ?? row.rootDirectory);
+      dockerfile = dockerfilePath(input.dockerfilePath ?? row.dockerfilePath);
+      credential =
+        input.gitCredential === undefined
+          ? await readGitCredential(db, this.ctx.secrets, row.id, row.gitRepo)
+          : checkCredential(input.gitCredential);
+    } else {
+      projectId = valid.uuid("project_id", input.projectId ?? "");
+      const [project] = await db.select().from(projects).where(eq(projects.id, projectId));
+      if (!project) throw notFound("project");
+      await authorize(db, principal, project.organizationId, "write", "project");
+      const split = splitCredential(valid.gitRepo(input.gitRepo ?? "", { allowFile }));
+      repo = split.url;
+      branch = valid.branch(input.branch || "main");
+      root = rootDirectory(input.rootDirectory ?? "");
+      dockerfile = dockerfilePath(input.dockerfilePath ?? "");
+      credential =
+        input.gitCredential === undefined ? split.credential : checkCredential(input.gitCredential);
+    }
+
+    if (this.running >= MAX_CONCURRENT_PLANS) {
+      throw resourceExhausted(
+        `${MAX_CONCURRENT_PLANS} plans are being made on this server already: try again in a moment`,
+      );
+    }
+    this.running++;
+    try {
+      // The project's deploy key, as a build of it would clone (never the server's own keys).
+      const sshKey = isSshRemote(repo)
+        ? await readDeployKey(db, this.ctx.secrets, projectId)
+        : undefined;
+      const dataDir = resolve(config.DATA_DIR);
+      return await planRepository({
+        repo,
+        branch,
+        workRoot: join(dataDir, "plans"),
+        allowFile,
+        limits: {
+          timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000,
+          maxRepoBytes: Math.min(config.BUILD_MAX_REPO_MB, config.BUILD_MAX_DISK_MB) * 1024 * 1024,
+          maxRepoFiles: config.BUILD_MAX_FILES,
+        },
+        images: detectOptionsOf(config),
+        selection: { rootDirectory: root, dockerfilePath: dockerfile },
+        httpCredential: credential ?? undefined,
+        sshKey,
+        knownHostsFile: join(dataDir, "ssh", "known_hosts"),
+        signal,
+      });
+    } finally {
+      this.running--;
+    }
+  }
+}
