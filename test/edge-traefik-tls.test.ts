@@ -37,7 +37,7 @@ const schema = JSON.parse(
     "utf8",
   ),
 ) as object;
-const stackFile = readFileSync(new URL("../deploy/stack.yml", import.meta.url), "utf8");
+const stackFile = readFileSync(new URL("../deploy/stack.traefik.yml", import.meta.url), "utf8");
 
 interface Router {
   rule: string;

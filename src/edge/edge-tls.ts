@@ -32,7 +32,7 @@ export interface EdgeTls {
   certResolver: string | undefined;
 }
 
-/** Traefik's entry points in the stack (deploy/stack.yml). */
+/** Traefik's entry points in the stack (deploy/stack.traefik.yml). */
 export const TRAEFIK_HTTP_ENTRYPOINT = "web";
 export const TRAEFIK_HTTPS_ENTRYPOINT = "websecure";
 
