@@ -659,29 +659,38 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
         const names = await docker(["stack", "services", "--format", "{{.Name}}", STACK]).catch(
           () => "",
         );
-        for (const name of names.split("\n").filter(Boolean)) {
-          // A container's stderr comes out on the CLI's stderr: both are kept.
-          const alive = await firstAlive(managers);
-          const logs = await run(
-            "docker",
-            [
-              "-H",
-              alive.socket,
-              "service",
-              "logs",
-              "--raw",
-              "--timestamps",
-              "--tail",
-              "3000",
-              name,
-            ],
-            { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
-          ).then(
-            (r) => `${r.stdout}\n--- stderr ---\n${r.stderr}`,
-            (error: unknown) => `(no logs: ${String(error)})`,
-          );
-          await writeFile(join(dir, `${name}.log`), logs);
-        }
+        // All at once: a service with a task on a lost node streams until the timeout, and one
+        // after another that held the machine's Swarm lock for minutes. What came before the
+        // timeout is kept.
+        const alive = await firstAlive(managers);
+        await Promise.all(
+          names
+            .split("\n")
+            .filter(Boolean)
+            .map(async (name) => {
+              // A container's stderr comes out on the CLI's stderr: both are kept.
+              const logs = await run(
+                "docker",
+                [
+                  "-H",
+                  alive.socket,
+                  "service",
+                  "logs",
+                  "--raw",
+                  "--timestamps",
+                  "--tail",
+                  "3000",
+                  name,
+                ],
+                { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
+              ).then(
+                (r) => `${r.stdout}\n--- stderr ---\n${r.stderr}`,
+                (error: { stdout?: string; stderr?: string }) =>
+                  `${error.stdout ?? ""}\n--- stderr ---\n${error.stderr ?? ""}\n(cut: ${String(error)})`,
+              );
+              await writeFile(join(dir, `${name}.log`), logs);
+            }),
+        );
       },
       async redisMaster() {
         // The Sentinels know the members by address (deploy/images/redis/obiente-redis): the
