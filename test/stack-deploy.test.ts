@@ -658,22 +658,25 @@ describe("the production stack on a 3-node Swarm", {
     // container is killed and the standby, on an edge node, takes over (the lock's TTL).
     let leaderNode = await stack.controllerLeader();
     assert.ok(leaderNode, "a controller leads");
-    if (!stack.edges.includes(leaderNode)) {
+    // Swarm restarts a killed controller, often on the same node, where it may take the lock
+    // again: killed again until another container leads from an edge node.
+    for (let attempt = 1; !stack.edges.includes(leaderNode) && attempt <= 4; attempt++) {
+      const previous = await stack.controllerLeaderContainer();
+      assert.ok(previous, "a controller leads");
       const killedAt = Date.now();
-      await stack.kill("controller", leaderNode);
-      const previous = leaderNode;
+      await stack.docker(["kill", previous.id], previous.node);
       await until(
-        "the standby controller to lead",
+        "another controller to lead",
         async () => {
-          const now = await stack.controllerLeader();
-          return now !== undefined && now !== previous;
+          const now = await stack.controllerLeaderContainer();
+          return now !== undefined && now.id !== previous.id;
         },
         60_000,
         500,
       );
-      leaderNode = await stack.controllerLeader();
+      leaderNode = (await stack.controllerLeader()) ?? leaderNode;
       console.log(
-        `# controller leader killed on ${previous.name}: the standby on ${leaderNode?.name} leads ${Date.now() - killedAt} ms later`,
+        `# controller leader killed on ${previous.node.name} (attempt ${attempt}): the controller on ${leaderNode.name} leads ${Date.now() - killedAt} ms later`,
       );
     }
     assert.ok(leaderNode && stack.edges.includes(leaderNode));

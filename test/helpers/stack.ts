@@ -107,6 +107,8 @@ export interface DeployedStack {
   redisMaster(): Promise<string | undefined>;
   /** The node whose controller holds the leader lock. */
   controllerLeader(): Promise<SwarmNodeHandle | undefined>;
+  /** The controller's container that holds the leader lock. */
+  controllerLeaderContainer(): Promise<{ node: SwarmNodeHandle; id: string } | undefined>;
   /** Crashes a node (scripts/swarm-node-crash.sh): its link down, every process of it killed. */
   crash(node: SwarmNodeHandle): Promise<void>;
   close(): Promise<number>;
@@ -718,6 +720,9 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
         return undefined;
       },
       async controllerLeader() {
+        return (await stack.controllerLeaderContainer())?.node;
+      },
+      async controllerLeaderContainer() {
         const master = await stack.redisMaster();
         if (!master) return undefined;
         const owner = await stack
@@ -726,8 +731,7 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
         // The lock's owner starts with its container's hostname: the container id's first 12.
         const hostname = owner.split("-")[0] ?? "";
         if (hostname.length < 12) return undefined;
-        const found = (await stack.containers("controller")).find((c) => c.id.startsWith(hostname));
-        return found?.node;
+        return (await stack.containers("controller")).find((c) => c.id.startsWith(hostname));
       },
       async crash(node) {
         const k = node.name.replace(/^node/, "");
