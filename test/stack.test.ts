@@ -181,6 +181,9 @@ function knownToConfig(key: string): boolean {
   }
 }
 
+/** Read by the C library and Node's runtime, not by the platform's configuration. */
+const RUNTIME_VARIABLES = ["RES_OPTIONS", "UV_THREADPOOL_SIZE"];
+
 const secretFiles = mkdtempSync(join(tmpdir(), "obiente-stack-secrets-"));
 after(() => rmSync(secretFiles, { recursive: true, force: true }));
 
@@ -235,7 +238,9 @@ describe("deploy/stack.yml", () => {
     for (const [name, service] of platform) {
       const env = platformEnv(service);
       const config = loadConfig(env);
-      const unknown = Object.keys(env).filter((key) => !knownToConfig(key));
+      const unknown = Object.keys(env).filter(
+        (key) => !knownToConfig(key) && !RUNTIME_VARIABLES.includes(key),
+      );
       assert.deepEqual(unknown, [], `${name}: variables src/config/config.ts does not know`);
       assert.deepEqual(config.ROLES, [name], `${name}: ROLES`);
       assert.equal(config.RUNTIME, "swarm");
@@ -277,10 +282,9 @@ describe("deploy/stack.yml", () => {
     assert.equal(agent.deploy?.mode, "global", "agent: one per node");
     assert.ok(bindsDockerSocket(agent), "agent: the node's Docker socket");
     assert.equal(agent.environment?.DOCKER_HOST, "unix:///var/run/docker.sock");
-    assert.equal(
-      Number(agent.environment?.AGENT_METRICS_PORT),
-      loadConfig(platformEnv(agent)).AGENT_METRICS_PORT,
-    );
+    // Every process serves its metrics on METRICS_PORT (x-obiente-environment), the agent too.
+    assert.equal(loadConfig(platformEnv(agent)).METRICS_PORT, 9464);
+    assert.equal(loadConfig(platformEnv(agent)).METRICS_HOST, "0.0.0.0");
 
     assert.notEqual(controller.deploy?.mode, "global");
     const controllers = Number(controller.deploy?.replicas);
@@ -527,9 +531,11 @@ describe("the obiente image", { skip: dockerAvailable() }, () => {
       "/bin/sh",
       imageTag,
       "-c",
-      "ls node_modules; ls web/dist; test ! -e test && test ! -e node_modules/typescript && echo clean",
+      "ls node_modules/@electric-sql dist web/dist; test ! -e test && test ! -e src && test ! -e node_modules/typescript && test ! -e node_modules/tsx && echo clean",
     ]);
-    assert.match(listing, /\btsx\b/);
+    // The compiled program (dist/) and its one runtime dependency, PGlite; no TypeScript.
+    assert.match(listing, /\bpglite\b/);
+    assert.match(listing, /\bmain\.js\b/);
     assert.match(listing, /\bindex\.html\b/);
     assert.match(listing, /\bclean$/);
     const version = await docker(["run", "--rm", imageTag, "--version"]);

@@ -107,6 +107,8 @@ export interface DeployedStack {
   redisMaster(): Promise<string | undefined>;
   /** The node whose controller holds the leader lock. */
   controllerLeader(): Promise<SwarmNodeHandle | undefined>;
+  /** The controller's container that holds the leader lock. */
+  controllerLeaderContainer(): Promise<{ node: SwarmNodeHandle; id: string } | undefined>;
   /** Crashes a node (scripts/swarm-node-crash.sh): its link down, every process of it killed. */
   crash(node: SwarmNodeHandle): Promise<void>;
   close(): Promise<number>;
@@ -163,6 +165,8 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
     }
   };
   const cleanups: Array<() => Promise<unknown>> = [];
+  /** Once the stack is deployed: its services' logs into test-artifacts/, if a later step fails. */
+  let keepLogs: (() => Promise<void>) | undefined;
   const close = async () => {
     const started = Date.now();
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -367,6 +371,27 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
       }
       throw last;
     };
+    keepLogs = async () => {
+      const dir = join(
+        REPO_ROOT,
+        "test-artifacts",
+        `stack-failed-${new Date().toISOString().replace(/[:.]/g, "-")}`,
+      );
+      await mkdir(dir, { recursive: true });
+      const names = await docker(["stack", "services", "--format", "{{.Name}}", STACK]);
+      for (const name of names.split("\n").filter(Boolean)) {
+        const logs = await run(
+          "docker",
+          ["-H", manager.socket, "service", "logs", "--raw", "--timestamps", "--tail", "500", name],
+          { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
+        ).then(
+          (r) => `${r.stdout}\n--- stderr ---\n${r.stderr}`,
+          (e: unknown) => `(no logs: ${String(e)})`,
+        );
+        await writeFile(join(dir, `${name}.log`), logs);
+      }
+      console.log(`# the services' logs: ${dir}`);
+    };
     const edgeLookup =
       (edge: SwarmNodeHandle): LookupFunction =>
       (_hostname, options, callback) => {
@@ -397,8 +422,27 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
         ),
       ),
     );
+    // The process that created the administrator wrote its token to DATA_DIR (the image's
+    // /var/lib/obiente) and printed it once; the file is asked first, as an operator would.
     const token = await eventually(
       async () => {
+        for (const service of ["api", "controller"]) {
+          for (const node of swarm.nodes) {
+            const ids = await dockerAt(
+              node.socket,
+              ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${STACK}_${service}`],
+              10_000,
+            ).catch(() => "");
+            for (const id of ids.split("\n").filter(Boolean)) {
+              const file = await dockerAt(
+                node.socket,
+                ["exec", id, "cat", "/var/lib/obiente/bootstrap-admin-token"],
+                10_000,
+              ).catch(() => "");
+              if (/^obt_\S+$/.test(file)) return file;
+            }
+          }
+        }
         for (const service of ["api", "controller", "agent"]) {
           const logs = await docker(["service", "logs", "--raw", `${STACK}_${service}`]).catch(
             () => "",
@@ -617,47 +661,68 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
         const names = await docker(["stack", "services", "--format", "{{.Name}}", STACK]).catch(
           () => "",
         );
-        for (const name of names.split("\n").filter(Boolean)) {
-          // A container's stderr comes out on the CLI's stderr: both are kept.
-          const alive = await firstAlive(managers);
-          const logs = await run(
-            "docker",
-            [
-              "-H",
-              alive.socket,
-              "service",
-              "logs",
-              "--raw",
-              "--timestamps",
-              "--tail",
-              "3000",
-              name,
-            ],
-            { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
-          ).then(
-            (r) => `${r.stdout}\n--- stderr ---\n${r.stderr}`,
-            (error: unknown) => `(no logs: ${String(error)})`,
-          );
-          await writeFile(join(dir, `${name}.log`), logs);
-        }
+        // All at once: a service with a task on a lost node streams until the timeout, and one
+        // after another that held the machine's Swarm lock for minutes. What came before the
+        // timeout is kept.
+        const alive = await firstAlive(managers);
+        await Promise.all(
+          names
+            .split("\n")
+            .filter(Boolean)
+            .map(async (name) => {
+              // A container's stderr comes out on the CLI's stderr: both are kept.
+              const logs = await run(
+                "docker",
+                [
+                  "-H",
+                  alive.socket,
+                  "service",
+                  "logs",
+                  "--raw",
+                  "--timestamps",
+                  "--tail",
+                  "3000",
+                  name,
+                ],
+                { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
+              ).then(
+                (r) => `${r.stdout}\n--- stderr ---\n${r.stderr}`,
+                (error: { stdout?: string; stderr?: string }) =>
+                  `${error.stdout ?? ""}\n--- stderr ---\n${error.stderr ?? ""}\n(cut: ${String(error)})`,
+              );
+              await writeFile(join(dir, `${name}.log`), logs);
+            }),
+        );
       },
       async redisMaster() {
-        for (const member of ["redis-1", "redis-2", "redis-3"]) {
+        // The Sentinels know the members by address (deploy/images/redis/obiente-redis): the
+        // member is the one whose container has that address.
+        const members = ["redis-1", "redis-2", "redis-3"];
+        let address: string | undefined;
+        for (const member of members) {
           try {
             const out = await stack.exec(
               member,
               ["redis-cli", "-p", "26379", "sentinel", "get-master-addr-by-name", "obiente"],
               10_000,
             );
-            const name = out.split("\n")[0]?.trim();
-            if (name) return name;
+            address = out.split("\n")[0]?.trim() || undefined;
+            if (address) break;
           } catch {
             // that member is down: ask another
           }
         }
+        if (!address) return undefined;
+        for (const member of members) {
+          const own = await stack.exec(member, ["hostname", "-i"], 10_000).catch(() => "");
+          if (own.split(/\s+/).includes(address)) return member;
+        }
         return undefined;
       },
       async controllerLeader() {
+        return (await stack.controllerLeaderContainer())?.node;
+      },
+      async controllerLeaderContainer() {
         const master = await stack.redisMaster();
         if (!master) return undefined;
         const owner = await stack
@@ -666,8 +731,7 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
         // The lock's owner starts with its container's hostname: the container id's first 12.
         const hostname = owner.split("-")[0] ?? "";
         if (hostname.length < 12) return undefined;
-        const found = (await stack.containers("controller")).find((c) => c.id.startsWith(hostname));
-        return found?.node;
+        return (await stack.containers("controller")).find((c) => c.id.startsWith(hostname));
       },
       async crash(node) {
         const k = node.name.replace(/^node/, "");
@@ -679,6 +743,7 @@ export async function deployStack(options: { apiReplicas?: number } = {}): Promi
     };
     return stack;
   } catch (error) {
+    await keepLogs?.().catch((e: unknown) => console.log(`# logs not kept: ${String(e)}`));
     await close();
     throw error;
   }

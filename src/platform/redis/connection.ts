@@ -16,6 +16,9 @@ export function reconnectOnReadOnly(error: Error): 2 | false {
   return error.message.startsWith("READONLY") ? 2 : false;
 }
 
+/** How long a connection to a Sentinel or to the master it names may take (see openRedis). */
+export const SENTINEL_CONNECT_TIMEOUT_MS = 3_000;
+
 export interface OpenOptions {
   /** Shown by CLIENT LIST, to tell our connections apart. */
   name: string;
@@ -49,6 +52,12 @@ export function openRedis(target: RedisTarget, options: OpenOptions): RedisClien
       // from the next command that fails: every connection moves at once.
       failoverDetector: true,
       reconnectOnError: reconnectOnReadOnly,
+      // ioredis's default is 10 s, per attempt. While the Sentinels have not yet failed over,
+      // they name the lost master, whose address no longer answers (no refusal: a lost node's
+      // packets go nowhere); and the lost member's Sentinel is still in the list. A connection
+      // on the private network is made in milliseconds: give up on one after 3 s and ask the
+      // next Sentinel, so that the clients reach the new master seconds after the promotion.
+      connectTimeout: SENTINEL_CONNECT_TIMEOUT_MS,
     });
   } else {
     const { username, password, tls } = target.auth;
