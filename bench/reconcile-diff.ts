@@ -13,7 +13,7 @@
  * Two series, after a warm-up, each call timed in wall-clock time and in the process's CPU time
  * (user + system: other work on a busy machine disturbs it less):
  * - a steady pass, as the reconciler runs every few seconds: the name keys (a SHA-256 of build,
- *   restart generation and node, src/controller/deployer.ts) are remembered from the last pass;
+ *   restart generation and node, src/controller/replica-names.ts) are remembered from the last pass;
  * - the reference, in the same process: a pass that remembers none (the first after a start,
  *   or when every build changed), each call after pushing every remembered key out.
  * Median, fastest and slowest of each, the diffs per second of each clock, and the ratio.
@@ -22,14 +22,18 @@
  */
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
-import { containerName, LABEL, NAMES_REMEMBERED_MAX } from "../src/controller/deployer.js";
-import { INSTALLATION_LABEL } from "../src/controller/installation.js";
 import {
   type DesiredDeployment,
   planReconcile,
   type RecordedLocation,
 } from "../src/controller/plan.js";
 import type { ContainerRef } from "../src/controller/ports.js";
+import {
+  containerName,
+  INSTALLATION_LABEL,
+  LABEL,
+  NAMES_REMEMBERED_MAX,
+} from "../src/controller/replica-names.js";
 import { mulberry32 } from "../src/scheduler/fixtures.js";
 
 const args = new Map<string, string>();

@@ -10,7 +10,7 @@
  * stopped: unroute, then stop and remove the containers.
  * deleted: as stopped, then remove routes, images and the records.
  */
-import { hash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, ne, notInArray } from "drizzle-orm";
 import { type AppContext, invalidateOrganization } from "../app/context.js";
 import {
@@ -32,9 +32,9 @@ import {
   deployments,
   domains,
 } from "../store/schema.js";
-import { INSTALLATION_LABEL } from "./installation.js";
 import type { Placer } from "./placement.js";
 import type { BuilderPort, ContainerRef, RuntimePort } from "./ports.js";
+import { containerNames, INSTALLATION_LABEL, LABEL, projectNetwork } from "./replica-names.js";
 import type { RouteSync } from "./routing.js";
 
 type DeploymentRow = typeof deployments.$inferSelect;
@@ -46,15 +46,6 @@ interface WantedReplica {
   name: string;
   nodeId?: string;
 }
-
-export const LABEL = {
-  managed: "cloud.obiente.deployment",
-  deploymentId: "cloud.obiente.deployment_id",
-  projectId: "cloud.obiente.project_id",
-  organizationId: "cloud.obiente.organization_id",
-  replica: "cloud.obiente.replica",
-  buildId: "cloud.obiente.build_id",
-} as const;
 
 export interface DeployerOptions {
   /** Put on every container, so that reconcilers of other installations leave it alone. */
@@ -77,98 +68,6 @@ export interface DeployerOptions {
   /** Cluster mode: where replicas go (the scheduler). Without it, the runtime's one engine. */
   placer?: Placer;
 }
-
-/**
- * Names a container after what it runs, so that the same inputs always give the same name. On a
- * cluster the node is part of it: a replica moved to another node is a new service, which starts
- * beside the old one (a drain without downtime), and the names stay within Swarm's 63 characters.
- */
-export function containerName(
-  deploymentId: string,
-  replica: number,
-  buildId: string,
-  restartGeneration: number,
-  nodeId?: string,
-) {
-  return containerNames(deploymentId, replica + 1, buildId, restartGeneration, nodeId)[
-    replica
-  ] as string;
-}
-
-/** Names remembered for this many (build, generation, node) at most: far above an installation's. */
-export const NAMES_REMEMBERED_MAX = 50_000;
-/** A build runs on a few nodes, in one restart generation at a time. */
-const NAMES_PER_BUILD = 64;
-
-interface RememberedNames {
-  deploymentId: string;
-  restartGeneration: number;
-  nodeId: string | undefined;
-  /** A SHA-256 prefix of "build:generation[:node]". */
-  key: string;
-  names: readonly string[];
-}
-
-/** By build id; within a build, few enough to look through. */
-const namesByBuild = new Map<string, RememberedNames[]>();
-let remembered = 0;
-
-/**
- * The names of replicas 0…n-1: one hash for them all, and remembered. The reconciler names every
- * replica of every deployment on every pass, and these inputs change only on a deploy, a restart,
- * a scale or a move: hashing and naming them again on each pass was a third of its diff. A lookup
- * builds no string. The same inputs give the same array, which is not to be changed.
- */
-export function containerNames(
-  deploymentId: string,
-  replicas: number,
-  buildId: string,
-  restartGeneration: number,
-  nodeId?: string,
-): readonly string[] {
-  let ofBuild = namesByBuild.get(buildId);
-  const known = ofBuild?.find(
-    (n) =>
-      n.deploymentId === deploymentId &&
-      n.restartGeneration === restartGeneration &&
-      n.nodeId === nodeId,
-  );
-  if (known) {
-    if (known.names.length !== replicas) {
-      known.names = replicaNames(deploymentId, replicas, known.key);
-    }
-    return known.names;
-  }
-  const input = `${buildId}:${restartGeneration}${nodeId === undefined ? "" : `:${nodeId}`}`;
-  const key = hash("sha256", input, "hex").slice(0, 12);
-  const names = replicaNames(deploymentId, replicas, key);
-  if (remembered >= NAMES_REMEMBERED_MAX) {
-    // All forgotten at once; the next pass names again what it needs.
-    namesByBuild.clear();
-    remembered = 0;
-    ofBuild = undefined;
-  }
-  if (!ofBuild) {
-    ofBuild = [];
-    namesByBuild.set(buildId, ofBuild);
-  }
-  if (ofBuild.length >= NAMES_PER_BUILD) {
-    // Restarted many times: the oldest generations go first, and every lookup stays short.
-    ofBuild.shift();
-    remembered--;
-  }
-  ofBuild.push({ deploymentId, restartGeneration, nodeId, key, names });
-  remembered++;
-  return names;
-}
-
-function replicaNames(deploymentId: string, replicas: number, key: string): string[] {
-  const names = new Array<string>(replicas);
-  for (let r = 0; r < replicas; r++) names[r] = `obiente-${deploymentId}-r${r}-${key}`;
-  return names;
-}
-
-export const projectNetwork = (projectId: string) => `obiente-net-${projectId}`;
 
 export class Deployer {
   private readonly locks = new Map<string, Promise<unknown>>();

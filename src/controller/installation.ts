@@ -8,7 +8,8 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../store/database.js";
 import { controllerState } from "../store/schema.js";
 
-export const INSTALLATION_LABEL = "cloud.obiente.installation";
+export { INSTALLATION_LABEL } from "./replica-names.js";
+
 const KEY = "installation";
 
 export async function installationId(db: Db): Promise<string> {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { containerName, containerNames } from "./deployer.js";
 import {
   type DesiredDeployment,
   planReconcile,
@@ -9,6 +8,7 @@ import {
   type RecordedLocation,
 } from "./plan.js";
 import type { ContainerRef } from "./ports.js";
+import { containerName, containerNames } from "./replica-names.js";
 
 const D1 = "00000000-0000-4000-8000-000000000001";
 const D2 = "00000000-0000-4000-8000-000000000002";

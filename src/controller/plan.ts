@@ -25,9 +25,8 @@
  * - a location that says another node or port than its container's is dropped, and its
  *   deployment converged, which records it again as it is.
  */
-import { containerNames } from "./deployer.js";
-import { INSTALLATION_LABEL } from "./installation.js";
 import type { ContainerRef } from "./ports.js";
+import { containerNames, INSTALLATION_LABEL } from "./replica-names.js";
 
 export interface DesiredDeployment {
   id: string;
