@@ -12,6 +12,7 @@ import {
   type RecordedState,
   type RollPlan,
   rollFailed,
+  type StatusChange,
   settleRoll,
 } from "./plan-deployment.js";
 import type { ContainerRef } from "./ports.js";
@@ -448,6 +449,7 @@ function apply(w: World, plan: DeploymentPlan, observe: (w: World) => void = () 
 function applyRoll(w: World, plan: RollPlan, observe: (w: World) => void): boolean {
   const started: ContainerRef[] = [];
   const fresh = new Set<string>();
+  let settled: StatusChange | undefined;
   for (const step of plan.steps) {
     switch (step) {
       case "announce":
@@ -515,7 +517,8 @@ function applyRoll(w: World, plan: RollPlan, observe: (w: World) => void): boole
       case "route":
         break;
       case "retire": {
-        const { retire } = settleRoll(plan, w.containers, started);
+        const { retire, status } = settleRoll(plan, w.containers, started);
+        settled = status;
         const gone = new Set(retire.map((c) => c.id));
         w.containers = w.containers.filter((c) => !gone.has(c.id));
         w.recorded = {
@@ -524,16 +527,14 @@ function applyRoll(w: World, plan: RollPlan, observe: (w: World) => void): boole
         };
         break;
       }
-      case "settle": {
-        const { status } = settleRoll(plan, w.containers, started);
-        if (status) {
+      case "settle":
+        if (settled) {
           w.desired = {
             ...w.desired,
-            deployment: { ...w.desired.deployment, status: status.status },
+            deployment: { ...w.desired.deployment, status: settled.status },
           };
         }
         break;
-      }
     }
     observe(w);
   }

@@ -207,7 +207,10 @@ export function planDeployment(
     return { action: "remove", retire: actual.containers };
   }
   if (deployment.desiredState === "stopped") {
-    if (actual.containers.length === 0 && deployment.status === "stopped") return NONE;
+    const recorded = actual.recorded?.locations.length ?? 0;
+    if (actual.containers.length === 0 && recorded === 0 && deployment.status === "stopped") {
+      return NONE;
+    }
     return {
       action: "stop",
       retire: actual.containers,
