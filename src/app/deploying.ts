@@ -25,7 +25,7 @@ import type { Config } from "../config/config.js";
 import { BuildStep } from "../controller/build-step.js";
 import { type ClusterOptions, clusterOptionsOf } from "../controller/cluster.js";
 import { Controller } from "../controller/controller.js";
-import { Deployer, removeAbandoned } from "../controller/deployer.js";
+import { Deployer } from "../controller/deployer.js";
 import { DatabaseDeploymentRecords } from "../controller/deployment-records.js";
 import { installationId } from "../controller/installation.js";
 import { Placer } from "../controller/placement.js";
@@ -37,6 +37,7 @@ import type {
   RuntimePort,
 } from "../controller/ports.js";
 import { Reconciler } from "../controller/reconciler.js";
+import { removeAbandoned } from "../controller/roll.js";
 import { RouteSync } from "../controller/routing.js";
 import { DeploymentService } from "../deployments/service.js";
 import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";

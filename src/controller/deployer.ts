@@ -6,21 +6,21 @@
  * placement changes what it knows, so it plans again afterwards.
  */
 import type { Logger } from "pino";
-import { DomainError, resourceExhausted } from "../domain/errors.js";
+import { resourceExhausted } from "../domain/errors.js";
 import type { Builds } from "./build-step.js";
 import type { DeploymentRecords, DeploymentRow, LoadedDeployment } from "./deployment-records.js";
 import type { Placer } from "./placement.js";
 import {
+  type ActualDeployment,
+  type DeploymentPlan,
   type DesiredDeployment,
+  type NodeHealth,
   type PlacementAnswer,
+  type PlaceRequestSpec,
   planDeployment,
-  type RollPlan,
-  type RollStep,
-  rollFailed,
-  type StatusChange,
-  settleRoll,
 } from "./plan-deployment.js";
-import type { ContainerRef, RuntimePort, Started } from "./ports.js";
+import type { ContainerRef, RuntimePort } from "./ports.js";
+import { carryOutRoll, retireContainers } from "./roll.js";
 import type { RouteSync } from "./routing.js";
 
 export interface DeployerOptions {
@@ -47,13 +47,17 @@ export interface DeployerOptions {
   now?: () => Date;
 }
 
-/** What a roll has done so far. */
-interface Rolling {
-  row: DeploymentRow;
-  env: Record<string, string>;
-  started: Array<Started & { replica: number }>;
-  settled?: StatusChange | undefined;
+/** What the deployer knows of a deployment while it converges it. */
+interface World {
+  loaded: LoadedDeployment;
+  actual: ActualDeployment;
+  nodes?: NodeHealth | undefined;
+  /** The scheduler's answer, once asked. */
+  placed?: PlacementAnswer;
 }
+
+/** The plans that end a convergence. */
+type FinalPlan = Exclude<DeploymentPlan, { action: "build" | "place" }>;
 
 export class Deployer {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -81,75 +85,86 @@ export class Deployer {
     return changed;
   }
 
+  /** Plans, and carries the plan out; a build or a placement changes what is known: plan again. */
   private async convergeNow(deploymentId: string, signal?: AbortSignal): Promise<void> {
+    let world = await this.observe(deploymentId);
+    const reservations: Array<() => void> = [];
+    try {
+      while (world) {
+        const plan = planDeployment(
+          this.desired(world),
+          world.actual,
+          world.nodes,
+          this.options.now?.() ?? new Date(),
+        );
+        if (plan.action === "build") {
+          const built = await this.options.builds.build(world.loaded.row, signal);
+          world = built ? await this.observe(deploymentId) : undefined;
+        } else if (plan.action === "place") {
+          world.placed = await this.place(plan.request, reservations);
+        } else {
+          return await this.carryOut(plan, world, signal);
+        }
+      }
+    } finally {
+      for (const release of reservations) release();
+    }
+  }
+
+  /** The deployment's records, what the engine runs of it and, on a cluster, the nodes. */
+  private async observe(deploymentId: string): Promise<World | undefined> {
     const { runtime, records, placer } = this.options;
-    let loaded = await records.load(deploymentId);
-    if (!loaded) return;
+    const loaded = await records.load(deploymentId);
+    if (!loaded) return undefined;
     const engineError = await runtime.ping().then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
-    let containers = engineError === undefined ? await runtime.list({ deploymentId }) : [];
+    if (engineError !== undefined) return { loaded, actual: { engineError, containers: [] } };
+    const containers = await runtime.list({ deploymentId });
     const nodes =
-      placer && engineError === undefined && loaded.row.desiredState === "running"
-        ? await placer.nodeHealth()
-        : undefined;
-    let placed: PlacementAnswer | undefined;
-    let release = () => {};
-    try {
-      for (;;) {
-        const { row } = loaded;
-        const plan = planDeployment(
-          this.desired(loaded, placed),
-          { engineError, containers, recorded: loaded.recorded },
-          nodes,
-          this.options.now?.() ?? new Date(),
-        );
-        switch (plan.action) {
-          case "none":
-            return;
-          case "fail":
-            await records.setStatus(row, plan.status);
-            return;
-          case "retry":
-            throw resourceExhausted(plan.message);
-          case "forget":
-            return await this.forget(row);
-          case "remove":
-            return await this.remove(row, plan.retire);
-          case "stop":
-            await this.retire(row.id, plan.retire, []);
-            if (plan.status) await records.setStatus(row, plan.status);
-            return;
-          case "roll":
-            return await this.roll(loaded, plan, containers, signal);
-          case "build": {
-            if (!(await this.options.builds.build(row, signal))) return;
-            loaded = await records.load(deploymentId);
-            if (!loaded) return;
-            containers = await runtime.list({ deploymentId });
-            break;
-          }
-          case "place": {
-            const { slots, ...request } = plan.request;
-            const outcome = await (placer as NonNullable<typeof placer>).place({
-              ...request,
-              replicas: slots.length,
-            });
-            if (outcome.ok) release = outcome.release;
-            placed = outcome.ok
-              ? { ok: true, nodes: outcome.placements.map((p) => p.nodeId) }
-              : { ok: false, message: outcome.message };
-            break;
-          }
-        }
-      }
-    } finally {
-      release();
+      placer && loaded.row.desiredState === "running" ? await placer.nodeHealth() : undefined;
+    return { loaded, actual: { containers, recorded: loaded.recorded }, nodes };
+  }
+
+  /** Asks the scheduler; its reservations are held until the deployment is converged. */
+  private async place(
+    { slots, ...request }: PlaceRequestSpec,
+    reservations: Array<() => void>,
+  ): Promise<PlacementAnswer> {
+    const { placer } = this.options;
+    if (!placer) throw new Error("a placement was planned without a scheduler");
+    const outcome = await placer.place({ ...request, replicas: slots.length });
+    if (!outcome.ok) return { ok: false, message: outcome.message };
+    reservations.push(outcome.release);
+    return { ok: true, nodes: outcome.placements.map((p) => p.nodeId) };
+  }
+
+  private async carryOut(plan: FinalPlan, world: World, signal?: AbortSignal): Promise<void> {
+    const { row } = world.loaded;
+    const { records } = this.options;
+    switch (plan.action) {
+      case "none":
+        return;
+      case "fail":
+        await records.setStatus(row, plan.status);
+        return;
+      case "retry":
+        throw resourceExhausted(plan.message);
+      case "forget":
+        return this.forget(row);
+      case "remove":
+        return this.remove(row, plan.retire);
+      case "stop":
+        await retireContainers(this.options, row.id, plan.retire, []);
+        if (plan.status) await records.setStatus(row, plan.status);
+        return;
+      case "roll":
+        return carryOutRoll(this.options, row, plan, world.actual.containers, signal);
     }
   }
 
-  private desired(loaded: LoadedDeployment, placed?: PlacementAnswer): DesiredDeployment {
+  private desired({ loaded, placed }: World): DesiredDeployment {
     const { row, build, domains } = loaded;
     const { installationId, edgeLabels } = this.options;
     return {
@@ -163,137 +178,11 @@ export class Deployer {
     };
   }
 
-  /** Takes the roll's steps in order; a failure to start or become healthy ends it. */
-  private async roll(
-    loaded: LoadedDeployment,
-    plan: RollPlan,
-    actual: readonly ContainerRef[],
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const state: Rolling = { row: loaded.row, env: {}, started: [] };
-    for (const step of plan.steps) {
-      try {
-        await this.step(step, plan, state, signal);
-      } catch (error) {
-        return this.rollBroke(step, error, state, actual, signal);
-      }
-    }
-  }
-
-  private async step(
-    step: RollStep,
-    plan: RollPlan,
-    state: Rolling,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const { runtime, records } = this.options;
-    const id = state.row.id;
-    switch (step) {
-      case "announce":
-        if (plan.announce) state.row = await records.setStatus(state.row, plan.announce);
-        return;
-      case "network":
-        state.env = { ...(await records.env(id)), PORT: String(plan.build.port) };
-        return runtime.ensureNetwork(plan.network.name, plan.network.labels);
-      case "run":
-        for (const r of plan.replicas) {
-          // On a cluster, the node gets the image first (copied over, or pushed to the registry).
-          if (r.nodeId !== undefined)
-            await runtime.prepareImage?.(plan.build.imageId, r.nodeId, signal);
-          const container = await runtime.run({
-            name: r.name,
-            image: plan.build.imageId,
-            env: state.env,
-            labels: plan.labels[r.replica] ?? {},
-            network: plan.network.name,
-            internalPort: plan.build.port,
-            ...plan.limits,
-            ...(r.nodeId !== undefined ? { nodeId: r.nodeId } : {}),
-          });
-          state.started.push({ ...container, replica: r.replica });
-        }
-        return;
-      case "await-healthy": {
-        const options = { timeoutMs: this.options.healthTimeoutMs, ...(signal ? { signal } : {}) };
-        await Promise.all(state.started.map((c) => runtime.waitHealthy(c.id, options)));
-        return;
-      }
-      case "record":
-        return records.record(
-          id,
-          plan.build.id,
-          plan.routes.domains,
-          plan.routes.port,
-          state.started.map((c) => ({
-            replica: c.replica,
-            containerId: c.id,
-            nodeId: c.nodeId ?? this.options.nodeId(),
-            address: c.address ?? runtime.hostAddress,
-            port: c.hostPort,
-          })),
-        );
-      case "route":
-        return this.options.routes.sync();
-      case "retire": {
-        const settled = settleRoll(plan, await runtime.list({ deploymentId: id }), state.started);
-        state.settled = settled.status;
-        return this.retire(
-          id,
-          settled.retire,
-          state.started.map((c) => c.id),
-        );
-      }
-      case "settle":
-        if (state.settled) await records.setStatus(state.row, state.settled);
-        return;
-    }
-  }
-
-  /**
-   * A roll step failed. Starting or becoming healthy: the new version goes, what served before
-   * keeps serving. Recording: the deployment may have been deleted meanwhile (it had no location
-   * yet, so DeleteDeployment removed its record at once): its containers and image go too.
-   */
-  private async rollBroke(
-    step: RollStep,
-    error: unknown,
-    state: Rolling,
-    actual: readonly ContainerRef[],
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const { runtime, records } = this.options;
-    const id = state.row.id;
-    if (step === "run" || step === "await-healthy") {
-      const fresh = state.started.filter((c) => !actual.some((a) => a.id === c.id));
-      for (const c of fresh) {
-        await runtime
-          .remove(c.id)
-          .catch((removeError: unknown) =>
-            this.options.logger.warn(
-              { err: removeError, deploymentId: id, containerId: c.id },
-              "removing a replica that did not come up failed; the reconciler removes it later",
-            ),
-          );
-      }
-      if (signal?.aborted) throw error;
-      if (!(await records.exists(id))) return removeAbandoned(runtime, this.options.logger, id);
-      // A host port taken on the node by something else: another try picks another port.
-      if (error instanceof DomainError && error.kind === "resource_exhausted") throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      await records.setStatus(state.row, rollFailed(step === "run" ? "start" : "health", message));
-      return;
-    }
-    if (step === "record" && !(await records.exists(id))) {
-      return removeAbandoned(runtime, this.options.logger, id);
-    }
-    throw error;
-  }
-
   /** Unroutes, retires every container, removes the images, then drops the records. */
   private async remove(row: DeploymentRow, containers: readonly ContainerRef[]) {
     const { records, runtime, logger } = this.options;
     await records.unroute(row.id);
-    await this.retire(row.id, containers, []);
+    await retireContainers(this.options, row.id, containers, []);
     for (const imageId of await records.imagesOf(row.id)) {
       await runtime.removeImage(imageId).catch((error: unknown) =>
         // Still used by a container of another deployment, or gone already: the deletion goes on.
@@ -309,32 +198,4 @@ export class Deployer {
     await this.options.routes.sync();
     await this.options.records.announceDeleted(row);
   }
-
-  /** Unroutes the given containers first, then stops and removes them. */
-  private async retire(
-    deploymentId: string,
-    containers: readonly ContainerRef[],
-    keepIds: readonly string[],
-  ) {
-    const { records, runtime, logger } = this.options;
-    await records.unrecord(deploymentId, keepIds);
-    await this.options.routes.sync();
-    // In parallel: each stop may wait the app's whole grace period.
-    await Promise.all(
-      containers.map(async (c) => {
-        await runtime.stop(c.id).catch((error: unknown) =>
-          // Stopped or gone already: the removal below is what counts, and reports its own error.
-          logger.debug({ err: error, containerId: c.id }, "stopping before removal failed"),
-        );
-        await runtime.remove(c.id);
-      }),
-    );
-  }
-}
-
-/** Removes the containers and images of a deployment whose record went while it deployed. */
-export async function removeAbandoned(runtime: RuntimePort, logger: Logger, deploymentId: string) {
-  logger.info({ deploymentId }, "deleted while deploying: removing its containers and images");
-  for (const c of await runtime.list({ deploymentId })) await runtime.remove(c.id);
-  await runtime.removeImagesOf?.(deploymentId);
 }
