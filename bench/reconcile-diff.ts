@@ -24,6 +24,7 @@ import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import {
   type DesiredDeployment,
+  deploymentsToConverge,
   planReconcile,
   type RecordedLocation,
 } from "../src/controller/plan.js";
@@ -258,7 +259,7 @@ const cold = series(
 const result = plan();
 console.log(
   `${desired.length} deployments, ${actual.length} containers, ${locations.length} locations; ` +
-    `plan: ${result.converge.length} to converge, ${result.removeOrphans.length} orphans, ` +
+    `plan: ${deploymentsToConverge(result).length} to converge, ${result.removeOrphans.length} orphans, ` +
     `${result.dropLocations.length} locations to drop (node ${process.version}, ${RUNS} calls each)`,
 );
 const ms = (n: number) => `${n.toFixed(1)} ms`;

@@ -408,17 +408,19 @@ function recordsAgree(
   actual: ActualDeployment,
   replicas: readonly ReplicaSpec[],
 ): boolean {
-  const wantedNames = new Set(replicas.map((r) => r.name));
-  const byName = new Map<string, ContainerRef>();
-  for (const c of actual.containers) {
-    if (!wantedNames.has(c.name) || byName.has(c.name)) return false;
-    byName.set(c.name, c);
+  // As many containers as replicas, each a wanted one: each replica's, once. Few enough to
+  // compare pairwise, which allocates nothing on the reconciler's every pass.
+  const { containers } = actual;
+  for (let i = 0; i < containers.length; i++) {
+    const c = containers[i] as ContainerRef;
+    if (!replicas.some((r) => r.name === c.name)) return false;
+    for (let j = 0; j < i; j++) if ((containers[j] as ContainerRef).name === c.name) return false;
   }
   const { recorded } = actual;
   if (recorded === undefined) return true;
-  if (recorded.locations.length !== byName.size) return false;
+  if (recorded.locations.length !== containers.length) return false;
   for (const location of recorded.locations) {
-    const c = [...byName.values()].find((x) => x.id === location.containerId);
+    const c = containers.find((x) => x.id === location.containerId);
     if (!c || (c.hostPort !== undefined && c.hostPort !== location.port)) return false;
   }
   // The record step routes every domain to the build's port and, when there is a domain, drops

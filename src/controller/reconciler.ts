@@ -18,7 +18,7 @@ import { deploymentLocations, deployments } from "../store/schema.js";
 import type { Deployer } from "./deployer.js";
 import { applyNodeSpecs } from "./node-specs.js";
 import type { Placer } from "./placement.js";
-import { planReconcile, type ReconcilePlan } from "./plan.js";
+import { deploymentsToConverge, planReconcile, type ReconcilePlan } from "./plan.js";
 import type { ClusterPort, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
@@ -39,6 +39,11 @@ export interface ReconcilerOptions {
   concurrency?: number;
 }
 
+/** What a pass planned, and the deployments it handed to the deployer. */
+export interface ReconcilePass extends ReconcilePlan {
+  converge: string[];
+}
+
 const BACKOFF_BASE_MS = 5_000;
 const BACKOFF_MAX_MS = 10 * 60_000;
 /** Events that come together (a redeploy stops several containers) make one pass. */
@@ -48,8 +53,8 @@ const EVENTS_RETRY_MS = 5_000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<ReconcilePlan | undefined> | undefined;
-  private queued: Promise<ReconcilePlan | undefined> | undefined;
+  private running: Promise<ReconcilePass | undefined> | undefined;
+  private queued: Promise<ReconcilePass | undefined> | undefined;
   private closed = false;
   /** The running loop's number, 0 when none runs; a stopped loop's last pass schedules no more. */
   private loop = 0;
@@ -127,7 +132,7 @@ export class Reconciler {
    * every call made during the same pass: the one in progress may have read the state before
    * the caller's change (a node that changed, a container started a moment ago).
    */
-  reconcileOnce(): Promise<ReconcilePlan | undefined> {
+  reconcileOnce(): Promise<ReconcilePass | undefined> {
     // Fix: calls during a pass used to share that pass, so a change made just before the call
     // (the reason for calling) could be missed until the next interval.
     if (this.running) {
@@ -148,7 +153,7 @@ export class Reconciler {
     return this.running;
   }
 
-  private async pass(): Promise<ReconcilePlan> {
+  private async pass(): Promise<ReconcilePass> {
     const { db, runtime, routes, logger } = this.options;
     await runtime.ping();
     const cluster = this.options.cluster;
@@ -179,9 +184,12 @@ export class Reconciler {
         .where(inArray(deploymentLocations.id, plan.dropLocations));
       await routes.sync();
     }
-    await forEachLimited(plan.converge, this.options.concurrency ?? 4, (id) => this.converge(id));
+    // Each deployment in a bucket goes to the deployer, which plans it again with all its
+    // records (build, domains, environment) and carries that plan out.
+    const converge = deploymentsToConverge(plan);
+    await forEachLimited(converge, this.options.concurrency ?? 4, (id) => this.converge(id));
     if (cluster && !this.closed) await applyNodeSpecs(db, cluster.nodes, runtime, logger);
-    return plan;
+    return { ...plan, converge };
   }
 
   private async converge(id: string): Promise<void> {
