@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { B1, B2, D1, N1, N2, N3, type ReplicaOverrides, replicaContainer } from "./fixtures.js";
 import {
   type ActualDeployment,
   type BuildFacts,
@@ -18,14 +19,8 @@ import {
 import type { ContainerRef } from "./ports.js";
 import { containerName } from "./replica-names.js";
 
-const D1 = "00000000-0000-4000-8000-000000000001";
 const P1 = "20000000-0000-4000-8000-000000000001";
 const O1 = "30000000-0000-4000-8000-000000000001";
-const B1 = "10000000-0000-4000-8000-000000000001";
-const B2 = "10000000-0000-4000-8000-000000000002";
-const N1 = "node1aaaaaaaaaaaaaaaaaaaaa";
-const N2 = "node2aaaaaaaaaaaaaaaaaaaaa";
-const N3 = "node3aaaaaaaaaaaaaaaaaaaaa";
 const NOW = new Date("2026-12-07T12:00:00Z");
 
 function deployment(overrides: Partial<DeploymentFacts> = {}): DeploymentFacts {
@@ -67,25 +62,8 @@ function desired(d: DeploymentFacts, overrides: Partial<DesiredDeployment> = {})
 }
 
 /** The container the deployer runs for this slot of this build (on this node). */
-function container(
-  overrides: Partial<ContainerRef> & {
-    replica?: number;
-    buildId?: string;
-    generation?: number;
-  } = {},
-): ContainerRef {
-  const { replica = 0, buildId = B1, generation = 0, ...rest } = overrides;
-  const name = containerName(D1, replica, buildId, generation, rest.nodeId);
-  return {
-    id: `c-${name}`,
-    name,
-    state: "running",
-    health: "none",
-    labels: { "cloud.obiente.deployment": "true", "cloud.obiente.deployment_id": D1 },
-    hostPort: 20_000 + replica,
-    ...rest,
-  };
-}
+const container = (overrides: ReplicaOverrides = {}): ContainerRef =>
+  replicaContainer(D1, overrides);
 
 /** The records the deployer writes for these containers and domains. */
 function recordsOf(containers: readonly ContainerRef[], domains: readonly string[], port = 8080) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { B1, B2, D1, D2, N1, N2, N3, type ReplicaOverrides, replicaContainer } from "./fixtures.js";
 import {
   type DesiredDeployment,
   deploymentsToConverge,
@@ -11,11 +12,7 @@ import {
 import type { ContainerRef } from "./ports.js";
 import { containerName, containerNames } from "./replica-names.js";
 
-const D1 = "00000000-0000-4000-8000-000000000001";
-const D2 = "00000000-0000-4000-8000-000000000002";
 const GONE = "00000000-0000-4000-8000-0000000000ff";
-const B1 = "10000000-0000-4000-8000-000000000001";
-const B2 = "10000000-0000-4000-8000-000000000002";
 
 /** What a plan does, with its buckets of deployments together as the deployments converged. */
 interface Summary {
@@ -53,29 +50,8 @@ function deployment(overrides: Partial<DesiredDeployment> = {}): DesiredDeployme
 }
 
 /** The container the deployer would run for this replica of this build. */
-function container(
-  deploymentId: string,
-  overrides: Partial<ContainerRef> & {
-    replica?: number;
-    buildId?: string;
-    generation?: number;
-  } = {},
-): ContainerRef {
-  const { replica = 0, buildId = B1, generation = 0, ...rest } = overrides;
-  const name = containerName(deploymentId, replica, buildId, generation);
-  return {
-    id: `c-${name}`,
-    name,
-    state: "running",
-    health: "none",
-    labels: {
-      "cloud.obiente.deployment": "true",
-      "cloud.obiente.deployment_id": deploymentId,
-    },
-    hostPort: 20_000 + replica,
-    ...rest,
-  };
-}
+const container = (deploymentId: string, overrides: ReplicaOverrides = {}): ContainerRef =>
+  replicaContainer(deploymentId, overrides);
 
 const location = (id: string, deploymentId: string, containerId: string): RecordedLocation => ({
   id,
@@ -428,10 +404,6 @@ describe("planReconcile, shared engines", () => {
 });
 
 describe("planReconcile on a cluster (containers carry their node)", () => {
-  const N1 = "node1aaaaaaaaaaaaaaaaaaaaa";
-  const N2 = "node2aaaaaaaaaaaaaaaaaaaaa";
-  const N3 = "node3aaaaaaaaaaaaaaaaaaaaa";
-
   /** The service the deployer runs for this replica of this build on this node. */
   function service(
     deploymentId: string,
