@@ -18,7 +18,7 @@ import { deploymentLocations, deployments } from "../store/schema.js";
 import type { Deployer } from "./deployer.js";
 import { applyNodeSpecs } from "./node-specs.js";
 import type { Placer } from "./placement.js";
-import { deploymentsToConverge, planReconcile, type ReconcilePlan } from "./plan.js";
+import { deploymentsToConverge, planReconcile } from "./plan.js";
 import type { ClusterPort, RuntimePort } from "./ports.js";
 import type { RouteSync } from "./routing.js";
 
@@ -39,9 +39,11 @@ export interface ReconcilerOptions {
   concurrency?: number;
 }
 
-/** What a pass planned, and the deployments it handed to the deployer. */
-export interface ReconcilePass extends ReconcilePlan {
+/** What a pass did: the deployments it handed to the deployer, the orphans and locations it removed. */
+export interface ReconcilePass {
   converge: string[];
+  removeOrphans: string[];
+  dropLocations: string[];
 }
 
 const BACKOFF_BASE_MS = 5_000;
@@ -187,9 +189,13 @@ export class Reconciler {
     // Each deployment in a bucket goes to the deployer, which plans it again with all its
     // records (build, domains, environment) and carries that plan out.
     const converge = deploymentsToConverge(plan);
+    if (converge.length > 0) {
+      const { start, stop, remove, place } = plan;
+      logger.debug({ start, stop, remove, place }, "reconcile: deployments to converge");
+    }
     await forEachLimited(converge, this.options.concurrency ?? 4, (id) => this.converge(id));
     if (cluster && !this.closed) await applyNodeSpecs(db, cluster.nodes, runtime, logger);
-    return { ...plan, converge };
+    return { converge, removeOrphans: plan.removeOrphans, dropLocations: plan.dropLocations };
   }
 
   private async converge(id: string): Promise<void> {
