@@ -7,6 +7,7 @@
  */
 import type { Logger } from "pino";
 import { resourceExhausted } from "../domain/errors.js";
+import { KeyLock } from "../platform/key-lock.js";
 import type { ContainerRef, RuntimePort } from "../runtime/runtime-port.js";
 import type { Builds } from "./build-step.js";
 import type { DeploymentRecords, DeploymentRow, LoadedDeployment } from "./deployment-records.js";
@@ -60,22 +61,13 @@ interface World {
 type FinalPlan = Exclude<DeploymentPlan, { action: "build" | "place" }>;
 
 export class Deployer {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly converging = new KeyLock();
 
   constructor(private readonly options: DeployerOptions) {}
 
   /** Converges one deployment; calls for the same deployment run one after another. */
   converge(deploymentId: string, signal?: AbortSignal): Promise<void> {
-    const previous = this.locks.get(deploymentId) ?? Promise.resolve();
-    // The previous call's error is its caller's; this call starts afresh either way.
-    const next = previous.catch(() => undefined).then(() => this.convergeNow(deploymentId, signal));
-    this.locks.set(deploymentId, next);
-    void next
-      .finally(() => {
-        if (this.locks.get(deploymentId) === next) this.locks.delete(deploymentId);
-      })
-      .catch(() => undefined); // the caller of `next` sees its error
-    return next;
+    return this.converging.run(deploymentId, () => this.convergeNow(deploymentId, signal));
   }
 
   /** Gives every routing row the configuration's TLS, and re-syncs the edges when one changed. */
