@@ -8,6 +8,7 @@ import type { ContainerRef } from "../runtime/runtime-port.js";
 
 export const D1 = "00000000-0000-4000-8000-000000000001";
 export const D2 = "00000000-0000-4000-8000-000000000002";
+export const P1 = "20000000-0000-4000-8000-000000000001";
 export const B1 = "10000000-0000-4000-8000-000000000001";
 export const B2 = "10000000-0000-4000-8000-000000000002";
 export const N1 = "node1aaaaaaaaaaaaaaaaaaaaa";

@@ -3,7 +3,18 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { containerName, containerNames } from "../runtime/names.js";
 import type { ContainerRef } from "../runtime/runtime-port.js";
-import { B1, B2, D1, D2, N1, N2, N3, type ReplicaOverrides, replicaContainer } from "./fixtures.js";
+import {
+  B1,
+  B2,
+  D1,
+  D2,
+  N1,
+  N2,
+  N3,
+  P1,
+  type ReplicaOverrides,
+  replicaContainer,
+} from "./fixtures.js";
 import {
   type DesiredDeployment,
   deploymentsToConverge,
@@ -40,6 +51,7 @@ const EMPTY_PLAN: ReconcilePlan = {
 function deployment(overrides: Partial<DesiredDeployment> = {}): DesiredDeployment {
   return {
     id: D1,
+    projectId: P1,
     desiredState: "running",
     status: "running",
     currentBuildId: B1,
@@ -231,6 +243,7 @@ describe("planReconcile, properties", () => {
     .uniqueArray(
       fc.record({
         id: fc.constantFrom(...ids),
+        projectId: fc.constant(P1),
         desiredState: fc.constantFrom("running", "stopped", "deleted"),
         status: fc.constantFrom(
           "queued",
@@ -338,6 +351,7 @@ describe("planReconcile, properties", () => {
         for (const d of list) {
           desired.push({
             id: d.id,
+            projectId: P1,
             desiredState: d.kind === "stopped" ? "stopped" : "running",
             status: d.kind,
             currentBuildId: d.kind === "failed" ? null : d.buildId,

@@ -37,6 +37,8 @@ import {
 
 export interface DesiredDeployment {
   id: string;
+  /** The plan names the project's network from it, as the deployer does. */
+  projectId: string;
   desiredState: "running" | "stopped" | "deleted";
   status: string;
   currentBuildId: string | null;
@@ -191,7 +193,7 @@ function builtAs(buildId: string): BuildFacts {
 function deploymentFacts(d: DesiredDeployment): DeploymentFacts {
   return {
     id: d.id,
-    projectId: "",
+    projectId: d.projectId,
     organizationId: "",
     desiredState: d.desiredState,
     status: d.status,
