@@ -13,7 +13,7 @@
  * Two series, after a warm-up, each call timed in wall-clock time and in the process's CPU time
  * (user + system: other work on a busy machine disturbs it less):
  * - a steady pass, as the reconciler runs every few seconds: the name keys (a SHA-256 of build,
- *   restart generation and node, src/controller/deployer.ts) are remembered from the last pass;
+ *   restart generation and node, src/runtime/names.ts) are remembered from the last pass;
  * - the reference, in the same process: a pass that remembers none (the first after a start,
  *   or when every build changed), each call after pushing every remembered key out.
  * Median, fastest and slowest of each, the diffs per second of each clock, and the ratio.
@@ -24,6 +24,7 @@ import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import {
   type DesiredDeployment,
+  deploymentsToConverge,
   planReconcile,
   type RecordedLocation,
 } from "../src/controller/plan.js";
@@ -254,7 +255,7 @@ const cold = series(
 const result = plan();
 console.log(
   `${desired.length} deployments, ${actual.length} containers, ${locations.length} locations; ` +
-    `plan: ${result.converge.length} to converge, ${result.removeOrphans.length} orphans, ` +
+    `plan: ${deploymentsToConverge(result).length} to converge, ${result.removeOrphans.length} orphans, ` +
     `${result.dropLocations.length} locations to drop (node ${process.version}, ${RUNS} calls each)`,
 );
 const ms = (n: number) => `${n.toFixed(1)} ms`;

@@ -21,15 +21,19 @@ import { SwarmMembership } from "../agent/swarm-membership.js";
 import { SwarmNodeSync } from "../agent/swarm-nodes.js";
 import { ImageBuilder } from "../builder/image-builder.js";
 import type { Config } from "../config/config.js";
+import { BuildStep } from "../controller/build-step.js";
 import { type ClusterOptions, clusterOptionsOf } from "../controller/cluster.js";
 import { Controller } from "../controller/controller.js";
 import { Deployer } from "../controller/deployer.js";
+import { DatabaseDeploymentRecords } from "../controller/deployment-records.js";
 import { installationId } from "../controller/installation.js";
 import { Placer } from "../controller/placement.js";
 import { Reconciler } from "../controller/reconciler.js";
+import { removeAbandoned } from "../controller/roll.js";
 import { RouteSync } from "../controller/routing.js";
 import type { AppContext } from "../core/index.js";
 import { detectOptionsOf } from "../deployments/plan-service.js";
+import { DeploymentService } from "../deployments/service.js";
 import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
 import { BuiltinEdge } from "../edge/builtin-edge.js";
 import { CaddyEdge } from "../edge/caddy.js";
@@ -296,14 +300,24 @@ export async function startDeploying(
     // TLS, the Traefik names and the URLs shown, decided once (src/edge/edge-tls.ts).
     const tls = edgeTls(config, edgePort);
     const installation = await installationId(ctx.db);
+    const deploymentService = new DeploymentService(ctx);
+    const records = new DatabaseDeploymentRecords(ctx, {
+      envFor: (deploymentId) => deploymentService.envFor(deploymentId),
+    });
     const deployer = new Deployer({
       installationId: installation,
-      ctx,
       runtime: runtimePort,
-      builder,
+      records,
+      builds: new BuildStep({
+        ctx,
+        builder,
+        records,
+        removeImage: (imageId) => runtimePort.removeImage(imageId),
+        abandon: (deploymentId) => removeAbandoned(runtimePort, ctx.logger, deploymentId),
+      }),
       routes,
       nodeId,
-      extraLabels: (deployment, domains, port) =>
+      edgeLabels: (deployment, domains, port) =>
         traefikLabels({
           deploymentId: deployment.id,
           domains,
@@ -315,6 +329,8 @@ export async function startDeploying(
         memoryMb: config.DEFAULT_MEMORY_MB,
       },
       healthTimeoutMs: config.HEALTH_TIMEOUT_SECONDS * 1000,
+      logger: ctx.logger,
+      now: ctx.now,
       ...(placer ? { placer } : {}),
     });
     const reconciler = new Reconciler({

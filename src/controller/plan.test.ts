@@ -4,23 +4,54 @@ import fc from "fast-check";
 import { containerName, containerNames } from "../runtime/names.js";
 import type { ContainerRef } from "../runtime/runtime-port.js";
 import {
+  B1,
+  B2,
+  D1,
+  D2,
+  N1,
+  N2,
+  N3,
+  P1,
+  type ReplicaOverrides,
+  replicaContainer,
+} from "./fixtures.js";
+import {
   type DesiredDeployment,
+  deploymentsToConverge,
   planReconcile,
   type ReconcilePlan,
   type RecordedLocation,
 } from "./plan.js";
 
-const D1 = "00000000-0000-4000-8000-000000000001";
-const D2 = "00000000-0000-4000-8000-000000000002";
 const GONE = "00000000-0000-4000-8000-0000000000ff";
-const B1 = "10000000-0000-4000-8000-000000000001";
-const B2 = "10000000-0000-4000-8000-000000000002";
 
-const EMPTY: ReconcilePlan = { converge: [], removeOrphans: [], dropLocations: [] };
+/** What a plan does, with its buckets of deployments together as the deployments converged. */
+interface Summary {
+  converge: string[];
+  removeOrphans: string[];
+  dropLocations: string[];
+}
+
+const summary = (plan: ReconcilePlan): Summary => ({
+  converge: deploymentsToConverge(plan),
+  removeOrphans: plan.removeOrphans,
+  dropLocations: plan.dropLocations,
+});
+
+const EMPTY: Summary = { converge: [], removeOrphans: [], dropLocations: [] };
+const EMPTY_PLAN: ReconcilePlan = {
+  start: [],
+  stop: [],
+  remove: [],
+  place: [],
+  removeOrphans: [],
+  dropLocations: [],
+};
 
 function deployment(overrides: Partial<DesiredDeployment> = {}): DesiredDeployment {
   return {
     id: D1,
+    projectId: P1,
     desiredState: "running",
     status: "running",
     currentBuildId: B1,
@@ -31,29 +62,8 @@ function deployment(overrides: Partial<DesiredDeployment> = {}): DesiredDeployme
 }
 
 /** The container the deployer would run for this replica of this build. */
-function container(
-  deploymentId: string,
-  overrides: Partial<ContainerRef> & {
-    replica?: number;
-    buildId?: string;
-    generation?: number;
-  } = {},
-): ContainerRef {
-  const { replica = 0, buildId = B1, generation = 0, ...rest } = overrides;
-  const name = containerName(deploymentId, replica, buildId, generation);
-  return {
-    id: `c-${name}`,
-    name,
-    state: "running",
-    health: "none",
-    labels: {
-      "cloud.obiente.deployment": "true",
-      "cloud.obiente.deployment_id": deploymentId,
-    },
-    hostPort: 20_000 + replica,
-    ...rest,
-  };
-}
+const container = (deploymentId: string, overrides: ReplicaOverrides = {}): ContainerRef =>
+  replicaContainer(deploymentId, overrides);
 
 const location = (id: string, deploymentId: string, containerId: string): RecordedLocation => ({
   id,
@@ -69,7 +79,9 @@ describe("planReconcile, case by case", () => {
     actual: ContainerRef[];
     locations?: RecordedLocation[];
     policy?: "remove" | "keep";
-    plan: Partial<ReconcilePlan>;
+    plan: Partial<Summary>;
+    /** The buckets, where the case says which. */
+    buckets?: Partial<ReconcilePlan>;
   }> = [
     { name: "nothing at all", desired: [], actual: [], plan: {} },
     {
@@ -208,7 +220,17 @@ describe("planReconcile, case by case", () => {
       const plan = planReconcile(c.desired, c.actual, c.locations ?? [], {
         orphanPolicy: c.policy ?? "remove",
       });
-      assert.deepEqual(plan, { ...EMPTY, ...c.plan });
+      assert.deepEqual(summary(plan), { ...EMPTY, ...c.plan });
+      if (c.buckets) {
+        const { removeOrphans, dropLocations, ...buckets } = plan;
+        assert.deepEqual(buckets, {
+          start: [],
+          stop: [],
+          remove: [],
+          place: [],
+          ...c.buckets,
+        });
+      }
     });
   }
 });
@@ -221,6 +243,7 @@ describe("planReconcile, properties", () => {
     .uniqueArray(
       fc.record({
         id: fc.constantFrom(...ids),
+        projectId: fc.constant(P1),
         desiredState: fc.constantFrom("running", "stopped", "deleted"),
         status: fc.constantFrom(
           "queued",
@@ -301,7 +324,7 @@ describe("planReconcile, properties", () => {
         const running = new Set(actual.filter((c) => c.state === "running").map((c) => c.id));
         const stale = locations.filter((l) => !running.has(l.containerId));
         assert.deepEqual(plan.dropLocations, stale.map((l) => l.id).sort());
-        for (const l of stale) assert.ok(plan.converge.includes(l.deploymentId));
+        for (const l of stale) assert.ok(deploymentsToConverge(plan).includes(l.deploymentId));
       }),
     );
   });
@@ -328,6 +351,7 @@ describe("planReconcile, properties", () => {
         for (const d of list) {
           desired.push({
             id: d.id,
+            projectId: P1,
             desiredState: d.kind === "stopped" ? "stopped" : "running",
             status: d.kind,
             currentBuildId: d.kind === "failed" ? null : d.buildId,
@@ -355,7 +379,7 @@ describe("planReconcile, properties", () => {
         ({ desired, actual, locations }, policy) => {
           assert.deepEqual(
             planReconcile(desired, actual, locations, { orphanPolicy: policy }),
-            EMPTY,
+            EMPTY_PLAN,
           );
         },
       ),
@@ -394,10 +418,6 @@ describe("planReconcile, shared engines", () => {
 });
 
 describe("planReconcile on a cluster (containers carry their node)", () => {
-  const N1 = "node1aaaaaaaaaaaaaaaaaaaaa";
-  const N2 = "node2aaaaaaaaaaaaaaaaaaaaa";
-  const N3 = "node3aaaaaaaaaaaaaaaaaaaaa";
-
   /** The service the deployer runs for this replica of this build on this node. */
   function service(
     deploymentId: string,
@@ -456,27 +476,27 @@ describe("planReconcile on a cluster (containers carry their node)", () => {
       { ...location("l1", D1, a.id), nodeId: N1, port: a.hostPort as number },
       { ...location("l2", D1, b.id), nodeId: N2, port: b.hostPort as number },
     ];
-    assert.deepEqual(plan([deployment({ replicas: 2 })], [a, b], locations, [N3]), EMPTY);
+    assert.deepEqual(plan([deployment({ replicas: 2 })], [a, b], locations, [N3]), EMPTY_PLAN);
   });
 
   test("a replica on a drained or down node: converge (it moves), its location stays until then", () => {
     const a = service(D1, N1);
     const locations = [{ ...location("l1", D1, a.id), nodeId: N1 }];
     assert.deepEqual(plan([deployment()], [a], locations, [N1]), {
-      ...EMPTY,
-      converge: [D1],
+      ...EMPTY_PLAN,
+      place: [D1],
     });
   });
 
   test("two services for one replica (a move cut short): converge", () => {
     const a = service(D1, N1);
     const b = service(D1, N2);
-    assert.deepEqual(plan([deployment()], [a, b], []).converge, [D1]);
+    assert.deepEqual(deploymentsToConverge(plan([deployment()], [a, b], [])), [D1]);
   });
 
   test("a service named for another node than its own: converge", () => {
     const a = { ...service(D1, N1), nodeId: N2 };
-    assert.deepEqual(plan([deployment()], [a], []).converge, [D1]);
+    assert.deepEqual(deploymentsToConverge(plan([deployment()], [a], [])), [D1]);
   });
 
   test("a location that names another node or port than its service: dropped, and converged", () => {
@@ -487,8 +507,8 @@ describe("planReconcile on a cluster (containers carry their node)", () => {
       { ...location("l2", D1, b.id), nodeId: N2, port: 41_000 },
     ];
     assert.deepEqual(plan([deployment({ replicas: 2 })], [a, b], locations), {
-      ...EMPTY,
-      converge: [D1],
+      ...EMPTY_PLAN,
+      start: [D1],
       dropLocations: ["l1", "l2"],
     });
   });
@@ -509,7 +529,10 @@ describe("planReconcile on a cluster (containers carry their node)", () => {
             nodeId: s.nodeId as string,
             port: s.hostPort as number,
           }));
-          assert.deepEqual(plan([deployment({ replicas })], actual, locations, unusable), EMPTY);
+          assert.deepEqual(
+            plan([deployment({ replicas })], actual, locations, unusable),
+            EMPTY_PLAN,
+          );
         },
       ),
     );
@@ -521,7 +544,11 @@ describe("planReconcile on a cluster (containers carry their node)", () => {
         const actual = Array.from({ length: replicas }, (_, replica) =>
           service(D1, replica === 0 ? bad : N1 === bad ? N2 : N1, { replica }),
         );
-        assert.deepEqual(plan([deployment({ replicas })], actual, [], [bad]).converge, [D1]);
+        assert.deepEqual(
+          plan([deployment({ replicas })], actual, [], [bad]).place,
+          [D1],
+          "placed again",
+        );
       }),
     );
   });

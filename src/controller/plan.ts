@@ -1,6 +1,7 @@
 /**
  * The reconciler's pure core: what the database wants against what the engine runs, and the
- * difference as actions. No I/O; `now` is passed in.
+ * difference as buckets of work, each deployment judged by planDeployment (plan-deployment.ts)
+ * from what a pass reads. No I/O.
  *
  * Policies, stated:
  * - Containers labelled with another installation's id are ignored: several installations may
@@ -26,11 +27,18 @@
  *   deployment converged, which records it again as it is.
  */
 import { LABELS } from "../domain/labels.js";
-import { containerNames } from "../runtime/names.js";
 import type { ContainerRef } from "../runtime/runtime-port.js";
+import {
+  type BuildFacts,
+  type DeploymentFacts,
+  type DeploymentPlan,
+  planDeployment,
+} from "./plan-deployment.js";
 
 export interface DesiredDeployment {
   id: string;
+  /** The plan names the project's network from it, as the deployer does. */
+  projectId: string;
   desiredState: "running" | "stopped" | "deleted";
   status: string;
   currentBuildId: string | null;
@@ -54,11 +62,44 @@ export interface PlanOptions {
   unusableNodes?: readonly string[];
 }
 
+/**
+ * What a pass does, by kind. Each deployment is in one bucket at most, and the deployer plans
+ * it again in full (planDeployment, with its build, domains and records) when it converges it.
+ */
 export interface ReconcilePlan {
-  converge: string[];
+  /** To build, or to start (or restart, scale, route, record) replicas of on one engine. */
+  start: string[];
+  /** To stop: containers still run, or the status does not say stopped yet. */
+  stop: string[];
+  /** To delete. */
+  remove: string[];
+  /** On a cluster, with replicas to place: new ones, or ones on an unusable node. */
+  place: string[];
+  /** Labelled containers no deployment owns (ORPHAN_POLICY=remove). */
   removeOrphans: string[];
+  /** Locations whose container is gone, not running, or elsewhere. */
   dropLocations: string[];
 }
+
+/** Every deployment the plan converges, in id order. */
+export function deploymentsToConverge(plan: ReconcilePlan): string[] {
+  return [...plan.start, ...plan.stop, ...plan.remove, ...plan.place].sort();
+}
+
+type Bucket = "start" | "stop" | "remove" | "place";
+
+/** The bucket of each kind of deployment plan; "none" and "fail" need no pass. */
+const BUCKET: Partial<Record<DeploymentPlan["action"], Bucket>> = {
+  build: "start",
+  roll: "start",
+  stop: "stop",
+  remove: "remove",
+  forget: "remove",
+  place: "place",
+};
+
+const NO_DEFAULTS = { cpuMillicores: 0, memoryMb: 0 };
+const EPOCH = new Date(0);
 
 export function planReconcile(
   desired: DesiredDeployment[],
@@ -77,41 +118,50 @@ export function planReconcile(
     ) {
       continue;
     }
-    const id = c.labels["cloud.obiente.deployment_id"] ?? "";
+    const id = c.labels[LABELS.deploymentId] ?? "";
     const list = containersOf.get(id);
     if (list) list.push(c);
     else containersOf.set(id, [c]);
   }
   const running = new Map<string, ContainerRef>();
   for (const c of actual) if (c.state === "running") running.set(c.id, c);
-  const unusable = new Set(options.unusableNodes ?? []);
+  const nodes = { unusable: options.unusableNodes ?? [], down: [] };
 
-  const converge = new Set<string>();
-
-  const dropLocations: string[] = [];
-  for (const location of locations) {
-    const c = running.get(location.containerId);
-    if (!c || lies(location, c)) {
-      dropLocations.push(location.id);
-      converge.add(location.deploymentId);
-    }
-  }
-
+  const bucketOf = new Map<string, Bucket>();
   for (const d of desired) {
     const containers = containersOf.get(d.id) ?? [];
     containersOf.delete(d.id); // what is left at the end has no record
-    if (d.desiredState !== "running") {
-      if (containers.length > 0 || d.desiredState === "deleted" || d.status !== "stopped")
-        converge.add(d.id);
-      continue;
-    }
-    if (d.status === "failed") continue;
-    if (d.currentBuildId === null) {
-      converge.add(d.id); // never built, or a build a crash interrupted
-      continue;
-    }
-    if (!replicasUp(d, d.currentBuildId, containers, unusable) || d.status !== "running") {
-      converge.add(d.id);
+    // A failed deployment is left as it is until someone redeploys it.
+    if (d.desiredState === "running" && d.status === "failed") continue;
+    const plan = planDeployment(
+      {
+        deployment: deploymentFacts(d),
+        build: d.currentBuildId === null ? undefined : builtAs(d.currentBuildId),
+        domains: [],
+        defaults: NO_DEFAULTS,
+      },
+      { containers },
+      // Containers on a cluster carry their node, and are named for it.
+      containers.some((c) => c.nodeId !== undefined) ? nodes : undefined,
+      EPOCH,
+    );
+    const bucket = BUCKET[plan.action];
+    if (bucket) bucketOf.set(d.id, bucket);
+  }
+
+  const dropLocations: string[] = [];
+  const desiredState = new Map(desired.map((d) => [d.id, d.desiredState]));
+  for (const location of locations) {
+    const c = running.get(location.containerId);
+    if (c && !lies(location, c)) continue;
+    dropLocations.push(location.id);
+    // Converged again, which records it again as it is, or starts a replacement.
+    if (!bucketOf.has(location.deploymentId)) {
+      const state = desiredState.get(location.deploymentId);
+      bucketOf.set(
+        location.deploymentId,
+        state === "stopped" ? "stop" : state === "deleted" ? "remove" : "start",
+      );
     }
   }
 
@@ -122,37 +172,39 @@ export function planReconcile(
     }
   }
 
-  return {
-    converge: [...converge].sort(),
+  const plan: ReconcilePlan = {
+    start: [],
+    stop: [],
+    remove: [],
+    place: [],
     removeOrphans: removeOrphans.sort(),
     dropLocations: dropLocations.sort(),
   };
+  for (const [id, bucket] of bucketOf) plan[bucket].push(id);
+  for (const bucket of ["start", "stop", "remove", "place"] as const) plan[bucket].sort();
+  return plan;
 }
 
-/**
- * Whether every replica of the deployment's current build runs (healthy, or without a health
- * check) on a usable node, once, and nothing else of the deployment runs. A container is its
- * replica's when its name is the one the deployer gives that replica on the container's node.
- */
-function replicasUp(
-  d: DesiredDeployment,
-  buildId: string,
-  containers: ContainerRef[],
-  unusable: ReadonlySet<string>,
-): boolean {
-  const up = new Array<boolean>(d.replicas).fill(false);
-  const count = new Array<number>(d.replicas).fill(0);
-  for (const c of containers) {
-    // Remembered by containerNames: asking again for each container is a lookup, not a hash.
-    const names = containerNames(d.id, d.replicas, buildId, d.restartGeneration, c.nodeId);
-    const replica = names.indexOf(c.name);
-    if (replica < 0 || (c.nodeId !== undefined && unusable.has(c.nodeId))) return false;
-    count[replica] = (count[replica] ?? 0) + 1;
-    if (c.state === "running" && c.health !== "unhealthy") up[replica] = true;
-  }
-  return up.every(Boolean) && count.every((n) => n === 1);
+/** The reconciler reads no build rows: a current build is one that succeeded. */
+function builtAs(buildId: string): BuildFacts {
+  return { id: buildId, status: "succeeded", imageId: "", commitSha: "", port: 0 };
 }
 
+function deploymentFacts(d: DesiredDeployment): DeploymentFacts {
+  return {
+    id: d.id,
+    projectId: d.projectId,
+    organizationId: "",
+    desiredState: d.desiredState,
+    status: d.status,
+    currentBuildId: d.currentBuildId,
+    replicas: d.replicas,
+    restartGeneration: d.restartGeneration,
+    strategy: "",
+    cpuMillicores: 0,
+    memoryMb: 0,
+  };
+}
 /** A record that names another node or port than the container it points at. */
 function lies(location: RecordedLocation, c: ContainerRef): boolean {
   if (location.nodeId !== undefined && c.nodeId !== undefined && location.nodeId !== c.nodeId) {

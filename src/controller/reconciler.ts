@@ -19,7 +19,7 @@ import { deploymentLocations, deployments } from "../store/schema.js";
 import type { Deployer } from "./deployer.js";
 import { applyNodeSpecs } from "./node-specs.js";
 import type { Placer } from "./placement.js";
-import { planReconcile, type ReconcilePlan } from "./plan.js";
+import { deploymentsToConverge, planReconcile } from "./plan.js";
 import type { RouteSync } from "./routing.js";
 
 export interface ReconcilerOptions {
@@ -39,6 +39,13 @@ export interface ReconcilerOptions {
   concurrency?: number;
 }
 
+/** What a pass did: the deployments it handed to the deployer, the orphans and locations it removed. */
+export interface ReconcilePass {
+  converge: string[];
+  removeOrphans: string[];
+  dropLocations: string[];
+}
+
 const BACKOFF_BASE_MS = 5_000;
 const BACKOFF_MAX_MS = 10 * 60_000;
 /** Events that come together (a redeploy stops several containers) make one pass. */
@@ -48,8 +55,8 @@ const EVENTS_RETRY_MS = 5_000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<ReconcilePlan | undefined> | undefined;
-  private queued: Promise<ReconcilePlan | undefined> | undefined;
+  private running: Promise<ReconcilePass | undefined> | undefined;
+  private queued: Promise<ReconcilePass | undefined> | undefined;
   private closed = false;
   /** The running loop's number, 0 when none runs; a stopped loop's last pass schedules no more. */
   private loop = 0;
@@ -126,7 +133,7 @@ export class Reconciler {
    * every call made during the same pass: the one in progress may have read the state before
    * the caller's change (a node that changed, a container started a moment ago).
    */
-  reconcileOnce(): Promise<ReconcilePlan | undefined> {
+  reconcileOnce(): Promise<ReconcilePass | undefined> {
     // Not the running pass: it may have read the state before the change the caller made.
     if (this.running) {
       this.queued ??= this.running.then(() => {
@@ -146,7 +153,7 @@ export class Reconciler {
     return this.running;
   }
 
-  private async pass(): Promise<ReconcilePlan> {
+  private async pass(): Promise<ReconcilePass> {
     const { db, runtime, routes, logger } = this.options;
     await runtime.ping();
     const cluster = this.options.cluster;
@@ -178,9 +185,16 @@ export class Reconciler {
         .where(inArray(deploymentLocations.id, plan.dropLocations));
       await routes.sync();
     }
-    await forEachLimited(plan.converge, this.options.concurrency ?? 4, (id) => this.converge(id));
+    // Each deployment in a bucket goes to the deployer, which plans it again with all its
+    // records (build, domains, environment) and carries that plan out.
+    const converge = deploymentsToConverge(plan);
+    if (converge.length > 0) {
+      const { start, stop, remove, place } = plan;
+      logger.debug({ start, stop, remove, place }, "reconcile: deployments to converge");
+    }
+    await forEachLimited(converge, this.options.concurrency ?? 4, (id) => this.converge(id));
     if (cluster && !this.closed) await applyNodeSpecs(db, cluster.nodes, runtime, logger);
-    return plan;
+    return { converge, removeOrphans: plan.removeOrphans, dropLocations: plan.dropLocations };
   }
 
   private async converge(id: string): Promise<void> {
