@@ -202,6 +202,14 @@ const projectCases: Table<typeof ProjectService> = {
     needs: "manage",
     calls: [(c, ids) => c.project.rotateDeployKey({ projectId: ids.project })],
   },
+  getWebhook: {
+    needs: "read",
+    calls: [(c, ids) => c.project.getWebhook({ projectId: ids.project })],
+  },
+  rotateWebhookSecret: {
+    needs: "manage",
+    calls: [(c, ids) => c.project.rotateWebhookSecret({ projectId: ids.project })],
+  },
 };
 
 const deploymentCases: Table<typeof DeploymentService> = {
@@ -332,6 +340,22 @@ const deploymentCases: Table<typeof DeploymentService> = {
   listBuilds: {
     needs: "read",
     calls: [(c, ids) => c.deployment.listBuilds({ deploymentId: ids.deployment })],
+  },
+  listPreviews: {
+    needs: "read",
+    calls: [(c, ids) => c.deployment.listPreviews({ deploymentId: ids.deployment })],
+  },
+  getDeployHook: {
+    needs: "read",
+    calls: [(c, ids) => c.deployment.getDeployHook({ deploymentId: ids.deployment })],
+  },
+  rotateDeployHook: {
+    needs: "write",
+    calls: [(c, ids) => c.deployment.rotateDeployHook({ deploymentId: ids.deployment })],
+  },
+  deleteDeployHook: {
+    needs: "write",
+    calls: [(c, ids) => c.deployment.deleteDeployHook({ deploymentId: ids.deployment })],
   },
   cancelBuild: {
     needs: "write",

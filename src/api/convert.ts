@@ -20,6 +20,7 @@ import { ApiTokenSchema, UserSchema } from "../gen/obiente/cloud/auth/v1/auth_pb
 import {
   BuildSchema,
   BuildStatus,
+  DeployHookSchema,
   DeploymentLocationSchema,
   DeploymentSchema,
   DeploymentStatus,
@@ -37,7 +38,11 @@ import {
   QuotaSchema,
   Role,
 } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
-import { DeployKeySchema, ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";
+import {
+  DeployKeySchema,
+  ProjectSchema,
+  WebhookSchema,
+} from "../gen/obiente/cloud/project/v1/project_pb.js";
 import type { DeploymentSample, UsageHour } from "../metrics/samples.js";
 import type { NodeRecord } from "../nodes/service.js";
 import type { QuotaView } from "../organizations/quotas.js";
@@ -196,6 +201,11 @@ export function deploymentToProto(row: DeploymentRow, urlOf: UrlOf) {
     currentBuildId: row.currentBuildId ?? "",
     createdAt: ts(row.createdAt),
     updatedAt: ts(row.updatedAt),
+    previewsEnabled: row.previewsEnabled,
+    previewBranches: row.previewBranches,
+    parentId: row.parentId ?? "",
+    pullRequest: row.pullRequest ?? 0,
+    lastPushAt: optTs(row.lastPushAt),
   });
 }
 
@@ -257,6 +267,40 @@ export function buildToProto(row: BuildRow) {
     imageId: row.imageId,
     createdAt: ts(row.createdAt),
     finishedAt: optTs(row.finishedAt),
+    commitMessage: row.commitMessage,
+    commitAuthor: row.commitAuthor,
+    committedAt: optTs(row.committedAt),
+    trigger: row.trigger,
+    branch: row.branch,
+  });
+}
+
+export function deployHookToProto(hook: {
+  exists: boolean;
+  prefix?: string;
+  createdAt?: Date;
+  lastUsedAt?: Date | null;
+}) {
+  return create(DeployHookSchema, {
+    exists: hook.exists,
+    prefix: hook.prefix ?? "",
+    createdAt: optTs(hook.createdAt ?? null),
+    lastUsedAt: optTs(hook.lastUsedAt ?? null),
+  });
+}
+
+export function webhookToProto(
+  projectId: string,
+  hook: {
+    endpoints: Array<{ forge: string; path: string; url: string }>;
+    createdAt?: Date | undefined;
+  },
+) {
+  return create(WebhookSchema, {
+    projectId,
+    endpoints: hook.endpoints,
+    configured: hook.createdAt !== undefined,
+    createdAt: optTs(hook.createdAt ?? null),
   });
 }
 

@@ -44,6 +44,7 @@ import {
 } from "./interceptors.js";
 import { ApiMetrics } from "./metrics.js";
 import { registerRestRoutes, requestAuthenticator } from "./rest.js";
+import { registerWebhookRoutes } from "./webhook-routes.js";
 
 export { VERSION };
 
@@ -203,6 +204,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       );
       return `${families.filter((text) => text.length > 0).join("\n")}\n`;
     },
+  });
+
+  await registerWebhookRoutes(http, {
+    gitLoop: domain.gitLoop,
+    maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
+    logger,
   });
 
   const optional = new Set(Object.keys(options.healthChecks ?? {}));

@@ -40,6 +40,7 @@ import { CaddyEdge } from "../edge/caddy.js";
 import type { EdgeAdapter } from "../edge/edge-adapter.js";
 import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
 import { traefikLabels } from "../edge/traefik.js";
+import { Periodic } from "../platform/index.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
 import { DockerRuntimePort } from "../runtime/docker-port.js";
 import { DockerRuntime, type LogOptions } from "../runtime/docker-runtime.js";
@@ -356,9 +357,24 @@ export async function startDeploying(
       // The recheck removed the routing rows: the edges drop the routes.
       onUnrouted: () => routes.sync(),
     });
+    // Idle previews go after PREVIEW_TTL_HOURS; looked for every quarter of an hour at most.
+    const previewExpiry = new Periodic({
+      name: "preview expiry",
+      intervalMs: Math.min(15 * 60_000, config.PREVIEW_TTL_HOURS * 3_600_000),
+      run: async () => {
+        const removed = await deploymentService.expireIdlePreviews();
+        if (removed > 0) ctx.logger.info({ removed }, "idle previews removed");
+      },
+      logger: ctx.logger,
+    });
     let controller: Controller | undefined;
     if (config.ROLES.includes("controller")) {
-      controller = new Controller({ ctx, deployer, reconciler, leaderLoops: [domainRecheck] });
+      controller = new Controller({
+        ctx,
+        deployer,
+        reconciler,
+        leaderLoops: [domainRecheck, previewExpiry],
+      });
       controller.start();
       const started = controller;
       cleanups.push(() => started.close());

@@ -231,6 +231,21 @@ const schema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  // The git loop (docs/git.md): webhook bodies, the API's address as forges see it, previews.
+  WEBHOOK_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(5 * 1024 * 1024),
+  PUBLIC_URL: z
+    .url({
+      message:
+        "the API's address as forges and browsers reach it, such as https://cloud.example.com",
+    })
+    .optional(),
+  PREVIEW_TTL_HOURS: z.coerce.number().positive().default(168),
+  PREVIEW_CPU_MILLICORES: z.coerce.number().int().min(10).default(500),
+  PREVIEW_MEMORY_MB: z.coerce.number().int().min(16).default(256),
   CACHE_TTL_SECONDS: z.coerce.number().int().nonnegative().default(300),
   MAX_REPLICAS: z.coerce.number().int().positive().default(20),
   GIT_ALLOW_FILE: bool.default(false),

@@ -67,13 +67,15 @@ export class BuildStep implements Builds {
       status: "running",
       gitRepo: row.gitRepo,
       branch: row.branch,
+      commitSha: row.wantedCommit,
+      trigger: row.buildTrigger || "api",
       startedAt: ctx.now(),
     });
     // Only while the deployment still wants a build: a CancelBuild that came before this row
     // existed left the deployment with its serving build again (or stopped).
     const deployment = await records.setStatusWhileWantingBuild(row, {
       status: "building",
-      message: `building ${row.branch}`,
+      message: `building ${row.wantedCommit ? `${row.wantedCommit.slice(0, 7)} of ` : ""}${row.branch}`,
     });
     if (deployment === undefined) {
       await this.markCancelled(buildId, "cancelled before it started");
@@ -93,7 +95,13 @@ export class BuildStep implements Builds {
       if (await this.isCancelled(buildId)) {
         cancel.abort(new DomainError("failed_precondition", "the build was cancelled"));
       }
-      const httpCredential = await readGitCredential(ctx.db, ctx.secrets, row.id, row.gitRepo);
+      // A preview clones with its deployment's credential: it is the same repository.
+      const httpCredential = await readGitCredential(
+        ctx.db,
+        ctx.secrets,
+        row.parentId ?? row.id,
+        row.gitRepo,
+      );
       // The project's deploy key, for ssh remotes only: nowhere else does it need to be on disk.
       const sshKey = isSshRemote(row.gitRepo)
         ? await readDeployKey(ctx.db, ctx.secrets, row.projectId)
@@ -103,6 +111,7 @@ export class BuildStep implements Builds {
         deploymentId: row.id,
         gitRepo: row.gitRepo,
         branch: row.branch,
+        ...(row.wantedCommit ? { commitSha: row.wantedCommit } : {}),
         rootDirectory: row.rootDirectory,
         dockerfilePath: row.dockerfilePath,
         ...(httpCredential ? { httpCredential } : {}),
@@ -117,6 +126,13 @@ export class BuildStep implements Builds {
           status: "succeeded",
           imageId: result.imageId,
           commitSha: result.commitSha,
+          ...(result.commit
+            ? {
+                commitMessage: result.commit.message,
+                commitAuthor: `${result.commit.authorName} <${result.commit.authorEmail}>`,
+                committedAt: result.commit.authoredAt,
+              }
+            : {}),
           port: result.port,
           finishedAt: ctx.now(),
         })

@@ -4,7 +4,7 @@
  * converges what runs to what is recorded here, so a lost job changes nothing for good.
  */
 import { randomUUID } from "node:crypto";
-import { and, asc, desc, eq, inArray, lt, ne } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, ne } from "drizzle-orm";
 import { authorize } from "../access/access.js";
 import { allows, type RoleName } from "../access/roles.js";
 import { recordAudit } from "../audit/audit.js";
@@ -32,11 +32,13 @@ import {
   reservedNames,
   type TxtLookup,
 } from "../domains/index.js";
+import { previewLabel } from "../forges/index.js";
 import { footprintDelta, type QuotaDelta, QuotaService } from "../organizations/quotas.js";
 import { subscribeIterable } from "../platform/index.js";
 import type { Tx } from "../store/database.js";
 import { constraintOf, isUniqueViolation } from "../store/errors.js";
 import {
+  type BuildTrigger,
   builds,
   type DeploymentStatusName,
   deploymentLocations,
@@ -44,6 +46,7 @@ import {
   deployments,
   domains,
   envVars,
+  previewEnvVars,
   projects,
 } from "../store/schema.js";
 import { buildCancelChannel, buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
@@ -223,6 +226,8 @@ export class DeploymentService {
           ...(input.strategy ? { strategy: input.strategy } : {}),
           desiredState: "running",
           currentBuildId: null,
+          wantedCommit: "",
+          buildTrigger: "api",
           status: "queued",
           statusMessage: "redeploy requested",
         },
@@ -437,7 +442,13 @@ export class DeploymentService {
       const rows = await this.ctx.db
         .select()
         .from(deployments)
-        .where(and(where, inArray(deployments.desiredState, ["running", "stopped"])))
+        .where(
+          and(
+            where,
+            inArray(deployments.desiredState, ["running", "stopped"]),
+            isNull(deployments.parentId),
+          ),
+        )
         .orderBy(asc(deployments.name));
       const all = rows.length
         ? await this.ctx.db
@@ -473,10 +484,23 @@ export class DeploymentService {
       gitCredential?: GitCredential | undefined;
       rootDirectory?: string | undefined;
       dockerfilePath?: string | undefined;
+      previewsEnabled?: boolean | undefined;
+      previewBranches?: string | undefined;
     },
   ): Promise<Deployment> {
     const current = await this.load(principal, input.id, "write");
     const changes: Partial<typeof deployments.$inferInsert> = {};
+    if (input.previewsEnabled !== undefined || input.previewBranches !== undefined) {
+      if (current.parentId !== null) {
+        throw failedPrecondition(
+          "a preview has no previews of its own: set them on its deployment",
+        );
+      }
+      if (input.previewsEnabled !== undefined) changes.previewsEnabled = input.previewsEnabled;
+      if (input.previewBranches !== undefined) {
+        changes.previewBranches = valid.branchGlobs(input.previewBranches);
+      }
+    }
     // undefined: the credential stays; null: it goes; else the new one.
     let credential: GitCredential | null | undefined;
     if (input.gitRepo !== undefined) {
@@ -599,6 +623,8 @@ export class DeploymentService {
       {
         desiredState: "running",
         currentBuildId: null,
+        wantedCommit: "",
+        buildTrigger: "api",
         status: "queued",
         statusMessage: "redeploy requested",
       },
@@ -786,6 +812,20 @@ export class DeploymentService {
    */
   async delete(principal: Principal, id: string): Promise<void> {
     const current = await this.load(principal, id, "write");
+    await this.deleteRow(principal, current);
+    // A deployment's previews go with it.
+    const previews = await this.ctx.db
+      .select()
+      .from(deployments)
+      .where(and(eq(deployments.parentId, current.id), ne(deployments.desiredState, "deleted")));
+    for (const preview of previews) await this.deleteRow(principal, preview);
+  }
+
+  /** Deletes a deployment: at once when nothing of it runs, else through the controller. */
+  private async deleteRow(
+    principal: Principal | undefined,
+    current: typeof deployments.$inferSelect,
+  ): Promise<void> {
     const locations = await this.ctx.db
       .select({ id: deploymentLocations.id })
       .from(deploymentLocations)
@@ -885,73 +925,102 @@ export class DeploymentService {
     }
   }
 
-  async listEnvVars(principal: Principal, deploymentId: string) {
+  /** A deployment's own variables, or (scope "preview") those only its previews get. */
+  async listEnvVars(principal: Principal, deploymentId: string, scope: EnvScope = "deployment") {
     const current = await this.load(principal, deploymentId, "read");
+    const { table, aad } = envTable(scope);
     const rows = await this.ctx.db
       .select()
-      .from(envVars)
-      .where(eq(envVars.deploymentId, current.id))
-      .orderBy(asc(envVars.key));
+      .from(table)
+      .where(eq(table.deploymentId, current.id))
+      .orderBy(asc(table.key));
     // Viewers see which keys exist, never the values.
     const reveal = allows(current.role, "write");
     return rows.map((r) => ({
       key: r.key,
-      value: reveal ? this.ctx.secrets.decrypt(r.valueEncrypted, envAad(current.id, r.key)) : "",
+      value: reveal ? this.ctx.secrets.decrypt(r.valueEncrypted, aad(current.id, r.key)) : "",
     }));
   }
 
-  /** Decrypted env vars for the runtime; no principal: the controller's own use. */
+  /**
+   * Decrypted env vars for the runtime; no principal: the controller's own use. A preview gets
+   * its deployment's variables, over them the preview-only ones, and over those its own.
+   */
   async envFor(deploymentId: string): Promise<Record<string, string>> {
-    const rows = await this.ctx.db
-      .select()
-      .from(envVars)
-      .where(eq(envVars.deploymentId, deploymentId));
+    const [row] = await this.ctx.db
+      .select({ parentId: deployments.parentId })
+      .from(deployments)
+      .where(eq(deployments.id, deploymentId));
+    const parentId = row?.parentId;
+    return {
+      ...(parentId ? await this.readEnv(parentId, "deployment") : {}),
+      ...(parentId ? await this.readEnv(parentId, "preview") : {}),
+      ...(await this.readEnv(deploymentId, "deployment")),
+    };
+  }
+
+  private async readEnv(deploymentId: string, scope: EnvScope): Promise<Record<string, string>> {
+    const { table, aad } = envTable(scope);
+    const rows = await this.ctx.db.select().from(table).where(eq(table.deploymentId, deploymentId));
     return Object.fromEntries(
       rows.map((r) => [
         r.key,
-        this.ctx.secrets.decrypt(r.valueEncrypted, envAad(deploymentId, r.key)),
+        this.ctx.secrets.decrypt(r.valueEncrypted, aad(deploymentId, r.key)),
       ]),
     );
   }
 
-  async setEnvVars(principal: Principal, deploymentId: string, vars: Record<string, string>) {
+  async setEnvVars(
+    principal: Principal,
+    deploymentId: string,
+    vars: Record<string, string>,
+    scope: EnvScope = "deployment",
+  ) {
     const current = await this.load(principal, deploymentId, "write");
+    if (scope === "preview") this.refusePreview(current);
     const checked = valid.envVars(vars);
     if (Object.keys(checked).length === 0) throw invalidArgument("env_vars must not be empty");
+    const { table } = envTable(scope);
     await this.ctx.db.transaction(async (tx) => {
-      await this.writeEnvVars(tx, current.id, checked);
+      await this.writeEnvVars(tx, current.id, checked, scope);
       const keys = await tx
-        .select({ key: envVars.key })
-        .from(envVars)
-        .where(eq(envVars.deploymentId, current.id));
+        .select({ key: table.key })
+        .from(table)
+        .where(eq(table.deploymentId, current.id));
       if (keys.length > valid.MAX_ENV_VARS)
         throw invalidArgument(`at most ${valid.MAX_ENV_VARS} env vars`);
       await recordAudit(tx, {
         principal,
         organizationId: current.organizationId,
-        action: "env_vars.set",
+        action: scope === "preview" ? "preview_env_vars.set" : "env_vars.set",
         resourceType: "deployment",
         resourceId: current.id,
         details: { keys: Object.keys(checked) }, // never the values
       });
     });
     await invalidateOrganization(this.ctx, current.organizationId);
-    return this.listEnvVars(principal, deploymentId);
+    return this.listEnvVars(principal, deploymentId, scope);
   }
 
-  async deleteEnvVar(principal: Principal, deploymentId: string, key: string): Promise<void> {
+  async deleteEnvVar(
+    principal: Principal,
+    deploymentId: string,
+    key: string,
+    scope: EnvScope = "deployment",
+  ): Promise<void> {
     const current = await this.load(principal, deploymentId, "write");
     const k = valid.envKey(key);
+    const { table } = envTable(scope);
     await this.ctx.db.transaction(async (tx) => {
       const removed = await tx
-        .delete(envVars)
-        .where(and(eq(envVars.deploymentId, current.id), eq(envVars.key, k)))
-        .returning({ key: envVars.key });
+        .delete(table)
+        .where(and(eq(table.deploymentId, current.id), eq(table.key, k)))
+        .returning({ key: table.key });
       if (removed.length === 0) throw notFound(`env var ${k}`);
       await recordAudit(tx, {
         principal,
         organizationId: current.organizationId,
-        action: "env_vars.delete",
+        action: scope === "preview" ? "preview_env_vars.delete" : "env_vars.delete",
         resourceType: "deployment",
         resourceId: current.id,
         details: { key: k },
@@ -977,6 +1046,11 @@ export class DeploymentService {
    */
   async addDomain(principal: Principal, deploymentId: string, domain: string): Promise<DomainView> {
     const current = await this.load(principal, deploymentId, "write");
+    if (current.parentId !== null) {
+      throw failedPrecondition(
+        "a preview answers on its preview URL only: add domains to its deployment",
+      );
+    }
     const d = this.customDomain(domain);
     try {
       const [row] = await this.ctx.db.transaction(async (tx) => {
@@ -1189,8 +1263,228 @@ export class DeploymentService {
    * controller. With `options.quota`, the organization's quotas are checked first in the same
    * transaction, against the deployment as it is once the organization is locked.
    */
+  // The git loop (webhooks.ts): pushes, deploy hooks and previews act for no signed-in user;
+  // their caller proved a secret of the project or deployment instead.
+
+  /**
+   * Builds and deploys a commit of the deployment's branch ("" for its head). A build still
+   * under way is cancelled first: what it would deploy is replaced at once.
+   */
+  async deployCommit(
+    current: typeof deployments.$inferSelect,
+    request: { commit: string; trigger: BuildTrigger; reason: string },
+  ): Promise<Deployment> {
+    const superseded: string[] = [];
+    const row = await this.change(
+      undefined,
+      current,
+      `deployment.${request.trigger}`,
+      {
+        desiredState: "running",
+        currentBuildId: null,
+        wantedCommit: request.commit,
+        buildTrigger: request.trigger,
+        status: "queued",
+        statusMessage: request.reason,
+        ...(current.parentId === null ? {} : { lastPushAt: this.ctx.now() }),
+      },
+      { commit: request.commit, reason: request.reason },
+      true,
+      {
+        quota: (fresh) =>
+          this.runningDelta(
+            fresh,
+            { ...fresh, desiredState: "running", currentBuildId: null },
+            true,
+          ),
+        alsoInTransaction: async (tx) => {
+          const cancelled = await tx
+            .update(builds)
+            .set({
+              status: "cancelled",
+              statusMessage: `superseded: ${request.reason}`,
+              finishedAt: this.ctx.now(),
+            })
+            .where(
+              and(
+                eq(builds.deploymentId, current.id),
+                inArray(builds.status, ["queued", "running"]),
+              ),
+            )
+            .returning({ id: builds.id });
+          superseded.push(...cancelled.map((build) => build.id));
+        },
+      },
+    );
+    // The controller building one of them stops it (build-step.ts listens on this channel).
+    for (const id of superseded) {
+      await this.ctx.services.bus.publish(buildCancelChannel(id), { cancel: true });
+    }
+    return this.withDomains(row);
+  }
+
+  /**
+   * The preview of a branch of `parent`: deployed again at `commit` when it exists, else made,
+   * with its own default domain `<branch-slug>--<deployment>.<PLATFORM_DOMAIN>`, one replica and
+   * the smaller of the deployment's resources and the preview defaults. It counts against the
+   * organization's quotas like any deployment.
+   */
+  async upsertPreview(
+    parent: typeof deployments.$inferSelect,
+    request: { branch: string; commit: string; pullRequest?: number; trigger: BuildTrigger },
+  ): Promise<{ deployment: Deployment; created: boolean }> {
+    const branch = valid.branch(request.branch);
+    const short = request.commit.slice(0, 7);
+    const reason = `${request.trigger === "pull_request" ? `pull request #${request.pullRequest}` : "push"} of ${short || "the head"} to ${branch}`;
+    const [existing] = await this.ctx.db
+      .select()
+      .from(deployments)
+      .where(and(eq(deployments.parentId, parent.id), eq(deployments.branch, branch)));
+    if (existing?.desiredState === "deleted") {
+      throw failedPrecondition(
+        `the preview of ${branch} is being removed: push again once it is gone`,
+      );
+    }
+    if (existing) {
+      if (request.pullRequest !== undefined && existing.pullRequest !== request.pullRequest) {
+        await this.ctx.db
+          .update(deployments)
+          .set({ pullRequest: request.pullRequest })
+          .where(eq(deployments.id, existing.id));
+        existing.pullRequest = request.pullRequest;
+      }
+      return {
+        deployment: await this.deployCommit(existing, {
+          commit: request.commit,
+          trigger: request.trigger,
+          reason,
+        }),
+        created: false,
+      };
+    }
+
+    const { config } = this.ctx;
+    const smaller = (own: number, preview: number) => (own > 0 ? Math.min(own, preview) : preview);
+    const resources = {
+      cpuMillicores: smaller(parent.cpuMillicores, config.PREVIEW_CPU_MILLICORES),
+      memoryMb: smaller(parent.memoryMb, config.PREVIEW_MEMORY_MB),
+    };
+    const label = previewLabel(branch, parent.name);
+    const domain = `${label}.${config.PLATFORM_DOMAIN}`;
+    const id = randomUUID();
+    const now = this.ctx.now();
+    try {
+      const row = await this.ctx.db.transaction(async (tx) => {
+        await this.quotas.enforce(tx, parent.organizationId, {
+          deployments: 1,
+          ...footprintDelta(undefined, this.quotas.footprint({ replicas: 1, ...resources })),
+          concurrent_builds: 1,
+          domains: 1,
+        });
+        const [created] = await tx
+          .insert(deployments)
+          .values({
+            id,
+            organizationId: parent.organizationId,
+            projectId: parent.projectId,
+            name: label,
+            gitRepo: parent.gitRepo,
+            branch,
+            rootDirectory: parent.rootDirectory,
+            dockerfilePath: parent.dockerfilePath,
+            replicas: 1,
+            ...resources,
+            strategy: parent.strategy,
+            parentId: parent.id,
+            pullRequest: request.pullRequest ?? null,
+            lastPushAt: now,
+            wantedCommit: request.commit,
+            buildTrigger: request.trigger,
+            statusMessage: reason,
+          })
+          .returning();
+        await tx.insert(domains).values({
+          domain,
+          deploymentId: id,
+          organizationId: parent.organizationId,
+          isDefault: true,
+          status: "verified",
+        });
+        await recordAudit(tx, {
+          principal: undefined,
+          organizationId: parent.organizationId,
+          action: "preview.create",
+          resourceType: "deployment",
+          resourceId: id,
+          details: { parent: parent.id, branch, commit: request.commit, domain },
+        });
+        return created;
+      });
+      if (!row) throw new Error("insert returned no row");
+      await this.afterChange(row, "queued", reason);
+      return { deployment: await this.withDomains(row), created: true };
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw alreadyExists(
+          `the preview name ${label} (${domain}) is taken by another deployment or domain`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Removes a preview (its pull request closed, its branch deleted, or it sat idle). */
+  async removePreview(preview: typeof deployments.$inferSelect): Promise<void> {
+    if (preview.parentId === null) throw failedPrecondition("this deployment is not a preview");
+    await this.deleteRow(undefined, preview);
+  }
+
+  /** A deployment's previews, newest push first. */
+  async previews(principal: Principal, deploymentId: string): Promise<Deployment[]> {
+    const parent = await this.load(principal, deploymentId, "read");
+    const rows = await this.ctx.db
+      .select()
+      .from(deployments)
+      .where(
+        and(
+          eq(deployments.parentId, parent.id),
+          inArray(deployments.desiredState, ["running", "stopped"]),
+        ),
+      )
+      .orderBy(desc(deployments.lastPushAt));
+    return Promise.all(rows.map((row) => this.withDomains(row)));
+  }
+
+  /** Removes the previews no push has touched for PREVIEW_TTL_HOURS; returns how many. */
+  async expireIdlePreviews(): Promise<number> {
+    const cutoff = new Date(
+      this.ctx.now().getTime() - this.ctx.config.PREVIEW_TTL_HOURS * 3_600_000,
+    );
+    const idle = await this.ctx.db
+      .select()
+      .from(deployments)
+      .where(
+        and(
+          isNotNull(deployments.parentId),
+          ne(deployments.desiredState, "deleted"),
+          lt(deployments.lastPushAt, cutoff),
+        ),
+      );
+    for (const preview of idle) await this.removePreview(preview);
+    return idle.length;
+  }
+
+  /** Previews are made by pushes: they have no previews, variables or domains of their own to set. */
+  private refusePreview(current: typeof deployments.$inferSelect) {
+    if (current.parentId !== null) {
+      throw failedPrecondition(
+        "this is a preview: set preview variables on its deployment, which all its previews share",
+      );
+    }
+  }
+
   private async change(
-    principal: Principal,
+    principal: Principal | undefined,
     current: typeof deployments.$inferSelect,
     action: string,
     changes: Partial<typeof deployments.$inferInsert>,
@@ -1289,14 +1583,20 @@ export class DeploymentService {
     return { gitRepo, credential };
   }
 
-  private async writeEnvVars(tx: Tx, deploymentId: string, vars: Record<string, string>) {
+  private async writeEnvVars(
+    tx: Tx,
+    deploymentId: string,
+    vars: Record<string, string>,
+    scope: EnvScope = "deployment",
+  ) {
+    const { table, aad } = envTable(scope);
     for (const [key, value] of Object.entries(vars)) {
-      const valueEncrypted = this.ctx.secrets.encrypt(value, envAad(deploymentId, key));
+      const valueEncrypted = this.ctx.secrets.encrypt(value, aad(deploymentId, key));
       await tx
-        .insert(envVars)
+        .insert(table)
         .values({ deploymentId, key, valueEncrypted })
         .onConflictDoUpdate({
-          target: [envVars.deploymentId, envVars.key],
+          target: [table.deploymentId, table.key],
           set: { valueEncrypted, updatedAt: this.ctx.now() },
         });
     }
@@ -1423,6 +1723,18 @@ const shortBuild = (build: Build) => build.commitSha.slice(0, 7) || build.id.sli
 
 /** Binds each ciphertext to its deployment and key, so a value copied to another row fails. */
 export const envAad = (deploymentId: string, key: string) => `env:${deploymentId}:${key}`;
+/** The same for a deployment's preview-only variables. */
+export const previewEnvAad = (deploymentId: string, key: string) =>
+  `preview-env:${deploymentId}:${key}`;
+
+/** A deployment's own variables, or those only its previews get. */
+export type EnvScope = "deployment" | "preview";
+
+function envTable(scope: EnvScope) {
+  return scope === "preview"
+    ? { table: previewEnvVars, aad: previewEnvAad }
+    : { table: envVars, aad: envAad };
+}
 
 function sortDomains(rows: Array<typeof domains.$inferSelect>): string[] {
   return rows

@@ -181,6 +181,27 @@ export function branch(value: string): string {
   return b;
 }
 
+/**
+ * Which branches get previews: a comma-separated list of globs (`*` within a path segment, `**`
+ * across them, `?` one character); "" for every branch. Returned trimmed, one space after commas.
+ */
+export function branchGlobs(value: string): string {
+  const text = value.trim();
+  if (text === "") return "";
+  if (text.length > 500) throw invalidArgument("preview_branches: at most 500 characters");
+  const globs = text.split(",").map((glob) => glob.trim());
+  for (const glob of globs) {
+    const bad = (why: string) =>
+      invalidArgument(`preview_branches: "${clip(glob)}" is not a branch pattern: ${why}`);
+    if (glob === "") throw bad("an empty entry (two commas in a row?)");
+    if (glob.startsWith("-")) throw bad("it must not start with '-'");
+    if (CONTROL.test(glob) || /[\s~^:[\\]/.test(glob)) {
+      throw bad("it must not contain spaces, control characters or any of ~ ^ : [ \\");
+    }
+  }
+  return globs.join(", ");
+}
+
 export function replicas(value: number, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw invalidArgument(`replicas must be between 1 and ${max}, got ${value}`);

@@ -5,57 +5,76 @@
 import { and, asc, count, eq, ne, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { gitCredentialAad } from "../deployments/git-credentials.js";
-import { envAad } from "../deployments/service.js";
+import { envAad, previewEnvAad } from "../deployments/service.js";
+import { webhookAad } from "../deployments/webhooks.js";
 import { deployKeyAad } from "../projects/deploy-keys.js";
-import { deploymentGitCredentials, envVars, projectDeployKeys } from "../store/schema.js";
+import {
+  deploymentGitCredentials,
+  envVars,
+  previewEnvVars,
+  projectDeployKeys,
+  projectWebhooks,
+} from "../store/schema.js";
 import type { SealedColumn } from "./rotate.js";
 
 /** The key id a sealed value names (secret-box.ts's format: v1:<keyId>:…). */
 const keyIdOf = (column: PgColumn) => sql<string>`split_part(${column}, ':', 2)`;
 
-const envVarValues: SealedColumn<{ deploymentId: string; key: string }> = {
-  name: "env_vars.value_encrypted",
-  async batch(tx, after, limit, currentKeyId) {
-    const rows = await tx
-      .select({
-        deploymentId: envVars.deploymentId,
-        key: envVars.key,
-        sealed: envVars.valueEncrypted,
-      })
-      .from(envVars)
-      .where(
-        and(
-          ne(keyIdOf(envVars.valueEncrypted), currentKeyId),
-          after
-            ? sql`(${envVars.deploymentId}, ${envVars.key}) > (${after.deploymentId}::uuid, ${after.key})`
-            : undefined,
-        ),
-      )
-      .orderBy(asc(envVars.deploymentId), asc(envVars.key))
-      .limit(limit)
-      .for("update");
-    return rows.map((row) => ({
-      position: { deploymentId: row.deploymentId, key: row.key },
-      sealed: row.sealed,
-      aad: envAad(row.deploymentId, row.key),
-    }));
-  },
-  async write(tx, { deploymentId, key }, sealed) {
-    // updated_at stays: the value is the same, only the key that seals it changed.
-    await tx
-      .update(envVars)
-      .set({ valueEncrypted: sealed })
-      .where(and(eq(envVars.deploymentId, deploymentId), eq(envVars.key, key)));
-  },
-  async countStale(db, currentKeyId) {
-    const [row] = await db
-      .select({ n: count() })
-      .from(envVars)
-      .where(ne(keyIdOf(envVars.valueEncrypted), currentKeyId));
-    return row?.n ?? 0;
-  },
-  describe: ({ deploymentId, key }) => `deployment ${deploymentId}, env var ${key}`,
-};
+/** Variables, keyed by deployment and key: a deployment's own, or those only its previews get. */
+function variableValues(
+  name: string,
+  table: typeof envVars | typeof previewEnvVars,
+  aad: (deploymentId: string, key: string) => string,
+  what: string,
+): SealedColumn<{ deploymentId: string; key: string }> {
+  return {
+    name,
+    async batch(tx, after, limit, currentKeyId) {
+      const rows = await tx
+        .select({ deploymentId: table.deploymentId, key: table.key, sealed: table.valueEncrypted })
+        .from(table)
+        .where(
+          and(
+            ne(keyIdOf(table.valueEncrypted), currentKeyId),
+            after
+              ? sql`(${table.deploymentId}, ${table.key}) > (${after.deploymentId}::uuid, ${after.key})`
+              : undefined,
+          ),
+        )
+        .orderBy(asc(table.deploymentId), asc(table.key))
+        .limit(limit)
+        .for("update");
+      return rows.map((row) => ({
+        position: { deploymentId: row.deploymentId, key: row.key },
+        sealed: row.sealed,
+        aad: aad(row.deploymentId, row.key),
+      }));
+    },
+    async write(tx, { deploymentId, key }, sealed) {
+      // updated_at stays: the value is the same, only the key that seals it changed.
+      await tx
+        .update(table)
+        .set({ valueEncrypted: sealed })
+        .where(and(eq(table.deploymentId, deploymentId), eq(table.key, key)));
+    },
+    async countStale(db, currentKeyId) {
+      const [row] = await db
+        .select({ n: count() })
+        .from(table)
+        .where(ne(keyIdOf(table.valueEncrypted), currentKeyId));
+      return row?.n ?? 0;
+    },
+    describe: ({ deploymentId, key }) => `deployment ${deploymentId}, ${what} ${key}`,
+  };
+}
+
+const envVarValues = variableValues("env_vars.value_encrypted", envVars, envAad, "env var");
+const previewEnvVarValues = variableValues(
+  "preview_env_vars.value_encrypted",
+  previewEnvVars,
+  previewEnvAad,
+  "preview env var",
+);
 
 /** A sealed column of a table keyed by one uuid, bound to that id. */
 function sealedById(
@@ -105,6 +124,15 @@ const gitCredentials = sealedById(
   (id) => `deployment ${id}, git credential`,
 );
 
+const webhookSecrets = sealedById(
+  "project_webhooks.secret_encrypted",
+  projectWebhooks,
+  projectWebhooks.projectId,
+  projectWebhooks.secretEncrypted,
+  webhookAad,
+  (id) => `project ${id}, webhook secret`,
+);
+
 const deployKeys = sealedById(
   "project_deploy_keys.private_key_encrypted",
   projectDeployKeys,
@@ -116,6 +144,8 @@ const deployKeys = sealedById(
 
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   envVarValues as SealedColumn,
+  previewEnvVarValues as SealedColumn,
   gitCredentials as SealedColumn,
   deployKeys as SealedColumn,
+  webhookSecrets as SealedColumn,
 ];

@@ -99,7 +99,23 @@ export const deployments = pgTable("deployments", {
   restartGeneration: integer("restart_generation").notNull().default(0),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  /** The commit the next build builds; "" for the branch's head. */
+  wantedCommit: text("wanted_commit").notNull().default(""),
+  /** What asked for the next build (BuildTrigger), copied to the build. */
+  buildTrigger: text("build_trigger").$type<BuildTrigger | "">().notNull().default(""),
+  /** Whether pushes to other branches and pull requests make previews of this deployment. */
+  previewsEnabled: boolean("previews_enabled").notNull().default(false),
+  /** Which branches get previews: a comma-separated glob list; "" for every branch. */
+  previewBranches: text("preview_branches").notNull().default(""),
+  /** A preview's production deployment; null for a deployment that is not a preview. */
+  parentId: uuid("parent_id"),
+  /** The pull request a preview is of, when a pull request made it. */
+  pullRequest: integer("pull_request"),
+  /** The last push or pull request event that touched a preview (PREVIEW_TTL_HOURS). */
+  lastPushAt: ts("last_push_at"),
 });
+
+export type BuildTrigger = "api" | "push" | "pull_request" | "hook" | "preview";
 
 /** A deployment's https credential, sealed (src/deployments/git-credentials.ts). */
 export const deploymentGitCredentials = pgTable("deployment_git_credentials", {
@@ -118,6 +134,35 @@ export const projectDeployKeys = pgTable("project_deploy_keys", {
   createdAt: createdAt(),
 });
 
+/** A project's webhook secret, sealed (src/deployments/webhooks.ts). */
+export const projectWebhooks = pgTable("project_webhooks", {
+  projectId: uuid("project_id").primaryKey(),
+  secretEncrypted: text("secret_encrypted").notNull(),
+  createdAt: createdAt(),
+});
+
+/** Webhook deliveries seen, so that one sent again is processed once. */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    projectId: uuid("project_id").notNull(),
+    forge: text("forge").notNull(),
+    deliveryId: text("delivery_id").notNull(),
+    receivedAt: ts("received_at").notNull().defaultNow(),
+    outcome: text("outcome").notNull().default(""),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.forge, t.deliveryId] })],
+);
+
+/** A deployment's deploy hook; only the token's hash is kept. */
+export const deployHooks = pgTable("deploy_hooks", {
+  deploymentId: uuid("deployment_id").primaryKey(),
+  tokenHash: text("token_hash").notNull().unique(),
+  prefix: text("prefix").notNull(),
+  createdAt: createdAt(),
+  lastUsedAt: ts("last_used_at"),
+});
+
 export type BuildStatusName = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
 export const builds = pgTable("builds", {
@@ -134,10 +179,28 @@ export const builds = pgTable("builds", {
   createdAt: createdAt(),
   startedAt: ts("started_at"),
   finishedAt: ts("finished_at"),
+  commitMessage: text("commit_message").notNull().default(""),
+  /** `Name <email>`, as git reports the commit's author. */
+  commitAuthor: text("commit_author").notNull().default(""),
+  committedAt: ts("committed_at"),
+  trigger: text("trigger").$type<BuildTrigger | "">().notNull().default(""),
 });
 
 export const envVars = pgTable(
   "env_vars",
+  {
+    deploymentId: uuid("deployment_id").notNull(),
+    key: text("key").notNull(),
+    valueEncrypted: text("value_encrypted").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.deploymentId, t.key] })],
+);
+
+/** Variables only a deployment's previews get, over its own. */
+export const previewEnvVars = pgTable(
+  "preview_env_vars",
   {
     deploymentId: uuid("deployment_id").notNull(),
     key: text("key").notNull(),

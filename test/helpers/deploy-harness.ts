@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import type { Client } from "@connectrpc/connect";
@@ -274,7 +274,8 @@ export async function storeRowsOf(t: TestPlatform, deploymentId: string) {
 export async function commitToBranch(
   repo: FixtureRepo,
   branch: string,
-  files: Record<string, string>,
+  /** New contents per file; null removes the file. */
+  files: Record<string, string | null>,
   message: string,
 ): Promise<string> {
   const env = {
@@ -296,11 +297,15 @@ export async function commitToBranch(
   await git("switch", "-q", branch);
   try {
     for (const [name, contents] of Object.entries(files)) {
+      if (contents === null) {
+        await rm(join(repo.dir, name), { force: true });
+        continue;
+      }
       await mkdir(dirname(join(repo.dir, name)), { recursive: true });
       await writeFile(join(repo.dir, name), contents);
     }
     await git("add", "-A");
-    await git("commit", "-q", "-m", message);
+    await git("commit", "-q", "--allow-empty", "-m", message);
     return await git("rev-parse", "HEAD");
   } finally {
     await git("switch", "-q", previous);

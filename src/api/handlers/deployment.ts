@@ -6,6 +6,7 @@ import type { MetricsService } from "../../metrics/service.js";
 import type { StreamLease } from "../../organizations/quotas.js";
 import {
   buildToProto,
+  deployHookToProto,
   deploymentToProto,
   domainToProto,
   locationToProto,
@@ -28,6 +29,8 @@ const logLineToProto = (l: LogLineOut) => ({
   line: l.line,
   at: timestampFromDate(l.at),
 });
+
+const scopeOf = (preview: boolean) => (preview ? "preview" : "deployment");
 
 const credentialFromProto = (c: { username: string; password: string } | undefined) =>
   c === undefined ? undefined : { username: c.username, password: c.password };
@@ -74,7 +77,7 @@ async function* merge<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
 }
 
 export function deploymentHandlers(domain: Domain): ServiceImpl<typeof DeploymentService> {
-  const { deployments, nodes, urlOf, logs, metrics, quotas } = domain;
+  const { deployments, gitLoop, nodes, urlOf, logs, metrics, quotas } = domain;
   const out = (row: Parameters<typeof deploymentToProto>[0]) => ({
     deployment: deploymentToProto(row, urlOf),
   });
@@ -117,6 +120,8 @@ export function deploymentHandlers(domain: Domain): ServiceImpl<typeof Deploymen
         gitCredential: credentialFromProto(req.gitCredential),
         rootDirectory: req.rootDirectory,
         dockerfilePath: req.dockerfilePath,
+        previewsEnabled: req.previewsEnabled,
+        previewBranches: req.previewBranches,
       });
       return out(row);
     },
@@ -157,15 +162,52 @@ export function deploymentHandlers(domain: Domain): ServiceImpl<typeof Deploymen
       }
     },
     async listEnvVars(req, ctx) {
-      return { envVars: await deployments.listEnvVars(principalOf(ctx), req.deploymentId) };
+      return {
+        envVars: await deployments.listEnvVars(
+          principalOf(ctx),
+          req.deploymentId,
+          scopeOf(req.preview),
+        ),
+      };
     },
     async setEnvVars(req, ctx) {
       return {
-        envVars: await deployments.setEnvVars(principalOf(ctx), req.deploymentId, req.envVars),
+        envVars: await deployments.setEnvVars(
+          principalOf(ctx),
+          req.deploymentId,
+          req.envVars,
+          scopeOf(req.preview),
+        ),
       };
     },
     async deleteEnvVar(req, ctx) {
-      await deployments.deleteEnvVar(principalOf(ctx), req.deploymentId, req.key);
+      await deployments.deleteEnvVar(
+        principalOf(ctx),
+        req.deploymentId,
+        req.key,
+        scopeOf(req.preview),
+      );
+      return {};
+    },
+    async listPreviews(req, ctx) {
+      const rows = await deployments.previews(principalOf(ctx), req.deploymentId);
+      return { previews: rows.map((r) => deploymentToProto(r, urlOf)) };
+    },
+    async getDeployHook(req, ctx) {
+      return {
+        deployHook: deployHookToProto(await gitLoop.deployHook(principalOf(ctx), req.deploymentId)),
+      };
+    },
+    async rotateDeployHook(req, ctx) {
+      const hook = await gitLoop.rotateDeployHook(principalOf(ctx), req.deploymentId);
+      return {
+        deployHook: deployHookToProto({ exists: true, ...hook }),
+        path: hook.path,
+        url: hook.url,
+      };
+    },
+    async deleteDeployHook(req, ctx) {
+      await gitLoop.deleteDeployHook(principalOf(ctx), req.deploymentId);
       return {};
     },
     async listDomains(req, ctx) {

@@ -1,10 +1,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ProjectService } from "../../gen/obiente/cloud/project/v1/project_pb.js";
-import { deployKeyToProto, projectToProto } from "../convert.js";
+import { deployKeyToProto, projectToProto, webhookToProto } from "../convert.js";
 import { principalOf } from "../interceptors.js";
 import type { Domain } from "./services.js";
 
-export function projectHandlers({ projects }: Domain): ServiceImpl<typeof ProjectService> {
+export function projectHandlers(domain: Domain): ServiceImpl<typeof ProjectService> {
+  const { projects } = domain;
   return {
     async createProject(req, ctx) {
       const project = await projects.create(principalOf(ctx), {
@@ -40,6 +41,14 @@ export function projectHandlers({ projects }: Domain): ServiceImpl<typeof Projec
     async rotateDeployKey(req, ctx) {
       const key = await projects.rotateDeployKey(principalOf(ctx), req.projectId);
       return { deployKey: deployKeyToProto(key) };
+    },
+    async getWebhook(req, ctx) {
+      const hook = await domain.gitLoop.webhook(principalOf(ctx), req.projectId);
+      return { webhook: webhookToProto(req.projectId, hook) };
+    },
+    async rotateWebhookSecret(req, ctx) {
+      const hook = await domain.gitLoop.rotateWebhookSecret(principalOf(ctx), req.projectId);
+      return { webhook: webhookToProto(req.projectId, hook), secret: hook.secret };
     },
   };
 }

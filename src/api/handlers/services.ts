@@ -4,6 +4,7 @@ import { placementGuard } from "../../controller/cluster.js";
 import type { AppContext } from "../../core/index.js";
 import { BuildPlanService } from "../../deployments/plan-service.js";
 import { DeploymentService } from "../../deployments/service.js";
+import { GitLoopService } from "../../deployments/webhooks.js";
 import type { MetricsService } from "../../metrics/service.js";
 import { NodeService } from "../../nodes/service.js";
 import type { QuotaService } from "../../organizations/quotas.js";
@@ -24,6 +25,8 @@ export interface Domain {
   organizations: OrganizationService;
   projects: ProjectService;
   deployments: DeploymentService;
+  /** Webhooks, deploy hooks and previews (src/deployments/webhooks.ts). */
+  gitLoop: GitLoopService;
   plans: BuildPlanService;
   accounts: AccountService;
   nodes: NodeService;
@@ -45,6 +48,7 @@ export function domainServices(
     organizations: new OrganizationService(ctx),
     projects: new ProjectService(ctx),
     deployments,
+    gitLoop: new GitLoopService(ctx, deployments),
     plans: new BuildPlanService(ctx),
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),

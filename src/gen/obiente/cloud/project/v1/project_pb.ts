@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file obiente/cloud/project/v1/project.proto.
  */
 export const file_obiente_cloud_project_v1_project: GenFile = /*@__PURE__*/
-  fileDesc("CiZvYmllbnRlL2Nsb3VkL3Byb2plY3QvdjEvcHJvamVjdC5wcm90bxIYb2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxIr8BCgdQcm9qZWN0EgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBHNsdWcYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUgoUQ3JlYXRlUHJvamVjdFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkiSwoVQ3JlYXRlUHJvamVjdFJlc3BvbnNlEjIKB3Byb2plY3QYASABKAsyIS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUHJvamVjdCIfChFHZXRQcm9qZWN0UmVxdWVzdBIKCgJpZBgBIAEoCSJIChJHZXRQcm9qZWN0UmVzcG9uc2USMgoHcHJvamVjdBgBIAEoCzIhLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5Qcm9qZWN0Ii4KE0xpc3RQcm9qZWN0c1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJIksKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEjMKCHByb2plY3RzGAEgAygLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlByb2plY3QiaAoUVXBkYXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uIksKFVVwZGF0ZVByb2plY3RSZXNwb25zZRIyCgdwcm9qZWN0GAEgASgLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlByb2plY3QiIgoURGVsZXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlUHJvamVjdFJlc3BvbnNlIngKCURlcGxveUtleRISCgpwcm9qZWN0X2lkGAEgASgJEhIKCnB1YmxpY19rZXkYAiABKAkSEwoLZmluZ2VycHJpbnQYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKQoTR2V0RGVwbG95S2V5UmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJIk8KFEdldERlcGxveUtleVJlc3BvbnNlEjcKCmRlcGxveV9rZXkYASABKAsyIy5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuRGVwbG95S2V5IiwKFlJvdGF0ZURlcGxveUtleVJlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCSJSChdSb3RhdGVEZXBsb3lLZXlSZXNwb25zZRI3CgpkZXBsb3lfa2V5GAEgASgLMiMub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkRlcGxveUtleTKlBgoOUHJvamVjdFNlcnZpY2UScAoNQ3JlYXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5DcmVhdGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5DcmVhdGVQcm9qZWN0UmVzcG9uc2USZwoKR2V0UHJvamVjdBIrLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5HZXRQcm9qZWN0UmVxdWVzdBosLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5HZXRQcm9qZWN0UmVzcG9uc2USbQoMTGlzdFByb2plY3RzEi0ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkxpc3RQcm9qZWN0c1JlcXVlc3QaLi5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuTGlzdFByb2plY3RzUmVzcG9uc2UScAoNVXBkYXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5VcGRhdGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5VcGRhdGVQcm9qZWN0UmVzcG9uc2UScAoNRGVsZXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5EZWxldGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5EZWxldGVQcm9qZWN0UmVzcG9uc2USbQoMR2V0RGVwbG95S2V5Ei0ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkdldERlcGxveUtleVJlcXVlc3QaLi5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuR2V0RGVwbG95S2V5UmVzcG9uc2USdgoPUm90YXRlRGVwbG95S2V5EjAub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlJvdGF0ZURlcGxveUtleVJlcXVlc3QaMS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUm90YXRlRGVwbG95S2V5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiZvYmllbnRlL2Nsb3VkL3Byb2plY3QvdjEvcHJvamVjdC5wcm90bxIYb2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxIr8BCgdQcm9qZWN0EgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBHNsdWcYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUgoUQ3JlYXRlUHJvamVjdFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkiSwoVQ3JlYXRlUHJvamVjdFJlc3BvbnNlEjIKB3Byb2plY3QYASABKAsyIS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUHJvamVjdCIfChFHZXRQcm9qZWN0UmVxdWVzdBIKCgJpZBgBIAEoCSJIChJHZXRQcm9qZWN0UmVzcG9uc2USMgoHcHJvamVjdBgBIAEoCzIhLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5Qcm9qZWN0Ii4KE0xpc3RQcm9qZWN0c1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJIksKFExpc3RQcm9qZWN0c1Jlc3BvbnNlEjMKCHByb2plY3RzGAEgAygLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlByb2plY3QiaAoUVXBkYXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQFCBwoFX25hbWVCDgoMX2Rlc2NyaXB0aW9uIksKFVVwZGF0ZVByb2plY3RSZXNwb25zZRIyCgdwcm9qZWN0GAEgASgLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlByb2plY3QiIgoURGVsZXRlUHJvamVjdFJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlUHJvamVjdFJlc3BvbnNlIngKCURlcGxveUtleRISCgpwcm9qZWN0X2lkGAEgASgJEhIKCnB1YmxpY19rZXkYAiABKAkSEwoLZmluZ2VycHJpbnQYAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKQoTR2V0RGVwbG95S2V5UmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJIk8KFEdldERlcGxveUtleVJlc3BvbnNlEjcKCmRlcGxveV9rZXkYASABKAsyIy5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuRGVwbG95S2V5IiwKFlJvdGF0ZURlcGxveUtleVJlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCSJSChdSb3RhdGVEZXBsb3lLZXlSZXNwb25zZRI3CgpkZXBsb3lfa2V5GAEgASgLMiMub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkRlcGxveUtleSI7Cg9XZWJob29rRW5kcG9pbnQSDQoFZm9yZ2UYASABKAkSDAoEcGF0aBgCIAEoCRILCgN1cmwYAyABKAkiswEKB1dlYmhvb2sSEgoKcHJvamVjdF9pZBgBIAEoCRI8CgllbmRwb2ludHMYAiADKAsyKS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuV2ViaG9va0VuZHBvaW50EhIKCmNvbmZpZ3VyZWQYAyABKAgSMwoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIAIgBAUINCgtfY3JlYXRlZF9hdCInChFHZXRXZWJob29rUmVxdWVzdBISCgpwcm9qZWN0X2lkGAEgASgJIkgKEkdldFdlYmhvb2tSZXNwb25zZRIyCgd3ZWJob29rGAEgASgLMiEub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLldlYmhvb2siMAoaUm90YXRlV2ViaG9va1NlY3JldFJlcXVlc3QSEgoKcHJvamVjdF9pZBgBIAEoCSJhChtSb3RhdGVXZWJob29rU2VjcmV0UmVzcG9uc2USMgoHd2ViaG9vaxgBIAEoCzIhLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5XZWJob29rEg4KBnNlY3JldBgCIAEoCTKTCAoOUHJvamVjdFNlcnZpY2UScAoNQ3JlYXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5DcmVhdGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5DcmVhdGVQcm9qZWN0UmVzcG9uc2USZwoKR2V0UHJvamVjdBIrLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5HZXRQcm9qZWN0UmVxdWVzdBosLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5HZXRQcm9qZWN0UmVzcG9uc2USbQoMTGlzdFByb2plY3RzEi0ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkxpc3RQcm9qZWN0c1JlcXVlc3QaLi5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuTGlzdFByb2plY3RzUmVzcG9uc2UScAoNVXBkYXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5VcGRhdGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5VcGRhdGVQcm9qZWN0UmVzcG9uc2UScAoNRGVsZXRlUHJvamVjdBIuLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5EZWxldGVQcm9qZWN0UmVxdWVzdBovLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5EZWxldGVQcm9qZWN0UmVzcG9uc2USbQoMR2V0RGVwbG95S2V5Ei0ub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLkdldERlcGxveUtleVJlcXVlc3QaLi5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuR2V0RGVwbG95S2V5UmVzcG9uc2USdgoPUm90YXRlRGVwbG95S2V5EjAub2JpZW50ZS5jbG91ZC5wcm9qZWN0LnYxLlJvdGF0ZURlcGxveUtleVJlcXVlc3QaMS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUm90YXRlRGVwbG95S2V5UmVzcG9uc2USZwoKR2V0V2ViaG9vaxIrLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5HZXRXZWJob29rUmVxdWVzdBosLm9iaWVudGUuY2xvdWQucHJvamVjdC52MS5HZXRXZWJob29rUmVzcG9uc2USggEKE1JvdGF0ZVdlYmhvb2tTZWNyZXQSNC5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUm90YXRlV2ViaG9va1NlY3JldFJlcXVlc3QaNS5vYmllbnRlLmNsb3VkLnByb2plY3QudjEuUm90YXRlV2ViaG9va1NlY3JldFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message obiente.cloud.project.v1.Project
@@ -356,6 +356,148 @@ export const RotateDeployKeyResponseSchema: GenMessage<RotateDeployKeyResponse> 
   messageDesc(file_obiente_cloud_project_v1_project, 15);
 
 /**
+ * @generated from message obiente.cloud.project.v1.WebhookEndpoint
+ */
+export type WebhookEndpoint = Message<"obiente.cloud.project.v1.WebhookEndpoint"> & {
+  /**
+   * github, gitlab, gitea (also Forgejo) or bitbucket.
+   *
+   * @generated from field: string forge = 1;
+   */
+  forge: string;
+
+  /**
+   * Where the forge sends deliveries, on the API's address: /api/v1/webhooks/<forge>/<project>.
+   *
+   * @generated from field: string path = 2;
+   */
+  path: string;
+
+  /**
+   * The full URL, when the platform knows its public address (PUBLIC_URL).
+   *
+   * @generated from field: string url = 3;
+   */
+  url: string;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.WebhookEndpoint.
+ * Use `create(WebhookEndpointSchema)` to create a new message.
+ */
+export const WebhookEndpointSchema: GenMessage<WebhookEndpoint> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 16);
+
+/**
+ * @generated from message obiente.cloud.project.v1.Webhook
+ */
+export type Webhook = Message<"obiente.cloud.project.v1.Webhook"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: repeated obiente.cloud.project.v1.WebhookEndpoint endpoints = 2;
+   */
+  endpoints: WebhookEndpoint[];
+
+  /**
+   * Whether a secret is set; deliveries are refused until one is.
+   *
+   * @generated from field: bool configured = 3;
+   */
+  configured: boolean;
+
+  /**
+   * @generated from field: optional google.protobuf.Timestamp created_at = 4;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.Webhook.
+ * Use `create(WebhookSchema)` to create a new message.
+ */
+export const WebhookSchema: GenMessage<Webhook> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 17);
+
+/**
+ * @generated from message obiente.cloud.project.v1.GetWebhookRequest
+ */
+export type GetWebhookRequest = Message<"obiente.cloud.project.v1.GetWebhookRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.GetWebhookRequest.
+ * Use `create(GetWebhookRequestSchema)` to create a new message.
+ */
+export const GetWebhookRequestSchema: GenMessage<GetWebhookRequest> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 18);
+
+/**
+ * @generated from message obiente.cloud.project.v1.GetWebhookResponse
+ */
+export type GetWebhookResponse = Message<"obiente.cloud.project.v1.GetWebhookResponse"> & {
+  /**
+   * @generated from field: obiente.cloud.project.v1.Webhook webhook = 1;
+   */
+  webhook?: Webhook | undefined;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.GetWebhookResponse.
+ * Use `create(GetWebhookResponseSchema)` to create a new message.
+ */
+export const GetWebhookResponseSchema: GenMessage<GetWebhookResponse> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 19);
+
+/**
+ * @generated from message obiente.cloud.project.v1.RotateWebhookSecretRequest
+ */
+export type RotateWebhookSecretRequest = Message<"obiente.cloud.project.v1.RotateWebhookSecretRequest"> & {
+  /**
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.RotateWebhookSecretRequest.
+ * Use `create(RotateWebhookSecretRequestSchema)` to create a new message.
+ */
+export const RotateWebhookSecretRequestSchema: GenMessage<RotateWebhookSecretRequest> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 20);
+
+/**
+ * @generated from message obiente.cloud.project.v1.RotateWebhookSecretResponse
+ */
+export type RotateWebhookSecretResponse = Message<"obiente.cloud.project.v1.RotateWebhookSecretResponse"> & {
+  /**
+   * @generated from field: obiente.cloud.project.v1.Webhook webhook = 1;
+   */
+  webhook?: Webhook | undefined;
+
+  /**
+   * The secret to give the forge: GitHub, Gitea and Bitbucket sign with it, GitLab sends it.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+};
+
+/**
+ * Describes the message obiente.cloud.project.v1.RotateWebhookSecretResponse.
+ * Use `create(RotateWebhookSecretResponseSchema)` to create a new message.
+ */
+export const RotateWebhookSecretResponseSchema: GenMessage<RotateWebhookSecretResponse> = /*@__PURE__*/
+  messageDesc(file_obiente_cloud_project_v1_project, 21);
+
+/**
  * Projects group deployments inside an organization. Each project gets its own container
  * network, so deployments of different projects cannot reach each other.
  *
@@ -425,6 +567,26 @@ export const ProjectService: GenService<{
     methodKind: "unary";
     input: typeof RotateDeployKeyRequestSchema;
     output: typeof RotateDeployKeyResponseSchema;
+  },
+  /**
+   * The project's webhook: the URL per forge, and whether a secret is set.
+   *
+   * @generated from rpc obiente.cloud.project.v1.ProjectService.GetWebhook
+   */
+  getWebhook: {
+    methodKind: "unary";
+    input: typeof GetWebhookRequestSchema;
+    output: typeof GetWebhookResponseSchema;
+  },
+  /**
+   * Makes the webhook secret, or replaces it; the secret is shown here only. Owners and admins.
+   *
+   * @generated from rpc obiente.cloud.project.v1.ProjectService.RotateWebhookSecret
+   */
+  rotateWebhookSecret: {
+    methodKind: "unary";
+    input: typeof RotateWebhookSecretRequestSchema;
+    output: typeof RotateWebhookSecretResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_obiente_cloud_project_v1_project, 0);
