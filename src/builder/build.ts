@@ -1,9 +1,9 @@
 /**
- * One build: a shallow clone of the branch, the build plan (the repo's Dockerfile or a generated
- * one), then an image built through Docker's build API, tagged `obiente/<deployment>:<sha12>` and
- * referred to by its content id from then on. Everything it writes on disk lives in
- * `<workRoot>/<buildId>`, removed at the end whatever happens; a failed, timed-out or cancelled
- * build also removes every image and container it made.
+ * One build: a shallow clone of the branch (at its head, or at the commit asked for), the build
+ * plan (the repo's Dockerfile or a generated one), then an image built through Docker's build API,
+ * tagged `obiente/<deployment>:<sha12>` and referred to by its content id from then on. Everything
+ * it writes on disk lives in `<workRoot>/<buildId>`, removed at the end whatever happens; a failed,
+ * timed-out or cancelled build also removes every image and container it made.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -17,7 +17,14 @@ import type { DetectOptions } from "./base-images.js";
 import { type BuildMessage, LineSplitter, readBuildStream } from "./build-stream.js";
 import { measureTree } from "./disk-usage.js";
 import { checkDockerfile } from "./dockerfile-rules.js";
-import { cloneShallow, type HttpCredential, redactUrl, type SshKey } from "./git.js";
+import {
+  type CommitInfo,
+  cloneShallow,
+  type HttpCredential,
+  redactUrl,
+  type SshKey,
+  validCommitSha,
+} from "./git.js";
 import { BoundedLog, guardLog, type LogSink } from "./log-sink.js";
 import type { BuildKind, BuildPlan } from "./plan.js";
 import { packPlan, planCheckout } from "./plan-source.js";
@@ -75,6 +82,8 @@ export interface BuildImageOptions {
   deploymentId: string;
   gitRepo: string;
   branch: string;
+  /** The commit of the branch to build, by its full id (40 or 64 hex digits); its head when absent. */
+  commitSha?: string;
   /** Where builds work; each gets `<workRoot>/<buildId>`, removed when it ends. */
   workRoot: string;
   limits: BuildLimits;
@@ -111,6 +120,8 @@ export interface BuiltImage {
   /** `obiente/<deploymentId>:<first 12 characters of the commit>`. */
   tag: string;
   commitSha: string;
+  /** The built commit's id, message, author and time. */
+  commit: CommitInfo;
   kind: BuildKind;
   /** The port the app listens on: the image's exposed TCP port, else the plan's. */
   port: number;
@@ -122,6 +133,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const deploymentId = uuid("deployment_id", options.deploymentId);
   const repo = validGitRepo(options.gitRepo, { allowFile: options.allowFile });
   const branch = validBranch(options.branch);
+  const wanted = options.commitSha === undefined ? undefined : validCommitSha(options.commitSha);
   const limits = checkLimits(options.limits);
   const { timeoutMs } = limits;
   if (options.signal?.aborted) throw stopReason(options.signal);
@@ -161,10 +173,13 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     const checkout = join(workDir, "checkout");
     await mkdir(home, { recursive: true });
 
-    log(`cloning ${redactUrl(repo)}, branch ${branch}`);
-    const { commitSha } = await cloneShallow({
+    log(
+      `cloning ${redactUrl(repo)}, branch ${branch}${wanted === undefined ? "" : `, commit ${wanted.slice(0, 7)}`}`,
+    );
+    const { commitSha, commit } = await cloneShallow({
       repo,
       branch,
+      ...(wanted === undefined ? {} : { commit: wanted }),
       dir: checkout,
       allowFile: options.allowFile,
       timeoutMs,
@@ -177,7 +192,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       ...(options.httpCredential === undefined ? {} : { httpCredential: options.httpCredential }),
       ...(options.knownHostsFile === undefined ? {} : { knownHostsFile: options.knownHostsFile }),
     });
-    log(`cloned commit ${commitSha}`);
+    log(describeCommit(commit));
     throwIfAborted(signal);
     await checkWorkFolder(workDir, limits);
 
@@ -229,7 +244,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     const port = exposedPort(image, plan.port);
     output.close();
     sink(`built ${tag} as ${image.Id}`);
-    return { imageId: image.Id, tag, commitSha, kind: plan.kind, port };
+    return { imageId: image.Id, tag, commitSha, commit, kind: plan.kind, port };
   } catch (error) {
     unwatchDisk?.();
     const failure = signal.aborted ? stopReason(signal) : asDomainError(error);
@@ -368,6 +383,13 @@ function refuseReservedLabels(image: Dockerode.ImageInspectInfo): void {
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw stopReason(signal);
+}
+
+/** "commit abc1234 by Name: subject", the subject cut to one short line. */
+function describeCommit(commit: CommitInfo): string {
+  const author = commit.authorName || commit.authorEmail || "an unnamed author";
+  const subject = (commit.message.split("\n", 1)[0] ?? "").trim();
+  return `commit ${commit.sha.slice(0, 7)} by ${clip(author)}${subject === "" ? "" : `: ${clip(subject)}`}`;
 }
 
 /** The plan in the build's log: the stack, then each reason. */

@@ -1,9 +1,19 @@
 /** What the controller needs from an image builder: ImageBuilder implements it. */
+import type { CommitInfo } from "./git.js";
+
+export type { CommitInfo };
+
 export interface BuildRequest {
   buildId: string;
   deploymentId: string;
   gitRepo: string;
   branch: string;
+  /**
+   * The commit of the branch to build, by its full id (40 or 64 lowercase hex digits); the
+   * branch's head when absent or empty. Refused (failed_precondition) when the remote no longer
+   * serves it, e.g. after a force-push.
+   */
+  commitSha?: string;
   /** The deployment's https credential, kept apart from gitRepo (never in a URL or argv). */
   httpCredential?: { username: string; password: string };
   /** The project's deploy key, for ssh remotes (the only key ssh may offer). */
@@ -19,6 +29,8 @@ export interface BuildRequest {
 export interface BuildResult {
   imageId: string;
   commitSha: string;
+  /** The built commit's id, message, author and time; absent from builders that do not report it. */
+  commit?: CommitInfo;
   /** The port the app listens on inside the container. */
   port: number;
 }

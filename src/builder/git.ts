@@ -1,8 +1,8 @@
 /**
- * Shallow clone of one branch with the git CLI. Never through a shell: git gets an argument array,
- * with `--` before the user's values, which are validated again here (defence in depth). The
- * environment is built from scratch, so that neither the platform's secrets nor the machine's git
- * configuration reach git, its remote helpers or ssh.
+ * Shallow clone of one branch with the git CLI, at its head or at a given commit of it. Never
+ * through a shell: git gets an argument array, with `--` before the user's values, which are
+ * validated again here (defence in depth). The environment is built from scratch, so that neither
+ * the platform's secrets nor the machine's git configuration reach git, its remote helpers or ssh.
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
@@ -20,6 +20,11 @@ export interface CloneOptions {
   /** The remote: https, ssh or git URL (file:// only with allowFile). */
   repo: string;
   branch: string;
+  /**
+   * The commit to check out, by its full object name (40 or 64 lowercase hex digits): fetched at
+   * depth 1 after the branch when the branch's head is another one. The branch's head when absent.
+   */
+  commit?: string;
   /** Where the checkout goes: must not exist, or be empty. Removed again when the clone fails. */
   dir: string;
   /** Whether file:// remotes are allowed (the platform's GIT_ALLOW_FILE). */
@@ -65,8 +70,42 @@ export interface HttpCredential {
 }
 
 export interface CloneResult {
-  /** The full object name of the cloned commit. */
+  /** The full object name of the checked-out commit (commit.sha). */
   commitSha: string;
+  commit: CommitInfo;
+}
+
+/** The checked-out commit, as git records it. */
+export interface CommitInfo {
+  /** The full object name. */
+  sha: string;
+  /** The whole message (subject and body), trimmed, at most MAX_COMMIT_MESSAGE_CHARS characters. */
+  message: string;
+  authorName: string;
+  authorEmail: string;
+  /**
+   * When the author made the commit; the committer's time when git cannot read the author's, and
+   * the Unix epoch when it can read neither.
+   */
+  authoredAt: Date;
+}
+
+/** The longest commit message reported; the rest is cut. */
+export const MAX_COMMIT_MESSAGE_CHARS = 2_000;
+
+const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/**
+ * A commit's full object name: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits. Nothing shorter,
+ * since an abbreviation can be ambiguous and git cannot fetch one.
+ */
+export function validCommitSha(value: string): string {
+  if (!FULL_SHA.test(value)) {
+    throw invalidArgument(
+      `commit "${value.slice(0, 80)}" is invalid: give the full commit id, 40 or 64 lowercase hexadecimal digits`,
+    );
+  }
+  return value;
 }
 
 /** How often the checkout is measured while git writes it. */
@@ -98,14 +137,22 @@ const PASS_THROUGH = [
 ];
 
 /**
- * `git clone --depth 1 --single-branch --no-tags --branch <branch> -- <repo> <dir>`, bounded in
- * time and size, then `rev-parse HEAD`. Failures become DomainErrors that say what went wrong:
- * a missing branch or repository (failed_precondition), an unreachable host (unavailable), a
- * checkout over the size limit (failed_precondition), the time limit (deadline_exceeded).
+ * `git clone --depth 1 --single-branch --no-tags --branch <branch> -- <repo> <dir>`; when a commit
+ * is wanted and the branch's head is another one, `git fetch --depth 1 --no-tags -- origin
+ * <commit>` and `git checkout --detach <commit>`; then `git log -1` for the commit's metadata. All
+ * of it bounded by one time limit, and the checkout by the size limits. Failures become
+ * DomainErrors that say what went wrong: a missing branch, repository or commit
+ * (failed_precondition), an unreachable host (unavailable), a checkout over the size limit
+ * (failed_precondition), the time limit (deadline_exceeded).
+ *
+ * A wanted commit is fetched by its name, so any commit the server hands out is built (with
+ * protocol v2, any it holds); that it is an ancestor of the branch's head is not checked, which
+ * would take the branch's whole history.
  */
 export async function cloneShallow(options: CloneOptions): Promise<CloneResult> {
   const repo = validGitRepo(options.repo, { allowFile: options.allowFile });
   const branch = validBranch(options.branch);
+  const wanted = options.commit === undefined ? undefined : validCommitSha(options.commit);
   const { dir, timeoutMs, maxBytes, signal } = options;
   const maxFiles = options.maxFiles ?? Number.POSITIVE_INFINITY;
   if (!(timeoutMs > 0)) throw invalidArgument("the clone's time limit must be positive");
@@ -133,6 +180,17 @@ export async function cloneShallow(options: CloneOptions): Promise<CloneResult> 
             `the repository holds more than the limit of ${maxFiles} files and folders (BUILD_MAX_FILES)`,
           );
     const limits = { maxBytes, maxFiles };
+    const watchDir = (stop: (error: DomainError) => void) =>
+      watchSize(dir, limits, (size) => stop(tooLarge(size)));
+    /** git in the checkout, within what is left of the time limit. */
+    const inCheckout = (args: string[], run: Pick<RunOptions, "onStderrLine" | "watch"> = {}) =>
+      runGit([...HARDENING, "-C", dir, ...args], {
+        env,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        timeoutMessage,
+        signal,
+        ...run,
+      });
 
     const clone = await runGit(
       [
@@ -154,33 +212,93 @@ export async function cloneShallow(options: CloneOptions): Promise<CloneResult> 
         timeoutMessage,
         signal,
         onStderrLine: options.onLog,
-        watch: (stop) => watchSize(dir, limits, (size) => stop(tooLarge(size))),
+        watch: watchDir,
       },
     );
     if (clone.code !== 0) throw cloneError(clone.stderr, { repo: shownRepo, branch });
     const size = await measure(dir, limits);
     if (isOver(size, limits)) throw tooLarge(size);
 
-    const head = await runGit([...HARDENING, "-C", dir, "rev-parse", "--verify", "HEAD"], {
-      env,
-      timeoutMs: Math.max(1, deadline - Date.now()),
-      timeoutMessage,
-      signal,
-    });
-    const commitSha = head.stdout.trim();
-    if (head.code !== 0 || !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(commitSha)) {
-      throw new DomainError(
-        "internal",
-        `git rev-parse HEAD failed after cloning ${shownRepo}: ${lastMeaningful(head.stderr)}`,
+    let commit = parseCommit(await inCheckout(LOG_HEAD), shownRepo);
+    if (wanted !== undefined && commit.sha !== wanted) {
+      const where = { repo: shownRepo, branch, commit: wanted };
+      const fetch = await inCheckout(
+        ["fetch", "--depth", "1", "--no-tags", "--", "origin", wanted],
+        { onStderrLine: options.onLog, watch: watchDir },
       );
+      if (fetch.code !== 0) throw fetchError(fetch.stderr, where);
+      const checkout = await inCheckout(["checkout", "--quiet", "--detach", wanted], {
+        onStderrLine: options.onLog,
+        watch: watchDir,
+      });
+      if (checkout.code !== 0) throw checkoutError(checkout.stderr, where);
+      const fetched = await measure(dir, limits);
+      if (isOver(fetched, limits)) throw tooLarge(fetched);
+      commit = parseCommit(await inCheckout(LOG_HEAD), shownRepo);
+      if (commit.sha !== wanted) {
+        throw new DomainError(
+          "internal",
+          `the checkout of ${shownRepo} is at ${commit.sha}, not at the commit asked for, ${wanted}`,
+        );
+      }
     }
-    return { commitSha };
+    return { commitSha: commit.sha, commit };
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
   } finally {
     if (options.homeDir === undefined) await rm(home, { recursive: true, force: true });
   }
+}
+
+/**
+ * The checked-out commit's metadata in one line of fields separated by NUL, which no name or
+ * e-mail address of a commit git makes holds, the message last (a hand-made one may hold anything). The author's and the
+ * committer's times as Unix seconds, which git prints for any date it can read at all. As the
+ * commit records them: no signature check, no .mailmap; the message re-encoded to UTF-8.
+ */
+const LOG_HEAD = [
+  "log",
+  "-1",
+  "--no-show-signature",
+  "--no-use-mailmap",
+  "--encoding=UTF-8",
+  "--format=%H%x00%an%x00%ae%x00%at%x00%ct%x00%B",
+  "HEAD",
+  "--",
+];
+
+function parseCommit(log: RunResult, repo: string): CommitInfo {
+  const [sha = "", authorName = "", authorEmail = "", authorTime = "", commitTime = "", ...rest] =
+    log.stdout.split("\0");
+  if (log.code !== 0 || !FULL_SHA.test(sha)) {
+    throw new DomainError(
+      "internal",
+      `git log -1 failed in the checkout of ${repo}: ${lastMeaningful(log.stderr)}`,
+    );
+  }
+  return {
+    sha,
+    // A NUL inside the message (only a hand-made commit holds one) is dropped: text columns refuse it.
+    message: clipMessage(rest.join("").trim()),
+    authorName,
+    authorEmail,
+    authoredAt: commitDate(authorTime) ?? commitDate(commitTime) ?? new Date(0),
+  };
+}
+
+/** Unix seconds as git prints them (empty for a date it cannot read), if a Date can hold them. */
+function commitDate(seconds: string): Date | undefined {
+  if (!/^-?\d{1,15}$/.test(seconds)) return undefined;
+  const date = new Date(Number(seconds) * 1000);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** At most MAX_COMMIT_MESSAGE_CHARS UTF-16 units, never half of a surrogate pair. */
+function clipMessage(message: string): string {
+  if (message.length <= MAX_COMMIT_MESSAGE_CHARS) return message;
+  const cut = message.slice(0, MAX_COMMIT_MESSAGE_CHARS);
+  return (/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut).trimEnd();
 }
 
 async function entriesOf(dir: string): Promise<string[]> {
@@ -370,8 +488,50 @@ function watchSize(
   return () => clearInterval(timer);
 }
 
+interface WantedCommit {
+  repo: string;
+  branch: string;
+  commit: string;
+}
+
+/** Why the wanted commit could not be fetched, for a person; the transport's failures as cloneError's. */
+function fetchError(stderr: string[], { repo, branch, commit }: WantedCommit): DomainError {
+  const text = stderr.join("\n");
+  const short = commit.slice(0, 7);
+  // Protocol v2 serves any object the server holds: this one is not there (any more).
+  if (/not our ref|couldn't find remote ref/i.test(text)) {
+    return failedPrecondition(
+      `commit ${short} is not on branch ${branch} any more (was the branch force-pushed?)`,
+    );
+  }
+  // Protocol v0 without uploadpack.allowReachableSHA1InWant serves the advertised heads alone, so
+  // this says as much for a commit the server has as for one it lacks.
+  if (/does not allow request for unadvertised object/i.test(text)) {
+    return failedPrecondition(
+      `commit ${short} is not the head of branch ${branch} any more, and ${repo} serves only the heads of branches: it cannot be built (was the branch pushed to or force-pushed since?)`,
+    );
+  }
+  return cloneError(stderr, { repo, branch }, `git fetch of commit ${short} from ${repo}`);
+}
+
+function checkoutError(stderr: string[], { repo, commit }: WantedCommit): DomainError {
+  const short = commit.slice(0, 7);
+  // The server handed out a tree or a blob of that name.
+  if (/non-commit|is not a tree|not a commit/i.test(stderr.join("\n"))) {
+    return failedPrecondition(`${short} is not a commit of ${repo}`);
+  }
+  return new DomainError(
+    "internal",
+    `git checkout of commit ${short} failed: ${lastMeaningful(stderr)}`,
+  );
+}
+
 /** Turns git's stderr into an error a person can act on. */
-function cloneError(stderr: string[], { repo, branch }: { repo: string; branch: string }) {
+function cloneError(
+  stderr: string[],
+  { repo, branch }: { repo: string; branch: string },
+  what = `git clone of ${repo}`,
+) {
   const text = stderr.join("\n");
   if (/Remote branch .* not found in upstream|Could not find remote branch/.test(text)) {
     return failedPrecondition(`branch '${branch}' does not exist in ${repo}`);
@@ -403,7 +563,7 @@ function cloneError(stderr: string[], { repo, branch }: { repo: string; branch: 
       `repository ${repo} was not found, or it needs credentials this platform does not have`,
     );
   }
-  return unavailable(`git clone of ${repo} failed: ${lastMeaningful(stderr)}`);
+  return unavailable(`${what} failed: ${lastMeaningful(stderr)}`);
 }
 
 /** The most telling line of git's output: the first fatal error, without git's prefixes. */

@@ -50,6 +50,7 @@ export class ImageBuilder implements BuilderPort {
       deploymentId: request.deploymentId,
       gitRepo: request.gitRepo,
       branch: request.branch,
+      ...(request.commitSha ? { commitSha: request.commitSha } : {}),
       ...(request.rootDirectory ? { rootDirectory: request.rootDirectory } : {}),
       ...(request.dockerfilePath ? { dockerfilePath: request.dockerfilePath } : {}),
       workRoot: this.options.workRoot,

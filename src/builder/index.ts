@@ -11,7 +11,7 @@ export {
   buildImage,
   DEPLOYMENT_ID_LABEL,
 } from "./build.js";
-export type { BuilderPort, BuildRequest, BuildResult } from "./builder-port.js";
+export type { BuilderPort, BuildRequest, BuildResult, CommitInfo } from "./builder-port.js";
 export {
   type BuildContext,
   type ExtraFile,
@@ -24,8 +24,10 @@ export {
   type CloneResult,
   cloneShallow,
   type HttpCredential,
+  MAX_COMMIT_MESSAGE_CHARS,
   redactUrl,
   type SshKey,
+  validCommitSha,
 } from "./git.js";
 export { type BuildSettings, ImageBuilder, type ImageBuilderOptions } from "./image-builder.js";
 export type { LogSink } from "./log-sink.js";

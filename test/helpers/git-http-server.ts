@@ -27,10 +27,20 @@ export interface GitHttpServer {
   close(): Promise<void>;
 }
 
+export interface GitHttpServerOptions {
+  /**
+   * Speak git's protocol v0 only, as older servers do: the client's request for v2 is not passed
+   * to git, so that upload-pack serves only what it advertises (the branches' heads) unless the
+   * repository's uploadpack.allow*SHA1InWant says otherwise.
+   */
+  protocolV0?: boolean;
+}
+
 /** Serves the bare repository `bareRepo` (a folder named `<name>.git`) over HTTPS. */
 export async function startGitHttpServer(
   bareRepo: string,
   credential: { username: string; password: string },
+  options: GitHttpServerOptions = {},
 ): Promise<GitHttpServer> {
   const dir = await mkdtemp(join(tmpdir(), "obiente-git-https-"));
   const keyFile = join(dir, "key.pem");
@@ -90,7 +100,7 @@ export async function startGitHttpServer(
           QUERY_STRING: url.search.slice(1),
           CONTENT_TYPE: request.headers["content-type"] ?? "",
           HTTP_CONTENT_ENCODING: request.headers["content-encoding"] ?? "",
-          GIT_PROTOCOL: String(request.headers["git-protocol"] ?? ""),
+          GIT_PROTOCOL: options.protocolV0 ? "" : String(request.headers["git-protocol"] ?? ""),
           REMOTE_USER: state.credential.username,
           REMOTE_ADDR: "127.0.0.1",
         },
