@@ -1,6 +1,7 @@
 /**
  * The CLI's commands on one deployment's lifecycle: redeploy, rollback [build], scale N, restart,
- * cancel (the build under way), open (its URL), and `builds ls`.
+ * cancel (the build under way), open (its URL), and `builds ls` (each build's commit: subject,
+ * author, and what asked for it).
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
@@ -18,6 +19,21 @@ const NO_FOLLOW = ["--no-follow", "return at once instead of following the deplo
 
 /** A build as people tell them apart: the first 8 characters of its id. */
 const shortId = (id: string) => id.slice(0, 8);
+
+/** How much of a commit's subject `builds ls` shows. */
+const SUBJECT_CHARS = 50;
+
+/** A commit message's first line, clipped to `max` characters (an ellipsis marks the cut). */
+export function commitSubject(message: string, max = SUBJECT_CHARS): string {
+  const subject = (message.split("\n", 1)[0] ?? "").trim();
+  const chars = [...subject];
+  return chars.length <= max ? subject : `${chars.slice(0, max - 1).join("")}…`;
+}
+
+/** The name of a commit's author as git reports it (`Name <email>`). */
+export function authorName(author: string): string {
+  return author.replace(/\s*<[^>]*>\s*$/, "").trim();
+}
 
 export function registerDeploymentCommands(program: Command) {
   program
@@ -135,10 +151,13 @@ export function registerDeploymentCommands(program: Command) {
         `${b.id === d.currentBuildId ? "*" : " "} ${shortId(b.id)}`,
         buildStatusName(b.status),
         b.commitSha.slice(0, 7) || "-",
+        commitSubject(b.commitMessage) || "-",
+        authorName(b.commitAuthor) || "-",
+        b.trigger || "-",
         b.createdAt ? timestampDate(b.createdAt).toISOString() : "-",
         b.status === BuildStatus.SUCCEEDED ? "" : b.statusMessage,
       ]);
-      for (const line of table([["  BUILD", "STATUS", "COMMIT", "CREATED", "MESSAGE"], ...rows]))
-        out(line);
+      const header = ["  BUILD", "STATUS", "COMMIT", "SUBJECT", "AUTHOR", "TRIGGER", "CREATED"];
+      for (const line of table([[...header, "MESSAGE"], ...rows])) out(line);
     });
 }

@@ -8,6 +8,7 @@ import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import {
   type Build,
   BuildStatus,
+  type DeployHook,
   type Deployment,
   DeploymentStatus,
   type Domain,
@@ -16,7 +17,12 @@ import {
 } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { type Node, NodeAvailability } from "../gen/obiente/cloud/node/v1/node_pb.js";
 import { type Organization, Role } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
-import type { DeployKey, Project } from "../gen/obiente/cloud/project/v1/project_pb.js";
+import type {
+  DeployKey,
+  Project,
+  Webhook,
+  WebhookEndpoint,
+} from "../gen/obiente/cloud/project/v1/project_pb.js";
 
 const iso = (t: Timestamp | undefined) => (t ? timestampDate(t).toISOString() : null);
 const lower = (name: string | undefined) => name?.toLowerCase() ?? "unknown";
@@ -40,6 +46,19 @@ export function deploymentJson(d: Deployment) {
     currentBuildId: d.currentBuildId || null,
     createdAt: iso(d.createdAt),
     updatedAt: iso(d.updatedAt),
+    previewsEnabled: d.previewsEnabled,
+    previewBranches: d.previewBranches,
+    /** Set on a preview: the deployment it previews. */
+    parentId: d.parentId || null,
+  };
+}
+
+/** A preview (`previews ls`): a deployment, and the pull request (null: a push) and last push. */
+export function previewJson(d: Deployment) {
+  return {
+    ...deploymentJson(d),
+    pullRequest: d.pullRequest || null,
+    lastPushAt: iso(d.lastPushAt),
   };
 }
 
@@ -54,6 +73,11 @@ export function buildJson(b: Build, currentBuildId: string) {
     current: b.id === currentBuildId,
     createdAt: iso(b.createdAt),
     finishedAt: iso(b.finishedAt),
+    commitMessage: b.commitMessage,
+    commitAuthor: b.commitAuthor,
+    committedAt: iso(b.committedAt),
+    trigger: b.trigger,
+    branch: b.branch,
   };
 }
 
@@ -101,6 +125,30 @@ export function deployKeyJson(k: DeployKey) {
     publicKey: k.publicKey,
     fingerprint: k.fingerprint,
     createdAt: iso(k.createdAt),
+  };
+}
+
+/**
+ * A project's webhook: per forge the path and the URL to give the forge (`urlOf` completes a
+ * path the server gave no full URL for). Never the secret.
+ */
+export function webhookJson(w: Webhook, urlOf: (e: WebhookEndpoint) => string) {
+  return {
+    projectId: w.projectId,
+    configured: w.configured,
+    createdAt: iso(w.createdAt),
+    endpoints: w.endpoints.map((e) => ({ forge: e.forge, path: e.path, url: urlOf(e) })),
+  };
+}
+
+/** Whether a deployment has a deploy hook; never its token. */
+export function deployHookJson(deploymentId: string, h: DeployHook | undefined) {
+  return {
+    deploymentId,
+    exists: h?.exists ?? false,
+    prefix: h?.prefix || null,
+    createdAt: iso(h?.createdAt),
+    lastUsedAt: iso(h?.lastUsedAt),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * What the client commands share: the API's clients with the saved token, and finding an
- * organization, a project or a deployment from what a person types (an id, a slug or a name).
+ * organization, a project or a deployment (or a preview) from what a person types (an id, a slug
+ * or a name).
  */
 import { type Client, createClient } from "@connectrpc/connect";
 import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
@@ -17,8 +18,11 @@ import { CliError, EXIT } from "./exit-codes.js";
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function clients() {
-  const transport = transportFor(await loadCredentials());
+  const credentials = await loadCredentials();
+  const transport = transportFor(credentials);
   return {
+    /** The API's address as this CLI reaches it (OBIENTE_API, or the saved login). */
+    api: credentials.api,
     auth: createClient(AuthService, transport),
     organizations: createClient(OrganizationService, transport),
     projects: createClient(ProjectService, transport),
@@ -47,7 +51,10 @@ export async function organizationId(
   return first.organizationId;
 }
 
-/** A deployment by id, or by name within the organization. */
+/**
+ * A deployment by id, or by name within the organization. Previews are found too: by id, or by
+ * their name (`<branch>--<deployment>`), which ListDeployments does not list.
+ */
 export async function findDeployment(
   c: Clients,
   ref: string,
@@ -60,7 +67,16 @@ export async function findDeployment(
   const { deployments } = await c.deployments.listDeployments({
     organizationId: await organizationId(c.auth, org),
   });
-  const matches = deployments.filter((d) => d.name === ref);
+  let matches = deployments.filter((d) => d.name === ref);
+  // Every preview's name has `--` between its branch and its deployment.
+  if (matches.length === 0 && ref.includes("--")) {
+    const previews = await Promise.all(
+      deployments.map(
+        async (d) => (await c.deployments.listPreviews({ deploymentId: d.id })).previews,
+      ),
+    );
+    matches = previews.flat().filter((p) => p.name === ref);
+  }
   if (matches.length === 0) throw new CliError(`no deployment named "${ref}"`, EXIT.notFound);
   if (matches.length > 1) {
     throw new CliError(`several deployments are named "${ref}": use the id`, EXIT.usage);
