@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { eventually } from "./helpers/caddy.js";
-import { type CliTarget, cliJson, runCli, spawnCli } from "./helpers/cli.js";
+import { type CliTarget, cliJson, JSON_FIELDS, runCli, spawnCli } from "./helpers/cli.js";
 import {
   commitToBranch,
   type DeployHarness,
@@ -35,37 +35,13 @@ interface BuildJson {
   id: string;
   status: string;
   commitSha: string;
+  commitMessage: string;
+  commitAuthor: string;
+  trigger: string;
+  branch: string;
   current: boolean;
   statusMessage: string;
 }
-
-const DEPLOYMENT_FIELDS = [
-  "branch",
-  "createdAt",
-  "currentBuildId",
-  "domains",
-  "gitRepo",
-  "id",
-  "name",
-  "organizationId",
-  "projectId",
-  "replicas",
-  "status",
-  "statusMessage",
-  "updatedAt",
-  "url",
-];
-const BUILD_FIELDS = [
-  "commitSha",
-  "createdAt",
-  "current",
-  "deploymentId",
-  "finishedAt",
-  "id",
-  "imageId",
-  "status",
-  "statusMessage",
-];
 
 describe("CLI: a deployment's lifecycle, each command against the real platform", () => {
   const leftovers = new Leftovers();
@@ -157,11 +133,11 @@ describe("CLI: a deployment's lifecycle, each command against the real platform"
   it("ls, status and builds ls print JSON of the documented shapes", async () => {
     const list = await json<DeploymentJson[]>("ls");
     assert.equal(list.length, 1);
-    assert.deepEqual(Object.keys(list[0] ?? {}).sort(), DEPLOYMENT_FIELDS);
+    assert.deepEqual(Object.keys(list[0] ?? {}).sort(), JSON_FIELDS.deployment);
     assert.equal(list[0]?.status, "running");
     const builds = await json<BuildJson[]>("builds", "ls", "web");
     assert.equal(builds.length, 2);
-    assert.deepEqual(Object.keys(builds[0] ?? {}).sort(), BUILD_FIELDS);
+    assert.deepEqual(Object.keys(builds[0] ?? {}).sort(), JSON_FIELDS.build);
     assert.deepEqual(
       builds.map((b) => [b.status, b.current]),
       [
@@ -170,8 +146,19 @@ describe("CLI: a deployment's lifecycle, each command against the real platform"
       ],
     );
     assert.equal(builds[0]?.commitSha, repo?.commits.static);
+    // The commit as git reported it after the clone, and what asked for the build.
+    assert.equal(builds[0]?.commitMessage, "static app");
+    assert.equal(builds[0]?.commitAuthor, "Fixture <fixture@obiente.test>");
+    assert.equal(builds[0]?.trigger, "api");
+    assert.equal(builds[0]?.branch, "static");
     const text = await ok("builds", "ls", "web");
-    assert.match(text.stdout, new RegExp(`^\\* ${builds[0]?.id.slice(0, 8)}\\s+succeeded`, "m"));
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^\\* ${builds[0]?.id.slice(0, 8)}\\s+succeeded +${repo?.commits.static.slice(0, 7)} +static app +Fixture +api +\\d{4}-`,
+        "m",
+      ),
+    );
   });
 
   it("redeploy builds the branch again (its new commit)", async () => {

@@ -10,13 +10,9 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  OrganizationService,
-  Role,
-} from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";
 import { nodeMetadata } from "../src/store/schema.js";
-import { addUserWithToken, startTestPlatform, type TestPlatform } from "./helpers/api.js";
-import { type CliTarget, cliJson, runCli } from "./helpers/cli.js";
+import { startTestPlatform, type TestPlatform } from "./helpers/api.js";
+import { type CliTarget, cliJson, cliOrganization, orgCommands } from "./helpers/cli.js";
 
 const REPO = "https://git.example.test/acme/shop.git";
 
@@ -26,39 +22,11 @@ describe("CLI: env, domains, project keys, JSON and exit codes against a real AP
   let owner: CliTarget;
   let viewer: CliTarget;
 
-  const as = (who: CliTarget, ...args: string[]) => runCli(who, ...args, "--org", org);
-  const cli = (...args: string[]) => as(owner, ...args);
-  const json = <T>(...args: string[]) => cliJson<T>(owner, ...args, "--org", org);
-  const ok = async (...args: string[]) => {
-    const result = await cli(...args);
-    assert.equal(result.code, 0, `obiente ${args.join(" ")}: ${result.stdout}\n${result.stderr}`);
-    return result;
-  };
-  /** Runs a command that must fail with `code`; returns its output. */
-  const fails = async (code: number, who: CliTarget, ...args: string[]) => {
-    const result = await as(who, ...args);
-    assert.equal(
-      result.code,
-      code,
-      `obiente ${args.join(" ")}: ${result.stdout}\n${result.stderr}`,
-    );
-    assert.equal(result.stdout, "", "nothing on stdout when a command fails");
-    return result;
-  };
+  const { as, json, ok, fails } = orgCommands(() => ({ org, owner }));
 
   before(async () => {
     t = await startTestPlatform();
-    const { organization } = await t
-      .client(OrganizationService)
-      .createOrganization({ name: "CLI Settings" });
-    assert.ok(organization);
-    org = organization.id;
-    owner = { api: t.baseUrl, token: t.adminToken, home: t.dataDir };
-    const user = await addUserWithToken(t.platform.ctx.db);
-    await t
-      .client(OrganizationService)
-      .addMember({ organizationId: org, email: user.email, role: Role.VIEWER });
-    viewer = { ...owner, token: user.token };
+    ({ org, owner, viewer } = await cliOrganization(t, "CLI Settings"));
     const deployed = await ok(
       "deploy",
       "--git",

@@ -3,8 +3,14 @@
  * own, as a user runs it: its exit code, stdout and stderr, whatever the code), or some of its
  * commands in this process (runCommands).
  */
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { Command } from "commander";
+import {
+  OrganizationService,
+  Role,
+} from "../../src/gen/obiente/cloud/organization/v1/organization_pb.js";
+import { addUserWithToken, type TestPlatform } from "./api.js";
 import { REPO_ROOT } from "./image.js";
 
 export interface CliResult {
@@ -69,6 +75,90 @@ export async function cliJson<T = unknown>(target: CliTarget, ...args: string[])
     throw new Error(`obiente ${args.join(" ")} --json exited ${result.code}: ${result.stderr}`);
   }
   return JSON.parse(result.stdout) as T;
+}
+
+/**
+ * The fields of the `--json` objects (README.md, "For scripts"), sorted: the CLI's contract with
+ * scripts, which only ever gains fields.
+ */
+export const JSON_FIELDS = {
+  deployment: [
+    "branch",
+    "createdAt",
+    "currentBuildId",
+    "domains",
+    "gitRepo",
+    "id",
+    "name",
+    "organizationId",
+    "parentId",
+    "previewBranches",
+    "previewsEnabled",
+    "projectId",
+    "replicas",
+    "status",
+    "statusMessage",
+    "updatedAt",
+    "url",
+  ],
+  build: [
+    "branch",
+    "commitAuthor",
+    "commitMessage",
+    "commitSha",
+    "committedAt",
+    "createdAt",
+    "current",
+    "deploymentId",
+    "finishedAt",
+    "id",
+    "imageId",
+    "status",
+    "statusMessage",
+    "trigger",
+  ],
+};
+
+/** A new organization on a test platform: its owner (the platform's admin) and a viewer. */
+export async function cliOrganization(
+  t: TestPlatform,
+  name: string,
+): Promise<{ org: string; owner: CliTarget; viewer: CliTarget }> {
+  const { organization } = await t.client(OrganizationService).createOrganization({ name });
+  assert.ok(organization);
+  const owner = { api: t.baseUrl, token: t.adminToken, home: t.dataDir };
+  const user = await addUserWithToken(t.platform.ctx.db);
+  await t
+    .client(OrganizationService)
+    .addMember({ organizationId: organization.id, email: user.email, role: Role.VIEWER });
+  return { org: organization.id, owner, viewer: { ...owner, token: user.token } };
+}
+
+/**
+ * `obiente` in one organization (`--org`), read from `scope` at each call: `as` someone, and as
+ * the owner `cli`, `json`, `ok` (must exit 0) and `fails` (must exit with `code`, printing
+ * nothing on stdout).
+ */
+export function orgCommands(scope: () => { org: string; owner: CliTarget }) {
+  const as = (who: CliTarget, ...args: string[]) => runCli(who, ...args, "--org", scope().org);
+  const cli = (...args: string[]) => as(scope().owner, ...args);
+  const json = <T>(...args: string[]) => cliJson<T>(scope().owner, ...args, "--org", scope().org);
+  const ok = async (...args: string[]) => {
+    const result = await cli(...args);
+    assert.equal(result.code, 0, `obiente ${args.join(" ")}: ${result.stdout}\n${result.stderr}`);
+    return result;
+  };
+  const fails = async (code: number, who: CliTarget, ...args: string[]) => {
+    const result = await as(who, ...args);
+    assert.equal(
+      result.code,
+      code,
+      `obiente ${args.join(" ")}: ${result.stdout}\n${result.stderr}`,
+    );
+    assert.equal(result.stdout, "", "nothing on stdout when a command fails");
+    return result;
+  };
+  return { as, cli, json, ok, fails };
 }
 
 /**
