@@ -19,8 +19,9 @@ import ts from "typescript";
 export const LAYERS: readonly (readonly string[])[] = [
   // Errors, validation and the generated protobuf code: imported by everything.
   ["domain", "gen"],
-  // Storage, platform services (cache, queue, locks, backoff), edges, and the pure scheduler.
-  ["crypto", "store", "platform", "scheduler", "edge"],
+  // Storage, platform services (cache, queue, locks, backoff), edges, the pure scheduler, and the
+  // pure reading of git forges' webhook deliveries.
+  ["crypto", "store", "platform", "scheduler", "edge", "forges"],
   // The engines: containers, services, images, names.
   ["runtime"],
   // What runs on an engine: image builds, tenants' network isolation.

@@ -67,6 +67,7 @@ const DELIVERY_MEMORY_MS = 7 * 24 * 3_600_000;
 export const webhookAad = (projectId: string) => `webhook:${projectId}`;
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 const DEPLOY_HOOK_PREFIX = "obh_";
+const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 export class GitLoopService {
   constructor(
@@ -231,16 +232,9 @@ export class GitLoopService {
       return answer(401, `the delivery's signature does not match this project's ${forge} secret`);
     }
 
-    // GitHub can send the JSON form-encoded, as the field `payload`; it signs the body as sent.
-    const form = String(headers["content-type"] ?? "").startsWith(
-      "application/x-www-form-urlencoded",
-    );
-    const payload = form
-      ? Buffer.from(new URLSearchParams(body.toString("utf8")).get("payload") ?? "", "utf8")
-      : body;
     let event: ForgeEvent;
     try {
-      event = parseDelivery(forge, headers, payload);
+      event = parseDelivery(forge, headers, body);
     } catch (error) {
       if (error instanceof DomainError) return answer(400, error.message);
       throw error;
@@ -398,7 +392,8 @@ export class GitLoopService {
     }
     return this.deployPreview(deployment, {
       branch: event.branch,
-      commit: event.sha,
+      // Bitbucket names a pull request's head by an abbreviated sha: build the branch's head.
+      commit: FULL_SHA.test(event.sha) ? event.sha : "",
       pullRequest: event.number,
       trigger: "pull_request",
     });
@@ -423,7 +418,7 @@ export class GitLoopService {
       deploymentId: deployment.id,
       deployment: deployment.name,
       action: "preview",
-      message: `${created ? "making" : "updating"} the preview of ${request.branch} at ${domain} (${request.commit.slice(0, 7)})`,
+      message: `${created ? "making" : "updating"} the preview of ${request.branch} at ${domain} (${request.commit.slice(0, 7) || "its head"})`,
       targetId: preview.id,
     };
   }
