@@ -19,7 +19,7 @@ export function copyButton(
         () => toast(`${what} copied`, "success"),
         () => {
           options.fallback?.select();
-          toast(`Select the ${what.toLowerCase()} and copy it with your keyboard`);
+          toast("The browser refused to copy: select the text and copy it with your keyboard");
         },
       ),
     { small: true, ...(options.testid ? { testid: options.testid } : {}) },
@@ -44,24 +44,26 @@ export function copyField(
 }
 
 /**
- * A value the API shows this once (a token, a secret, a secret URL): kept in this page's memory
- * only, so that reloading the page no longer shows it.
+ * A value the API shows this once (a token, a secret, a secret URL), named in a sentence by
+ * `what` ("webhook secret"): kept in this page's memory only, so that reloading the page no
+ * longer shows it.
  */
 export function shownOnce(
   what: string,
   value: string,
   options: { testid?: string; note?: string } = {},
 ): HTMLElement {
+  const title = what.charAt(0).toUpperCase() + what.slice(1);
   return h(
     "div",
-    { class: "secret", role: "status" },
+    { class: "secret secret-once", role: "status" },
     h(
       "p",
       null,
-      h("strong", null, `Copy the ${what.toLowerCase()} now: `),
+      h("strong", null, `Copy the ${what} now: `),
       "it will not be shown again.",
       options.note ? ` ${options.note}` : null,
     ),
-    copyField(value, what, options.testid ? { testid: options.testid } : {}),
+    copyField(value, title, options.testid ? { testid: options.testid } : {}),
   );
 }

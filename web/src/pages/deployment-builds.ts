@@ -32,10 +32,10 @@ const TRIGGER_TITLES: Record<string, string> = {
   hook: "A POST to the deployment's deploy hook",
   preview: "Made with its preview",
 };
-export const triggerLabel = (trigger: string) => TRIGGERS[trigger] ?? trigger;
+const triggerLabel = (trigger: string) => TRIGGERS[trigger] ?? trigger;
 
 /** A commit author as git gives it, "Name <email>": the name (or the address, if no name). */
-export function authorName(author: string): string {
+function authorName(author: string): string {
   const name = author.replace(/\s*<[^>]*>\s*$/, "").trim();
   return name || author.replace(/^<|>$/g, "").trim();
 }

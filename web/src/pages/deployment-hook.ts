@@ -25,7 +25,7 @@ export function deployHookCard(view: DeploymentView, signal: AbortSignal): HTMLE
       const answer = await api.deployments.rotateDeployHook({ deploymentId: id });
       mount(
         once,
-        shownOnce("Deploy hook URL", absoluteUrl(answer.url, answer.path), {
+        shownOnce("deploy hook URL", absoluteUrl(answer.url, answer.path), {
           testid: "deploy-hook-url",
           note: "POST to it to redeploy the branch's head.",
         }),

@@ -26,7 +26,15 @@ export function settingsTab(view: DeploymentView, signal: AbortSignal): Node {
   return h(
     "div",
     { class: "tab-grid" },
-    envCard(view, signal),
+    envCard(
+      view,
+      signal,
+      preview
+        ? {
+            note: "This preview gets its deployment's variables and preview variables; these are its own, over them.",
+          }
+        : {},
+    ),
     domainsCard(view, signal),
     scaleCard(view),
     preview ? null : sourceCard(view),

@@ -195,7 +195,7 @@ function webhookCard(ctx: PageContext, project: Project): HTMLElement {
       const answer = await api.projects.rotateWebhookSecret({ projectId: project.id });
       mount(
         once,
-        shownOnce("Webhook secret", answer.secret, {
+        shownOnce("webhook secret", answer.secret, {
           testid: "webhook-secret",
           note: "Give it to the forge with the URL below.",
         }),
