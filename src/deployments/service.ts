@@ -1378,8 +1378,8 @@ export class DeploymentService {
         await this.quotas.enforce(tx, parent.organizationId, {
           deployments: 1,
           ...footprintDelta(undefined, this.quotas.footprint({ replicas: 1, ...resources })),
+          // Its default domain is the platform's, like any deployment's: not a custom domain.
           concurrent_builds: 1,
-          domains: 1,
         });
         const [created] = await tx
           .insert(deployments)
