@@ -17,9 +17,9 @@ import { addUserWithToken, startTestPlatform, type TestPlatform } from "./helper
 import {
   chromiumMissing,
   launchBrowser,
-  newGuardedContext,
   type PageRecord,
   screenshot,
+  signInWithToken,
 } from "./helpers/browser.js";
 
 describe("dashboard: a project's deploy key", { skip: chromiumMissing() ?? false }, () => {
@@ -30,16 +30,8 @@ describe("dashboard: a project's deploy key", { skip: chromiumMissing() ?? false
   let viewerToken = "";
   const records: PageRecord[] = [];
 
-  const signIn = async (token: string): Promise<Page> => {
-    const { page, record } = await newGuardedContext(browser);
-    records.push(record);
-    await page.goto(`${t.baseUrl}/login`);
-    await page.getByLabel("API token").fill(token);
-    await page.getByRole("button", { name: "Sign in with token" }).click();
-    await page.waitForURL(`${t.baseUrl}/deployments`);
-    await page.getByTestId("org-switcher").selectOption(organizationId);
-    return page;
-  };
+  const signIn = (token: string): Promise<Page> =>
+    signInWithToken(browser, { baseUrl: t.baseUrl, token, organizationId, records });
   const keyOnPage = (page: Page) => page.getByTestId("deploy-key").inputValue();
   const keyOfApi = async () =>
     (await t.client(ProjectService).getDeployKey({ projectId })).deployKey;

@@ -43,7 +43,7 @@ describe("bad deployment input", () => {
   before(async () => {
     repo = await makeFixtureRepo();
     assert.ok(await provesLive(probe, repo.url), "the payloads work where git honours them");
-    h = await startDeployHarness({ BUILD_TIMEOUT_SECONDS: "3" }, leftovers);
+    h = await startDeployHarness({ BUILD_TIMEOUT_SECONDS: "10" }, leftovers);
     projectId = await h.project("Bad input");
   });
 
@@ -113,7 +113,7 @@ describe("bad deployment input", () => {
       what: "a build slower than BUILD_TIMEOUT_SECONDS",
       gitRepo: () => repo?.url ?? "",
       branch: "slow",
-      why: /^build timed out after 3 s/,
+      why: /^build timed out after 10 s/,
     },
   ];
 

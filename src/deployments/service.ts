@@ -613,33 +613,17 @@ export class DeploymentService {
     return this.withDomains(row);
   }
 
-  /** Builds the branch again; the controller switches traffic once the new build is healthy. */
+  /**
+   * Builds the branch's head again; the controller switches traffic once the new build is
+   * healthy. A build still under way is cancelled: its commit is no longer the newest.
+   */
   async redeploy(principal: Principal, id: string): Promise<Deployment> {
     const current = await this.load(principal, id, "write");
-    const row = await this.change(
-      principal,
+    return this.deployCommit(
       current,
-      "deployment.redeploy",
-      {
-        desiredState: "running",
-        currentBuildId: null,
-        wantedCommit: "",
-        buildTrigger: "api",
-        status: "queued",
-        statusMessage: "redeploy requested",
-      },
-      {},
-      true,
-      {
-        quota: (fresh) =>
-          this.runningDelta(
-            fresh,
-            { ...fresh, desiredState: "running", currentBuildId: null },
-            true,
-          ),
-      },
+      { commit: "", trigger: "api", reason: "redeploy requested" },
+      principal,
     );
-    return this.withDomains(row);
   }
 
   /**
@@ -1267,18 +1251,20 @@ export class DeploymentService {
   // their caller proved a secret of the project or deployment instead.
 
   /**
-   * Builds and deploys a commit of the deployment's branch ("" for its head). A build still
-   * under way is cancelled first: what it would deploy is replaced at once.
+   * Builds and deploys a commit of the deployment's branch ("" for its head): a redeploy, a push
+   * or a deploy hook. A build still under way is cancelled first: what it would deploy is
+   * replaced at once.
    */
   async deployCommit(
     current: typeof deployments.$inferSelect,
     request: { commit: string; trigger: BuildTrigger; reason: string },
+    principal?: Principal,
   ): Promise<Deployment> {
     const superseded: string[] = [];
     const row = await this.change(
-      undefined,
+      principal,
       current,
-      `deployment.${request.trigger}`,
+      principal ? "deployment.redeploy" : `deployment.${request.trigger}`,
       {
         desiredState: "running",
         currentBuildId: null,
@@ -1378,8 +1364,8 @@ export class DeploymentService {
         await this.quotas.enforce(tx, parent.organizationId, {
           deployments: 1,
           ...footprintDelta(undefined, this.quotas.footprint({ replicas: 1, ...resources })),
+          // Its default domain is the platform's, like any deployment's: not a custom domain.
           concurrent_builds: 1,
-          domains: 1,
         });
         const [created] = await tx
           .insert(deployments)

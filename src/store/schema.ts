@@ -186,30 +186,24 @@ export const builds = pgTable("builds", {
   trigger: text("trigger").$type<BuildTrigger | "">().notNull().default(""),
 });
 
-export const envVars = pgTable(
-  "env_vars",
-  {
-    deploymentId: uuid("deployment_id").notNull(),
-    key: text("key").notNull(),
-    valueEncrypted: text("value_encrypted").notNull(),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
-  },
-  (t) => [primaryKey({ columns: [t.deploymentId, t.key] })],
-);
+/** A deployment's variables, sealed: its own (env_vars) or its previews' (preview_env_vars). */
+const variablesTable = (name: string) =>
+  pgTable(
+    name,
+    {
+      deploymentId: uuid("deployment_id").notNull(),
+      key: text("key").notNull(),
+      valueEncrypted: text("value_encrypted").notNull(),
+      createdAt: createdAt(),
+      updatedAt: updatedAt(),
+    },
+    (t) => [primaryKey({ columns: [t.deploymentId, t.key] })],
+  );
+
+export const envVars = variablesTable("env_vars");
 
 /** Variables only a deployment's previews get, over its own. */
-export const previewEnvVars = pgTable(
-  "preview_env_vars",
-  {
-    deploymentId: uuid("deployment_id").notNull(),
-    key: text("key").notNull(),
-    valueEncrypted: text("value_encrypted").notNull(),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
-  },
-  (t) => [primaryKey({ columns: [t.deploymentId, t.key] })],
-);
+export const previewEnvVars = variablesTable("preview_env_vars");
 
 export type DomainStatusName = "pending" | "verified" | "unverified";
 

@@ -147,3 +147,21 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true, animations: "disabled", caret: "hide" });
   return path;
 }
+
+/**
+ * A fresh guarded context signed in with an API token, on the deployments page of
+ * `organizationId`. Its record is pushed to `records`.
+ */
+export async function signInWithToken(
+  browser: Browser,
+  options: { baseUrl: string; token: string; organizationId: string; records: PageRecord[] },
+): Promise<Page> {
+  const { page, record } = await newGuardedContext(browser);
+  options.records.push(record);
+  await page.goto(`${options.baseUrl}/login`);
+  await page.getByLabel("API token").fill(options.token);
+  await page.getByRole("button", { name: "Sign in with token" }).click();
+  await page.waitForURL(`${options.baseUrl}/deployments`);
+  await page.getByTestId("org-switcher").selectOption(options.organizationId);
+  return page;
+}

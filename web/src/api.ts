@@ -56,6 +56,12 @@ export const api = {
 
 export { Code, ConnectError };
 
+/**
+ * A URL the API made (a webhook's, a deploy hook's): it gives the full URL when it knows its
+ * public address (PUBLIC_URL), else only the path, which is on this origin, the API's.
+ */
+export const absoluteUrl = (url: string, path: string) => url || `${location.origin}${path}`;
+
 export const codeOf = (error: unknown) => ConnectError.from(error).code;
 export const isUnimplemented = (error: unknown) => codeOf(error) === Code.Unimplemented;
 export const isAbort = (error: unknown) =>

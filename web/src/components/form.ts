@@ -119,3 +119,8 @@ export function card(title: Child, body: Child, actions?: Child): HTMLElement {
     h("div", { class: "card-body" }, body),
   );
 }
+
+/** One term and its value of a `.meta-grid` list. */
+export function metaItem(label: string, value: Child): HTMLElement {
+  return h("div", { class: "meta-item" }, h("dt", null, label), h("dd", null, value));
+}

@@ -12,10 +12,66 @@ import { button } from "../components/form.js";
 import { empty, errorState, loading } from "../components/states.js";
 import { badge, buildStatus } from "../components/status.js";
 import { toast } from "../components/toast.js";
-import { h, mount } from "../dom.js";
+import { type Child, h, mount } from "../dom.js";
 import { ago, dateOf, duration, fullTime, shortId } from "../format.js";
 import type { DeploymentView } from "./deployment.js";
 import { buildLog } from "./deployment-overview.js";
+
+/** What asked for a build, as the API names it ("api", "push", …), for people. */
+const TRIGGERS: Record<string, string> = {
+  api: "API",
+  push: "push",
+  pull_request: "pull request",
+  hook: "deploy hook",
+  preview: "preview",
+};
+const TRIGGER_TITLES: Record<string, string> = {
+  api: "Asked for through the API, the CLI or this dashboard",
+  push: "A push to the branch, from the forge's webhook",
+  pull_request: "A pull request opened or updated, from the forge's webhook",
+  hook: "A POST to the deployment's deploy hook",
+  preview: "Made with its preview",
+};
+const triggerLabel = (trigger: string) => TRIGGERS[trigger] ?? trigger;
+
+/** A commit author as git gives it, "Name <email>": the name (or the address, if no name). */
+function authorName(author: string): string {
+  const name = author.replace(/\s*<[^>]*>\s*$/, "").trim();
+  return name || author.replace(/^<|>$/g, "").trim();
+}
+
+/** The commit a build built: short sha and subject, then author and when it was committed. */
+function commitCell(b: Build): Child {
+  if (!b.commitSha) return "—";
+  const subject = b.commitMessage.split("\n", 1)[0]?.trim() ?? "";
+  const committed = dateOf(b.committedAt);
+  const author = authorName(b.commitAuthor);
+  return [
+    h(
+      "div",
+      { class: "commit-line" },
+      h("span", { class: "mono", title: b.commitSha }, shortId(b.commitSha, 7)),
+      subject
+        ? h(
+            "span",
+            { class: "commit-subject", "data-testid": "commit-subject", title: b.commitMessage },
+            subject,
+          )
+        : null,
+    ),
+    author || committed
+      ? h(
+          "div",
+          { class: "row-sub" },
+          author
+            ? h("span", { "data-testid": "commit-author", title: b.commitAuthor }, author)
+            : null,
+          author && committed ? " · " : null,
+          committed ? h("time", { title: fullTime(committed) }, ago(committed)) : null,
+        )
+      : null,
+  ];
+}
 
 export function buildsTab(view: DeploymentView, signal: AbortSignal): Node {
   const body = h("div", null, loading("Loading builds…", 3));
@@ -121,6 +177,17 @@ export function buildsTab(view: DeploymentView, signal: AbortSignal): Node {
             "td",
             null,
             h("span", { class: "mono" }, shortId(b.id)),
+            b.trigger
+              ? h(
+                  "span",
+                  {
+                    class: "pill",
+                    "data-testid": "build-trigger",
+                    title: TRIGGER_TITLES[b.trigger],
+                  },
+                  triggerLabel(b.trigger),
+                )
+              : null,
             b.id === current
               ? h("span", { class: "pill pill-accent", "data-testid": "current-build" }, "Current")
               : null,
@@ -129,7 +196,7 @@ export function buildsTab(view: DeploymentView, signal: AbortSignal): Node {
               ? h("div", { class: "row-sub row-error" }, b.statusMessage)
               : null,
           ),
-          h("td", { class: "mono hide-sm" }, b.commitSha ? shortId(b.commitSha, 7) : "—"),
+          h("td", { class: "commit-cell" }, commitCell(b)),
           h("td", { class: "muted" }, h("time", { title: fullTime(created) }, ago(created))),
           h(
             "td",
@@ -173,7 +240,7 @@ export function buildsTab(view: DeploymentView, signal: AbortSignal): Node {
             null,
             h("th", null, "Status"),
             h("th", null, "Build"),
-            h("th", { class: "hide-sm" }, "Commit"),
+            h("th", null, "Commit"),
             h("th", null, "Started"),
             h("th", { class: "num hide-sm" }, "Took"),
             h("th", { class: "num" }, h("span", { class: "sr-only" }, "Actions")),

@@ -1,4 +1,8 @@
-/** Settings: env vars (values hidden until revealed), domains, replicas, source, stop/start and delete. */
+/**
+ * Settings: env vars (values hidden until revealed), domains, replicas, source, the deploy hook,
+ * stop/start and delete. A preview is made and updated by pushes: it has no source, custom
+ * domains or deploy hook of its own to set.
+ */
 import {
   DeploymentStatus,
   type Domain,
@@ -10,20 +14,31 @@ import { confirmDialog } from "../components/dialog.js";
 import { busy, button, card, field, input } from "../components/form.js";
 import { empty, errorState, formError, loading } from "../components/states.js";
 import { toast } from "../components/toast.js";
-import { h, ICONS, icon, mount } from "../dom.js";
+import { type Child, h, ICONS, icon, mount } from "../dom.js";
 import { ago, dateOf } from "../format.js";
 import type { DeploymentView } from "./deployment.js";
+import { deployHookCard } from "./deployment-hook.js";
 
 const MASK = "••••••••••••";
 
 export function settingsTab(view: DeploymentView, signal: AbortSignal): Node {
+  const preview = view.deployment.parentId !== "";
   return h(
     "div",
     { class: "tab-grid" },
-    envCard(view, signal),
+    envCard(
+      view,
+      signal,
+      preview
+        ? {
+            note: "This preview gets its deployment's variables and preview variables; these are its own, over them.",
+          }
+        : {},
+    ),
     domainsCard(view, signal),
     scaleCard(view),
-    sourceCard(view),
+    preview ? null : sourceCard(view),
+    preview ? null : deployHookCard(view, signal),
     dangerCard(view),
   );
 }
@@ -42,8 +57,17 @@ const applyNote = (view: DeploymentView) =>
       : null,
   );
 
-function envCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
+/**
+ * The env var editor: the deployment's own variables, or (`preview`) those only its previews
+ * get, over the deployment's.
+ */
+export function envCard(
+  view: DeploymentView,
+  signal: AbortSignal,
+  options: { preview?: boolean; title?: string; note?: Child } = {},
+): HTMLElement {
   const id = view.deployment.id;
+  const preview = options.preview === true;
   const canEdit = view.ctx.app.canDeploy;
   const body = h("div", null, loading("Loading variables…", 2));
   const revealed = new Set<string>();
@@ -117,7 +141,11 @@ function envCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
                           confirmLabel: "Delete",
                           danger: true,
                           action: async () => {
-                            await api.deployments.deleteEnvVar({ deploymentId: id, key: v.key });
+                            await api.deployments.deleteEnvVar({
+                              deploymentId: id,
+                              key: v.key,
+                              preview,
+                            });
                             vars = vars.filter((x) => x.key !== v.key);
                             render();
                           },
@@ -136,7 +164,7 @@ function envCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
 
   const load = async () => {
     try {
-      vars = (await api.deployments.listEnvVars({ deploymentId: id }, { signal })).envVars;
+      vars = (await api.deployments.listEnvVars({ deploymentId: id, preview }, { signal })).envVars;
       render();
     } catch (error) {
       if (!signal.aborted)
@@ -176,6 +204,7 @@ function envCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
         const answer = await api.deployments.setEnvVars({
           deploymentId: id,
           envVars: { [keyInput.value.trim()]: valueInput.value },
+          preview,
         });
         vars = answer.envVars;
         revealed.delete(keyInput.value.trim());
@@ -199,11 +228,20 @@ function envCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
     },
     { small: true, kind: "ghost" },
   );
-  return card(
-    "Environment variables",
-    [body, canEdit ? [form, error.el] : null, applyNote(view)],
+  const el = card(
+    options.title ?? "Environment variables",
+    [
+      options.note ? h("p", { class: "card-note" }, options.note) : null,
+      body,
+      canEdit ? [form, error.el] : null,
+      preview
+        ? h("p", { class: "card-note" }, "Changes apply to each preview on its next push.")
+        : applyNote(view),
+    ],
     actions,
   );
+  el.dataset.testid = preview ? "preview-env" : "env";
+  return el;
 }
 
 /** A domain's status, as a pill: default, pending, verified or unverified. */
@@ -357,7 +395,9 @@ function domainsCard(view: DeploymentView, signal: AbortSignal): HTMLElement {
       }
     });
   });
-  return card("Domains", [body, canEdit ? [form, error.el] : null]);
+  // A preview answers on its preview URL only.
+  const canAdd = canEdit && view.deployment.parentId === "";
+  return card("Domains", [body, canAdd ? [form, error.el] : null]);
 }
 
 function scaleCard(view: DeploymentView): HTMLElement {
@@ -476,7 +516,7 @@ function dangerCard(view: DeploymentView): HTMLElement {
       }).then((ok) => {
         if (ok) {
           toast(`${d.name} is being deleted`);
-          view.ctx.navigate("/deployments");
+          view.ctx.navigate(d.parentId ? `/deployments/${d.parentId}/previews` : "/deployments");
         }
       });
     },

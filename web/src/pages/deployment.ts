@@ -1,7 +1,8 @@
 /**
  * One deployment: header with live status and actions, and tabs (overview with the live build log,
- * metrics and placement; logs; builds with rollback; settings). The status stream stays open while
- * the page is shown; each tab's own fetches and streams end when another tab opens.
+ * metrics and placement; logs; builds with rollback; previews; settings). The status stream stays
+ * open while the page is shown; each tab's own fetches and streams end when another tab opens. A
+ * preview's page says what it is a preview of, and has no previews tab.
  */
 import {
   type Deployment,
@@ -9,7 +10,7 @@ import {
 } from "../../../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { api, Code, codeOf, errorMessage } from "../api.js";
 import { confirmDialog } from "../components/dialog.js";
-import { busy, button } from "../components/form.js";
+import { busy, button, metaItem } from "../components/form.js";
 import { empty, errorState, loading } from "../components/states.js";
 import { badge, deploymentStatus, dot, isTransitional } from "../components/status.js";
 import { toast } from "../components/toast.js";
@@ -20,6 +21,7 @@ import type { Page, PageContext } from "../page.js";
 import { buildsTab } from "./deployment-builds.js";
 import { logsTab } from "./deployment-logs.js";
 import { overviewTab } from "./deployment-overview.js";
+import { previewsTab } from "./deployment-previews.js";
 import { settingsTab } from "./deployment-settings.js";
 
 /** What the tabs share: the deployment as it is now, and its changes. */
@@ -34,7 +36,7 @@ export interface DeploymentView {
   openTab(tab: TabId): void;
 }
 
-type TabId = "overview" | "logs" | "builds" | "settings";
+type TabId = "overview" | "logs" | "builds" | "previews" | "settings";
 const TABS: Array<{
   id: TabId;
   label: string;
@@ -43,6 +45,7 @@ const TABS: Array<{
   { id: "overview", label: "Overview", render: overviewTab },
   { id: "logs", label: "Logs", render: logsTab },
   { id: "builds", label: "Builds", render: buildsTab },
+  { id: "previews", label: "Previews", render: previewsTab },
   { id: "settings", label: "Settings", render: settingsTab },
 ];
 
@@ -85,6 +88,12 @@ export const deploymentPage: Page = (ctx) => {
 
   const show = (initial: Deployment) => {
     let deployment = initial;
+    // A preview has no previews of its own.
+    const isPreview = initial.parentId !== "";
+    const tabs = TABS.filter((t) => !(isPreview && t.id === "previews"));
+    // Where "back" goes, and where the page goes once the deployment is deleted.
+    const parentHref = isPreview ? `/deployments/${initial.parentId}/previews` : "/deployments";
+    let parentName = "";
     const listeners = new Set<(d: Deployment, previous: Deployment) => void>();
     const set = (next: Deployment) => {
       const previous = deployment;
@@ -137,6 +146,12 @@ export const deploymentPage: Page = (ctx) => {
     const actions = h("div", { class: "page-actions" });
     const message = h("div", { class: "detail-message", hidden: true });
     const meta = h("dl", { class: "meta-grid" });
+    const previewOf = h("div", { class: "preview-of", "data-testid": "preview-of" });
+    const backLink = h(
+      "a",
+      { class: "back-link", href: parentHref },
+      isPreview ? "← Previews" : "← Deployments",
+    );
 
     const renderHeader = () => {
       const d = deployment;
@@ -144,8 +159,10 @@ export const deploymentPage: Page = (ctx) => {
       ctx.setTitle(d.name, [
         { label: org?.name ?? "" },
         { label: "Deployments", href: "/deployments" },
+        ...(isPreview ? [{ label: parentName || "…", href: parentHref }] : []),
         { label: d.name },
       ]);
+      mount(previewOf, isPreview ? previewLine(d, parentName) : null);
       mount(title, dot(info.tone), d.name);
       mount(statusEl, badge(info));
       statusEl.dataset.status = info.tone;
@@ -241,13 +258,19 @@ export const deploymentPage: Page = (ctx) => {
             ? `${d.resources.cpuMillicores ? `${d.resources.cpuMillicores / 1000} CPU` : "CPU default"} · ${d.resources.memoryMb ? `${d.resources.memoryMb} MB` : "memory default"}`
             : "Platform default",
         ),
+        isPreview
+          ? metaItem(
+              "Last push",
+              h("time", { title: fullTime(dateOf(d.lastPushAt)) }, ago(dateOf(d.lastPushAt))),
+            )
+          : null,
         metaItem("Created", h("time", { title: fullTime(created) }, ago(created))),
         metaItem("Updated", h("time", { title: fullTime(updated) }, ago(updated))),
       );
     };
 
     // Tabs (ARIA tabs: arrows move between them).
-    const tabButtons = TABS.map((t) =>
+    const tabButtons = tabs.map((t) =>
       h(
         "button",
         {
@@ -273,7 +296,7 @@ export const deploymentPage: Page = (ctx) => {
       const delta = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
       if (!delta) return;
       event.preventDefault();
-      const next = TABS[(i + delta + TABS.length) % TABS.length];
+      const next = tabs[(i + delta + tabs.length) % tabs.length];
       if (next) {
         openTab(next.id);
         document.getElementById(`tab-${next.id}`)?.focus();
@@ -282,7 +305,7 @@ export const deploymentPage: Page = (ctx) => {
     const panel = h("div", { class: "tab-panel", id: "tab-panel", role: "tabpanel" });
     let tabAbort: AbortController | undefined;
     const openTab = (tab: TabId) => {
-      const def = TABS.find((t) => t.id === tab) ?? TABS[0];
+      const def = tabs.find((t) => t.id === tab) ?? tabs[0];
       if (!def) return;
       tabAbort?.abort();
       tabAbort = new AbortController();
@@ -314,7 +337,7 @@ export const deploymentPage: Page = (ctx) => {
           live();
           if (event.status === DeploymentStatus.DELETING && event.statusMessage === "deleted") {
             toast(`${deployment.name} was deleted`);
-            ctx.navigate("/deployments");
+            ctx.navigate(parentHref);
             return "done";
           }
           const changed =
@@ -358,11 +381,17 @@ export const deploymentPage: Page = (ctx) => {
       h(
         "header",
         { class: "detail-header" },
-        h("a", { class: "back-link", href: "/deployments" }, "← Deployments"),
+        backLink,
         h(
           "div",
           { class: "page-header" },
-          h("div", null, h("div", { class: "detail-title-row" }, title, statusEl, liveEl), urlEl),
+          h(
+            "div",
+            null,
+            h("div", { class: "detail-title-row" }, title, statusEl, liveEl),
+            previewOf,
+            urlEl,
+          ),
           actions,
         ),
         message,
@@ -372,7 +401,20 @@ export const deploymentPage: Page = (ctx) => {
       panel,
     );
     const tab = (ctx.params.tab ?? "overview") as TabId;
-    openTab(TABS.some((t) => t.id === tab) ? tab : "overview");
+    openTab(tabs.some((t) => t.id === tab) ? tab : "overview");
+    if (isPreview) {
+      // The parent's name, for the line under the title and the breadcrumb.
+      api.deployments.getDeployment({ id: initial.parentId }, { signal: ctx.signal }).then(
+        ({ deployment: parent }) => {
+          if (!parent) return;
+          parentName = parent.name;
+          backLink.textContent = `← ${parent.name}`;
+          renderHeader();
+        },
+        // Without its name, the line shows the parent's short id, and the link still goes there.
+        () => undefined,
+      );
+    }
     root.querySelector<HTMLElement>(".page-title")?.focus({ preventScroll: true });
   };
 
@@ -380,6 +422,20 @@ export const deploymentPage: Page = (ctx) => {
   return root;
 };
 
-function metaItem(label: string, value: Node | string) {
-  return h("div", { class: "meta-item" }, h("dt", null, label), h("dd", null, value));
+/** "Preview of <parent> · pull request #7" (or "· push to feature/x"), the parent a link. */
+function previewLine(d: Deployment, parentName: string): HTMLElement {
+  return h(
+    "p",
+    { class: "muted" },
+    "Preview of ",
+    h(
+      "a",
+      { href: `/deployments/${d.parentId}`, "data-testid": "preview-parent" },
+      parentName || shortId(d.parentId),
+    ),
+    " · ",
+    d.pullRequest
+      ? h("span", { "data-testid": "preview-pull-request" }, `pull request #${d.pullRequest}`)
+      : ["pushes to ", h("span", { class: "mono" }, d.branch)],
+  );
 }

@@ -1,16 +1,22 @@
 /**
- * One project: its deployments, and its deploy key (the public key to add to a forge, so that the
- * platform can clone the project's ssh repositories; owners and admins rotate it).
+ * One project: its deployments, its deploy key (the public key to add to a forge, so that the
+ * platform can clone the project's ssh repositories) and its webhook (the URL per forge, and the
+ * secret the forge signs deliveries with). Owners and admins rotate the key and the secret.
  */
-import type { DeployKey, Project } from "../../../src/gen/obiente/cloud/project/v1/project_pb.js";
-import { api } from "../api.js";
+import type {
+  DeployKey,
+  Project,
+  Webhook,
+} from "../../../src/gen/obiente/cloud/project/v1/project_pb.js";
+import { absoluteUrl, api } from "../api.js";
 import { confirmDialog } from "../components/dialog.js";
-import { button, card, pageHeader } from "../components/form.js";
+import { busy, button, card, pageHeader } from "../components/form.js";
+import { copyButton, copyField, shownOnce } from "../components/secret.js";
 import { empty, errorState, loading } from "../components/states.js";
 import { deploymentStatus, dot } from "../components/status.js";
 import { toast } from "../components/toast.js";
 import { h, ICONS, icon, mount } from "../dom.js";
-import { ago, dateOf } from "../format.js";
+import { ago, dateOf, fullTime } from "../format.js";
 import type { Page, PageContext } from "../page.js";
 import { noOrganization } from "./common.js";
 
@@ -50,6 +56,7 @@ export const projectPage: Page = (ctx) => {
           "div",
           { class: "tab-grid" },
           deployKeyCard(ctx, project),
+          webhookCard(ctx, project),
           card(
             "Deployments",
             deployments.length === 0
@@ -97,15 +104,7 @@ function deployKeyCard(ctx: PageContext, project: Project): HTMLElement {
       "data-testid": "deploy-key",
     });
     text.value = key.publicKey;
-    const copy = button("Copy", () =>
-      navigator.clipboard.writeText(key.publicKey).then(
-        () => toast("Deploy key copied", "success"),
-        () => {
-          text.select();
-          toast("Select the key and copy it with your keyboard");
-        },
-      ),
-    );
+    const copy = copyButton(key.publicKey, "Deploy key", { fallback: text });
     const rotate = canRotate
       ? button("Rotate…", () => void confirmRotate(), { kind: "danger", testid: "rotate-key" })
       : null;
@@ -164,4 +163,142 @@ function deployKeyCard(ctx: PageContext, project: Project): HTMLElement {
   };
   void load();
   return card([icon(ICONS.key), " Deploy key"], body);
+}
+
+/** The forges a webhook serves, in the API's order, with what their settings call things. */
+const FORGES: Record<string, { name: string; how: string }> = {
+  github: {
+    name: "GitHub",
+    how: "Settings → Webhooks: content type application/json, the secret as Secret; events: Pushes and Pull requests.",
+  },
+  gitlab: {
+    name: "GitLab",
+    how: "Settings → Webhooks: the secret as Secret token; triggers: Push events and Merge request events.",
+  },
+  gitea: {
+    name: "Gitea / Forgejo",
+    how: "Settings → Webhooks → Gitea: content type application/json, the secret as Secret; events: Push and Pull Request.",
+  },
+  bitbucket: {
+    name: "Bitbucket",
+    how: "Repository settings → Webhooks: the secret as Secret; triggers: Repository push, Pull request created, updated, merged and declined.",
+  },
+};
+
+function webhookCard(ctx: PageContext, project: Project): HTMLElement {
+  const body = h("div", null, loading("Loading the webhook…", 2));
+  const once = h("div", { "data-testid": "webhook-secret-once" });
+  const canRotate = ctx.app.canManageMembers;
+
+  const rotate = async (configured: boolean) => {
+    const make = async () => {
+      const answer = await api.projects.rotateWebhookSecret({ projectId: project.id });
+      mount(
+        once,
+        shownOnce("webhook secret", answer.secret, {
+          testid: "webhook-secret",
+          note: "Give it to the forge with the URL below.",
+        }),
+      );
+      if (answer.webhook) show(answer.webhook);
+    };
+    if (!configured) {
+      await make();
+      toast("Webhook secret created", "success");
+      return;
+    }
+    const ok = await confirmDialog({
+      title: "Rotate the webhook secret?",
+      body: "Deliveries signed with the current secret are refused from now on: pushes deploy nothing until the new secret is given to the forge.",
+      confirmLabel: "Rotate secret",
+      danger: true,
+      action: make,
+    });
+    if (ok) toast("A new webhook secret: give it to your forge", "success");
+  };
+
+  const show = (hook: Webhook) => {
+    const created = dateOf(hook.createdAt);
+    const rotateButton = canRotate
+      ? hook.configured
+        ? button("Rotate secret…", () => void rotate(true), {
+            kind: "danger",
+            testid: "rotate-webhook-secret",
+          })
+        : button(
+            "Create secret",
+            (event) => void busy(event.currentTarget as HTMLButtonElement, () => rotate(false)),
+            { kind: "primary", testid: "rotate-webhook-secret" },
+          )
+      : null;
+    mount(
+      body,
+      h(
+        "p",
+        {
+          class: "card-note",
+          "data-testid": "webhook-state",
+          "data-configured": String(hook.configured),
+        },
+        hook.configured
+          ? [
+              h("span", { class: "pill pill-accent" }, "configured"),
+              " The secret was made ",
+              h("time", { title: fullTime(created) }, ago(created)),
+              ". Pushes and pull requests of the repositories this project's deployments build deploy them.",
+            ]
+          : [
+              h("span", { class: "pill" }, "not configured"),
+              " Deliveries are refused until a secret is made.",
+            ],
+      ),
+      h(
+        "ul",
+        { class: "webhook-list" },
+        hook.endpoints.map((e) => {
+          const forge = FORGES[e.forge];
+          return h(
+            "li",
+            { dataset: { forge: e.forge } },
+            h("div", { class: "webhook-forge" }, forge?.name ?? e.forge),
+            copyField(absoluteUrl(e.url, e.path), `${forge?.name ?? e.forge} webhook URL`, {
+              testid: "webhook-url",
+            }),
+            forge ? h("p", { class: "muted small" }, forge.how) : null,
+          );
+        }),
+      ),
+      rotateButton ? h("div", { class: "card-actions deploy-key-actions" }, rotateButton) : null,
+    );
+  };
+
+  const load = async () => {
+    try {
+      const { webhook } = await api.projects.getWebhook(
+        { projectId: project.id },
+        { signal: ctx.signal },
+      );
+      if (!webhook) throw new Error("the webhook is missing from the answer");
+      show(webhook);
+    } catch (error) {
+      if (!ctx.signal.aborted) {
+        mount(
+          body,
+          errorState(error, () => void load(), "Could not load the webhook"),
+        );
+      }
+    }
+  };
+  void load();
+  const el = card("Webhook", [
+    h(
+      "p",
+      { class: "card-note" },
+      "Add this URL to your repository's webhooks, with the secret, and each push deploys: pushes to a deployment's branch build it, other branches and pull requests make previews where they are on.",
+    ),
+    once,
+    body,
+  ]);
+  el.dataset.testid = "webhook";
+  return el;
 }
