@@ -31,6 +31,9 @@ interface HealthBody {
   checks: Record<string, { ok: boolean; detail?: string }>;
 }
 
+/** CPU % above which a sample shows the burning app (see the first test). */
+const BURNING_PERCENT = 5;
+
 describe("metrics through the API", () => {
   let repo: FixtureRepo;
   let h: DeployHarness;
@@ -82,7 +85,9 @@ describe("metrics through the API", () => {
       clearTimeout(timer);
       abort.abort();
     }
-    const burning = seen.findIndex((cpu) => cpu > 20);
+    // The app keeps half a core busy on a quiet machine; at a load of 10 on 2 cores it gets about
+    // a tenth of one. An idle Node.js app shows well under 1 %: 5 % tells the two apart either way.
+    const burning = seen.findIndex((cpu) => cpu > BURNING_PERCENT);
     assert.ok(burning >= 0 && burning <= 1, `CPU % of the first samples: ${seen.join(", ")}`);
   });
 
@@ -95,7 +100,7 @@ describe("metrics through the API", () => {
         last =
           `live ${answer.live.length}, per-minute CPU % ` +
           `${answer.minutes.map((m) => m.cpuPercent.toFixed(1)).join(", ")}, usage ${answer.usage.length}`;
-        const burning = answer.minutes.some((m) => m.cpuPercent > 20);
+        const burning = answer.minutes.some((m) => m.cpuPercent > BURNING_PERCENT);
         return burning && answer.live.length >= 2 && answer.usage.length > 0 ? answer : undefined;
       },
       30_000,
