@@ -12,8 +12,8 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import Dockerode from "dockerode";
 import pino from "pino";
-import { mapLimit } from "../src/metrics/map-limit.js";
 import { MetricsSystem } from "../src/metrics/system.js";
+import { mapLimit } from "../src/platform/map-limit.js";
 import { MemoryBus } from "../src/platform/memory/bus.js";
 import { DockerRuntime, LABELS } from "../src/runtime/index.js";
 

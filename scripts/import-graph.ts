@@ -17,7 +17,7 @@ import ts from "typescript";
 
 /** Lowest first. Folders of one layer are peers: they do not import each other. */
 export const LAYERS: readonly (readonly string[])[] = [
-  // Errors, validation and the generated protobuf code: imported by everything.
+  // Errors, validation, labels, job names and the generated protobuf code: imported by everything.
   ["domain", "gen"],
   // Storage, platform services (cache, queue, locks, backoff), edges, the pure scheduler, and the
   // pure reading of git forges' webhook deliveries.

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { generateMasterKey } from "../src/crypto/secret-box.js";
-import { DEPLOY_JOB } from "../src/deployments/service.js";
+import { DEPLOY_JOB } from "../src/domain/jobs.js";
 import {
   DeploymentService,
   DeploymentStatus,

@@ -20,8 +20,8 @@
  */
 import { count, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
+import { NODE_CHANGED_JOB, nodeChangedJobId } from "../domain/jobs.js";
 import { sameLabels } from "../domain/labels.js";
-import { NODE_CHANGED_JOB, nodeChangedJobId } from "../nodes/service.js";
 import type { JobQueue } from "../platform/index.js";
 import type { ClusterPort } from "../runtime/runtime-port.js";
 import type { Db } from "../store/database.js";

@@ -13,6 +13,7 @@
 
 import { inArray } from "drizzle-orm";
 import type { Logger } from "pino";
+import { backoffDelay, mapLimit } from "../platform/index.js";
 import type { ClusterPort, RuntimePort } from "../runtime/runtime-port.js";
 import type { Db } from "../store/database.js";
 import { deploymentLocations, deployments } from "../store/schema.js";
@@ -192,7 +193,8 @@ export class Reconciler {
       const { start, stop, remove, place } = plan;
       logger.debug({ start, stop, remove, place }, "reconcile: deployments to converge");
     }
-    await forEachLimited(converge, this.options.concurrency ?? 4, (id) => this.converge(id));
+    // converge() records its own failures (backoff), so one deployment never stops the others.
+    await mapLimit(converge, this.options.concurrency ?? 4, (id) => this.converge(id));
     if (cluster && !this.closed) await applyNodeSpecs(db, cluster.nodes, runtime, logger);
     return { converge, removeOrphans: plan.removeOrphans, dropLocations: plan.dropLocations };
   }
@@ -207,8 +209,8 @@ export class Reconciler {
       this.failures.delete(id);
     } catch (error) {
       const count = (failure?.count ?? 0) + 1;
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (count - 1));
-      this.failures.set(id, { count, notBefore: this.now() + delay * (0.5 + Math.random() / 2) });
+      const delay = backoffDelay(count, BACKOFF_BASE_MS, BACKOFF_MAX_MS);
+      this.failures.set(id, { count, notBefore: this.now() + delay });
       logger.warn(
         { err: error, deploymentId: id, retryInMs: delay },
         "converging a deployment failed",
@@ -220,17 +222,4 @@ export class Reconciler {
     this.closed = true;
     await this.stop();
   }
-}
-
-/** Runs `work` on every item, at most `limit` at a time. */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -18,6 +18,7 @@ import {
   notFound,
   unavailable,
 } from "../domain/errors.js";
+import { DEPLOY_JOB, deployJobId } from "../domain/jobs.js";
 import * as valid from "../domain/validation.js";
 import {
   challengeRecordName,
@@ -90,9 +91,6 @@ export interface CreateDeploymentInput {
   /** When the project has a deployment of this name already: redeploy it instead of AlreadyExists. */
   redeployExisting?: boolean | undefined;
 }
-
-/** The job that tells the controller a deployment needs converging. */
-export const DEPLOY_JOB = "deploy";
 
 /**
  * Whether a deployment of this size fits on the nodes now; throws ResourceExhausted, saying
@@ -1534,7 +1532,7 @@ export class DeploymentService {
     await this.ctx.services.queue.enqueue(
       DEPLOY_JOB,
       { deploymentId, generation },
-      { jobId: `${DEPLOY_JOB}-${deploymentId}-${generation}` },
+      { jobId: deployJobId(deploymentId, generation) },
     );
   }
 

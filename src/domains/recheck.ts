@@ -9,6 +9,7 @@
 import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { Logger } from "pino";
 import { recordAudit } from "../audit/audit.js";
+import { Periodic } from "../platform/periodic.js";
 import type { Db } from "../store/database.js";
 import { deploymentRouting, domains, organizations } from "../store/schema.js";
 import { challengeRecordName, judge, type TxtLookup } from "./verification.js";
@@ -43,44 +44,31 @@ export interface RecheckReport {
 const HOUR_MS = 3_600_000;
 
 export class DomainRecheck {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private started = false;
-  private closed = false;
+  private readonly loop: Periodic;
   private readonly now: () => Date;
 
   constructor(private readonly options: DomainRecheckOptions) {
     this.now = options.now ?? (() => new Date());
+    this.loop = new Periodic({
+      name: "domain re-check pass",
+      intervalMs: options.intervalMs ?? Math.min(HOUR_MS, options.recheckAfterMs),
+      run: () => this.recheckOnce(),
+      logger: options.logger,
+    });
   }
 
   /** Starts the loop (on election); a pass runs at once, then every interval. */
   start(): void {
-    if (this.closed || this.started) return;
-    this.started = true;
-    const interval = this.options.intervalMs ?? Math.min(HOUR_MS, this.options.recheckAfterMs);
-    const tick = () => {
-      this.running = this.recheckOnce()
-        .catch((error: unknown) =>
-          this.options.logger.warn({ err: error }, "domain re-check pass failed"),
-        )
-        .finally(() => {
-          if (this.started) this.timer = setTimeout(tick, interval);
-        });
-    };
-    this.timer = setTimeout(tick, 0);
+    this.loop.start();
   }
 
   /** Stops the loop (on demotion) and waits for the pass in progress; start() may follow. */
-  async stop(): Promise<void> {
-    this.started = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.stop();
+  close(): Promise<void> {
+    return this.loop.close();
   }
 
   /** One pass over the verified custom domains that are due. */

@@ -5,13 +5,13 @@
  * what the controller must apply to Swarm): the controller moves the node's deployments, then
  * drains the Swarm node (src/controller/node-specs.ts).
  */
-import { createHash } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { requirePlatformAdmin } from "../access/access.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
 import type { AppContext } from "../core/index.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
+import { NODE_CHANGED_JOB, nodeChangedJobId } from "../domain/jobs.js";
 import { type NodeAvailabilityName, nodeMetadata, nodeSpecs } from "../store/schema.js";
 import { lastPlacement } from "./placements.js";
 
@@ -19,17 +19,6 @@ export type NodeRecord = typeof nodeMetadata.$inferSelect;
 
 /** Docker's label key rules, kept simple: letters, digits, dots, dashes, slashes. */
 const LABEL_KEY = /^[a-z0-9](?:[a-z0-9._/-]{0,126}[a-z0-9])?$/;
-export const NODE_CHANGED_JOB = "node-changed";
-
-/**
- * The job id of a node's change at `at`: one job per change. Node ids may hold ":" (a Docker
- * engine's id), which job ids may not, so the id is hashed.
- */
-export function nodeChangedJobId(nodeId: string, at: Date): string {
-  const digest = createHash("sha256").update(nodeId).digest("hex").slice(0, 20);
-  return `${NODE_CHANGED_JOB}-${digest}-${at.getTime()}`;
-}
-
 export class NodeService {
   constructor(private readonly ctx: AppContext) {}
 

@@ -1,7 +1,9 @@
+export { backoffDelay } from "./backoff.js";
 export type { Bus, MessageHandler } from "./bus.js";
 export { type Cache, type CacheStats, DEFAULT_CACHE_TTL_MS } from "./cache.js";
 export { LeaderElector, type LeaderElectorOptions } from "./leader-elector.js";
 export type { LeaderLock } from "./lock.js";
+export { mapLimit } from "./map-limit.js";
 export { Periodic, type PeriodicOptions } from "./periodic.js";
 export type {
   EnqueueOptions,

@@ -34,7 +34,6 @@
  * stopped stays stopped (Docker never restarts a manually stopped container), and after a host
  * reboot the reconciler, not Docker, starts what should run.
  */
-import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
@@ -47,10 +46,12 @@ import {
 } from "../domain/errors.js";
 import { LABELS } from "../domain/labels.js";
 import { KeyLock } from "../platform/key-lock.js";
-import { engineClient, PING_TIMEOUT_MS, pingEngine } from "./engine-client.js";
+import { engineClient, findNetwork, PING_TIMEOUT_MS, pingEngine } from "./engine-client.js";
 import { engineError, isPortInUse, reasonOf, statusOf } from "./engine-errors.js";
+import { type LogOptions, lastLogLines, readLogs } from "./engine-logs.js";
 import { candidatePorts, checkPortRange, type PortRange, probePort } from "./host-ports.js";
-import { LogDemuxer, type LogLine } from "./log-stream.js";
+import type { LogLine } from "./log-stream.js";
+import { connects, listens } from "./port-probes.js";
 import { type ContainerStats, computeStats, type RawDockerStats } from "./stats.js";
 import { BUILD_NETWORK, tenantBridgeName } from "./tenant-networks.js";
 
@@ -65,13 +66,9 @@ export const LOG_MAX_FILES = "3";
 const PORT_ATTEMPTS = 5;
 /** How long a name another creator reserved may take to become a container one can inspect. */
 const NAME_RESERVED_WAIT_MS = 5_000;
-/** How long a probe connection must stay open to count (see `listens`). */
-const PROBE_HOLD_MS = 200;
-const PROBE_CONNECT_TIMEOUT_MS = 1_000;
 const HEALTH_POLL_MS = 50;
 /** A direct probe that neither connects nor is refused within this is "unreachable". */
 const DIRECT_PROBE_TIMEOUT_MS = 250;
-const FAILURE_LOG_LINES = 20;
 const MIB = 1024 * 1024;
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,252}$/;
 const ENV_NAME = /^[^=\0]+$/;
@@ -170,16 +167,6 @@ export interface NetworkRef {
 }
 
 export type ImageRemoval = "removed" | "not_found" | "in_use";
-
-export interface LogOptions {
-  /** The last N lines only. */
-  tail?: number;
-  /** Lines written at or after this time. */
-  since?: Date;
-  /** Keep streaming new lines until the container stops or `signal` aborts. */
-  follow?: boolean;
-  signal?: AbortSignal;
-}
 
 export class DockerRuntime {
   /** Where the engine is looked for, for messages: "unix:///var/run/docker.sock". */
@@ -576,7 +563,9 @@ export class DockerRuntime {
         // there succeeds only once it listens, with no proxy in between, so no hold is needed.
         // Where that address cannot be reached (a remote engine), the published port decides.
         const direct = directTarget(info);
-        const verdict = direct ? await connects(direct.host, direct.port) : "unreachable";
+        const verdict = direct
+          ? await connects(direct.host, direct.port, DIRECT_PROBE_TIMEOUT_MS)
+          : "unreachable";
         if (verdict === "listening") return;
         if (verdict === "unreachable") {
           const target = publishedTarget(info, this.hostAddress);
@@ -599,14 +588,9 @@ export class DockerRuntime {
     }
   }
 
-  private async lastLines(id: string): Promise<string> {
-    try {
-      const lines: string[] = [];
-      for await (const entry of this.logs(id, { tail: FAILURE_LOG_LINES })) lines.push(entry.line);
-      return lines.length > 0 ? `; last log lines:\n${lines.join("\n")}` : "; it logged nothing";
-    } catch (error) {
-      return `; its logs could not be read: ${reasonOf(error)}`;
-    }
+  /** The end of a failure's message: the last lines `id` logged (engine-logs.ts). */
+  private lastLines(id: string): Promise<string> {
+    return lastLogLines((options) => this.logs(id, options));
   }
 
   /** Stops a container; one already stopped or gone is fine. */
@@ -671,52 +655,19 @@ export class DockerRuntime {
    * `follow`, it goes on until the container stops or `signal` aborts (then it just ends).
    */
   async *logs(id: string, options: LogOptions = {}): AsyncGenerator<LogLine> {
-    const { signal } = options;
     const info = await this.inspect(id);
-    const demuxer = new LogDemuxer(Boolean(info.Config.Tty));
     const container = this.docker.getContainer(info.Id);
-    const query = {
-      stdout: true,
-      stderr: true,
-      timestamps: true,
-      ...(options.tail !== undefined ? { tail: options.tail } : {}),
-      ...(options.since ? { since: unixSeconds(options.since) } : {}),
-    };
-    if (!options.follow) {
-      const body = await this.call(`read the logs of ${id}`, () =>
-        container.logs({ ...query, follow: false, ...(signal ? { abortSignal: signal } : {}) }),
-      );
-      yield* demuxer.push(Buffer.isBuffer(body) ? body : Buffer.from(String(body)));
-      yield* demuxer.end();
-      return;
-    }
-    if (signal?.aborted) return;
-    let stream: NodeJS.ReadableStream & { destroy?: () => void };
-    try {
-      stream = await container.logs({
-        ...query,
-        follow: true,
-        ...(signal ? { abortSignal: signal } : {}),
-      });
-    } catch (error) {
-      if (signal?.aborted) return;
-      throw engineError(error, this.endpoint, `follow the logs of ${id}`, `container ${id}`);
-    }
-    const stop = () => stream.destroy?.();
-    signal?.addEventListener("abort", stop, { once: true });
-    try {
-      for await (const chunk of stream) {
-        yield* demuxer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-      }
-      yield* demuxer.end();
-    } catch (error) {
-      if (!signal?.aborted) {
-        throw engineError(error, this.endpoint, `follow the logs of ${id}`, `container ${id}`);
-      }
-    } finally {
-      signal?.removeEventListener("abort", stop);
-      stop();
-    }
+    yield* readLogs(
+      {
+        read: (query) => container.logs({ ...query, follow: false }),
+        follow: (query) => container.logs({ ...query, follow: true }),
+        tty: Boolean(info.Config.Tty),
+        endpoint: this.endpoint,
+        name: id,
+        what: `container ${id}`,
+      },
+      options,
+    );
   }
 
   /** One stats sample (the engine takes about a second to measure CPU over an interval). */
@@ -746,15 +697,12 @@ export class DockerRuntime {
     }
   }
 
-  /** The id of the oldest network named exactly `name`, if any. */
-  private async findNetwork(name: string): Promise<string | undefined> {
-    const networks = await this.call("list networks", () =>
-      this.docker.listNetworks({ filters: { name: [name] } }),
-    );
-    const same = networks
-      .filter((network) => network.Name === name)
-      .sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
-    return same[0]?.Id;
+  /**
+   * The oldest network named `name`, of any scope: a container joins a bridge or, on a Swarm
+   * node, an attachable overlay of the project's name alike (unlike SwarmRuntime's services).
+   */
+  private findNetwork(name: string): Promise<string | undefined> {
+    return findNetwork({ docker: this.docker, endpoint: this.endpoint }, name);
   }
 
   private async call<T>(action: string, request: () => Promise<T>, what?: string): Promise<T> {
@@ -777,6 +725,20 @@ function checkSpec(spec: ContainerSpec): void {
   }
   if (!spec.image) throw invalidArgument("image must not be empty");
   if (!spec.network) throw invalidArgument("network must not be empty");
+  checkReplicaSettings(spec);
+}
+
+/**
+ * The checks a container's spec and a Swarm service's (swarm-spec.ts) share: ports, limits,
+ * environment and health check. Each checks its name and network first: Docker's and Swarm's
+ * name rules differ, and a service's network is optional.
+ */
+export function checkReplicaSettings(
+  spec: Pick<
+    ContainerSpec,
+    "internalPort" | "hostPort" | "cpuMillicores" | "memoryMb" | "env" | "healthCheck"
+  >,
+): void {
   if (!isPort(spec.internalPort)) {
     throw invalidArgument(`internal port must be 1-65535, got ${spec.internalPort}`);
   }
@@ -850,65 +812,11 @@ function directTarget(
   return ip && Number.isInteger(port) ? { host: ip, port } : undefined;
 }
 
-/** Connects once: "listening", "refused" (nothing listens yet) or "unreachable". */
-function connects(host: string, port: number): Promise<"listening" | "refused" | "unreachable"> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (result: "listening" | "refused" | "unreachable") => {
-      socket.removeAllListeners();
-      socket.on("error", () => undefined);
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(DIRECT_PROBE_TIMEOUT_MS, () => done("unreachable"));
-    socket.once("error", (error: NodeJS.ErrnoException) =>
-      done(error.code === "ECONNREFUSED" ? "refused" : "unreachable"),
-    );
-    socket.connect({ host, port }, () => done("listening"));
-  });
-}
-
-/**
- * Whether something listens behind `host:port`. A connection alone does not say so: Docker's
- * userland proxy (used for loopback-published ports) accepts every connection and closes it at
- * once when nothing in the container answers. So the connection has to stay open a moment.
- */
-function listens(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    let hold: NodeJS.Timeout | undefined;
-    const done = (result: boolean) => {
-      clearTimeout(hold);
-      socket.removeAllListeners();
-      socket.on("error", () => undefined);
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(PROBE_CONNECT_TIMEOUT_MS, () => done(false));
-    socket.once("error", () => done(false));
-    socket.once("close", () => done(false));
-    socket.once("end", () => done(false));
-    // An app that greets first (SMTP, Redis) is listening.
-    socket.once("data", () => done(true));
-    socket.connect({ host, port }, () => {
-      socket.setTimeout(0);
-      hold = setTimeout(() => done(true), PROBE_HOLD_MS);
-    });
-  });
-}
-
 function healthFromStatus(status: string): ContainerHealth {
   if (status.includes("(healthy)")) return "healthy";
   if (status.includes("(unhealthy)")) return "unhealthy";
   if (status.includes("(health: starting)")) return "starting";
   return "none";
-}
-
-/** Docker's `since`: seconds since the epoch, with a fraction for sub-second precision. */
-function unixSeconds(at: Date): string {
-  const ms = at.getTime();
-  const seconds = Math.floor(ms / 1000);
-  return `${seconds}.${String((ms - seconds * 1000) * 1_000_000).padStart(9, "0")}`;
 }
 
 /** `docker info`'s Swarm part as the engine's membership, when the node is active in a Swarm. */

@@ -1,11 +1,12 @@
 /**
  * The Docker client both runtimes (one engine, a Swarm) start from: a dockerode instance for an
- * address, or one given (tests), with the endpoint written for messages; and the ping they share.
+ * address, or one given (tests), with the endpoint written for messages; and the ping and the
+ * network lookup they share.
  */
 import Dockerode from "dockerode";
 import { unavailable } from "../domain/errors.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
-import { isAbort, reasonOf } from "./engine-errors.js";
+import { engineError, isAbort, reasonOf } from "./engine-errors.js";
 
 /** How long a ping may take before the engine counts as not answering. */
 export const PING_TIMEOUT_MS = 5_000;
@@ -37,6 +38,29 @@ export async function pingEngine({ docker, endpoint }: EngineClient): Promise<vo
     const reason = isAbort(error) ? `no answer within ${PING_TIMEOUT_MS} ms` : reasonOf(error);
     throw unavailable(`no Docker engine at ${endpoint}: ${reason}`, error);
   }
+}
+
+/**
+ * The id of the oldest network named exactly `name` (the engine's name filter also matches
+ * parts of names), if any; with `scope`, only networks of that scope count. The oldest, because
+ * two processes creating the network at once may both succeed (the engine does not strictly
+ * enforce unique names): everyone settles on the same one, and DockerRuntime removes the newer.
+ */
+export async function findNetwork(
+  { docker, endpoint }: EngineClient,
+  name: string,
+  scope?: "local" | "swarm",
+): Promise<string | undefined> {
+  let networks: Dockerode.NetworkInspectInfo[];
+  try {
+    networks = await docker.listNetworks({ filters: { name: [name] } });
+  } catch (error) {
+    throw engineError(error, endpoint, "list networks");
+  }
+  const same = networks
+    .filter((network) => network.Name === name && (scope === undefined || network.Scope === scope))
+    .sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+  return same[0]?.Id;
 }
 
 function describeEndpoint(docker: Dockerode): string {

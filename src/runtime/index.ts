@@ -13,12 +13,12 @@ export {
   type ImageRemoval,
   LOG_MAX_FILES,
   LOG_MAX_SIZE,
-  type LogOptions,
   type NetworkRef,
   PIDS_LIMIT,
   RESTART_MAX_RETRIES,
   type RunningContainer,
 } from "./docker-runtime.js";
+export type { LogOptions } from "./engine-logs.js";
 export type { PortRange } from "./host-ports.js";
 export type { LogLine } from "./log-stream.js";
 export {

@@ -19,7 +19,6 @@
  * fail, which waitRunning reports as `resource_exhausted`: remove the service and run it again
  * (the controller's retry does), and another port is picked.
  */
-import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
@@ -32,11 +31,13 @@ import {
 } from "../domain/errors.js";
 import { LABELS } from "../domain/labels.js";
 import { KeyLock } from "../platform/key-lock.js";
-import type { LogOptions, NetworkRef } from "./docker-runtime.js";
-import { engineClient, pingEngine } from "./engine-client.js";
+import type { NetworkRef } from "./docker-runtime.js";
+import { engineClient, findNetwork, pingEngine } from "./engine-client.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";
+import { type LogOptions, lastLogLines, readLogs } from "./engine-logs.js";
 import { candidatePorts, checkPortRange, type PortRange } from "./host-ports.js";
-import { LogDemuxer, type LogLine } from "./log-stream.js";
+import type { LogLine } from "./log-stream.js";
+import { connects, listens } from "./port-probes.js";
 import type { RegistryAuth } from "./registry.js";
 import { copyImage, type EngineRef, type ImagePresence } from "./swarm-images.js";
 import {
@@ -62,13 +63,9 @@ import {
   toSwarmNode,
 } from "./swarm-spec.js";
 
-/** How long a probe connection must stay open to count (see `listens`). */
-const PROBE_HOLD_MS = 200;
-const PROBE_CONNECT_TIMEOUT_MS = 1_000;
 /** A port that answers a connection in this time is held by something outside Swarm. */
 const PORT_PROBE_TIMEOUT_MS = 300;
 const POLL_MS = 250;
-const FAILURE_LOG_LINES = 20;
 /** Node updates that lost a race with another writer ("update out of sequence") are retried. */
 const NODE_UPDATE_ATTEMPTS = 5;
 const CONTAINER_SPEC_MIN_API = "1.41";
@@ -273,11 +270,13 @@ export class SwarmRuntime {
     }
   }
 
-  private async findNetwork(name: string): Promise<string | undefined> {
-    const networks = await this.call("list networks", () =>
-      this.docker.listNetworks({ filters: { name: [name] } }),
-    );
-    return networks.find((network) => network.Name === name && network.Scope === "swarm")?.Id;
+  /**
+   * The oldest swarm-scoped network named `name`: the manager's engine may also hold a local
+   * bridge of that name (a single-engine installation's), which replicas on other nodes cannot
+   * join.
+   */
+  private findNetwork(name: string): Promise<string | undefined> {
+    return findNetwork({ docker: this.docker, endpoint: this.endpoint }, name, "swarm");
   }
 
   /**
@@ -385,7 +384,7 @@ export class SwarmRuntime {
     const offset = Math.floor(Math.random() * size);
     for (const port of candidatePorts(this.portRange, taken, offset)) {
       if (reserved.has(port)) continue;
-      if (await answers(node.address, port)) continue;
+      if ((await connects(node.address, port, PORT_PROBE_TIMEOUT_MS)) === "listening") continue;
       if (reserved.has(port)) continue;
       reserved.add(port);
       return port;
@@ -478,14 +477,9 @@ export class SwarmRuntime {
     return failedPrecondition(`service ${info.name} ${what}${await this.lastLines(info.id)}`);
   }
 
-  private async lastLines(id: string): Promise<string> {
-    try {
-      const lines: string[] = [];
-      for await (const entry of this.logs(id, { tail: FAILURE_LOG_LINES })) lines.push(entry.line);
-      return lines.length > 0 ? `; last log lines:\n${lines.join("\n")}` : "; it logged nothing";
-    } catch (error) {
-      return `; its logs could not be read: ${reasonOf(error)}`;
-    }
+  /** The end of a failure's message: the last lines `id` logged (engine-logs.ts). */
+  private lastLines(id: string): Promise<string> {
+    return lastLogLines((options) => this.logs(id, options));
   }
 
   /** Removes a service (Swarm then stops its task); one already gone is fine. */
@@ -534,57 +528,19 @@ export class SwarmRuntime {
    * node running the task must be up: Swarm fetches the lines from its engine.
    */
   async *logs(id: string, options: LogOptions = {}): AsyncGenerator<LogLine> {
-    const { signal } = options;
     const raw = await this.inspectService(id);
-    const demuxer = new LogDemuxer(Boolean(raw.Spec?.TaskTemplate?.ContainerSpec?.TTY));
     const service = this.docker.getService(raw.ID);
-    const query = {
-      stdout: true,
-      stderr: true,
-      timestamps: true,
-      ...(options.tail !== undefined ? { tail: options.tail } : {}),
-      ...(options.since ? { since: unixSeconds(options.since) } : {}),
-    };
-    if (!options.follow) {
-      const body: unknown = await this.call(`read the logs of service ${id}`, () =>
-        service.logs({ ...query, follow: false, ...(signal ? { abortSignal: signal } : {}) }),
-      );
-      yield* demuxer.push(Buffer.isBuffer(body) ? body : Buffer.from(String(body)));
-      yield* demuxer.end();
-      return;
-    }
-    if (signal?.aborted) return;
-    let stream: NodeJS.ReadableStream & { destroy?: () => void };
-    try {
-      stream = await service.logs({
-        ...query,
-        follow: true,
-        ...(signal ? { abortSignal: signal } : {}),
-      });
-    } catch (error) {
-      if (signal?.aborted) return;
-      throw engineError(error, this.endpoint, `follow the logs of service ${id}`, `service ${id}`);
-    }
-    const stop = () => stream.destroy?.();
-    signal?.addEventListener("abort", stop, { once: true });
-    try {
-      for await (const chunk of stream) {
-        yield* demuxer.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-      }
-      yield* demuxer.end();
-    } catch (error) {
-      if (!signal?.aborted) {
-        throw engineError(
-          error,
-          this.endpoint,
-          `follow the logs of service ${id}`,
-          `service ${id}`,
-        );
-      }
-    } finally {
-      signal?.removeEventListener("abort", stop);
-      stop();
-    }
+    yield* readLogs(
+      {
+        read: (query) => service.logs({ ...query, follow: false }),
+        follow: (query) => service.logs({ ...query, follow: true }),
+        tty: Boolean(raw.Spec?.TaskTemplate?.ContainerSpec?.TTY),
+        endpoint: this.endpoint,
+        name: `service ${id}`,
+        what: `service ${id}`,
+      },
+      options,
+    );
   }
 
   /**
@@ -653,56 +609,4 @@ export class SwarmRuntime {
       throw engineError(error, this.endpoint, action, what);
     }
   }
-}
-
-/**
- * Whether something listens behind `host:port`: the connection has to stay open a moment,
- * since a proxy in front of the port may accept and close at once when nothing answers behind
- * it (the same probe as DockerRuntime's).
- */
-function listens(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    let hold: NodeJS.Timeout | undefined;
-    const done = (result: boolean) => {
-      clearTimeout(hold);
-      socket.removeAllListeners();
-      socket.on("error", () => undefined);
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(PROBE_CONNECT_TIMEOUT_MS, () => done(false));
-    socket.once("error", () => done(false));
-    socket.once("close", () => done(false));
-    socket.once("end", () => done(false));
-    // An app that greets first (SMTP, Redis) is listening.
-    socket.once("data", () => done(true));
-    socket.connect({ host, port }, () => {
-      socket.setTimeout(0);
-      hold = setTimeout(() => done(true), PROBE_HOLD_MS);
-    });
-  });
-}
-
-/** Whether anything accepts a connection on `host:port` now (refused or silent: no). */
-function answers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (result: boolean) => {
-      socket.removeAllListeners();
-      socket.on("error", () => undefined);
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(PORT_PROBE_TIMEOUT_MS, () => done(false));
-    socket.once("error", () => done(false));
-    socket.connect({ host, port }, () => done(true));
-  });
-}
-
-/** Docker's `since`: seconds since the epoch, with a fraction for sub-second precision. */
-function unixSeconds(at: Date): string {
-  const ms = at.getTime();
-  const seconds = Math.floor(ms / 1000);
-  return `${seconds}.${String((ms - seconds * 1000) * 1_000_000).padStart(9, "0")}`;
 }

@@ -22,6 +22,7 @@ import type Dockerode from "dockerode";
 import { invalidArgument } from "../domain/errors.js";
 import {
   type ContainerSpec,
+  checkReplicaSettings,
   LOG_MAX_FILES,
   LOG_MAX_SIZE,
   PIDS_LIMIT,
@@ -129,7 +130,6 @@ export interface ServiceInfo {
 /** Swarm's service name rule: a DNS label of at most 63 characters. */
 const SERVICE_NAME = /^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$/;
 const NODE_ID = /^[a-z0-9]{25}$/;
-const ENV_NAME = /^[^=\0]+$/;
 const MIB = 1024 * 1024;
 const NS_PER_MS = 1_000_000;
 /** Time a task gets to stop before it is killed (SIGTERM, then SIGKILL), unless told otherwise. */
@@ -152,39 +152,7 @@ export function checkServiceSpec(spec: SwarmServiceSpec): void {
   if (spec.network !== undefined && !spec.network) {
     throw invalidArgument("network must not be empty when given");
   }
-  if (!isPort(spec.internalPort)) {
-    throw invalidArgument(`internal port must be 1-65535, got ${spec.internalPort}`);
-  }
-  if (spec.hostPort !== undefined && !isPort(spec.hostPort)) {
-    throw invalidArgument(`host port must be 1-65535, got ${spec.hostPort}`);
-  }
-  if (!Number.isInteger(spec.cpuMillicores) || spec.cpuMillicores < 1) {
-    throw invalidArgument(`cpu must be a positive number of millicores, got ${spec.cpuMillicores}`);
-  }
-  // The engine refuses less than 6 MiB.
-  if (!Number.isInteger(spec.memoryMb) || spec.memoryMb < 6) {
-    throw invalidArgument(`memory must be at least 6 MB, got ${spec.memoryMb}`);
-  }
-  for (const key of Object.keys(spec.env)) {
-    if (!ENV_NAME.test(key)) throw invalidArgument(`environment variable name "${key}" is invalid`);
-  }
-  const health = spec.healthCheck;
-  if (health) {
-    const durations = [health.intervalMs, health.timeoutMs, health.startPeriodMs];
-    if (durations.some((ms) => !Number.isInteger(ms) || ms < 0) || health.intervalMs < 1) {
-      throw invalidArgument("health check durations must be whole milliseconds, interval ≥ 1");
-    }
-    if (!Number.isInteger(health.retries) || health.retries < 0) {
-      throw invalidArgument("health check retries must be a non-negative integer");
-    }
-    if (health.cmd && health.cmd.length === 0) {
-      throw invalidArgument("health check command must not be empty");
-    }
-  }
-}
-
-export function isPort(value: number): boolean {
-  return Number.isInteger(value) && value >= 1 && value <= 65535;
+  checkReplicaSettings(spec);
 }
 
 /** "1.41" ≥ "1.40": Docker API versions compared as numbers, part by part. */
