@@ -9,6 +9,7 @@
  * at once never both take the last free space of a node. Across processes, only the leading
  * controller places (controller.ts).
  */
+
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { StoredExplanation } from "../nodes/placements.js";
@@ -31,6 +32,7 @@ import {
   nodeMetadata,
   placements,
 } from "../store/schema.js";
+import { heartbeatClock } from "./heartbeat-clock.js";
 
 const MIB = 1024 * 1024;
 const CURSOR_KEY = "scheduler";
@@ -99,10 +101,11 @@ export class Placer {
 
   /** The unusable nodes, and among them those whose replicas serve no more (down or silent). */
   async nodeHealth(): Promise<{ unusable: string[]; down: string[] }> {
-    const now = this.now().getTime();
+    const nodes = await this.nodes();
+    const now = heartbeatClock(nodes, this.now()).getTime();
     const unusable: string[] = [];
     const down: string[] = [];
-    for (const node of await this.nodes()) {
+    for (const node of nodes) {
       if (usable(node, now, this.options.heartbeatTimeoutMs)) continue;
       unusable.push(node.id);
       if (node.availability !== "drain" || !heard(node, now, this.options.heartbeatTimeoutMs)) {
@@ -128,7 +131,8 @@ export class Placer {
       this.reserved,
     );
     const state = await readState(db);
-    const scheduled = schedule(snapshot, toRequest(request), strategy, this.now(), state);
+    const now = heartbeatClock(snapshot.nodes, this.now());
+    const scheduled = schedule(snapshot, toRequest(request), strategy, now, state);
     const explanation: StoredExplanation = {
       ok: scheduled.ok,
       placements: scheduled.ok ? scheduled.placements : [],
