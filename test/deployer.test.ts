@@ -5,11 +5,14 @@
  * check that the deployer carries the plans out, and that a converged deployment is left alone.
  */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
-import type { Deployer } from "../src/controller/deployer.js";
+import { Deployer } from "../src/controller/deployer.js";
+import { DatabaseDeploymentRecords } from "../src/controller/deployment-records.js";
 import { DeploymentStatus } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
-import { deployments } from "../src/store/schema.js";
+import { DockerRuntimePort } from "../src/runtime/docker-port.js";
+import { builds, deployments } from "../src/store/schema.js";
 import { requestByHost } from "./helpers/caddy.js";
 import {
   containersOf,
@@ -40,6 +43,23 @@ describe("the deployer, converging one deployment", () => {
   };
   const rows = () => storeRowsOf(harness().t, id);
   const db = () => harness().t.platform.ctx.db;
+  const buildRow = async (buildId: string | null | undefined) => {
+    assert.ok(buildId, "a current build");
+    const [row] = await db().select().from(builds).where(eq(builds.id, buildId));
+    assert.ok(row, `build ${buildId} has a row`);
+    return row;
+  };
+  /** Stops the deployment, then removes its current build's image, as a lost node takes it. */
+  const loseImage = async () => {
+    const lost = await buildRow((await rows()).deployment?.currentBuildId);
+    await db().update(deployments).set({ desiredState: "stopped" }).where(eq(deployments.id, id));
+    await deployer().converge(id);
+    assert.deepEqual(await containersOf(id), [], "nothing runs the image any more");
+    await docker.getImage(lost.imageId).remove({ force: true });
+    await assert.rejects(docker.getImage(lost.imageId).inspect(), { statusCode: 404 });
+    await db().update(deployments).set({ desiredState: "running" }).where(eq(deployments.id, id));
+    return lost;
+  };
   const running = async () =>
     (await containersOf(id)).filter((c) => c.State === "running").map((c) => c.Id);
   const answers = async () => {
@@ -141,5 +161,93 @@ describe("the deployer, converging one deployment", () => {
     assert.equal(deployment?.currentBuildId, before, "the same build");
     assert.equal(locations.length, 1);
     await answers();
+  });
+
+  it("its image gone from every engine (a lost node): builds the same commit again and runs it", async () => {
+    const lost = await loseImage();
+    await deployer().converge(id);
+    const { deployment, locations } = await rows();
+    assert.equal(deployment?.status, "running", deployment?.statusMessage);
+    assert.notEqual(deployment?.currentBuildId, lost.id, "a new build");
+    const rebuilt = await buildRow(deployment?.currentBuildId);
+    assert.equal(rebuilt.status, "succeeded");
+    assert.equal(rebuilt.commitSha, lost.commitSha, "of the same commit");
+    assert.notEqual(rebuilt.imageId, "");
+    assert.equal(deployment?.wantedCommit, lost.commitSha);
+    assert.equal((await buildRow(lost.id)).imageId, "", "no rollback chooses the lost image");
+    const containers = await running();
+    assert.equal(containers.length, 1);
+    assert.deepEqual(
+      locations.map((l) => l.containerId),
+      containers,
+    );
+    const inspected = await docker.getContainer(containers[0] as string).inspect();
+    assert.equal(inspected.Image, rebuilt.imageId, "the container runs the rebuilt image");
+    await answers();
+  });
+
+  it("an image missing right after its build is not built again: failed, as without an image", async () => {
+    const { platform } = harness().t;
+    const deploying = platform.deploying;
+    assert.ok(deploying);
+    // Only this test's deployer converges the deployment meanwhile.
+    await deploying.reconciler.stop();
+    try {
+      const lost = await loseImage();
+      // A build whose image is gone at once: as if the engine it was built on went with it.
+      const missing = `sha256:${"0".repeat(64)}`;
+      let built = 0;
+      const deployer = new Deployer({
+        runtime: new DockerRuntimePort({
+          runtime: deploying.runtime,
+          docker,
+          hostAddress: platform.ctx.config.HOST_ADDRESS,
+          stopTimeoutSec: 2,
+        }),
+        records: new DatabaseDeploymentRecords(platform.ctx, { envFor: async () => ({}) }),
+        routes: deploying.routes,
+        builds: {
+          async build(row) {
+            // Bounded, so that a deployer that built again and again still ends the test.
+            if (++built > 3) return undefined;
+            const buildId = randomUUID();
+            await db().insert(builds).values({
+              id: buildId,
+              deploymentId: row.id,
+              status: "succeeded",
+              gitRepo: row.gitRepo,
+              branch: row.branch,
+              commitSha: row.wantedCommit,
+              imageId: missing,
+              port: lost.port,
+              trigger: "api",
+            });
+            const [updated] = await db()
+              .update(deployments)
+              .set({ currentBuildId: buildId })
+              .where(eq(deployments.id, row.id))
+              .returning();
+            return updated;
+          },
+        },
+        nodeId: deploying.nodeId,
+        installationId: deploying.installation,
+        defaults: { cpuMillicores: 500, memoryMb: 256 },
+        healthTimeoutMs: 30_000,
+        logger: platform.ctx.logger,
+      });
+      await deployer.converge(id);
+      assert.equal(built, 1, "the lost image's commit was built once, and not again");
+      const { deployment } = await rows();
+      assert.equal(deployment?.status, "failed");
+      assert.match(
+        deployment?.statusMessage ?? "",
+        /^the new version could not be started: image sha256:0{64} not found/,
+      );
+      assert.equal((await buildRow(lost.id)).imageId, "");
+      assert.deepEqual(await running(), []);
+    } finally {
+      deploying.reconciler.start();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:net";
 import { PassThrough } from "node:stream";
 import { describe, type TestContext, test } from "node:test";
 import Dockerode from "dockerode";
-import { DomainError } from "../src/domain/errors.js";
+import { DomainError, hasReason } from "../src/domain/errors.js";
 import {
   type ContainerSpec,
   containerName,
@@ -551,13 +551,18 @@ describe("docker runtime", () => {
     assert.equal(await s.runtime.removeImage(committed.Id), "removed");
     assert.equal(await s.runtime.removeImage(committed.Id), "not_found");
 
+    // The deployer acts on the reason (it builds a lost image again), never on the message.
     await assert.rejects(
       s.runtime.run(s.spec({ network, replica: 1, image: `obiente-test/absent-${s.id}:latest` })),
-      isDomainError("not_found", /^image obiente-test\/absent-.* not found$/),
+      (error) =>
+        isDomainError("not_found", /^image obiente-test\/absent-.* not found$/)(error) &&
+        hasReason(error, "image_missing"),
     );
     await assert.rejects(
       s.runtime.run(s.spec({ network: `obiente-net-absent-${s.id}`, replica: 2 })),
-      isDomainError("not_found", /^network obiente-net-absent-.* not found$/),
+      (error) =>
+        isDomainError("not_found", /^network obiente-net-absent-.* not found$/)(error) &&
+        !hasReason(error, "image_missing"),
     );
     await assert.rejects(
       s.runtime.run(s.spec({ network, replica: 3, memoryMb: 1 })),

@@ -14,7 +14,7 @@ import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import Dockerode from "dockerode";
 import tar from "tar-stream";
-import { DomainError } from "../src/domain/errors.js";
+import { DomainError, hasReason } from "../src/domain/errors.js";
 import {
   containerName,
   deploymentLabels,
@@ -340,6 +340,7 @@ describe("SwarmRuntime on a real 3-node Swarm", { skip: skip ?? false }, () => {
     await assert.rejects(runtime.waitRunning(missing.id, { timeoutMs: WAIT_MS }), (error) => {
       isDomain("not_found")(error);
       assert.match((error as Error).message, /not found on node/);
+      assert.ok(hasReason(error, "image_missing"), "the deployer builds such an image again");
       return true;
     });
     const crashing = await runtime.run(spec(8, node2, { cmd: ["sh", "-c", "echo boom; exit 3"] }));

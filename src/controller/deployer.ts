@@ -3,7 +3,9 @@
  * the engine runs, asks planDeployment (plan-deployment.ts) what it needs, and carries the plan
  * out through the ports it is given: the runtime, the deployment records, the edges (RouteSync),
  * the build step and, on a cluster, the scheduler. It decides nothing itself: a build or a
- * placement changes what it knows, so it plans again afterwards.
+ * placement changes what it knows, so it plans again afterwards. A roll whose new version did not
+ * come up is judged by planFailedStart: the deployment fails, or (its image lost) the build's
+ * commit is built again, and it plans again.
  */
 import type { Logger } from "pino";
 import { resourceExhausted } from "../domain/errors.js";
@@ -20,6 +22,8 @@ import {
   type PlacementAnswer,
   type PlaceRequestSpec,
   planDeployment,
+  planFailedStart,
+  type RollPlan,
 } from "./plan-deployment.js";
 import { carryOutRoll, retireContainers } from "./roll.js";
 import type { RouteSync } from "./routing.js";
@@ -57,8 +61,8 @@ interface World {
   placed?: PlacementAnswer;
 }
 
-/** The plans that end a convergence. */
-type FinalPlan = Exclude<DeploymentPlan, { action: "build" | "place" }>;
+/** The plans that end a convergence (a roll may lead to a build instead: see rolled). */
+type FinalPlan = Exclude<DeploymentPlan, { action: "build" | "place" | "roll" }>;
 
 export class Deployer {
   private readonly converging = new KeyLock();
@@ -77,10 +81,18 @@ export class Deployer {
     return changed;
   }
 
-  /** Plans, and carries the plan out; a build or a placement changes what is known: plan again. */
+  /**
+   * Plans, and carries the plan out; a build, a placement or a build asked for again after a
+   * roll changes what is known: plan again.
+   */
   private async convergeNow(deploymentId: string, signal?: AbortSignal): Promise<void> {
     let world = await this.observe(deploymentId);
     const reservations: Array<() => void> = [];
+    const release = () => {
+      for (const done of reservations.splice(0)) done();
+    };
+    // Whether this convergence built: an image missing right after its build is not built again.
+    let builtNow = false;
     try {
       while (world) {
         const plan = planDeployment(
@@ -91,16 +103,55 @@ export class Deployer {
         );
         if (plan.action === "build") {
           const built = await this.options.builds.build(world.loaded.row, signal);
+          builtNow = true;
           world = built ? await this.observe(deploymentId) : undefined;
         } else if (plan.action === "place") {
           world.placed = await this.place(plan.request, reservations);
+        } else if (plan.action === "roll") {
+          if (!(await this.rolled(plan, world, builtNow, signal))) return;
+          // The placements were for the lost build's replicas; the new build's are asked anew.
+          release();
+          world = await this.observe(deploymentId);
         } else {
-          return await this.carryOut(plan, world, signal);
+          return await this.carryOut(plan, world);
         }
       }
     } finally {
-      for (const release of reservations) release();
+      release();
     }
+  }
+
+  /**
+   * Carries out a roll. Its new version not up: planFailedStart says whether the deployment fails
+   * or builds its build's commit again; true when it asked for that build (plan again).
+   */
+  private async rolled(
+    plan: RollPlan,
+    world: World,
+    builtNow: boolean,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const { row } = world.loaded;
+    const { records, logger } = this.options;
+    const failure = await carryOutRoll(this.options, row, plan, world.actual.containers, signal);
+    if (failure === undefined) return false;
+    const next = planFailedStart(plan.build, failure, builtNow);
+    if (next.action === "fail") {
+      await records.setStatus(row, next.status);
+      return false;
+    }
+    logger.warn(
+      {
+        deploymentId: row.id,
+        buildId: next.lostBuildId,
+        commit: next.commit,
+        reason: failure.message,
+      },
+      "the build's image is on no reachable engine: building its commit again",
+    );
+    // Undefined when a redeploy, a rollback or a stop came first: planning again follows it.
+    await records.buildAgain(row, next.lostBuildId, next.commit, next.status);
+    return true;
   }
 
   /** The deployment's records, what the engine runs of it and, on a cluster, the nodes. */
@@ -132,7 +183,7 @@ export class Deployer {
     return { ok: true, nodes: outcome.placements.map((p) => p.nodeId) };
   }
 
-  private async carryOut(plan: FinalPlan, world: World, signal?: AbortSignal): Promise<void> {
+  private async carryOut(plan: FinalPlan, world: World): Promise<void> {
     const { row } = world.loaded;
     const { records } = this.options;
     switch (plan.action) {
@@ -151,8 +202,6 @@ export class Deployer {
         await retireContainers(this.options, row.id, plan.retire, []);
         if (plan.status) await records.setStatus(row, plan.status);
         return;
-      case "roll":
-        return carryOutRoll(this.options, row, plan, world.actual.containers, signal);
     }
   }
 

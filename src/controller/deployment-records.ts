@@ -57,6 +57,19 @@ export interface DeploymentRecords {
     row: DeploymentRow,
     change: BuildStatus,
   ): Promise<DeploymentRow | undefined>;
+  /**
+   * The image of build `lostBuildId` is on no reachable engine: the deployment builds `commit`
+   * again (no current build, `commit` wanted, `change`'s status), and the build's image is
+   * forgotten (image_id "") so that no rollback chooses it. In one transaction, and only while
+   * that build is still the current one of a deployment that should run: undefined when
+   * something changed that first (a redeploy, a rollback, a stop).
+   */
+  buildAgain(
+    row: DeploymentRow,
+    lostBuildId: string,
+    commit: string,
+    change: { status: "queued"; message: string },
+  ): Promise<DeploymentRow | undefined>;
   /** Records where the replicas run and routes every domain to `port`, in one transaction. */
   record(
     deploymentId: string,
@@ -164,6 +177,43 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
         ),
       )
       .returning();
+    return updated ? this.told(row, updated) : undefined;
+  }
+
+  async buildAgain(
+    row: DeploymentRow,
+    lostBuildId: string,
+    commit: string,
+    change: { status: "queued"; message: string },
+  ): Promise<DeploymentRow | undefined> {
+    const { ctx } = this;
+    const updated = await ctx.db.transaction(async (tx) => {
+      const [next] = await tx
+        .update(deployments)
+        .set({
+          currentBuildId: null,
+          wantedCommit: commit,
+          buildTrigger: "api",
+          status: change.status,
+          statusMessage: change.message,
+          updatedAt: ctx.now(),
+        })
+        .where(
+          and(
+            eq(deployments.id, row.id),
+            eq(deployments.currentBuildId, lostBuildId),
+            eq(deployments.desiredState, "running"),
+          ),
+        )
+        .returning();
+      if (next) {
+        await tx
+          .update(builds)
+          .set({ imageId: "" })
+          .where(and(eq(builds.id, lostBuildId), eq(builds.deploymentId, row.id)));
+      }
+      return next;
+    });
     return updated ? this.told(row, updated) : undefined;
   }
 

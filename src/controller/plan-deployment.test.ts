@@ -10,11 +10,14 @@ import {
   type DeploymentFacts,
   type DeploymentPlan,
   type DesiredDeployment,
+  type FailedStartPlan,
   type NodeHealth,
   planDeployment,
+  planFailedStart,
   type RecordedState,
   type RollPlan,
   rollFailed,
+  type StartFailure,
   type StatusChange,
   settleRoll,
 } from "./plan-deployment.js";
@@ -346,6 +349,119 @@ describe("planDeployment, case by case", () => {
     assert.equal(
       rollFailed("health", "boom").message,
       "the new version did not become healthy: boom",
+    );
+  });
+});
+
+describe("planFailedStart: what follows a roll whose new version did not come up", () => {
+  const lost = "image sha256:0123 not found on node n2 (ensureImage first): No such image";
+  const failure = (overrides: Partial<StartFailure> = {}): StartFailure => ({
+    phase: "start",
+    message: lost,
+    imageMissing: true,
+    ...overrides,
+  });
+  const rebuild: FailedStartPlan = {
+    action: "rebuild",
+    lostBuildId: B1,
+    commit: "abcdef0123",
+    status: {
+      status: "queued",
+      message: "the image of build abcdef0 is on no reachable node: building commit abcdef0 again",
+    },
+  };
+  const cases: Array<{
+    name: string;
+    build: BuildFacts;
+    failure: StartFailure;
+    builtNow: boolean;
+    expect: FailedStartPlan;
+  }> = [
+    {
+      name: "its image on no reachable engine: its commit is built again",
+      build: build(),
+      failure: failure(),
+      builtNow: false,
+      expect: rebuild,
+    },
+    {
+      name: "its image missing once the replica was to become healthy (a Swarm task): built again",
+      build: build(),
+      failure: failure({ phase: "health" }),
+      builtNow: false,
+      expect: rebuild,
+    },
+    {
+      name: "its image missing right after it was built: failed, not built again (no loop)",
+      build: build(),
+      failure: failure(),
+      builtNow: true,
+      expect: {
+        action: "fail",
+        status: { status: "failed", message: `the new version could not be started: ${lost}` },
+      },
+    },
+    {
+      name: "its image missing and its commit unknown: failed (the branch's head is another version)",
+      build: build(B1, { commitSha: "" }),
+      failure: failure(),
+      builtNow: false,
+      expect: {
+        action: "fail",
+        status: { status: "failed", message: `the new version could not be started: ${lost}` },
+      },
+    },
+    {
+      name: "another failure to start (a bad network, no engine): failed",
+      build: build(),
+      failure: failure({ message: "network obiente-p1 not found", imageMissing: false }),
+      builtNow: false,
+      expect: {
+        action: "fail",
+        status: {
+          status: "failed",
+          message: "the new version could not be started: network obiente-p1 not found",
+        },
+      },
+    },
+    {
+      name: "not healthy in time: failed, the build is not blamed on its image",
+      build: build(),
+      failure: failure({ phase: "health", message: "timed out", imageMissing: false }),
+      builtNow: false,
+      expect: {
+        action: "fail",
+        status: { status: "failed", message: "the new version did not become healthy: timed out" },
+      },
+    },
+  ];
+
+  for (const c of cases) {
+    test(c.name, () => assert.deepEqual(planFailedStart(c.build, c.failure, c.builtNow), c.expect));
+  }
+
+  test("builds again only the lost build's own commit, and only when its image is missing", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          commitSha: fc.oneof(fc.constant(""), fc.stringMatching(/^[0-9a-f]{40}$/)),
+          phase: fc.constantFrom("start" as const, "health" as const),
+          imageMissing: fc.boolean(),
+          builtNow: fc.boolean(),
+        }),
+        ({ commitSha, phase, imageMissing, builtNow }) => {
+          const b = build(B2, { commitSha });
+          const next = planFailedStart(b, { phase, message: "x", imageMissing }, builtNow);
+          const rebuilds = imageMissing && !builtNow && commitSha !== "";
+          assert.equal(next.action, rebuilds ? "rebuild" : "fail");
+          if (next.action === "rebuild") {
+            assert.equal(next.commit, commitSha);
+            assert.equal(next.lostBuildId, B2);
+          } else {
+            assert.equal(next.status.status, "failed");
+          }
+        },
+      ),
     );
   });
 });

@@ -13,7 +13,9 @@
  *   plan again with its answer). Then "roll": start the wanted replicas beside what runs, wait
  *   until every one is healthy, record and route them, and only then retire everything else of
  *   the deployment. A new version that does not come up is removed, and what served keeps
- *   serving (rolling, or blue-green for one replica: the same order).
+ *   serving (rolling, or blue-green for one replica: the same order). A new version that could
+ *   not start because its image is on no reachable engine is built again from its commit
+ *   (planFailedStart).
  * - nothing to do when every slot runs, healthy, nothing else of the deployment runs, the
  *   records say so and the status is "running" ("none").
  *
@@ -451,6 +453,62 @@ export function settleRoll(
       message: `${plan.replicas.length} replica(s) running build ${shortBuild(plan.build)}${where.length > 0 ? ` on ${where.join(", ")}` : ""}`,
     },
   };
+}
+
+/** Why a roll's new version did not come up, as the deployer (roll.ts) reports it. */
+export interface StartFailure {
+  /** Starting the replicas, or waiting until they are healthy. */
+  phase: "start" | "health";
+  message: string;
+  /**
+   * The runtime said the build's image is not on the engine that was to run it and could not be
+   * brought there: no engine it can be copied or pushed from has it (reason image_missing).
+   */
+  imageMissing: boolean;
+}
+
+export type FailedStartPlan =
+  | { action: "fail"; status: StatusChange }
+  /**
+   * Build `commit` again as the deployment's next build: no current build, that commit wanted,
+   * status queued; the lost build's image is forgotten, so that no rollback chooses it.
+   */
+  | {
+      action: "rebuild";
+      lostBuildId: string;
+      commit: string;
+      status: { status: "queued"; message: string };
+    };
+
+/**
+ * What follows a roll whose new version did not come up. What served keeps serving either way.
+ *
+ * The build's image is on no engine that could run it (the only copy was on a node that was
+ * lost, or it was removed by hand): the repository still has the build's commit, so that commit
+ * is built again and run, as a user would expect, rather than the deployment failing. Not when
+ * the build was made in this very convergence (`builtNow`): an image missing right after it was
+ * built would be missing after every build, and building again would loop. Not when the build's
+ * commit is unknown either: the branch's head would be another version than the one deployed.
+ * Any other failure: the deployment fails, saying which step broke.
+ */
+export function planFailedStart(
+  build: BuildFacts,
+  failure: StartFailure,
+  builtNow: boolean,
+): FailedStartPlan {
+  if (failure.imageMissing && !builtNow && build.commitSha !== "") {
+    const commit = build.commitSha.slice(0, 7);
+    return {
+      action: "rebuild",
+      lostBuildId: build.id,
+      commit: build.commitSha,
+      status: {
+        status: "queued",
+        message: `the image of build ${commit} is on no reachable node: building commit ${commit} again`,
+      },
+    };
+  }
+  return { action: "fail", status: rollFailed(failure.phase, failure.message) };
 }
 
 /** What a roll whose new version did not come up says. */

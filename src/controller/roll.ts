@@ -2,16 +2,17 @@
  * A roll, carried out: the steps planDeployment put in a RollPlan (plan-deployment.ts), in their
  * order, through the runtime, the deployment records and the edges. New replicas are started
  * beside what runs and must all be healthy before they are recorded and routed; only then is
- * everything else of the deployment retired.
+ * everything else of the deployment retired. A new version that does not come up is removed and
+ * reported to the deployer, which decides what follows (planFailedStart).
  */
 import type { Logger } from "pino";
-import { DomainError } from "../domain/errors.js";
+import { DomainError, hasReason } from "../domain/errors.js";
 import type { ContainerRef, RuntimePort, Started } from "../runtime/runtime-port.js";
 import type { DeploymentRecords, DeploymentRow } from "./deployment-records.js";
 import {
   type RollPlan,
   type RollStep,
-  rollFailed,
+  type StartFailure,
   type StatusChange,
   settleRoll,
 } from "./plan-deployment.js";
@@ -28,14 +29,17 @@ export interface RollPorts {
   logger: Logger;
 }
 
-/** Takes the roll's steps in order; a failure to start or become healthy ends it. */
+/**
+ * Takes the roll's steps in order. A failure to start or become healthy ends it: the new
+ * version is removed, and the failure returned for the deployer to decide on.
+ */
 export async function carryOutRoll(
   ports: RollPorts,
   row: DeploymentRow,
   plan: RollPlan,
   actual: readonly ContainerRef[],
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<StartFailure | undefined> {
   const roll = new Roll(ports, row, plan, actual, signal);
   for (const step of plan.steps) {
     try {
@@ -44,6 +48,7 @@ export async function carryOutRoll(
       return roll.broke(step, error);
     }
   }
+  return undefined;
 }
 
 class Roll {
@@ -133,10 +138,11 @@ class Roll {
 
   /**
    * A roll step failed. Starting or becoming healthy: the new version goes, what served before
-   * keeps serving. Recording: the deployment may have been deleted meanwhile (it had no location
-   * yet, so DeleteDeployment removed its record at once): its containers and image go too.
+   * keeps serving, and the failure is returned. Recording: the deployment may have been deleted
+   * meanwhile (it had no location yet, so DeleteDeployment removed its record at once): its
+   * containers and image go too.
    */
-  async broke(step: RollStep, error: unknown): Promise<void> {
+  async broke(step: RollStep, error: unknown): Promise<StartFailure | undefined> {
     const { runtime, records } = this.ports;
     const id = this.row.id;
     if (step === "run" || step === "await-healthy") {
@@ -152,15 +158,21 @@ class Roll {
           );
       }
       if (this.signal?.aborted) throw error;
-      if (!(await records.exists(id))) return removeAbandoned(runtime, this.ports.logger, id);
+      if (!(await records.exists(id))) {
+        await removeAbandoned(runtime, this.ports.logger, id);
+        return undefined;
+      }
       // A host port taken on the node by something else: another try picks another port.
       if (error instanceof DomainError && error.kind === "resource_exhausted") throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      await records.setStatus(this.row, rollFailed(step === "run" ? "start" : "health", message));
-      return;
+      return {
+        phase: step === "run" ? "start" : "health",
+        message: error instanceof Error ? error.message : String(error),
+        imageMissing: hasReason(error, "image_missing"),
+      };
     }
     if (step === "record" && !(await records.exists(id))) {
-      return removeAbandoned(runtime, this.ports.logger, id);
+      await removeAbandoned(runtime, this.ports.logger, id);
+      return undefined;
     }
     throw error;
   }

@@ -16,16 +16,30 @@ export type DomainErrorKind =
   | "deadline_exceeded"
   | "internal";
 
+/**
+ * What an error means, beyond its kind, for code that acts on it: set where the error is made,
+ * so that no caller reads it from the message.
+ * - image_missing: the image to run is not on the engine that was to run it, and could not be
+ *   brought there (no engine it can be copied from has it).
+ */
+export type DomainErrorReason = "image_missing";
+
 export class DomainError extends Error {
   override readonly name = "DomainError";
+  readonly reason: DomainErrorReason | undefined;
   constructor(
     readonly kind: DomainErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: DomainErrorReason },
   ) {
     super(message, options);
+    this.reason = options?.reason;
   }
 }
+
+/** Whether `error` is a DomainError that says `reason`. */
+export const hasReason = (error: unknown, reason: DomainErrorReason): boolean =>
+  error instanceof DomainError && error.reason === reason;
 
 export const invalidArgument = (message: string) => new DomainError("invalid_argument", message);
 export const notFound = (what: string) => new DomainError("not_found", `${what} not found`);
@@ -39,6 +53,9 @@ export const resourceExhausted = (message: string) =>
 export const unavailable = (message: string, cause?: unknown) =>
   new DomainError("unavailable", message, { cause });
 export const unimplemented = (message: string) => new DomainError("unimplemented", message);
+/** An image that is on no engine it could be run or copied from: `not_found`, image_missing. */
+export const imageMissing = (message: string, cause?: unknown) =>
+  new DomainError("not_found", message, { cause, reason: "image_missing" });
 
 /**
  * An error that a retry cannot fix (bad input, a missing resource). Job workers and loops

@@ -40,6 +40,7 @@ import type { Logger } from "pino";
 import {
   DomainError,
   failedPrecondition,
+  imageMissing,
   invalidArgument,
   resourceExhausted,
   unavailable,
@@ -431,8 +432,10 @@ export class DockerRuntime {
     if (/no such container/i.test(reason)) {
       return unavailable(`container ${spec.name} was removed while it was being started`, error);
     }
-    const what = /network/i.test(reason) ? `network ${spec.network}` : `image ${spec.image}`;
-    return new DomainError("not_found", `${what} not found`, { cause: error });
+    if (/network/i.test(reason)) {
+      return new DomainError("not_found", `network ${spec.network} not found`, { cause: error });
+    }
+    return imageMissing(`image ${spec.image} not found`, error);
   }
 
   private createOptions(spec: ContainerSpec, hostPort: number): Dockerode.ContainerCreateOptions {

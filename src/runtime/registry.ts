@@ -12,8 +12,8 @@
  */
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import { DomainError, invalidArgument } from "../domain/errors.js";
-import { engineError, reasonOf } from "./engine-errors.js";
+import { DomainError, imageMissing, invalidArgument } from "../domain/errors.js";
+import { engineError, reasonOf, statusOf } from "./engine-errors.js";
 import { PATH_COMPONENT, type RegistryReference } from "./registry-reference.js";
 import { type EngineRef, engineClient } from "./swarm-images.js";
 
@@ -160,7 +160,13 @@ export async function pushImage(
   try {
     repoTags = (await docker.getImage(imageId).inspect()).RepoTags ?? [];
   } catch (error) {
-    throw engineError(error, endpoint, `inspect image ${imageId}`, `image ${imageId}`);
+    if (statusOf(error) === 404) {
+      throw imageMissing(
+        `image ${imageId} not found on ${endpoint}, the engine it is pushed from`,
+        error,
+      );
+    }
+    throw engineError(error, endpoint, `inspect image ${imageId}`);
   }
   const { repository, tag } = pushTarget(settings, imageId, repoTags);
   const reference = `${repository}:${tag}`;

@@ -10,7 +10,7 @@
  * treat it as dangling.
  */
 import Dockerode from "dockerode";
-import { DomainError, invalidArgument, unavailable } from "../domain/errors.js";
+import { DomainError, imageMissing, invalidArgument, unavailable } from "../domain/errors.js";
 import { dockerOptions } from "./docker-host.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";
 
@@ -36,7 +36,8 @@ export function engineClient(ref: EngineRef): { docker: Dockerode; endpoint: str
 
 /**
  * Makes sure `target` has the image `imageId`: "present" when it had it, "loaded" when it was
- * copied from `source`. Throws `not_found` when the source does not have it either.
+ * copied from `source`. Throws `not_found` (reason image_missing) when the source does not have
+ * it either.
  */
 export async function copyImage(
   imageId: string,
@@ -56,7 +57,7 @@ export async function copyImage(
       (tag) => tag && tag !== "<none>:<none>",
     );
   } catch (error) {
-    throw engineError(error, from.endpoint, `inspect image ${imageId}`, `image ${imageId}`);
+    throw sourceError(error, from.endpoint, `inspect image ${imageId}`, imageId);
   }
 
   await stream(imageId, from, to, options.signal);
@@ -74,6 +75,17 @@ export async function copyImage(
     }
   }
   return "loaded";
+}
+
+/** A failure of the engine copied from; one that has not got the image says image_missing. */
+function sourceError(error: unknown, endpoint: string, action: string, imageId: string): Error {
+  if (statusOf(error) === 404) {
+    return imageMissing(
+      `image ${imageId} not found on ${endpoint}, the engine it is copied from`,
+      error,
+    );
+  }
+  return engineError(error, endpoint, action);
 }
 
 async function hasImage(docker: Dockerode, endpoint: string, imageId: string): Promise<boolean> {
@@ -101,7 +113,7 @@ async function stream(
     saved = await from.docker.getImage(imageId).get();
   } catch (error) {
     signal?.removeEventListener("abort", stop);
-    throw engineError(error, from.endpoint, `save image ${imageId}`, `image ${imageId}`);
+    throw sourceError(error, from.endpoint, `save image ${imageId}`, imageId);
   }
   // A source that fails halfway would otherwise leave the load waiting for the rest forever.
   const sourceFailed = new Promise<never>((_, reject) => {

@@ -25,6 +25,7 @@ import type { Logger } from "pino";
 import {
   DomainError,
   failedPrecondition,
+  imageMissing,
   invalidArgument,
   resourceExhausted,
   unavailable,
@@ -452,8 +453,7 @@ export class SwarmRuntime {
   private async taskFailure(info: ServiceInfo, task: ServiceTask): Promise<DomainError> {
     const reason = task.error || task.message;
     if (task.state === "rejected" && /no such image|not found/i.test(reason)) {
-      return new DomainError(
-        "not_found",
+      return imageMissing(
         `image ${info.image} not found on node ${task.nodeId} (ensureImage first): ${reason}`,
       );
     }
