@@ -6,11 +6,12 @@
  * A decision is one schedule() call placing one replica (and a second table with three replicas
  * per call). Three modes:
  * - "decisions": { explain: false }, the placement alone, nothing recorded per node;
- * - "explained": the default the controller uses, every node's verdict recorded in compact form
- *   (the check it failed, or its scores), from which ExplainPlacement's explanation is built
- *   when it is read;
- * - "built": the same, and the explanation read, one NodeExplanation per node (what the
- *   controller pays today, as it stores them with each decision).
+ * - "explained": the default, and what the controller pays for each decision: every node's
+ *   verdict recorded by the last pass (the check it failed, or its scores), read in the compact
+ *   form the controller stores (`compact`: the node ids and each rejected node's reason facts
+ *   added; the JSON encoding, the database driver's work, is not counted);
+ * - "built": the same, and the explanation built from it, one NodeExplanation per node with its
+ *   reason written out: what ExplainPlacement pays when someone asks.
  * The snapshot does not change between calls, and nothing is cached between calls; round-robin
  * carries its cursor from call to call. Rounds of about 400 ms; the median round is printed, and
  * the slowest, in calls per second of wall-clock time and per second of the process's CPU time
@@ -116,6 +117,7 @@ function decisions(
     state = result.state;
     if (!result.ok) throw new Error(result.message);
     sink += result.placements.length;
+    if (mode === "explained") sink += result.compact.nodes.length;
     if (mode === "built") sink += result.explanations.length;
   });
   if (sink === 0) throw new Error("nothing was placed");

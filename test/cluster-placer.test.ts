@@ -7,14 +7,17 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { eq } from "drizzle-orm";
 import pino from "pino";
 import { loadSnapshot, Placer, placementCheck } from "../src/controller/placement.js";
-import { lastPlacement } from "../src/nodes/placements.js";
+import { lastPlacement, type StoredExplanation } from "../src/nodes/placements.js";
+import { schedule } from "../src/scheduler/index.js";
 import {
   deploymentLocations,
   deployments,
   nodeMetadata,
   organizations,
+  placements,
   projects,
 } from "../src/store/schema.js";
 import { type TestDatabase, testDrivers } from "./helpers/databases.js";
@@ -162,6 +165,52 @@ for (const driver of testDrivers) {
         NODES.map((n) => [n, "cpu"]),
       );
       assert.equal(await lastPlacement(database.db, randomUUID()), undefined);
+    });
+
+    test("a decision keeps its verdicts in compact form, written out when read", async () => {
+      const id = await deployment();
+      const placed = await placer().place(request(id));
+      assert.ok(placed.ok);
+      placed.release();
+      const [row] = await database.db
+        .select()
+        .from(placements)
+        .where(eq(placements.deploymentId, id));
+      const stored = row?.explanation as unknown as StoredExplanation;
+      assert.equal(stored.verdicts, undefined);
+      assert.deepEqual(stored.compact?.nodes, NODES);
+      // ExplainPlacement's verdicts: what schedule() explains for the same cluster, once stored.
+      const kept = await lastPlacement(database.db, id);
+      const snapshot = await loadSnapshot(database.db, 15_000, DEFAULTS);
+      const again = schedule(
+        snapshot,
+        { deploymentId: id, replicas: 1, cpuMillicores: 500, memoryMb: 256 },
+        "least-loaded",
+        NOW,
+      );
+      assert.deepEqual(kept?.explanation.verdicts, JSON.parse(JSON.stringify(again.explanations)));
+      assert.deepEqual(
+        kept?.explanation.verdicts.filter((v) => v.selected).map((v) => v.nodeId),
+        placed.placements.map((p) => p.nodeId),
+      );
+    });
+
+    test("a decision recorded with its verdicts written out reads as it was", async () => {
+      const id = await deployment();
+      const verdicts = [
+        { nodeId: "n-a", feasible: false, reason: "node is down", constraint: "active" },
+        { nodeId: "n-b", feasible: true, scores: { "least-loaded": 0.9, total: 0.9 } },
+      ].map((v) => ({ scores: {}, selected: false, ...v }));
+      const explanation = {
+        ok: true,
+        placements: [{ replica: 0, nodeId: "n-b" }],
+        verdicts,
+        request: { replicas: 1, cpuMillicores: 500, memoryMb: 256, avoidNodes: [] },
+      };
+      await database.db
+        .insert(placements)
+        .values({ deploymentId: id, strategy: "least-loaded", explanation });
+      assert.deepEqual((await lastPlacement(database.db, id))?.explanation, explanation);
     });
 
     test("the CreateDeployment check refuses what fits nowhere, and says why", async () => {

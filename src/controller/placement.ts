@@ -2,7 +2,8 @@
  * Placement on a cluster: the I/O around the pure scheduler (src/scheduler). Reads the snapshot
  * (node_metadata, and what the recorded locations already reserve on each node), runs
  * schedule(), keeps the round-robin cursor in controller_state (shared by every controller,
- * surviving restarts) and each decision in `placements`, for ExplainPlacement.
+ * surviving restarts) and each decision in `placements`, its verdicts in compact form, for
+ * ExplainPlacement.
  *
  * Decisions are made one at a time in this process, and a placed replica keeps its reservation
  * in memory until the deployer has recorded its location (or given up): two deployments placed
@@ -133,10 +134,11 @@ export class Placer {
     const state = await readState(db);
     const now = heartbeatClock(snapshot.nodes, this.now());
     const scheduled = schedule(snapshot, toRequest(request), strategy, now, state);
+    // The verdicts in compact form: ExplainPlacement writes them out when someone asks.
     const explanation: StoredExplanation = {
       ok: scheduled.ok,
       placements: scheduled.ok ? scheduled.placements : [],
-      verdicts: scheduled.explanations,
+      compact: scheduled.compact,
       ...(scheduled.ok ? {} : { message: scheduled.message }),
       request: {
         replicas: request.replicas,

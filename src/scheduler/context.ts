@@ -9,6 +9,8 @@
  * thousands of dead ArrayBuffers a second cost the collector more than the placements. The two
  * counting arrays stay empty (read as 0) until there is something to count: most requests have
  * no replica running yet and place one, and filling 1,000 zeros twice was a tenth of such a run.
+ * A run makes no closures either: tsx and the build keep function names, which gives every
+ * closure made a property definition of its own.
  */
 import { invalidArgument } from "../domain/errors.js";
 import {
@@ -39,7 +41,7 @@ export interface PlacementContext {
   replicasOn: number[];
   /**
    * Replicas placed on each node in this run; unlike existing ones, not yet in its reserved
-   * figures. Empty until the first placement (read `placedOn[i] ?? 0`).
+   * figures. Empty until the first placement (read it with `placedOnNode`).
    */
   placedOn: number[];
   /** The index of the first node after the round-robin cursor. */
@@ -60,7 +62,11 @@ export function createContext(
     const i = indexOf(nodes, id);
     if (i >= 0) replicasOn[i] = (replicasOn[i] ?? 0) + 1;
   }
-  const avoided = (request.avoidNodes ?? []).map((id) => indexOf(nodes, id)).filter((i) => i >= 0);
+  const avoided: number[] = [];
+  for (const id of request.avoidNodes ?? []) {
+    const i = indexOf(nodes, id);
+    if (i >= 0) avoided.push(i);
+  }
   const cursor = state.roundRobinCursor;
   return {
     nodes,
@@ -87,15 +93,33 @@ export function recordPlacement(ctx: PlacementContext, i: number): void {
   ctx.rotationStart = (i + 1) % ctx.nodes.length;
 }
 
+/**
+ * Replicas this run has placed on node i. Most runs place one replica, whose only pass comes
+ * before any placement: asking whether anything is placed yet, rather than reading each node's
+ * entry of the empty array, spares the checks and scorers an out-of-bounds read per node (a
+ * thirtieth of a placement, measured).
+ */
+export function placedOnNode(ctx: PlacementContext, i: number): number {
+  return ctx.placedOn.length === 0 ? 0 : (ctx.placedOn[i] ?? 0);
+}
+
 /** Free CPU on node i for this run, in millicores: capacity less reservations less our placements. */
 export function freeCpuMillicores(ctx: PlacementContext, node: NodeSnapshot, i: number): number {
-  const placed = (ctx.placedOn[i] ?? 0) * ctx.cpuMillicores;
-  return Math.round(node.cpuCores * 1000) - node.reservedCpuMillicores - placed;
+  return cpuLeft(ctx, node, placedOnNode(ctx, i));
 }
 
 export function freeMemoryBytes(ctx: PlacementContext, node: NodeSnapshot, i: number): number {
-  const placed = (ctx.placedOn[i] ?? 0) * ctx.memoryBytes;
-  return node.memoryBytes - node.reservedMemoryBytes - placed;
+  return memoryLeft(ctx, node, placedOnNode(ctx, i));
+}
+
+/** Free CPU on a node where this run has placed `placed` replicas, in millicores. */
+export function cpuLeft(ctx: PlacementContext, node: NodeSnapshot, placed: number): number {
+  return Math.round(node.cpuCores * 1000) - node.reservedCpuMillicores - placed * ctx.cpuMillicores;
+}
+
+/** Free memory on a node where this run has placed `placed` replicas, in bytes. */
+export function memoryLeft(ctx: PlacementContext, node: NodeSnapshot, placed: number): number {
+  return node.memoryBytes - node.reservedMemoryBytes - placed * ctx.memoryBytes;
 }
 
 function zeros(length: number): number[] {
@@ -103,22 +127,29 @@ function zeros(length: number): number[] {
 }
 
 function validate(request: PlacementRequest): void {
-  const whole = (n: number) => Number.isInteger(n) && n >= 0;
   if (!whole(request.replicas)) throw invalidArgument("replicas must be a whole number, 0 or more");
   if (!whole(request.cpuMillicores))
     throw invalidArgument("cpu must be whole millicores, 0 or more");
   if (!whole(request.memoryMb)) throw invalidArgument("memory must be whole MiB, 0 or more");
 }
 
+function whole(n: number): boolean {
+  return Number.isInteger(n) && n >= 0;
+}
+
 /**
  * The nodes in id order (by code unit, not locale, so every controller agrees). The controller
- * reads them ordered by id, so usually this only confirms the order.
+ * reads them ordered by id, so usually this only confirms the order: one string comparison per
+ * node, a fifth of a placement on 1,000 nodes, which no run can skip (the answer must not depend
+ * on the order it was given). Each id is read once, kept for the next comparison.
  */
 function inIdOrder(nodes: readonly NodeSnapshot[]): readonly NodeSnapshot[] {
-  for (let i = 1; i < nodes.length; i++) {
-    if ((nodes[i - 1] as NodeSnapshot).id >= (nodes[i] as NodeSnapshot).id) {
+  let previous: string | undefined;
+  for (const { id } of nodes) {
+    if (previous !== undefined && previous >= id) {
       return [...nodes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     }
+    previous = id;
   }
   return nodes;
 }

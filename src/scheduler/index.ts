@@ -1,4 +1,9 @@
-export { type NodeExplanation, TOTAL } from "./explain.js";
+export {
+  type CompactVerdicts,
+  expandVerdicts,
+  type NodeExplanation,
+  TOTAL,
+} from "./explain.js";
 export {
   type Infeasible,
   type Scheduled,

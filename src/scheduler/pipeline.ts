@@ -75,17 +75,17 @@ function evaluateOnly(pipeline: Pipeline, ctx: PlacementContext): number {
 }
 
 function evaluateRecording(pipeline: Pipeline, ctx: PlacementContext, verdicts: Verdicts): number {
-  const { failed, total } = pipeline;
+  const { failed, checks, total } = pipeline;
   const { nodes } = ctx;
   const selector = pipeline.select();
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i] as NodeSnapshot;
     const check = failed(node, i, ctx);
     if (check < 0) {
-      verdicts.accept(i);
+      verdicts.record(i, node.id, check, null);
       selector.offer(i, total(node, i, ctx, verdicts));
     } else {
-      verdicts.reject(i, check);
+      verdicts.record(i, node.id, check, (checks[check] as FeasibilityCheck).facts(node, i, ctx));
     }
   }
   return selector.chosen;

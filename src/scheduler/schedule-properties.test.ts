@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { createContext, recordPlacement } from "./context.js";
-import { Verdicts } from "./explain.js";
+import { expandVerdicts, Verdicts } from "./explain.js";
 import { FIXTURE_NOW, HEARTBEAT_TIMEOUT_MS } from "./fixtures.js";
 import { createPipeline, evaluate } from "./pipeline.js";
 import { schedule } from "./schedule.js";
@@ -248,6 +248,19 @@ describe("schedule, for any cluster and request", () => {
     );
   });
 
+  it("keeps verdicts whose explanation, read back from JSON, is the one built at once", () => {
+    const stored = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+    fc.assert(
+      fc.property(inputArbitrary, (input) => {
+        const result = run(input);
+        const atOnce = result.ok ? recordedAsItRan(input) : failingPass(input, result.placeable);
+        assert.deepEqual(expandVerdicts(stored(result.compact)), stored(atOnce));
+        assert.deepEqual(result.explanations, atOnce);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("explains what the passes saw: as if every pass had recorded every node's verdict", () => {
     fc.assert(
       fc.property(inputArbitrary, (input) => {
@@ -283,4 +296,20 @@ function recordedAsItRan({ snapshot, request, strategy, cursor }: Input) {
     recordPlacement(ctx, chosen);
   }
   return kept.explain(ctx, pipeline, (i) => placed.has(i));
+}
+
+/**
+ * The verdicts of the pass that found no node for a replica, recorded and written out at once,
+ * after the replicas that did fit.
+ */
+function failingPass({ snapshot, request, strategy, cursor }: Input, placeable: number) {
+  const pipeline = createPipeline(strategy);
+  const state = cursor === undefined ? {} : { roundRobinCursor: cursor };
+  const ctx = createContext(snapshot, request, FIXTURE_NOW, state);
+  for (let replica = 0; replica < placeable; replica++) {
+    recordPlacement(ctx, evaluate(pipeline, ctx));
+  }
+  const verdicts = new Verdicts(ctx.nodes.length, pipeline.scorers.length);
+  evaluate(pipeline, ctx, verdicts);
+  return verdicts.explain(ctx, pipeline, () => false);
 }

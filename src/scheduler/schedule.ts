@@ -8,7 +8,14 @@
  * answer, whatever the order of the nodes in the snapshot.
  */
 import { createContext, type PlacementContext, recordPlacement } from "./context.js";
-import { infeasibleMessage, type NodeExplanation, Verdicts } from "./explain.js";
+import {
+  type CompactVerdicts,
+  expandVerdicts,
+  infeasibleMessage,
+  NO_VERDICTS,
+  type NodeExplanation,
+  Verdicts,
+} from "./explain.js";
 import { createPipeline, evaluate, type Pipeline } from "./pipeline.js";
 import {
   type ClusterSnapshot,
@@ -25,12 +32,12 @@ export interface Scheduled {
   readonly ok: true;
   readonly placements: Placement[];
   /**
-   * Every node's verdict, in id order: a node that got a replica shows the scores it was chosen
-   * with; any other node its verdict for the last replica. Empty when asked not to explain.
-   *
-   * Built when first read, from what the run kept (see Placed): the snapshot must not change
-   * until then. A caller pays for the explanation only when it reads it.
+   * Every node's verdict, in compact form: what the controller keeps with the decision, for
+   * ExplainPlacement. A node that got a replica shows the scores it was chosen with; any other
+   * node its verdict for the last replica. No nodes when asked not to explain.
    */
+  readonly compact: CompactVerdicts;
+  /** The same verdicts, one object per node in id order, reasons written out; built when read. */
   readonly explanations: NodeExplanation[];
   /** To keep for the next call (controller_state). */
   readonly state: SchedulerState;
@@ -43,6 +50,8 @@ export interface Infeasible {
   readonly placeable: number;
   /** Every node's verdict for the replica that did not fit, in id order: each says why. */
   readonly explanations: NodeExplanation[];
+  /** The same verdicts in compact form, as Scheduled has them. */
+  readonly compact: CompactVerdicts;
   /** Which constraint failed on which node, for the ResourceExhausted error. */
   readonly message: string;
   /** The state passed in, unchanged. */
@@ -53,9 +62,9 @@ export type ScheduleResult = Scheduled | Infeasible;
 
 export interface ScheduleOptions {
   /**
-   * Whether the answer can give every node's verdict (default true): what ExplainPlacement shows,
-   * so the controller keeps them. A run that does not explain keeps nothing to build them from
-   * (for dry runs). An infeasible answer always explains.
+   * Whether to record every node's verdict (default true): what ExplainPlacement shows, so the
+   * controller keeps them. Its last pass records them as it goes, numbers in arrays. A run that
+   * does not explain records nothing (for dry runs). An infeasible answer always explains.
    */
   explain?: boolean;
 }
@@ -75,17 +84,20 @@ export function schedule(
   const pipeline = PIPELINES[strategy];
   const ctx = createContext(snapshot, request, now, state);
   const explain = options.explain ?? true;
+  const { length } = ctx.nodes;
+  // The last pass records every node's verdict; with nothing to place, a pass runs for them.
+  const verdicts = explain ? new Verdicts(length, pipeline.scorers.length) : undefined;
+  if (verdicts && ctx.replicas === 0) evaluate(pipeline, ctx, verdicts);
   // With several replicas, a node that gets one keeps the verdict it was chosen with: its scores
   // are recorded when it is chosen, in the state that pass saw.
   const chosenRows =
-    explain && ctx.replicas > 1
-      ? new Verdicts(ctx.nodes.length, pipeline.scorers.length)
-      : undefined;
+    explain && ctx.replicas > 1 ? new Verdicts(length, pipeline.scorers.length) : undefined;
   const chosen: number[] = [];
   const placements: Placement[] = [];
 
   for (let replica = 0; replica < ctx.replicas; replica++) {
-    const i = evaluate(pipeline, ctx);
+    const last = replica + 1 === ctx.replicas;
+    const i = evaluate(pipeline, ctx, last ? verdicts : undefined);
     if (i < 0) return infeasible(pipeline, ctx, replica, state);
     const node = ctx.nodes[i] as NodeSnapshot;
     if (chosenRows) {
@@ -95,32 +107,33 @@ export function schedule(
     chosen.push(i);
     placements.push({ replica, nodeId: node.id });
     // No pass reads the last placement: it is left out of the context, which stays as the last
-    // pass saw it (for the explanation), and `chosen` says where it went.
-    if (replica + 1 < ctx.replicas) recordPlacement(ctx, i);
+    // pass saw it (for the reasons, written from it), and `chosen` says where it went.
+    if (!last) recordPlacement(ctx, i);
   }
+  if (verdicts && chosenRows) for (const i of chosen) verdicts.copyRow(chosenRows, i);
 
-  const last = placements.at(-1);
+  const placed = placements.at(-1);
   return new Placed(
     placements,
     chosen,
-    pipeline.rotates && last ? { roundRobinCursor: last.nodeId } : { ...state },
-    explain ? { ctx, pipeline, chosenRows } : undefined,
+    pipeline.rotates && placed ? { roundRobinCursor: placed.nodeId } : { ...state },
+    verdicts ? { ctx, pipeline, verdicts } : undefined,
   );
 }
 
 /**
- * A successful answer. Its explanation is built when first read, from what the run kept: the
- * context as the last pass saw it (the snapshot, what earlier passes placed) and the scores each
- * chosen node was chosen with. That pass runs again, recording every node's verdict (the check it
- * failed, or its scores), the chosen nodes' rows are put back, and the verdicts become objects.
- * Every pass is a function of the context, so this is the verdict the run saw; a decision that
- * nobody asks to explain costs no more than one that cannot be.
+ * A successful answer. Its verdicts were recorded by the last pass: each node's id, and the check
+ * it failed with the facts that check's reason is written from, or its scores. Their compact form
+ * is those arrays; the explanation, one object per node with its reason written out, is built
+ * from it when first read. A decision that nobody asks to explain writes no reason and builds no
+ * object.
  *
- * A class, not an object literal with a getter: a literal's getter is a new function each time,
+ * A class, not an object literal with getters: a literal's getter is a new function each time,
  * which gives each answer a map of its own, kept in old space.
  */
 class Placed implements Scheduled {
   readonly ok = true;
+  private kept: CompactVerdicts | undefined;
   private built: NodeExplanation[] | undefined;
 
   constructor(
@@ -129,23 +142,20 @@ class Placed implements Scheduled {
     private readonly chosen: readonly number[],
     readonly state: SchedulerState,
     private readonly run:
-      | { ctx: PlacementContext; pipeline: Pipeline; chosenRows: Verdicts | undefined }
+      | { ctx: PlacementContext; pipeline: Pipeline; verdicts: Verdicts }
       | undefined,
   ) {}
 
-  get explanations(): NodeExplanation[] {
-    this.built ??= this.explain();
-    return this.built;
+  get compact(): CompactVerdicts {
+    if (!this.run) return NO_VERDICTS;
+    const { ctx, pipeline, verdicts } = this.run;
+    this.kept ??= verdicts.compact(ctx, pipeline, this.chosen);
+    return this.kept;
   }
 
-  private explain(): NodeExplanation[] {
-    if (!this.run) return [];
-    const { ctx, pipeline, chosenRows } = this.run;
-    const verdicts = new Verdicts(ctx.nodes.length, pipeline.scorers.length);
-    evaluate(pipeline, ctx, verdicts);
-    if (chosenRows) for (const i of this.chosen) verdicts.copyRow(chosenRows, i);
-    const selected = new Set(this.chosen);
-    return verdicts.explain(ctx, pipeline, (i) => selected.has(i));
+  get explanations(): NodeExplanation[] {
+    this.built ??= this.run ? expandVerdicts(this.compact) : [];
+    return this.built;
   }
 }
 
@@ -158,7 +168,8 @@ function infeasible(
 ): Infeasible {
   const verdicts = new Verdicts(ctx.nodes.length, pipeline.scorers.length);
   evaluate(pipeline, ctx, verdicts);
-  const explanations = verdicts.explain(ctx, pipeline, () => false);
+  const compact = verdicts.compact(ctx, pipeline, []);
+  const explanations = expandVerdicts(compact);
   const labels = ctx.requiredLabels.map(([k, v]) => `${k}=${v}`).join(",") || "none";
   const what =
     `replica ${replica + 1} of ${ctx.replicas} of deployment ${ctx.deploymentId} ` +
@@ -168,6 +179,7 @@ function infeasible(
     error: "infeasible",
     placeable: replica,
     explanations,
+    compact,
     message: infeasibleMessage(what, explanations),
     state: { ...state },
   };
