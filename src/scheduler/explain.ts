@@ -83,9 +83,10 @@ export class Verdicts {
   /** The index of the check the node failed, or FEASIBLE. */
   private readonly failed: number[];
   /**
-   * Each scorer's scores, then the weighted totals: a column per node each. Columns rather than
-   * one array of rows, so that on 10,000 nodes none is large enough to be allocated in the old
-   * generation (over 128 KB), where a table a call cost a full collection every few calls.
+   * Each scorer's scores, then the weighted totals: a column each, an entry per node. Columns
+   * rather than one array of rows, so that on 10,000 nodes none is large enough (over 128 KB) for
+   * the old generation's large-object space: one array of rows there made the pass that records
+   * four times slower.
    */
   private readonly scores: number[][];
   /** Per node, its id; per rejected node, its reason's facts. Noted by a pass that records. */
