@@ -15,12 +15,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, isNull, lt, ne } from "drizzle-orm";
-import { authorize } from "../access/access.js";
 import { recordAudit } from "../audit/audit.js";
 import type { Principal } from "../auth/principal.js";
 import type { AppContext } from "../core/index.js";
 import { DomainError, failedPrecondition, notFound } from "../domain/errors.js";
-import * as valid from "../domain/validation.js";
 import {
   branchMatches,
   type ForgeEvent,
@@ -31,13 +29,8 @@ import {
   sameRepository,
   verifyDelivery,
 } from "../forges/index.js";
-import {
-  deployHooks,
-  deployments,
-  projects,
-  projectWebhooks,
-  webhookDeliveries,
-} from "../store/schema.js";
+import type { ProjectService } from "../projects/service.js";
+import { deployHooks, deployments, projectWebhooks, webhookDeliveries } from "../store/schema.js";
 import type { DeploymentService } from "./service.js";
 
 export const FORGES: readonly ForgeName[] = ["github", "gitlab", "gitea", "bitbucket"];
@@ -73,11 +66,12 @@ export class GitLoopService {
   constructor(
     private readonly ctx: AppContext,
     private readonly deploymentService: DeploymentService,
+    private readonly projects: ProjectService,
   ) {}
 
   /** The project's webhook: whether a secret is set, since when, and the path per forge. */
   async webhook(principal: Principal, projectId: string) {
-    const project = await this.project(principal, projectId, "read");
+    const project = await this.projects.load(principal, projectId, "read");
     const [row] = await this.ctx.db
       .select({ createdAt: projectWebhooks.createdAt })
       .from(projectWebhooks)
@@ -91,7 +85,7 @@ export class GitLoopService {
    */
   async rotateWebhookSecret(principal: Principal, projectId: string) {
     // Whoever holds the secret deploys the project's code: owners and admins only.
-    const project = await this.project(principal, projectId, "manage");
+    const project = await this.projects.load(principal, projectId, "manage");
     const secret = randomBytes(32).toString("base64url");
     const secretEncrypted = this.ctx.secrets.encrypt(secret, webhookAad(project.id));
     const createdAt = this.ctx.now();
@@ -435,14 +429,6 @@ export class GitLoopService {
         ),
       );
     return row;
-  }
-
-  private async project(principal: Principal, projectId: string, action: "read" | "manage") {
-    const id = valid.uuid("project_id", projectId);
-    const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, id));
-    if (!project) throw notFound("project");
-    await authorize(this.ctx.db, principal, project.organizationId, action, "project");
-    return project;
   }
 
   /** The delivery path for each forge, and the full URL when PUBLIC_URL says where the API is. */

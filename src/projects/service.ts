@@ -56,7 +56,11 @@ export class ProjectService {
   }
 
   /** Loads a project the caller may act on; NotFound when it is not theirs to see. */
-  async load(principal: Principal, id: string, action: "read" | "write"): Promise<Project> {
+  async load(
+    principal: Principal,
+    id: string,
+    action: "read" | "write" | "manage",
+  ): Promise<Project> {
     const projectId = valid.uuid("id", id);
     const [row] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
     if (!row) throw notFound("project");

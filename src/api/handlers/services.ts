@@ -44,11 +44,12 @@ export function domainServices(
   metrics?: MetricsService,
 ): Domain {
   const deployments = new DeploymentService(ctx, placementGuard(ctx));
+  const projects = new ProjectService(ctx);
   return {
     organizations: new OrganizationService(ctx),
-    projects: new ProjectService(ctx),
+    projects,
     deployments,
-    gitLoop: new GitLoopService(ctx, deployments),
+    gitLoop: new GitLoopService(ctx, deployments, projects),
     plans: new BuildPlanService(ctx),
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),
