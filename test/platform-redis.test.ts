@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
@@ -14,6 +15,8 @@ import {
   type PlatformServices,
   rateLimitStoreOptions,
 } from "../src/platform/index.js";
+import { RedisBus } from "../src/platform/redis/bus.js";
+import { closeRedis, openRedis, parseRedisUrl } from "../src/platform/redis/connection.js";
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const admin = new Redis(redisUrl);
@@ -76,6 +79,40 @@ describe("platform services: redis only", () => {
     b.queue.process(async (job) => void ran.push(job.name));
     await a.queue.enqueue("deploy", { deploymentId: "d1" });
     await waitFor("the job on the other replica", () => ran.length === 1);
+  });
+
+  test("a subscription made while the connection is still in its handshake hears messages", async (t) => {
+    // The moment ioredis says "connect": up, but its ready check (INFO) not yet sent. A SUBSCRIBE
+    // written then put the connection in subscriber mode before the INFO, which Redis refused;
+    // the connection came back without the subscription (src/platform/redis/bus.ts).
+    const keyPrefix = `test:${randomBytes(6).toString("hex")}:`;
+    const target = parseRedisUrl(redisUrl);
+    const publisher = openRedis(target, { name: `${keyPrefix}main` });
+    const subscriber = openRedis(target, { name: `${keyPrefix}bus` });
+    const bus = new RedisBus(publisher, subscriber, keyPrefix);
+    t.after(async () => {
+      await bus.close();
+      await closeRedis(publisher);
+    });
+    const heard: unknown[] = [];
+    await new Promise<void>((resolve, reject) => {
+      subscriber.once("connect", () => {
+        assert.equal(subscriber.status, "connect");
+        bus
+          .subscribe("events", (message) => void heard.push(message))
+          .then(() => resolve(), reject);
+      });
+    });
+    // Messages sent now could still arrive on the doomed first connection: publish once the
+    // connection is ready, which it is at once when the SUBSCRIBE waited for it.
+    await waitFor("the subscriber to be ready", () => subscriber.status === "ready", 5_000);
+    const deadline = Date.now() + 5_000;
+    while (heard.length === 0) {
+      assert.ok(Date.now() < deadline, "no message within 5 s: the subscription was lost");
+      await bus.publish("events", "hello");
+      await sleep(100);
+    }
+    assert.equal(heard[0], "hello");
   });
 
   test("nothing but the key prefix is written: session ids are stored hashed", async (t) => {

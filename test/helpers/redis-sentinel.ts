@@ -58,6 +58,19 @@ export interface SentinelSet {
   restart(port: number): Promise<void>;
   /** Asks the Sentinels to fail over now (the master stays up and is demoted). */
   failover(): Promise<void>;
+  /**
+   * Waits until the set is whole again: every node up (a killed one restarted, a frozen one
+   * thawed), every replica done with its copy of the current master (state=online), the master
+   * counting them as good, and the Sentinels knowing each other and every replica. A failover
+   * started before then may promote a replica still in the middle of its first copy, which lacks
+   * what was written meanwhile (Redis replicates asynchronously); the tests start from here.
+   */
+  settled(timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until the master the Sentinels name takes writes: it has a good replica again
+   * (min-replicas-to-write), which after a failover is once a replica has its copy of it.
+   */
+  writable(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -142,6 +155,10 @@ export async function startSentinelSet(
         "1",
         "--min-replicas-max-lag",
         "10",
+        // As the stack's image: a replica's full copy starts at once (Redis 7 waits 5 s by
+        // default, for more replicas to share it), so a new master takes writes sooner.
+        "--repl-diskless-sync-delay",
+        "0",
         ...(master ? ["--replicaof", "127.0.0.1", String(master.port)] : []),
       ]);
       nodes.push(node);
@@ -169,25 +186,53 @@ export async function startSentinelSet(
       sentinelPorts.push(port);
       await waitForPing(port);
     }
-    // The replicas have their first copy (Redis 7 waits repl-diskless-sync-delay, 5 s, before
-    // sending it) and the Sentinels know each other and the replicas, before the tests count on
-    // them: until then the master refuses writes (min-replicas-to-write).
-    const deadline = Date.now() + 20_000;
-    for (;;) {
+    /** What is still missing before the set is whole, or undefined once it is. */
+    const missing = async (): Promise<string | undefined> => {
       const known = await ask(sentinelPorts[0] ?? 0, async (client) => {
         const master = (await client.call("SENTINEL", "MASTER", name)) as string[];
-        const field = (key: string) => Number(master[master.indexOf(key) + 1]);
-        return { sentinels: field("num-other-sentinels"), replicas: field("num-slaves") };
-      }).catch(() => ({ sentinels: 0, replicas: 0 }));
-      const good = await ask(masterPort, async (client) => {
-        const info = await client.info("replication");
-        return Number(/min_slaves_good_slaves:(\d+)/.exec(info)?.[1] ?? 0);
-      }).catch(() => 0);
-      if (known.sentinels >= 2 && known.replicas >= replicas && good >= replicas) break;
-      if (Date.now() > deadline)
-        throw new Error(`the Sentinels did not find each other: ${JSON.stringify(known)}`);
-      await sleep(200);
-    }
+        const field = (key: string) => master[master.indexOf(key) + 1] ?? "";
+        const listed = (await client.call("SENTINEL", "REPLICAS", name)) as string[][];
+        const healthy = listed.filter((r) => {
+          const flags = r[r.indexOf("flags") + 1] ?? "";
+          return !/s_down|o_down|disconnected/.test(flags);
+        });
+        return {
+          port: Number(field("port")),
+          sentinels: Number(field("num-other-sentinels")),
+          replicas: healthy.length,
+        };
+      }).catch(() => undefined);
+      if (!known) return "the first Sentinel does not answer";
+      if (known.sentinels < 2) return `the Sentinels know ${known.sentinels} others`;
+      if (known.replicas < replicas) return `the Sentinels see ${known.replicas} healthy replicas`;
+      const info = await ask(known.port, (client) => client.info("replication")).catch(() => "");
+      const online = info.match(/^slave\d+:.*state=online.*$/gm)?.length ?? 0;
+      const good = Number(/min_slaves_good_slaves:(\d+)/.exec(info)?.[1] ?? 0);
+      if (online < replicas || good < replicas) {
+        return `the master on ${known.port} has ${online} replicas online, ${good} good`;
+      }
+      return undefined;
+    };
+    const settled = async (timeoutMs = 30_000) => {
+      for (const node of nodes) {
+        const child = node.process;
+        if (child && child.exitCode === null && child.signalCode === null) {
+          child.kill("SIGCONT");
+        } else {
+          start(node);
+          await waitForPing(node.port);
+        }
+      }
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const what = await missing();
+        if (what === undefined) return;
+        if (Date.now() > deadline) throw new Error(`the Sentinel set did not settle: ${what}`);
+        await sleep(200);
+      }
+    };
+    // Until the replicas have their first copy, the master refuses writes (min-replicas-to-write).
+    await settled(20_000);
 
     const set: SentinelSet = {
       url: `redis+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(",")}/${name}`,
@@ -228,6 +273,18 @@ export async function startSentinelSet(
       },
       async failover() {
         await ask(sentinelPorts[0] ?? 0, (client) => client.call("SENTINEL", "FAILOVER", name));
+      },
+      settled,
+      async writable(timeoutMs = 20_000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const port = await set.masterPort().catch(() => 0);
+          const info = await ask(port, (client) => client.info("replication")).catch(() => "");
+          const good = Number(/min_slaves_good_slaves:(\d+)/.exec(info)?.[1] ?? 0);
+          if (/role:master/.test(info) && good >= 1) return;
+          if (Date.now() > deadline) throw new Error(`the master on ${port} takes no writes`);
+          await sleep(100);
+        }
       },
       close,
     };

@@ -59,7 +59,11 @@ export class RedisBus implements Bus {
     if (entry === undefined) {
       // Commands on one connection run in order, so a SUBSCRIBE sent after the UNSUBSCRIBE of an
       // earlier last handler leaves the channel subscribed.
-      entry = { subscriptions: new Set(), ready: this.subscriber.subscribe(name) };
+      const subscriber = this.subscriber;
+      entry = {
+        subscriptions: new Set(),
+        ready: handshakeDone(subscriber).then(() => subscriber.subscribe(name)),
+      };
       this.channels.set(name, entry);
     }
     entry.subscriptions.add(subscription);
@@ -86,7 +90,10 @@ export class RedisBus implements Bus {
     if (entry === undefined || !entry.subscriptions.delete(subscription)) return;
     if (entry.subscriptions.size > 0) return;
     this.channels.delete(name);
-    if (!this.closing) await this.subscriber.unsubscribe(name);
+    if (this.closing) return;
+    // After the handshake too, and after a SUBSCRIBE that waits for it (listeners run in order).
+    await handshakeDone(this.subscriber);
+    await this.subscriber.unsubscribe(name);
   }
 
   private fanOut(name: string, text: string): void {
@@ -99,6 +106,28 @@ export class RedisBus implements Bus {
   private redisChannel(channel: string): string {
     return `${this.keyPrefix}bus:${channel}`;
   }
+}
+
+/**
+ * Resolves once a connection is past its handshake. ioredis writes a SUBSCRIBE at once on a
+ * connection that is up but not yet ready (status "connect": Redis allows SUBSCRIBE while it
+ * loads, and ioredis lets such commands through), ahead of the INFO of its ready check, which
+ * Redis then refuses in subscriber mode; the connection is dropped and, never having been ready,
+ * comes back without the subscription, while the SUBSCRIBE itself had succeeded: the handler
+ * would hear nothing, and nothing would say so. Outside that window a command either goes out on
+ * a ready connection or waits in ioredis's offline queue, which it sends after the ready check.
+ */
+function handshakeDone(client: RedisClient): Promise<void> {
+  if (client instanceof Cluster || client.status !== "connect") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      client.off("ready", done);
+      client.off("close", done);
+      resolve();
+    };
+    client.once("ready", done);
+    client.once("close", done);
+  });
 }
 
 /** The cluster's master with the lowest "host:port", or undefined before the slots are known. */

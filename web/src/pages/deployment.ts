@@ -350,7 +350,9 @@ export const deploymentPage: Page = (ctx) => {
             statusMessage: event.statusMessage,
             ...(event.at ? { updatedAt: event.at } : {}),
           });
-          view.refresh().catch(() => undefined);
+          // A deployment being deleted has nothing more to show, and a read sent now could
+          // land after the row is gone (NotFound): the page leaves when "deleted" arrives.
+          if (event.status !== DeploymentStatus.DELETING) view.refresh().catch(() => undefined);
         }
         return undefined;
       },
