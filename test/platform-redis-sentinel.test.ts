@@ -7,7 +7,8 @@
  * - the master frozen (it answers nothing and closes nothing, as behind a partition): the
  *   clients move when the Sentinels announce the new master;
  * - a failover the Sentinels are asked for (the old master stays up, demoted to a replica): the
- *   open connections move to the new master;
+ *   open connections move to the new master, and no job acknowledged outside the failover's
+ *   window is lost;
  * and, on a Redis with the append-only file (as the stack runs it), jobs waiting in the queue are
  * still there after Redis restarts.
  */
@@ -287,12 +288,21 @@ describe("Redis Sentinel", { skip: skip ?? false }, () => {
     );
     await load.stop();
     await everythingWorks(load, "switch");
+    // One window Redis cannot close: from the promotion until the old master, still up, is made
+    // a replica of the new one, the old master takes writes and its other replica acknowledges
+    // them; both then copy the new master and drop them (docs/ha.md, "Redis"). A job is lost
+    // only if it was acknowledged in that window: sent after the failover was asked for, and
+    // acknowledged before the clients could have moved (the switch, plus a second).
     const missing = () => load.acknowledged.filter((a) => !load.ran.has(a.seq));
-    await waitFor("every acknowledged job to run", () => missing().length === 0, 20_000).catch(() =>
-      assert.fail(`${missing().length} acknowledged jobs never ran`),
+    await waitFor("every acknowledged job to run", () => missing().length === 0, 20_000).catch(
+      () => undefined,
     );
+    const outsideWindow = missing().filter(
+      (a) => a.at < startedAt || a.doneAt > switchedAt + 1_000,
+    );
+    assert.deepEqual(outsideWindow, [], "acknowledged jobs lost outside the failover's window");
     console.log(
-      `Sentinel failover (asked for): masters switched ${Math.round(switchedAt - startedAt)} ms after SENTINEL FAILOVER; ${load.refused.filter((r) => r.at > startedAt).length} enqueues refused meanwhile`,
+      `Sentinel failover (asked for): masters switched ${Math.round(switchedAt - startedAt)} ms after SENTINEL FAILOVER; ${load.refused.filter((r) => r.at > startedAt).length} enqueues refused meanwhile; ${missing().length} acknowledged in the window lost`,
     );
   });
 });

@@ -28,9 +28,11 @@ export interface RedisJobQueueOptions {
   settings?: Partial<QueueSettings>;
   logger?: Logger;
   /**
-   * Acknowledge an enqueue only once this many replicas have the job (Redis WAIT), within
-   * timeoutMs; otherwise enqueue fails. With Sentinel, the replica it promotes is the most up to
-   * date one, so a job acknowledged this way survives the loss of the master.
+   * Acknowledge an enqueue only once every replica the master counts as online has the job, and
+   * at least `replicas` of them (Redis WAIT, within timeoutMs); otherwise enqueue fails. The
+   * Sentinels choose the replica they promote by offsets they last read, up to seconds old, so a
+   * job that only one of two replicas had could be lost with the master; had by all, it is on
+   * whichever is promoted. A replica still taking its first copy gets the job in that copy.
    */
   replicaWait?: { replicas: number; timeoutMs: number };
 }
@@ -71,8 +73,14 @@ export class RedisJobQueue implements JobQueue {
     const wait = this.options.replicaWait;
     if (wait) {
       // WAIT covers every write this connection sent before it: BullMQ's Queue adds jobs
-      // through the connection it was given, so the job's writes are among them.
-      const acknowledged = await this.options.connection.wait(wait.replicas, wait.timeoutMs);
+      // through the connection it was given, so the job's writes are among them. INFO goes to
+      // the same master, after the job.
+      const connection = this.options.connection;
+      const online = onlineReplicas(await connection.info("replication"));
+      const acknowledged = await connection.wait(Math.max(wait.replicas, online), wait.timeoutMs);
+      // Fewer than every online replica within the timeout (one lost a moment ago, not yet
+      // counted out) still acknowledges the job, with the replicas there are: a replica's loss
+      // must not stop enqueues.
       if (acknowledged < wait.replicas) {
         throw new Error(
           `job ${job.id} reached ${acknowledged} of ${wait.replicas} Redis replicas within ${wait.timeoutMs} ms: not acknowledged`,
@@ -135,4 +143,19 @@ export class RedisJobQueue implements JobQueue {
       throw unrecoverable;
     }
   }
+}
+
+/**
+ * How many replicas a master's `INFO replication` lists as online (done with their copy) and
+ * heard from lately: a replica acknowledges every second, so one silent for longer than
+ * `maxLagSeconds` is taken for lost (the master itself counts it out only after `repl-timeout`,
+ * 60 s), and waiting for it would only hold every enqueue for the whole timeout.
+ */
+export function onlineReplicas(info: string, maxLagSeconds = 2): number {
+  let count = 0;
+  for (const line of info.match(/^slave\d+:.*$/gm) ?? []) {
+    const lag = Number(/\blag=(\d+)/.exec(line)?.[1] ?? Number.POSITIVE_INFINITY);
+    if (/\bstate=online\b/.test(line) && lag <= maxLagSeconds) count++;
+  }
+  return count;
 }

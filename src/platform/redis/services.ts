@@ -45,7 +45,7 @@ export async function createRedisServices(
     settings: queueSettings,
     logger,
     // Behind Sentinel a master can be lost with writes its replicas never got: an enqueue is
-    // acknowledged once a replica has the job.
+    // acknowledged once every replica online (and at least one) has the job.
     ...(target.kind === "sentinel" ? { replicaWait: { replicas: 1, timeoutMs: 2_000 } } : {}),
   });
   let closing: Promise<void> | undefined;
