@@ -14,6 +14,10 @@
 #   INSTALL_GIT  `true` (default): apt-get installs git, which the controller's builder runs to
 #                clone repositories. `false` for bases without apt (the image then cannot build
 #                deployments from git, only serve the API and the agent).
+#   INSTALL_IPTABLES  `true` by default (`false` when INSTALL_GIT is): apt-get installs iptables,
+#                which the agent's isolation helper runs (NETWORK_ISOLATION_EXEC=engine,
+#                docs/security-network.md). Without it, set NETWORK_ISOLATION_IMAGE to an image
+#                that has it.
 # No `# syntax=` line: the legacy builder and BuildKit both take this file without pulling a
 # frontend image.
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -44,10 +48,15 @@ RUN test -d node_modules/esbuild || { echo "no node_modules/esbuild: DEPS=contex
 # ---- runtime ----
 FROM ${NODE_IMAGE}
 ARG INSTALL_GIT=true
-# git (and ssh for git@ URLs) for the builder's clones; nothing else is installed.
-RUN if [ "$INSTALL_GIT" = true ]; then \
+ARG INSTALL_IPTABLES
+# git (and ssh for git@ URLs) for the builder's clones, iptables for the isolation helper;
+# nothing else is installed.
+RUN packages=""; \
+    if [ "$INSTALL_GIT" = true ]; then packages="git openssh-client ca-certificates"; fi; \
+    if [ "${INSTALL_IPTABLES:-$INSTALL_GIT}" = true ]; then packages="$packages iptables"; fi; \
+    if [ -n "$packages" ]; then \
       apt-get update \
-      && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+      && apt-get install -y --no-install-recommends $packages \
       && rm -rf /var/lib/apt/lists/*; \
     fi \
  && mkdir -p /var/lib/obiente \

@@ -5,6 +5,9 @@
 #   obiente-test/node:latest     the host's node binary and the libraries it links, plus busybox
 #   obiente-test/caddy:latest    the host's caddy (Debian's, 2.6) and its libraries, plus busybox:
 #                                the static server stage of generated Dockerfiles (caddy:2-alpine)
+#   obiente-test/iptables:latest the host's iptables (nft), its extensions and libraries, plus
+#                                busybox: the agent's isolation helper in tests
+#                                (NETWORK_ISOLATION_EXEC=engine, NETWORK_ISOLATION_IMAGE)
 # Usage: scripts/test-images.sh [DOCKER_HOST]   (idempotent: skips images that exist)
 set -euo pipefail
 if [ -n "${1:-}" ]; then export DOCKER_HOST="$1"; fi
@@ -70,4 +73,26 @@ if ! have obiente-test/caddy:latest; then
   tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/bin:/bin' -c 'ENV XDG_CONFIG_HOME=/config' \
     -c 'ENV XDG_DATA_HOME=/data' -c 'CMD ["caddy", "version"]' - obiente-test/caddy:latest >/dev/null
   echo "built obiente-test/caddy:latest"
+fi
+
+if ! have obiente-test/iptables:latest; then
+  root="$work/iptables"
+  busybox_root "$root"
+  multi=$(readlink -f /usr/sbin/xtables-nft-multi)
+  extensions=/usr/lib/x86_64-linux-gnu/xtables
+  [ -d "$extensions" ] || extensions=$(dirname "$(dirname "$(ldd "$multi" | grep -o '/[^ ]*libxtables[^ ]*')")")/xtables
+  mkdir -p "$root/usr/sbin" "$root$extensions"
+  cp "$multi" "$root/usr/sbin/xtables-nft-multi"
+  for name in iptables iptables-restore iptables-save ip6tables ip6tables-restore ip6tables-save; do
+    ln -s xtables-nft-multi "$root/usr/sbin/$name"
+  done
+  # Matches and targets are loaded at run time (dlopen): ldd of the binary does not list them.
+  cp "$extensions"/*.so "$root$extensions/"
+  for lib in $(for file in "$multi" "$extensions"/*.so; do ldd "$file"; done | grep -o '/[^ ]*' | sort -u); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  cp /etc/protocols /etc/services "$root/etc/"
+  tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/sbin:/bin' -c 'CMD ["iptables", "--version"]' - obiente-test/iptables:latest >/dev/null
+  echo "built obiente-test/iptables:latest"
 fi

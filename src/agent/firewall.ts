@@ -11,7 +11,8 @@
  * this node, and the log line says what that means.
  *
  * close() stops the loop and leaves the rules in place: an agent being restarted or updated must
- * not open the node meanwhile. uninstall() also removes them (tests; `NETWORK_ISOLATION=off`).
+ * not open the node meanwhile. It releases where the commands ran (the helper container of
+ * NETWORK_ISOLATION_EXEC=engine). uninstall() also removes the rules (tests).
  */
 import type { Logger } from "pino";
 import { Iptables } from "../network/iptables.js";
@@ -212,8 +213,26 @@ export class NetworkFirewall {
     log();
   }
 
-  /** Stops the loop; the rules stay. Safe to call twice. */
+  /**
+   * Stops the loop and releases where its commands run (a helper container); the rules stay.
+   * Safe to call twice.
+   */
   async close(): Promise<void> {
+    await this.halt();
+    await this.iptables.close();
+  }
+
+  /** Stops the loop, removes the jumps and our chains, then releases as close() does. */
+  async uninstall(): Promise<void> {
+    await this.halt();
+    try {
+      await this.removeRules();
+    } finally {
+      await this.iptables.close();
+    }
+  }
+
+  private async halt(): Promise<void> {
     this.closed = true;
     this.stop.abort();
     clearTimeout(this.timer);
@@ -221,9 +240,7 @@ export class NetworkFirewall {
     await this.passing;
   }
 
-  /** Stops the loop and removes the jumps and our chains. */
-  async uninstall(): Promise<void> {
-    await this.close();
+  private async removeRules(): Promise<void> {
     for (const jump of JUMPS) await this.iptables.removeJump(jump.from, jump.to);
     await this.iptables.deleteChains(Object.values(CHAINS));
     const ip6 = this.iptables.family(6);

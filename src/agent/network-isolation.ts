@@ -25,6 +25,8 @@ import {
   parseAllowEntry,
   serviceHosts,
 } from "../network/cidr.js";
+import { LocalCommands } from "../network/commands.js";
+import { EngineCommands } from "../network/engine-commands.js";
 import { readEngineView } from "../network/engine-view.js";
 import { Iptables } from "../network/iptables.js";
 import type { IsolationInput } from "../network/isolation-rules.js";
@@ -42,6 +44,9 @@ export interface IsolationSettings {
   NETWORK_ISOLATION_ENGINE_PORTS: readonly number[];
   NETWORK_ISOLATION_INTERVAL_SECONDS: number;
   NETWORK_ISOLATION_NETNS?: string | undefined;
+  /** Where iptables runs; `local` when unset. */
+  NETWORK_ISOLATION_EXEC?: "local" | "engine" | undefined;
+  NETWORK_ISOLATION_IMAGE?: string | undefined;
   EDGE_ADDRESSES?: readonly string[] | undefined;
   PORT_RANGE: { from: number; to: number };
 }
@@ -181,6 +186,24 @@ export function isolationWake(docker: Dockerode) {
   };
 }
 
+/**
+ * Where the agent's iptables commands run (NETWORK_ISOLATION_EXEC): its own process, in
+ * NETWORK_ISOLATION_NETNS if set; or a helper container on its engine, in that engine's host
+ * namespace (src/network/engine-commands.ts).
+ */
+export function isolationIptables(
+  settings: IsolationSettings,
+  docker: Dockerode,
+  logger?: Logger,
+): Iptables {
+  return new Iptables({
+    commands:
+      settings.NETWORK_ISOLATION_EXEC === "engine"
+        ? new EngineCommands({ docker, image: settings.NETWORK_ISOLATION_IMAGE, logger })
+        : new LocalCommands(settings.NETWORK_ISOLATION_NETNS),
+  });
+}
+
 export interface NetworkIsolationOptions extends IsolationReaderOptions {
   logger: Logger;
 }
@@ -200,7 +223,7 @@ export async function startNetworkIsolation(
   }
   const lookupFailed = new Set<string>();
   const firewall = new NetworkFirewall({
-    iptables: new Iptables({ netns: settings.NETWORK_ISOLATION_NETNS }),
+    iptables: isolationIptables(settings, options.docker, logger),
     read: isolationReader({
       onLookupError: (host, error) => {
         // Said once per host: the pass goes on, and the next one looks it up again.

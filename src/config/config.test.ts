@@ -219,6 +219,8 @@ test("network isolation and remote engines: defaults, parsing, and what is refus
   assert.equal(defaults.NETWORK_ISOLATION, "on");
   assert.deepEqual(defaults.NETWORK_ISOLATION_ALLOW, []);
   assert.deepEqual(defaults.NETWORK_ISOLATION_ENGINE_PORTS, [2375, 2376]);
+  assert.equal(defaults.NETWORK_ISOLATION_EXEC, "local");
+  assert.equal(defaults.NETWORK_ISOLATION_IMAGE, undefined);
   assert.equal(defaults.ALLOW_INSECURE_ENGINE, false);
   const set = loadConfig({
     NETWORK_ISOLATION_ALLOW: "10.0.5.20/32:5432, 10.0.0.11:53",
@@ -226,7 +228,11 @@ test("network isolation and remote engines: defaults, parsing, and what is refus
     NETWORK_ISOLATION_ENGINE_PORTS: "2375,2376,12375",
     EDGE_ADDRESSES: "10.0.0.21,10.0.0.22",
     DOCKER_HOST: "ssh://obiente@10.0.0.12",
+    NETWORK_ISOLATION_EXEC: "engine",
+    NETWORK_ISOLATION_IMAGE: "registry.example.com/obiente:0.2.0",
   });
+  assert.equal(set.NETWORK_ISOLATION_EXEC, "engine");
+  assert.equal(set.NETWORK_ISOLATION_IMAGE, "registry.example.com/obiente:0.2.0");
   assert.deepEqual(set.NETWORK_ISOLATION_ALLOW, ["10.0.5.20/32:5432", "10.0.0.11:53"]);
   assert.deepEqual(set.NETWORK_ISOLATION_ENGINE_PORTS, [2375, 2376, 12375]);
   assert.deepEqual(set.EDGE_ADDRESSES, ["10.0.0.21", "10.0.0.22"]);
@@ -235,6 +241,7 @@ test("network isolation and remote engines: defaults, parsing, and what is refus
     ["NETWORK_ISOLATION_ALLOW", "10.0.5.20/32", /CIDR:PORT/],
     ["NETWORK_ISOLATION_BLOCK", "10.0.0.0/33", /IPv4 addresses or CIDRs/],
     ["NETWORK_ISOLATION_ENGINE_PORTS", "2375,x", /TCP ports/],
+    ["NETWORK_ISOLATION_EXEC", "nsenter", /local or engine/],
     ["EDGE_ADDRESSES", "edge.example", /IPv4 addresses or CIDRs/],
     [
       "DOCKER_HOST",
@@ -249,4 +256,20 @@ test("network isolation and remote engines: defaults, parsing, and what is refus
       `${name}=${value}`,
     );
   }
+});
+
+test("NETWORK_ISOLATION_NETNS goes with iptables run by the agent, not by the engine's helper", () => {
+  assert.equal(
+    loadConfig({ NETWORK_ISOLATION_NETNS: "/proc/1/ns/net" }).NETWORK_ISOLATION_EXEC,
+    "local",
+  );
+  assert.throws(
+    () =>
+      loadConfig({ NETWORK_ISOLATION_EXEC: "engine", NETWORK_ISOLATION_NETNS: "/proc/1/ns/net" }),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      /NETWORK_ISOLATION_NETNS is set: expected it with NETWORK_ISOLATION_EXEC=local/.test(
+        error.message,
+      ),
+  );
 });

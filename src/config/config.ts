@@ -310,6 +310,13 @@ const schema = z.object({
     .string()
     .regex(/^\//, "an absolute path such as /var/run/netns/node2")
     .optional(),
+  // Where the agent runs iptables: `local` (its own process, or NETWORK_ISOLATION_NETNS), or
+  // `engine` (a helper container on its engine, in the host's network namespace).
+  NETWORK_ISOLATION_EXEC: z
+    .enum(["local", "engine"], { message: "local or engine" })
+    .default("local"),
+  // The helper's image (engine); the agent's own container's image when unset.
+  NETWORK_ISOLATION_IMAGE: z.string().min(1).optional(),
   EDGE_ADDRESSES: list
     .pipe(z.array(z.string().refine(isIpv4Cidr, "IPv4 addresses or CIDRs such as 10.0.0.21")))
     .optional(),
@@ -491,7 +498,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...result.data,
       METRICS_PORT: METRICS_PORT ?? AGENT_METRICS_PORT ?? DEFAULT_METRICS_PORT,
     };
-    const problems = [...registryProblems(config), ...engineProblems(config)];
+    const problems = [
+      ...registryProblems(config),
+      ...engineProblems(config),
+      ...isolationProblems(config),
+    ];
     if (problems.length === 0) return config;
     throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
@@ -511,6 +522,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return `  ${shown}: expected ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** NETWORK_ISOLATION_NETNS is for iptables run by the agent itself, not by the engine's helper. */
+function isolationProblems(config: Config): string[] {
+  if (config.NETWORK_ISOLATION_EXEC !== "engine" || !config.NETWORK_ISOLATION_NETNS) return [];
+  return [
+    "NETWORK_ISOLATION_NETNS is set: expected it with NETWORK_ISOLATION_EXEC=local (the engine's helper container runs in the host's network namespace)",
+  ];
 }
 
 /** Engines reached in plain TCP on another machine, refused unless ALLOW_INSECURE_ENGINE. */

@@ -16,6 +16,10 @@ export const LABELS = {
   installation: "cloud.obiente.installation",
   /** On networks: what the network is for ("build", a tenant's bridge). */
   network: "cloud.obiente.network",
+  /** On the platform's own containers that serve no deployment: what it is ("network-isolation"). */
+  component: "cloud.obiente.component",
+  /** A hash of what such a container was made from: another value means it is made again. */
+  spec: "cloud.obiente.spec",
 } as const;
 
 /** The prefix of every label of the platform's own. */

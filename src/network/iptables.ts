@@ -1,24 +1,22 @@
 /**
  * iptables (or ip6tables), run with argument arrays (never a shell), waiting for the xtables lock (`-w`) that
- * Docker and other agents take too. With `netns`, every command runs in that network namespace
- * (`nsenter --net=PATH …`): an agent in a container given the host's namespace, or a test node of
- * the Swarm harness.
+ * Docker and other agents take too. Where the commands run is a CommandRunner (commands.ts): this
+ * process, another network namespace through nsenter (`netns`), or a helper container on the
+ * node's engine (engine-commands.ts).
  */
-import { spawn } from "node:child_process";
+import { type CommandResult, type CommandRunner, LocalCommands } from "./commands.js";
+
+export type { CommandResult } from "./commands.js";
 
 export interface IptablesOptions {
-  /** A network namespace file (/var/run/netns/node2, /proc/1/ns/net); this process's otherwise. */
+  /** Where the commands run; LocalCommands in `netns` (or this process's namespace) otherwise. */
+  commands?: CommandRunner;
+  /** A network namespace file (/var/run/netns/node2, /proc/1/ns/net), for LocalCommands. */
   netns?: string | undefined;
   /** 4: iptables (the default), 6: ip6tables. */
   family?: 4 | 6;
   /** How long one command may take. */
   timeoutMs?: number;
-}
-
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
 }
 
 export class IptablesError extends Error {
@@ -28,20 +26,20 @@ export class IptablesError extends Error {
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 export class Iptables {
-  private readonly netns: string | undefined;
+  readonly commands: CommandRunner;
   private readonly timeoutMs: number;
   /** "iptables" or "ip6tables". */
   readonly command: string;
 
   constructor(options: IptablesOptions = {}) {
-    this.netns = options.netns;
+    this.commands = options.commands ?? new LocalCommands(options.netns);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.command = options.family === 6 ? "ip6tables" : "iptables";
   }
 
-  /** The same commands for the other address family, in the same namespace. */
+  /** The same commands for the other address family, run in the same place. */
   family(family: 4 | 6): Iptables {
-    return new Iptables({ netns: this.netns, timeoutMs: this.timeoutMs, family });
+    return new Iptables({ commands: this.commands, timeoutMs: this.timeoutMs, family });
   }
 
   /** `iptables -w ARGS…`; resolves with its exit code and output, whatever the code. */
@@ -68,8 +66,16 @@ export class Iptables {
     if (result.code !== 0) throw new IptablesError(`${restore}: ${describe(result)}`);
   }
 
-  /** Why iptables cannot be used here (not installed, not allowed, no such chain), if it cannot. */
+  /**
+   * Why iptables cannot be used here (the helper container cannot run, not installed, not
+   * allowed, no such chain), if it cannot.
+   */
   async unusable(requiredChains: readonly string[]): Promise<string | undefined> {
+    try {
+      await this.commands.prepare();
+    } catch (error) {
+      return `${this.commands.where}: ${error instanceof Error ? error.message : String(error)}`;
+    }
     for (const chain of requiredChains) {
       const result = await this.run(["-S", chain]).catch(
         (error: unknown): CommandResult => ({
@@ -114,29 +120,12 @@ export class Iptables {
   }
 
   private exec(command: string, args: readonly string[], input?: string): Promise<CommandResult> {
-    const [file, argv] = this.netns
-      ? ["nsenter", [`--net=${this.netns}`, command, ...args]]
-      : [command, [...args]];
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, argv, {
-        stdio: ["pipe", "pipe", "pipe"],
-        timeout: this.timeoutMs,
-        env: { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` },
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString("utf8");
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString("utf8");
-      });
-      child.once("error", reject);
-      child.once("close", (code) => resolve({ code, stdout, stderr }));
-      // A command that exits before reading its input closes the pipe: EPIPE is its answer.
-      child.stdin.on("error", () => undefined);
-      child.stdin.end(input ?? "");
-    });
+    return this.commands.run(command, args, { input, timeoutMs: this.timeoutMs });
+  }
+
+  /** Releases where the commands run (the helper container); the rules stay. */
+  close(): Promise<void> {
+    return this.commands.close();
   }
 }
 
