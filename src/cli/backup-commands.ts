@@ -115,7 +115,9 @@ export function registerBackupCommands(program: Command) {
     .option("--json", "print JSON (the member and the backup)")
     .action(async (o: { type: keyof typeof TYPES; json?: boolean }) => {
       const c = await client();
-      note(`taking a ${o.type} backup on the leader; Ctrl-C stops waiting, not the backup`);
+      note(
+        `asking the leader for a ${o.type} backup; this waits until it is done (Ctrl-C stops waiting, not the backup)`,
+      );
       const taken = await c.takeBackup({ type: TYPES[o.type] });
       if (o.json) {
         return printJson({
