@@ -116,7 +116,7 @@ export function registerBackupCommands(program: Command) {
     .action(async (o: { type: keyof typeof TYPES; json?: boolean }) => {
       const c = await client();
       note(
-        `asking the leader for a ${o.type} backup; this waits until it is done (Ctrl-C stops waiting, not the backup)`,
+        `asking the leader for a backup (${o.type}); this waits until it is done (Ctrl-C stops waiting, not the backup)`,
       );
       const taken = await c.takeBackup({ type: TYPES[o.type] });
       if (o.json) {
