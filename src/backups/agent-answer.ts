@@ -97,7 +97,7 @@ function backupOf(raw: z.infer<typeof backupSchema>): Backup {
 function shapeProblem(error: z.ZodError): string {
   const issue = error.issues[0];
   const where = issue?.path.length ? issue.path.join(".") : "the answer";
-  return `an answer of another shape than expected (${where}: ${issue?.message ?? "invalid"})`;
+  return `another shape than expected (${where}: ${issue?.message ?? "invalid"})`;
 }
 
 export type Read<T> = { ok: true; value: T } | { ok: false; problem: string };

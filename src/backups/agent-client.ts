@@ -60,7 +60,7 @@ export class BackupAgentClient {
     if ("failure" in answer) return { ...base, error: answer.failure };
     if (answer.status !== 200) return { ...base, error: this.refusalText(answer) };
     const read = readListing(answer.body);
-    if (!read.ok) return { ...base, error: `answered with ${read.problem}` };
+    if (!read.ok) return { ...base, error: `answered in ${read.problem}` };
     return { ...base, member: read.value.member, leader: read.value.leader, listing: read.value };
   }
 
@@ -89,7 +89,7 @@ export class BackupAgentClient {
     if (answer.status === 409) return { kind: "refused", member, reason: this.refusalText(answer) };
     if (answer.status !== 200) return { kind: "failed", member, reason: this.refusalText(answer) };
     const read = readTaken(answer.body);
-    if (!read.ok) return { kind: "failed", member, reason: `answered with ${read.problem}` };
+    if (!read.ok) return { kind: "failed", member, reason: `answered in ${read.problem}` };
     return { kind: "taken", member: read.value.member, backup: read.value.backup };
   }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AgentListing } from "./agent-answer.js";
 import type { MemberReport } from "./agent-client.js";
-import { describeMembers, leaderOf, listingSource } from "./members.js";
+import { type Choice, describeMembers, leaderOf, listingSource } from "./members.js";
 
 const listing = (member: string, leader: boolean): AgentListing => ({
   member,
@@ -22,6 +22,17 @@ const silent = (member: string, error: string): MemberReport => ({
   error,
 });
 
+/** The member chosen (by name), or the problem said. */
+function expectChoice(chosen: Choice<MemberReport>, expected: string | RegExp) {
+  if (typeof expected === "string") {
+    assert.ok(chosen.ok, chosen.ok ? "" : chosen.problem);
+    assert.equal(chosen.value.member, expected);
+  } else {
+    assert.ok(!chosen.ok, "no member chosen");
+    assert.match(chosen.problem, expected);
+  }
+}
+
 describe("which member's answer counts", () => {
   test("the listing: the leader's, else the first that gave one, else why none did", () => {
     for (const [reports, expected] of [
@@ -32,14 +43,7 @@ describe("which member's answer counts", () => {
         /^no backup agent could list the backups: postgres-1 \(http:\/\/postgres-1:8009\): connection refused; postgres-2 \(http:\/\/postgres-2:8009\): no answer within 30 s$/,
       ],
     ] as const) {
-      const chosen = listingSource(reports);
-      if (typeof expected === "string") {
-        assert.ok(chosen.ok);
-        assert.equal(chosen.value.member, expected);
-      } else {
-        assert.ok(!chosen.ok);
-        assert.match(chosen.problem, expected);
-      }
+      expectChoice(listingSource(reports), expected);
     }
   });
 
@@ -62,14 +66,7 @@ describe("which member's answer counts", () => {
         /^several members say they lead \(postgres-1, postgres-2\)/,
       ],
     ] as const) {
-      const chosen = leaderOf(reports);
-      if (typeof expected === "string") {
-        assert.ok(chosen.ok);
-        assert.equal(chosen.value.member, expected);
-      } else {
-        assert.ok(!chosen.ok);
-        assert.match(chosen.problem, expected);
-      }
+      expectChoice(leaderOf(reports), expected);
     }
   });
 
