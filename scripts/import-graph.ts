@@ -31,8 +31,9 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["core"],
   ["auth"],
   ["access", "audit"],
-  // Domain services, each over the database and the platform services.
-  ["accounts", "organizations", "projects", "domains", "nodes"],
+  // Domain services, each over the database and the platform services (backups: over the
+  // PostgreSQL members' backup agents).
+  ["accounts", "organizations", "projects", "domains", "nodes", "backups"],
   ["deployments"],
   ["secrets"],
   // The roles: each runs on its own, none calls another.

@@ -14,6 +14,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { eq, sql } from "drizzle-orm";
 import { AuthService } from "../src/gen/obiente/cloud/auth/v1/auth_pb.js";
+import { BackupService, BackupType } from "../src/gen/obiente/cloud/backup/v1/backup_pb.js";
 import { DeploymentService } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { NodeService } from "../src/gen/obiente/cloud/node/v1/node_pb.js";
 import {
@@ -32,6 +33,7 @@ interface Clients {
   deployment: Client<typeof DeploymentService>;
   auth: Client<typeof AuthService>;
   node: Client<typeof NodeService>;
+  backup: Client<typeof BackupService>;
 }
 
 /** The ids a call may send. For an outsider they are A's; "ghost" ids exist nowhere. */
@@ -451,12 +453,21 @@ const nodeCases: Table<typeof NodeService> = {
   },
 };
 
+const backupCases: Table<typeof BackupService> = {
+  listBackups: { needs: "platform-admin", calls: [(c) => c.backup.listBackups({})] },
+  takeBackup: {
+    needs: "platform-admin",
+    calls: [(c) => c.backup.takeBackup({ type: BackupType.FULL })],
+  },
+};
+
 const services = [
   { service: OrganizationService, cases: organizationCases },
   { service: ProjectService, cases: projectCases },
   { service: DeploymentService, cases: deploymentCases },
   { service: AuthService, cases: authCases },
   { service: NodeService, cases: nodeCases },
+  { service: BackupService, cases: backupCases },
 ] as const;
 
 /** Every case, as [Service/Method, case]. */
@@ -504,6 +515,7 @@ describe("API isolation between organizations, and roles", () => {
     deployment: t.client(DeploymentService, token),
     auth: t.client(AuthService, token),
     node: t.client(NodeService, token),
+    backup: t.client(BackupService, token),
   });
   const withClients = (user: TestUser) => ({ ...user, clients: clientsFor(user.token) });
 

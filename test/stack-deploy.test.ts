@@ -14,6 +14,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  BackupService,
+  BackupType,
+  type TakeBackupResponse,
+} from "../src/gen/obiente/cloud/backup/v1/backup_pb.js";
 import {
   DeploymentService,
   DeploymentStatus,
@@ -257,23 +263,6 @@ describe("the production stack on a 3-node Swarm", {
     ]);
   }
 
-  /** A request to the backup agent of a member (port 8009), from inside its container. */
-  async function backupAgent(member: string, method: "GET" | "POST", path: string) {
-    const script = [
-      "import sys, urllib.request, urllib.error",
-      "req = urllib.request.Request('http://127.0.0.1:8009' + sys.argv[2], method=sys.argv[1])",
-      "req.add_header('authorization', 'Bearer ' + sys.argv[3])",
-      "try:",
-      "    r = urllib.request.urlopen(req, timeout=600); print(r.status); print(r.read().decode())",
-      "except urllib.error.HTTPError as e:",
-      "    print(e.code); print(e.read().decode())",
-    ].join("\n");
-    const token = stack.secrets.obiente_backup_agent_token ?? "";
-    const out = await stack.exec(member, ["python3", "-c", script, method, path, token], 900_000);
-    const [status = "0", ...body] = out.split("\n");
-    return { status: Number(status), body: JSON.parse(body.join("\n")) as Record<string, unknown> };
-  }
-
   /** GET from the stack's Prometheus (from inside a PostgreSQL member, which has Python). */
   async function prometheus(path: string): Promise<{ status: string; data: unknown }> {
     const script = [
@@ -354,7 +343,7 @@ describe("the production stack on a 3-node Swarm", {
     );
   });
 
-  test("backups: pgBackRest takes one through the agent, and a point-in-time restore brings back exactly the rows acknowledged before the target time", async () => {
+  test("backups: the API has the leader's agent take one with pgBackRest and lists it, and a point-in-time restore brings back exactly the rows acknowledged before the target time", async () => {
     const leader = await stack.postgresLeader();
     assert.ok(leader);
     const write = async (label: string, count: number) => {
@@ -370,21 +359,43 @@ describe("the production stack on a 3-node Swarm", {
       return ids;
     };
     const before = await write("pitr-a", 5);
-    // The agent makes the stanza on its first backup if its schedule has not yet.
+    // Through the platform, as an operator takes one (`obiente backup now`): the API asks every
+    // member's agent which one leads and has that one take it. The agent makes the stanza on its
+    // first backup if its schedule has not yet; a scheduled backup under way is Aborted.
+    const backups = stack.client(BackupService);
+    let taken: TakeBackupResponse | undefined;
+    let refusal = "";
     const started = Date.now();
     const backup = await until(
-      "a full backup through the agent on the leader",
-      async () => (await backupAgent(leader, "POST", "/backups?type=full")).status === 200,
+      "a full backup through the API (BackupService/TakeBackup)",
+      async () => {
+        try {
+          taken = await backups.takeBackup({ type: BackupType.FULL });
+          return true;
+        } catch (error) {
+          refusal =
+            error instanceof ConnectError
+              ? `${Code[error.code]}: ${error.rawMessage}`
+              : String(error);
+          return false;
+        }
+      },
       300_000,
       5_000,
-    );
+    ).catch((error: unknown) => assert.fail(`${String(error)}; the API last said ${refusal}`));
     const backupMs = Date.now() - started;
-    const listed = await backupAgent(leader, "GET", "/backups");
-    assert.equal(listed.status, 200);
-    const stanza = listed.body.stanza as { backup: Array<{ label: string; type: string }> };
+    assert.ok(taken?.backup, "the new backup");
+    assert.equal(taken.member, leader, "taken on the leader");
+    assert.equal(taken.backup.type, BackupType.FULL);
+    const listed = await backups.listBackups({});
     assert.ok(
-      stanza.backup.some((b) => b.type === "full"),
-      JSON.stringify(listed.body),
+      listed.backups.some((b) => b.label === taken?.backup?.label && b.type === BackupType.FULL),
+      JSON.stringify(listed.backups.map((b) => b.label)),
+    );
+    assert.equal(listed.listedBy, leader);
+    assert.deepEqual(
+      listed.members.map((m) => [m.member, m.reachable, m.leader, m.error]).sort(),
+      ["postgres-1", "postgres-2", "postgres-3"].map((m) => [m, true, m === leader, ""]),
     );
     const afterBackup = await write("pitr-b", 5);
     await sleep(1_000);
@@ -473,7 +484,7 @@ describe("the production stack on a 3-node Swarm", {
       assert.deepEqual(rows, [...before, ...afterBackup].sort(), "exactly the rows before T");
       for (const id of afterTarget) assert.ok(!rows.includes(id));
       console.log(
-        `# pgBackRest: a full backup of ${leader} in ${backupMs} ms (${backup} ms waiting for the agent); restored to ${targetText} into a fresh cluster in ${restoredMs} ms: ${rows.length} rows, exactly the ${before.length + afterBackup.length} written before T (${afterTarget.length} after T left out)`,
+        `# pgBackRest: a full backup of ${leader} in ${backupMs} ms (${backup} ms waiting for the API to take it); restored to ${targetText} into a fresh cluster in ${restoredMs} ms: ${rows.length} rows, exactly the ${before.length + afterBackup.length} written before T (${afterTarget.length} after T left out)`,
       );
     } finally {
       await stack.docker(["service", "rm", `${STACK}_restore-1`]).catch(() => "");

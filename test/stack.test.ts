@@ -152,6 +152,7 @@ const SECRET_SAMPLES: Record<string, string> = {
   SECRETS_MASTER_KEY: randomBytes(32).toString("hex"),
   CADDY_PROVIDER_TOKEN: randomBytes(24).toString("hex"),
   TRAEFIK_PROVIDER_TOKEN: randomBytes(24).toString("hex"),
+  BACKUP_AGENT_TOKEN: randomBytes(24).toString("hex"),
   REGISTRY_PASSWORD: randomBytes(12).toString("hex"),
 };
 
@@ -443,6 +444,25 @@ describe("deploy/stack.yml", () => {
     }
     const haproxy = services.postgres?.environment?.POSTGRES_MEMBERS;
     assert.deepEqual(String(haproxy).split(","), members);
+    // The API asks every member's backup agent (`obiente backup`), with the members' token.
+    const api = services.api as Service;
+    const config = loadConfig(platformEnv(api));
+    assert.deepEqual(
+      config.BACKUP_AGENT_URLS,
+      members.map((name) => `http://${name}:8009`),
+    );
+    assert.equal(config.BACKUP_AGENT_TOKEN, SECRET_SAMPLES.BACKUP_AGENT_TOKEN);
+    const tokenSecret = (service: Service | undefined) =>
+      service?.secrets?.find(
+        (s): s is ServiceSecret => typeof s !== "string" && s.target === "BACKUP_AGENT_TOKEN",
+      );
+    for (const name of members) {
+      assert.equal(
+        tokenSecret(services[name])?.source,
+        tokenSecret(api)?.source,
+        `${name}: the API's token`,
+      );
+    }
 
     for (const [name, service] of Object.entries(services)) {
       for (const secret of service.secrets ?? []) {

@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { RoleName } from "../access/roles.js";
 import type { ApiToken as TokenRow } from "../accounts/service.js";
+import type { Backup, BackupType as BackupTypeName, MemberStatus } from "../backups/index.js";
 import type { StatusEvent } from "../deployments/events.js";
 import { stripCredentials } from "../deployments/git-credentials.js";
 import type {
@@ -17,6 +18,11 @@ import type {
 } from "../deployments/service.js";
 import { invalidArgument } from "../domain/errors.js";
 import { ApiTokenSchema, UserSchema } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
+import {
+  BackupMemberSchema,
+  BackupSchema,
+  BackupType,
+} from "../gen/obiente/cloud/backup/v1/backup_pb.js";
 import {
   BuildSchema,
   BuildStatus,
@@ -385,3 +391,35 @@ export function usageHourToProto(usage: UsageHour) {
     diskIoBytes: int64(usage.diskIoBytes),
   });
 }
+
+const BACKUP_TYPE_TO: Record<BackupTypeName, BackupType> = {
+  full: BackupType.FULL,
+  diff: BackupType.DIFF,
+  incr: BackupType.INCR,
+};
+
+/**
+ * The type a TakeBackup asks for: undefined for UNSPECIFIED (the default), else its name, or the
+ * number of a value the contract does not have, for the service to refuse.
+ */
+export function backupTypeFromProto(type: BackupType): string | undefined {
+  if (type === BackupType.UNSPECIFIED) return undefined;
+  for (const [name, value] of Object.entries(BACKUP_TYPE_TO)) if (value === type) return name;
+  return String(type);
+}
+
+export function backupToProto(backup: Backup) {
+  return create(BackupSchema, {
+    label: backup.label,
+    type: BACKUP_TYPE_TO[backup.type],
+    startedAt: ts(backup.startedAt),
+    stoppedAt: ts(backup.stoppedAt),
+    databaseBytes: int64(backup.databaseBytes),
+    backupBytes: int64(backup.backupBytes),
+    walStart: backup.walStart,
+    walStop: backup.walStop,
+    prior: backup.prior,
+  });
+}
+
+export const backupMemberToProto = (member: MemberStatus) => create(BackupMemberSchema, member);

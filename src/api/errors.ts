@@ -14,6 +14,7 @@ const CODES: Record<DomainErrorKind, Code> = {
   permission_denied: Code.PermissionDenied,
   unauthenticated: Code.Unauthenticated,
   failed_precondition: Code.FailedPrecondition,
+  aborted: Code.Aborted,
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
   unimplemented: Code.Unimplemented,

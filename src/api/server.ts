@@ -20,6 +20,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import type { TrustProxy } from "../config/config.js";
 import { type AppContext, VERSION } from "../core/index.js";
 import { AuthService } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
+import { BackupService } from "../gen/obiente/cloud/backup/v1/backup_pb.js";
 import { DeploymentService } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { NodeService } from "../gen/obiente/cloud/node/v1/node_pb.js";
 import { OrganizationService } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
@@ -30,6 +31,7 @@ import { rateLimitStoreOptions } from "../platform/index.js";
 import { addAddressLimit } from "./address-limit.js";
 import type { UrlOf } from "./convert.js";
 import { authHandlers } from "./handlers/auth.js";
+import { backupHandlers } from "./handlers/backup.js";
 import { deploymentHandlers } from "./handlers/deployment.js";
 import { nodeHandlers } from "./handlers/node.js";
 import { organizationHandlers } from "./handlers/organization.js";
@@ -111,6 +113,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     router.service(DeploymentService, deploymentHandlers(domain));
     router.service(NodeService, nodeHandlers(domain));
     router.service(AuthService, authHandlers(domain));
+    router.service(BackupService, backupHandlers(domain));
   };
   const connectOptions = {
     routes,

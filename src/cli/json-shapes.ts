@@ -6,6 +6,12 @@
  */
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import {
+  type Backup,
+  type BackupMember,
+  BackupType,
+  type ListBackupsResponse,
+} from "../gen/obiente/cloud/backup/v1/backup_pb.js";
+import {
   type Build,
   BuildStatus,
   type DeployHook,
@@ -166,5 +172,42 @@ export function nodeJson(n: Node) {
     labels: { ...n.labels },
     lastHeartbeat: iso(n.lastHeartbeat),
     statusMessage: n.statusMessage,
+  };
+}
+
+/** A backup (`backup ls`, `backup now`); sizes in bytes. */
+export function backupJson(b: Backup) {
+  return {
+    label: b.label,
+    type: lower(BackupType[b.type]),
+    startedAt: iso(b.startedAt),
+    stoppedAt: iso(b.stoppedAt),
+    databaseBytes: Number(b.databaseBytes),
+    backupBytes: Number(b.backupBytes),
+    walStart: b.walStart || null,
+    walStop: b.walStop || null,
+    prior: b.prior || null,
+  };
+}
+
+/** What a member's backup agent answered (`backup ls`). */
+export function backupMemberJson(m: BackupMember) {
+  return {
+    member: m.member,
+    url: m.url,
+    leader: m.leader,
+    reachable: m.reachable,
+    error: m.error || null,
+  };
+}
+
+/** `backup ls`: one object, the stanza, its backups and the members. */
+export function backupListingJson(l: ListBackupsResponse) {
+  return {
+    stanza: l.stanza,
+    stanzaStatus: l.stanzaStatus,
+    listedBy: l.listedBy,
+    backups: l.backups.map(backupJson),
+    members: l.members.map(backupMemberJson),
   };
 }

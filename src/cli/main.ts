@@ -9,6 +9,7 @@ import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { VERSION } from "../core/index.js";
 import { registerAdminCommands } from "./admin-commands.js";
+import { registerBackupCommands } from "./backup-commands.js";
 import { registerClientCommands } from "./client.js";
 import { registerClusterCommands } from "./cluster-commands.js";
 import { registerDeployCommands, resolveDeployment } from "./deploy-commands.js";
@@ -84,6 +85,7 @@ registerDomainCommands(program);
 registerHooksCommands(program);
 registerPreviewCommands(program);
 registerAdminCommands(program);
+registerBackupCommands(program);
 registerSecretsCommands(program);
 
 // Errors carry the server's messages (ConnectError), which may hold text a tenant wrote.

@@ -273,3 +273,72 @@ test("NETWORK_ISOLATION_NETNS goes with iptables run by the agent, not by the en
       ),
   );
 });
+
+test("backups: the agents' addresses and their token, both or neither, from files too", (t) => {
+  const token = "0123456789abcdef0123456789abcdef";
+  assert.equal(loadConfig({}).BACKUP_AGENT_URLS, undefined);
+  assert.equal(loadConfig({}).BACKUP_TIMEOUT_SECONDS, 21_600);
+  const dir = mkdtempSync(join(tmpdir(), "obiente-config-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "token");
+  writeFileSync(file, `${token}\n`);
+  const config = loadConfig({
+    BACKUP_AGENT_URLS: "http://postgres-1:8009, http://postgres-2:8009/,https://10.0.0.3:8009",
+    BACKUP_AGENT_TOKEN_FILE: file,
+  });
+  assert.deepEqual(config.BACKUP_AGENT_URLS, [
+    "http://postgres-1:8009",
+    "http://postgres-2:8009",
+    "https://10.0.0.3:8009",
+  ]);
+  assert.equal(config.BACKUP_AGENT_TOKEN, token);
+
+  const password = "hunter2-s3cret";
+  for (const [env, expected] of [
+    [
+      { BACKUP_AGENT_URLS: "http://postgres-1:8009" },
+      /BACKUP_AGENT_URLS is set: expected BACKUP_AGENT_TOKEN \(or BACKUP_AGENT_TOKEN_FILE\)/,
+    ],
+    [{ BACKUP_AGENT_TOKEN: token }, /BACKUP_AGENT_TOKEN is set: expected BACKUP_AGENT_URLS/],
+    [
+      { BACKUP_AGENT_URLS: "postgres-1:8009", BACKUP_AGENT_TOKEN: token },
+      /entry 1 is not http:\/\/ or https:\/\//,
+    ],
+    [
+      { BACKUP_AGENT_URLS: "http://postgres-1:8009,not a url", BACKUP_AGENT_TOKEN: token },
+      /http:\/\/postgres-1:8009,http:\/\/postgres-2:8009; entry 2 is not a URL/,
+    ],
+    [
+      { BACKUP_AGENT_URLS: `http://u:${password}@postgres-1:8009`, BACKUP_AGENT_TOKEN: token },
+      /entry 1 holds a user name or password/,
+    ],
+    [
+      { BACKUP_AGENT_URLS: "http://postgres-1:8009/backups", BACKUP_AGENT_TOKEN: token },
+      /entry 1 has a path/,
+    ],
+    [
+      {
+        BACKUP_AGENT_URLS: "http://postgres-1:8009,http://postgres-1:8009/",
+        BACKUP_AGENT_TOKEN: token,
+      },
+      /entry 2 names the agent of entry 1/,
+    ],
+    [{ BACKUP_AGENT_URLS: ",", BACKUP_AGENT_TOKEN: token }, /no address given/],
+    [
+      { BACKUP_AGENT_URLS: "http://postgres-1:8009", BACKUP_AGENT_TOKEN: "short" },
+      /BACKUP_AGENT_TOKEN \(the value is not shown\): expected at least 16/,
+    ],
+    [{ BACKUP_TIMEOUT_SECONDS: "0" }, /BACKUP_TIMEOUT_SECONDS="0"/],
+  ] as const) {
+    assert.throws(
+      () => loadConfig(env),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, expected);
+        assert.doesNotMatch(error.message, new RegExp(`${password}|${token}|short`));
+        return true;
+      },
+      JSON.stringify(env),
+    );
+  }
+});

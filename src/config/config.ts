@@ -155,6 +155,47 @@ const redisUrl = z.string().superRefine((text, ctx) => {
   }
 });
 
+/**
+ * Where the backup agents of the PostgreSQL members listen (deploy/images/postgres): http(s)
+ * addresses alone, kept as origins. The entries are not echoed (one could hold a password):
+ * the message names them by position.
+ */
+const backupAgentUrls = list.transform((entries, ctx) => {
+  const expected =
+    "a comma-separated list of the backup agents' http(s) addresses, such as http://postgres-1:8009,http://postgres-2:8009";
+  const origins: string[] = [];
+  const problems: string[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const problem = backupAgentUrlProblem(entry);
+    const origin = problem === undefined ? new URL(entry).origin : undefined;
+    const twice = origin === undefined ? -1 : origins.indexOf(origin);
+    if (problem !== undefined) problems.push(`entry ${index + 1} ${problem}`);
+    else if (twice >= 0) problems.push(`entry ${index + 1} names the agent of entry ${twice + 1}`);
+    if (origin !== undefined) origins.push(origin);
+  }
+  if (entries.length === 0) problems.push("no address given");
+  if (problems.length === 0) return origins;
+  ctx.addIssue({ code: "custom", message: `${expected}; ${problems.join("; ")}` });
+  return z.NEVER;
+});
+
+function backupAgentUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return "is not a URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "is not http:// or https://";
+  if (url.username !== "" || url.password !== "") {
+    return "holds a user name or password: the agents take BACKUP_AGENT_TOKEN";
+  }
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
+    return "has a path, query or fragment: give the agent's address alone";
+  }
+  return undefined;
+}
+
 /** Which peers' X-Forwarded-For is believed: none, the proxies' addresses, or a hop count. */
 export type TrustProxy = false | number | string[];
 
@@ -425,6 +466,14 @@ const schema = z.object({
   // The agent records its host's CPU, memory and disk as its node's usage. Off where several
   // agents share one machine (the test harness's Swarm): they would all report the same host.
   METRICS_NODE_USAGE: bool.default(true),
+  // Backups of the platform's database (docs/ha.md, "Backups and restore"): the members' backup
+  // agents, the token they ask, and how long the leader's may take to take a backup.
+  BACKUP_AGENT_URLS: backupAgentUrls.optional(),
+  BACKUP_AGENT_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, "at least 16 printable ASCII characters, without spaces")
+    .optional(),
+  BACKUP_TIMEOUT_SECONDS: positiveInt.default(21_600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -438,7 +487,7 @@ export type Config = Omit<z.infer<typeof schema>, "METRICS_PORT"> & { METRICS_PO
  */
 function mayHoldSecret(name: string): boolean {
   return (
-    /(_URL|_URI|PASSWORD|TOKEN|SECRET|_KEY|SOCKETS)$/.test(name) ||
+    /(_URL|_URLS|_URI|PASSWORD|TOKEN|SECRET|_KEY|SOCKETS)$/.test(name) ||
     name.startsWith("SECRETS_") ||
     ["DOCKER_HOST", "OIDC_ISSUER", "ACME_CA", "REGISTRY"].includes(name)
   );
@@ -502,6 +551,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...registryProblems(config),
       ...engineProblems(config),
       ...isolationProblems(config),
+      ...backupProblems(config),
     ];
     if (problems.length === 0) return config;
     throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
@@ -545,6 +595,17 @@ function engineProblems(config: Config): string[] {
   return engines
     .map(([variable, engine]) => insecureEngineProblem(variable, engine, options))
     .filter((problem): problem is string => problem !== undefined);
+}
+
+/** The backup agents' addresses and their token: both or neither. */
+function backupProblems(config: Config): string[] {
+  const urls = config.BACKUP_AGENT_URLS !== undefined;
+  const token = config.BACKUP_AGENT_TOKEN !== undefined;
+  if (urls === token) return [];
+  const [set, missing] = urls
+    ? ["BACKUP_AGENT_URLS", "BACKUP_AGENT_TOKEN"]
+    : ["BACKUP_AGENT_TOKEN", "BACKUP_AGENT_URLS"];
+  return [`${set} is set: expected ${missing} (or ${missing}_FILE) with it`];
 }
 
 /** The registry variables that only make sense together (values left out: they are secrets). */

@@ -10,6 +10,7 @@ export type DomainErrorKind =
   | "permission_denied"
   | "unauthenticated"
   | "failed_precondition"
+  | "aborted"
   | "resource_exhausted"
   | "unavailable"
   | "unimplemented"
@@ -48,6 +49,8 @@ export const permissionDenied = (message: string) => new DomainError("permission
 export const unauthenticated = (message: string) => new DomainError("unauthenticated", message);
 export const failedPrecondition = (message: string) =>
   new DomainError("failed_precondition", message);
+/** Refused because of something under way (another backup running): a later retry may succeed. */
+export const aborted = (message: string) => new DomainError("aborted", message);
 export const resourceExhausted = (message: string) =>
   new DomainError("resource_exhausted", message);
 export const unavailable = (message: string, cause?: unknown) =>

@@ -11,7 +11,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { type RunningPlatform, startPlatform } from "../../src/app/platform.js";
 import { loadConfig } from "../../src/config/config.js";
 import { generateApiToken } from "../../src/crypto/tokens.js";
@@ -68,7 +68,13 @@ export function transport(baseUrl: string, token: string | undefined): Transport
  * close; the default is PGlite in a temporary data folder. `env` adds configuration.
  */
 export async function startTestPlatform(
-  options: { database?: "pglite" | "postgres"; redis?: boolean; env?: Record<string, string> } = {},
+  options: {
+    database?: "pglite" | "postgres";
+    redis?: boolean;
+    env?: Record<string, string>;
+    /** Where the platform logs (default: nowhere), for tests that read its logs. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), "obiente-test-"));
   const pg = options.database === "postgres" ? await freshPostgresUrl() : undefined;
@@ -94,7 +100,7 @@ export async function startTestPlatform(
   process.stdout.write = (() => true) as typeof process.stdout.write;
   let platform: RunningPlatform;
   try {
-    platform = await startPlatform(config, pino({ level: "silent" }));
+    platform = await startPlatform(config, options.logger ?? pino({ level: "silent" }));
   } finally {
     process.stdout.write = silence;
   }

@@ -1,5 +1,6 @@
 /** The domain services the handlers call, built once per server from the app context. */
 import { AccountService } from "../../accounts/service.js";
+import { BackupService, backupAgentsFrom } from "../../backups/index.js";
 import { placementGuard } from "../../controller/cluster.js";
 import type { AppContext } from "../../core/index.js";
 import { BuildPlanService } from "../../deployments/plan-service.js";
@@ -30,6 +31,8 @@ export interface Domain {
   plans: BuildPlanService;
   accounts: AccountService;
   nodes: NodeService;
+  /** The platform database's backups, through the PostgreSQL members' agents. */
+  backups: BackupService;
   quotas: QuotaService;
   urlOf: UrlOf;
   logs: LogReader | undefined;
@@ -53,6 +56,7 @@ export function domainServices(
     plans: new BuildPlanService(ctx),
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),
+    backups: new BackupService(backupAgentsFrom(ctx.config)),
     quotas: deployments.quotas,
     urlOf,
     logs,
