@@ -283,9 +283,8 @@ describe("deploy/stack.yml", () => {
     assert.equal(agent.deploy?.mode, "global", "agent: one per node");
     assert.ok(bindsDockerSocket(agent), "agent: the node's Docker socket");
     assert.equal(agent.environment?.DOCKER_HOST, "unix:///var/run/docker.sock");
-    // Its iptables rules go in through the engine: a helper of its own image, on the host network.
-    assert.equal(loadConfig(platformEnv(agent)).NETWORK_ISOLATION_EXEC, "engine");
-    assert.equal(loadConfig(platformEnv(agent)).NETWORK_ISOLATION_IMAGE, undefined);
+    // The engine's helper for its iptables rules is not on in the stack yet (docs/security-network.md).
+    assert.equal(loadConfig(platformEnv(agent)).NETWORK_ISOLATION_EXEC, "local");
     assert.equal(loadConfig(platformEnv(agent)).NETWORK_ISOLATION, "on");
     // Every process serves its metrics on METRICS_PORT (x-obiente-environment), the agent too.
     assert.equal(loadConfig(platformEnv(agent)).METRICS_PORT, 9464);
