@@ -14,16 +14,16 @@
  * not open the node meanwhile. uninstall() also removes them (tests; `NETWORK_ISOLATION=off`).
  */
 import type { Logger } from "pino";
-import { Iptables } from "../network/iptables.js";
 import {
   CHAINS,
   CHAINS6,
+  Iptables,
   type IsolationInput,
   isolationRuleset,
   isolationRuleset6,
   JUMPS,
   JUMPS6,
-} from "../network/isolation-rules.js";
+} from "../network/index.js";
 
 export interface NetworkFirewallOptions {
   iptables?: Iptables;
