@@ -15,7 +15,8 @@ import pino from "pino";
 import { MetricsSystem } from "../src/metrics/system.js";
 import { mapLimit } from "../src/platform/map-limit.js";
 import { MemoryBus } from "../src/platform/memory/bus.js";
-import { DockerRuntime, LABELS } from "../src/runtime/index.js";
+import { DockerRuntime } from "../src/runtime/docker-runtime.js";
+import { LABELS } from "../src/runtime/index.js";
 
 const docker = new Dockerode({ socketPath: "/var/run/docker.sock" });
 const BUSYBOX = "obiente-test/busybox:latest";

@@ -19,8 +19,8 @@
 // SSH transport (ssh2, for `ssh://` engines: src/runtime/docker-host.ts) is in the bundle but
 // loaded only when an ssh engine is first dialled, so that a process on a Unix socket or TLS
 // never evaluates it.
-import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -78,21 +78,96 @@ const engineTransports = {
  * code finds beside itself (../../package.json, ./migrations/, the dashboard's web/dist) resolve
  * as they do when src/ runs through tsx.
  */
-const moduleUrls = {
-  name: "module-urls",
+function moduleUrl(text, path) {
+  if (!text.includes("import.meta.url")) return text;
+  const at = `./${relative(src, path).replace(/\.ts$/, ".js")}`;
+  return text.replaceAll("import.meta.url", `new URL(${JSON.stringify(at)}, import.meta.url).href`);
+}
+
+/**
+ * Another folder is entered through its index.ts (scripts/import-graph.ts, "Entries"), which
+ * re-exports all the folder offers. Given two processes importing one index, esbuild would put
+ * what one of them loads lazily in the chunks the other loads at start; so the bundle reads an
+ * import from an index as imports from the modules that define the names, and each process
+ * loads what it would importing those modules itself. (Through tsx an index loads its whole
+ * folder, which is why an index loads no adapter library: the check makes sure of it.)
+ *
+ * The indexes are lists of `export { … } from "./module.js"`, `export * as name from` and
+ * `export * from` as Biome formats them; an import of a name this does not find, or of the form
+ * `import * as`, is left as written.
+ */
+const INDEX_IMPORT = /^(import|export)\s*\{([^}]*)\}\s*from\s*"(\.\.?\/[^"]*\/index\.js)";/gm;
+const INDEX_EXPORT =
+  /^export\s*(?:(type)\s*)?(?:\{([^}]*)\}|\*(?:\s*as\s+(\w+))?)\s*from\s*"([^"]+)";/gm;
+const indexes = new Map();
+
+/** What an index exports: name → its module and its name there (or the module's namespace). */
+function indexExports(index) {
+  let exports = indexes.get(index);
+  if (exports) return exports;
+  exports = { names: new Map(), stars: [] };
+  indexes.set(index, exports);
+  if (!existsSync(index)) return exports;
+  for (const [, type, list, namespace, specifier] of readFileSync(index, "utf8").matchAll(
+    INDEX_EXPORT,
+  )) {
+    const module = resolve(dirname(index), specifier).replace(/\.js$/, ".ts");
+    if (type) continue;
+    if (namespace) exports.names.set(namespace, { module, namespace: true });
+    else if (list === undefined) exports.stars.push(module);
+    else
+      for (const item of list.split(",").map((i) => i.trim())) {
+        if (!item || item.startsWith("type ")) continue;
+        const [name, as = name] = item.split(/\s+as\s+/);
+        exports.names.set(as, { module, name });
+      }
+  }
+  return exports;
+}
+
+/** The module that defines what `index` exports as `name`, through other indexes. */
+function definitionOf(index, name) {
+  const { names, stars } = indexExports(index);
+  const found = names.get(name) ?? (stars.length === 1 ? { module: stars[0], name } : undefined);
+  if (found && !found.namespace && found.module.endsWith("/index.ts"))
+    return definitionOf(found.module, found.name);
+  return found;
+}
+
+function entryImports(text, path) {
+  return text.replace(INDEX_IMPORT, (statement, keyword, list, specifier) => {
+    const index = resolve(dirname(path), specifier).replace(/\.js$/, ".ts");
+    const byModule = new Map();
+    const namespaces = [];
+    for (const item of list.split(",").map((i) => i.trim())) {
+      // Types are erased: the statement keeps no trace of them.
+      if (!item || item.startsWith("type ")) continue;
+      const [name, as = name] = item.split(/\s+as\s+/);
+      const found = definitionOf(index, name);
+      if (!found) return statement;
+      let from = relative(dirname(path), found.module).replace(/\.ts$/, ".js");
+      if (!from.startsWith(".")) from = `./${from}`;
+      if (found.namespace) namespaces.push(`${keyword} * as ${as} from "${from}";`);
+      else
+        byModule.set(from, [
+          ...(byModule.get(from) ?? []),
+          found.name === as ? as : `${found.name} as ${as}`,
+        ]);
+    }
+    const statements = [...byModule].map(
+      ([from, names]) => `${keyword} { ${names.join(", ")} } from "${from}";`,
+    );
+    return [...statements, ...namespaces].join(" ");
+  });
+}
+
+const sources = {
+  name: "sources",
   setup(b) {
     b.onLoad({ filter: /\.ts$/ }, (args) => {
       if (!args.path.startsWith(`${src}/`)) return undefined;
       const text = readFileSync(args.path, "utf8");
-      if (!text.includes("import.meta.url")) return { contents: text, loader: "ts" };
-      const at = `./${relative(src, args.path).replace(/\.ts$/, ".js")}`;
-      return {
-        contents: text.replaceAll(
-          "import.meta.url",
-          `new URL(${JSON.stringify(at)}, import.meta.url).href`,
-        ),
-        loader: "ts",
-      };
+      return { contents: moduleUrl(entryImports(text, args.path), args.path), loader: "ts" };
     });
   },
 };
@@ -121,7 +196,7 @@ await build({
       'const __dirname = __obienteFilePath(new URL(".", import.meta.url));',
     ].join(" "),
   },
-  plugins: [moduleUrls, engineTransports],
+  plugins: [sources, engineTransports],
   logLevel: "warning",
 });
 cpSync(`${src}/store/migrations`, `${dist}/store/migrations`, { recursive: true });

@@ -13,7 +13,8 @@ import pino from "pino";
 import { Registry } from "prom-client";
 import { MetricsSystem } from "../src/metrics/index.js";
 import { MemoryBus } from "../src/platform/memory/bus.js";
-import { DockerRuntime, LABELS } from "../src/runtime/index.js";
+import { DockerRuntime } from "../src/runtime/docker-runtime.js";
+import { LABELS } from "../src/runtime/index.js";
 import {
   type Database,
   executeRows,

@@ -16,7 +16,8 @@ import Dockerode from "dockerode";
 import pino from "pino";
 import { MetricsSystem } from "../src/metrics/index.js";
 import { MemoryBus } from "../src/platform/memory/bus.js";
-import { DockerRuntime, LABELS } from "../src/runtime/index.js";
+import { DockerRuntime } from "../src/runtime/docker-runtime.js";
+import { LABELS } from "../src/runtime/index.js";
 
 const docker = new Dockerode({ socketPath: "/var/run/docker.sock" });
 const BUSYBOX = "obiente-test/busybox:latest";

@@ -17,8 +17,8 @@ import {
   type AuthLookups,
   type AuthUser,
   type OidcUserIdentity,
-  OidcVerifier,
 } from "../src/auth/index.js";
+import { OidcVerifier } from "../src/auth/oidc-verifier.js";
 import { generateApiToken } from "../src/crypto/index.js";
 import { DomainError, type DomainErrorKind } from "../src/domain/errors.js";
 import { type OidcIssuer, startOidcIssuer } from "./helpers/oidc-issuer.js";

@@ -11,15 +11,13 @@ import { PassThrough } from "node:stream";
 import { describe, type TestContext, test } from "node:test";
 import Dockerode from "dockerode";
 import { DomainError, hasReason } from "../src/domain/errors.js";
+import { DockerRuntime, PIDS_LIMIT, RESTART_MAX_RETRIES } from "../src/runtime/docker-runtime.js";
 import {
   type ContainerSpec,
   containerName,
-  DockerRuntime,
   deploymentLabels,
   type LogLine,
-  PIDS_LIMIT,
   projectNetworkName,
-  RESTART_MAX_RETRIES,
 } from "../src/runtime/index.js";
 import { tenantBridgeName } from "../src/runtime/tenant-networks.js";
 

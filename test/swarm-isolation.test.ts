@@ -29,10 +29,10 @@ import {
   deploymentLabels,
   type LogLine,
   projectNetworkName,
-  SwarmRuntime,
   type SwarmServiceSpec,
 } from "../src/runtime/index.js";
 import { LogDemuxer } from "../src/runtime/log-stream.js";
+import { SwarmRuntime } from "../src/runtime/swarm-runtime.js";
 import { type Listener, listener, run, Undo } from "./helpers/netns.js";
 import {
   type SwarmHarness,

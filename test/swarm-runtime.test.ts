@@ -15,18 +15,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Dockerode from "dockerode";
 import tar from "tar-stream";
 import { DomainError, hasReason } from "../src/domain/errors.js";
+import { PIDS_LIMIT } from "../src/runtime/docker-runtime.js";
 import {
   containerName,
   deploymentLabels,
   LABELS,
   type LogLine,
-  PIDS_LIMIT,
   projectNetworkName,
   type SwarmNode,
-  SwarmRuntime,
   type SwarmServiceSpec,
 } from "../src/runtime/index.js";
 import { LogDemuxer } from "../src/runtime/log-stream.js";
+import { SwarmRuntime } from "../src/runtime/swarm-runtime.js";
 import {
   type SwarmHarness,
   type SwarmNodeHandle,

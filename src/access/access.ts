@@ -5,10 +5,9 @@
  * PermissionDenied.
  */
 import { and, eq } from "drizzle-orm";
-import type { Principal } from "../auth/principal.js";
-import { notFound, permissionDenied } from "../domain/errors.js";
-import type { Db } from "../store/database.js";
-import { memberships } from "../store/schema.js";
+import type { Principal } from "../auth/index.js";
+import { notFound, permissionDenied } from "../domain/index.js";
+import { type Db, memberships } from "../store/index.js";
 import { type Action, allows, minimumRole, type RoleName } from "./roles.js";
 
 export async function roleIn(

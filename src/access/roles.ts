@@ -5,7 +5,7 @@
  * deployments; an admin also manages members and the organization; only an owner deletes the
  * organization or grants and takes away ownership.
  */
-import type { RoleName } from "../store/schema.js";
+import type { RoleName } from "../store/index.js";
 
 export type { RoleName };
 

@@ -14,10 +14,9 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { and, asc, eq, gt, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { recordAudit } from "../audit/audit.js";
-import { generateApiToken } from "../crypto/tokens.js";
-import type { Db } from "../store/database.js";
-import { apiTokens, auditLog, memberships, organizations, users } from "../store/schema.js";
+import { recordAudit } from "../audit/index.js";
+import { generateApiToken } from "../crypto/index.js";
+import { apiTokens, auditLog, type Db, memberships, organizations, users } from "../store/index.js";
 
 const BOOTSTRAP_LOCK = 7_236_001_002n;
 const BOOTSTRAP_ACTION = "platform.bootstrap";

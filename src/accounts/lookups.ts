@@ -4,13 +4,18 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { recordAudit } from "../audit/audit.js";
-import type { AuthLookups, AuthUser, OidcUserIdentity } from "../auth/authenticator.js";
-import { permissionDenied } from "../domain/errors.js";
-import { slugify } from "../domain/validation.js";
-import type { Db, Tx } from "../store/database.js";
-import { isUniqueViolation } from "../store/errors.js";
-import { apiTokens, memberships, organizations, users } from "../store/schema.js";
+import { recordAudit } from "../audit/index.js";
+import type { AuthLookups, AuthUser, OidcUserIdentity } from "../auth/index.js";
+import { permissionDenied, slugify } from "../domain/index.js";
+import {
+  apiTokens,
+  type Db,
+  isUniqueViolation,
+  memberships,
+  organizations,
+  type Tx,
+  users,
+} from "../store/index.js";
 
 /**
  * Who may get an account by signing in through OIDC:

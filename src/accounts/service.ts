@@ -4,15 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
-import { requirePlatformAdmin } from "../access/access.js";
-import type { RoleName } from "../access/roles.js";
-import { recordAudit } from "../audit/audit.js";
-import type { Principal } from "../auth/principal.js";
+import { type RoleName, requirePlatformAdmin } from "../access/index.js";
+import { recordAudit } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
 import type { AppContext } from "../core/index.js";
-import { generateApiToken } from "../crypto/tokens.js";
-import { alreadyExists, invalidArgument, notFound } from "../domain/errors.js";
-import * as valid from "../domain/validation.js";
-import { apiTokens, memberships, organizations, users } from "../store/schema.js";
+import { generateApiToken } from "../crypto/index.js";
+import { alreadyExists, invalidArgument, notFound, validation as valid } from "../domain/index.js";
+import { apiTokens, memberships, organizations, users } from "../store/index.js";
 
 export type ApiToken = Omit<typeof apiTokens.$inferSelect, "tokenHash" | "userId">;
 export const MAX_TOKENS_PER_USER = 100;

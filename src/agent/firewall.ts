@@ -15,16 +15,16 @@
  * NETWORK_ISOLATION_EXEC=engine). uninstall() also removes the rules (tests).
  */
 import type { Logger } from "pino";
-import { Iptables } from "../network/iptables.js";
 import {
   CHAINS,
   CHAINS6,
+  Iptables,
   type IsolationInput,
   isolationRuleset,
   isolationRuleset6,
   JUMPS,
   JUMPS6,
-} from "../network/isolation-rules.js";
+} from "../network/index.js";
 
 export interface NetworkFirewallOptions {
   iptables?: Iptables;

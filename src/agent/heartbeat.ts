@@ -5,8 +5,7 @@
  */
 import { count, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import type { Db } from "../store/database.js";
-import { deploymentLocations, nodeMetadata } from "../store/schema.js";
+import { type Db, deploymentLocations, nodeMetadata } from "../store/index.js";
 
 export interface EngineInfo {
   id: string;

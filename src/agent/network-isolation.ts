@@ -19,20 +19,19 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
 import {
+  EngineCommands,
+  Iptables,
+  type IsolationInput,
   isIpv4,
   isPrivateIpv4,
+  LocalCommands,
   normalizeCidr,
   parseAllowEntry,
+  readEngineView,
   serviceHosts,
-} from "../network/cidr.js";
-import { LocalCommands } from "../network/commands.js";
-import { EngineCommands } from "../network/engine-commands.js";
-import { readEngineView } from "../network/engine-view.js";
-import { Iptables } from "../network/iptables.js";
-import type { IsolationInput } from "../network/isolation-rules.js";
-import { parseDockerHost } from "../runtime/docker-host.js";
-import type { Db } from "../store/database.js";
-import { nodeMetadata } from "../store/schema.js";
+} from "../network/index.js";
+import { parseDockerHost } from "../runtime/index.js";
+import { type Db, nodeMetadata } from "../store/index.js";
 import { NetworkFirewall } from "./firewall.js";
 
 export const LINK_LOCAL = "169.254.0.0/16";

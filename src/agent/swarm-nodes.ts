@@ -20,17 +20,16 @@
  */
 import { count, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { NODE_CHANGED_JOB, nodeChangedJobId } from "../domain/jobs.js";
-import { sameLabels } from "../domain/labels.js";
+import { NODE_CHANGED_JOB, nodeChangedJobId, sameLabels } from "../domain/index.js";
 import type { JobQueue } from "../platform/index.js";
-import type { ClusterPort } from "../runtime/runtime-port.js";
-import type { Db } from "../store/database.js";
+import type { ClusterPort } from "../runtime/index.js";
 import {
+  type Db,
   deploymentLocations,
   type NodeAvailabilityName,
   nodeMetadata,
   nodeSpecs,
-} from "../store/schema.js";
+} from "../store/index.js";
 import type { SwarmMembership } from "./swarm-membership.js";
 
 export interface SwarmNodeSyncOptions {

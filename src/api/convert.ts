@@ -4,19 +4,19 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { RoleName } from "../access/roles.js";
-import type { ApiToken as TokenRow } from "../accounts/service.js";
+import type { RoleName } from "../access/index.js";
+import type { ApiToken as TokenRow } from "../accounts/index.js";
 import type { Backup, BackupType as BackupTypeName, MemberStatus } from "../backups/index.js";
-import type { StatusEvent } from "../deployments/events.js";
-import { stripCredentials } from "../deployments/git-credentials.js";
-import type {
-  Build as BuildRow,
-  Deployment as DeploymentRow,
-  DomainView,
-  Location,
-  Strategy,
-} from "../deployments/service.js";
-import { invalidArgument } from "../domain/errors.js";
+import {
+  type Build as BuildRow,
+  type Deployment as DeploymentRow,
+  type DomainView,
+  type Location,
+  type StatusEvent,
+  type Strategy,
+  stripCredentials,
+} from "../deployments/index.js";
+import { invalidArgument } from "../domain/index.js";
 import { ApiTokenSchema, UserSchema } from "../gen/obiente/cloud/auth/v1/auth_pb.js";
 import {
   BackupMemberSchema,
@@ -49,19 +49,17 @@ import {
   ProjectSchema,
   WebhookSchema,
 } from "../gen/obiente/cloud/project/v1/project_pb.js";
-import type { DeploymentSample, UsageHour } from "../metrics/samples.js";
-import type { NodeRecord } from "../nodes/service.js";
-import type { QuotaView } from "../organizations/quotas.js";
-import type { Member, Organization } from "../organizations/service.js";
-import type { DeployKey } from "../projects/deploy-keys.js";
-import type { Project } from "../projects/service.js";
+import type { DeploymentSample, UsageHour } from "../metrics/index.js";
+import type { NodeRecord } from "../nodes/index.js";
+import type { Member, Organization, QuotaView } from "../organizations/index.js";
+import type { DeployKey, Project } from "../projects/index.js";
 import type {
   BuildStatusName,
   DeploymentStatusName,
   DomainStatusName,
   NodeAvailabilityName,
   users,
-} from "../store/schema.js";
+} from "../store/index.js";
 
 const ts = (d: Date) => timestampFromDate(d);
 const optTs = (d: Date | null) => (d ? timestampFromDate(d) : undefined);

@@ -5,7 +5,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { DomainError, type DomainErrorKind } from "../domain/errors.js";
+import { DomainError, type DomainErrorKind } from "../domain/index.js";
 
 const CODES: Record<DomainErrorKind, Code> = {
   invalid_argument: Code.InvalidArgument,

@@ -10,8 +10,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import type { Authenticator } from "../auth/authenticator.js";
-import type { Principal } from "../auth/principal.js";
+import type { Authenticator, Principal } from "../auth/index.js";
 import type { RateLimiter } from "../platform/index.js";
 import { codeName, toConnectError } from "./errors.js";
 import type { ApiMetrics } from "./metrics.js";

@@ -8,9 +8,8 @@ import { type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf"
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { Authenticator } from "../auth/authenticator.js";
-import type { Principal } from "../auth/principal.js";
-import { invalidArgument } from "../domain/errors.js";
+import type { Authenticator, Principal } from "../auth/index.js";
+import { invalidArgument } from "../domain/index.js";
 import { DeploymentSchema } from "../gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { OrganizationSchema } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectSchema } from "../gen/obiente/cloud/project/v1/project_pb.js";

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Logger } from "pino";
-import type { GitLoopService } from "../deployments/webhooks.js";
+import type { GitLoopService } from "../deployments/index.js";
 import { codeName, httpStatusOf, toConnectError } from "./errors.js";
 
 export async function registerWebhookRoutes(

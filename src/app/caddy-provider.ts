@@ -11,12 +11,11 @@
  * A new edge node, or a restarted Caddy, configures itself; a failed pull keeps what it has.
  */
 import type { FastifyInstance } from "fastify";
-import type { Config } from "../config/config.js";
-import { loadRouteTable } from "../controller/routing.js";
+import type { Config } from "../config/index.js";
+import { loadRouteTable } from "../controller/index.js";
 import type { AppContext } from "../core/index.js";
-import { constantTimeEqual } from "../crypto/tokens.js";
-import { caddyConfig } from "../edge/caddy.js";
-import type { RouteTable } from "../edge/route-table.js";
+import { constantTimeEqual } from "../crypto/index.js";
+import { caddyConfig, type RouteTable } from "../edge/index.js";
 
 export const CADDY_PROVIDER_PATH = "/api/v1/caddy/config";
 /**

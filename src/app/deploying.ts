@@ -10,46 +10,62 @@
  * agent runs on every node against that node's engine: where the engine is a manager, it records
  * every node of the Swarm (src/agent/swarm-nodes.ts); on every node, its metrics go under the
  * node's Swarm node id (src/agent/swarm-membership.ts, src/app/metrics.ts).
+ *
+ * The engine clients load dockerode, so src/runtime's index offers their types only: they are
+ * imported from their modules here, where the engines start, in a module that only the roles
+ * running an engine load (with import(), src/app/platform.ts).
  */
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import Dockerode from "dockerode";
-import type { NetworkFirewall } from "../agent/firewall.js";
-import { Heartbeat } from "../agent/heartbeat.js";
-import { clusterFromDb, startNetworkIsolation } from "../agent/network-isolation.js";
-import { SwarmMembership } from "../agent/swarm-membership.js";
-import { SwarmNodeSync } from "../agent/swarm-nodes.js";
-import { ImageBuilder } from "../builder/image-builder.js";
-import type { Config } from "../config/config.js";
-import { BuildStep } from "../controller/build-step.js";
-import { type ClusterOptions, clusterOptionsOf } from "../controller/cluster.js";
-import { Controller } from "../controller/controller.js";
-import { Deployer } from "../controller/deployer.js";
-import { DatabaseDeploymentRecords } from "../controller/deployment-records.js";
-import { installationId } from "../controller/installation.js";
-import { Placer } from "../controller/placement.js";
-import { Reconciler } from "../controller/reconciler.js";
-import { removeAbandoned } from "../controller/roll.js";
-import { RouteSync } from "../controller/routing.js";
+import {
+  clusterFromDb,
+  Heartbeat,
+  type NetworkFirewall,
+  SwarmMembership,
+  SwarmNodeSync,
+  startNetworkIsolation,
+} from "../agent/index.js";
+import { ImageBuilder } from "../builder/index.js";
+import type { Config } from "../config/index.js";
+import {
+  BuildStep,
+  type ClusterOptions,
+  Controller,
+  clusterOptionsOf,
+  DatabaseDeploymentRecords,
+  Deployer,
+  installationId,
+  Placer,
+  Reconciler,
+  RouteSync,
+  removeAbandoned,
+} from "../controller/index.js";
 import type { AppContext } from "../core/index.js";
-import { detectOptionsOf } from "../deployments/plan-service.js";
-import { DeploymentService } from "../deployments/service.js";
+import { DeploymentService, detectOptionsOf } from "../deployments/index.js";
 import { DomainRecheck, dnsTxtLookup } from "../domains/index.js";
-import { BuiltinEdge } from "../edge/builtin-edge.js";
-import { CaddyEdge } from "../edge/caddy.js";
-import type { EdgeAdapter } from "../edge/edge-adapter.js";
-import { edgeTls, edgeUrl } from "../edge/edge-tls.js";
-import { traefikLabels } from "../edge/traefik.js";
+import {
+  BuiltinEdge,
+  CaddyEdge,
+  type EdgeAdapter,
+  edgeTls,
+  edgeUrl,
+  traefikLabels,
+} from "../edge/index.js";
 import { Periodic } from "../platform/index.js";
-import { DEFAULT_DOCKER_HOST, dockerOptions } from "../runtime/docker-host.js";
-import { DockerRuntimePort } from "../runtime/docker-port.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
-import { engineCredentials } from "../runtime/engine-credentials.js";
-import type { LogOptions } from "../runtime/engine-logs.js";
-import type { LogLine } from "../runtime/log-stream.js";
+import {
+  DEFAULT_DOCKER_HOST,
+  DockerRuntimePort,
+  dockerOptions,
+  engineCredentials,
+  type LogLine,
+  type LogOptions,
+  type RuntimePort,
+  SwarmRuntimePort,
+  swarmCluster,
+} from "../runtime/index.js";
 import { RegistryImages } from "../runtime/registry.js";
-import type { RuntimePort } from "../runtime/runtime-port.js";
-import { SwarmRuntimePort, swarmCluster } from "../runtime/swarm-port.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
 
 export {
@@ -57,7 +73,7 @@ export {
   type ClusterOptions,
   clusterOptionsOf,
   placementGuard,
-} from "../controller/cluster.js";
+} from "../controller/index.js";
 
 /** Reads a deployment's log lines, whatever runs it (a container, or a Swarm service). */
 export interface DeploymentLogs {

@@ -9,7 +9,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { generateMasterKey, parseMasterKey, SecretBox } from "../crypto/secret-box.js";
+import { generateMasterKey, parseMasterKey, SecretBox } from "../crypto/index.js";
 
 export async function loadMasterKey(
   options: {

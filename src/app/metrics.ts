@@ -6,9 +6,9 @@
  * The metrics database is the main one unless METRICS_DATABASE_URL names another, which then
  * gets the metrics migration alone.
  */
-import type { Config } from "../config/config.js";
+import type { Config } from "../config/index.js";
 import type { AppContext } from "../core/index.js";
-import { LABELS } from "../domain/labels.js";
+import { LABELS } from "../domain/index.js";
 import { MetricsSystem, migrateMetrics } from "../metrics/index.js";
 import { type Database, openDatabase } from "../store/index.js";
 import type { Deploying } from "./deploying.js";

@@ -8,12 +8,11 @@
  */
 import { isIP } from "node:net";
 import type { FastifyInstance } from "fastify";
-import type { Config } from "../config/config.js";
-import { loadRouteTable } from "../controller/routing.js";
+import type { Config } from "../config/index.js";
+import { loadRouteTable } from "../controller/index.js";
 import type { AppContext } from "../core/index.js";
-import { constantTimeEqual } from "../crypto/tokens.js";
-import { edgeTls } from "../edge/edge-tls.js";
-import { traefikDynamicConfig } from "../edge/traefik.js";
+import { constantTimeEqual } from "../crypto/index.js";
+import { edgeTls, traefikDynamicConfig } from "../edge/index.js";
 
 export const TRAEFIK_PROVIDER_PATH = "/api/v1/traefik/dynamic";
 

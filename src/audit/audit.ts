@@ -2,9 +2,8 @@
  * The audit log: one row per mutation, written in the mutation's own transaction so that a
  * change and its record are both there or neither is.
  */
-import type { Principal } from "../auth/principal.js";
-import type { Tx } from "../store/database.js";
-import { auditLog } from "../store/schema.js";
+import type { Principal } from "../auth/index.js";
+import { auditLog, type Tx } from "../store/index.js";
 
 export interface AuditEntry {
   principal: Principal | undefined; // undefined: the platform itself (bootstrap, controller)

@@ -1,5 +1,5 @@
-import { API_TOKEN_PREFIX, hashApiToken, looksLikeApiToken } from "../crypto/tokens.js";
-import { unauthenticated } from "../domain/errors.js";
+import { API_TOKEN_PREFIX, hashApiToken, looksLikeApiToken } from "../crypto/index.js";
+import { unauthenticated } from "../domain/index.js";
 import type { OidcVerifier } from "./oidc-verifier.js";
 import type { Principal } from "./principal.js";
 

@@ -6,5 +6,7 @@ export {
   type AuthUser,
   type OidcUserIdentity,
 } from "./authenticator.js";
-export { type OidcIdentity, OidcVerifier, type OidcVerifierOptions } from "./oidc-verifier.js";
+// The verifier loads jose: its types only. Its code is imported with import() when an issuer is
+// configured (src/app/platform.ts).
+export type { OidcIdentity, OidcVerifier, OidcVerifierOptions } from "./oidc-verifier.js";
 export type { Principal } from "./principal.js";

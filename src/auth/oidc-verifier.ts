@@ -9,7 +9,7 @@ import {
   type JWTVerifyResult,
   jwtVerify,
 } from "jose";
-import { DomainError, unauthenticated, unavailable } from "../domain/errors.js";
+import { DomainError, unauthenticated, unavailable } from "../domain/index.js";
 
 /**
  * Verifies OIDC JWTs (access tokens, from Zitadel or any OIDC issuer) against the issuer's

@@ -4,16 +4,16 @@
  * (docs/ha.md, "Backups and restore"). The agents run in the PostgreSQL image
  * (deploy/images/postgres); this service only asks them.
  */
-import { requirePlatformAdmin } from "../access/access.js";
-import type { Principal } from "../auth/principal.js";
-import type { Config } from "../config/config.js";
+import { requirePlatformAdmin } from "../access/index.js";
+import type { Principal } from "../auth/index.js";
+import type { Config } from "../config/index.js";
 import {
   aborted,
   DomainError,
   failedPrecondition,
   invalidArgument,
   unavailable,
-} from "../domain/errors.js";
+} from "../domain/index.js";
 import { BACKUP_TYPES, type Backup, type BackupType } from "./agent-answer.js";
 import { BackupAgentClient, type MemberReport } from "./agent-client.js";
 import { leaderOf, listingSource } from "./members.js";

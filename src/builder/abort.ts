@@ -1,4 +1,4 @@
-import { DomainError } from "../domain/errors.js";
+import { DomainError } from "../domain/index.js";
 
 /**
  * Why a signal stopped the work: its reason when that is a DomainError (the build's own deadline

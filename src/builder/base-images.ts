@@ -3,7 +3,7 @@
  * that an operator can point them at a mirror and tests at local images. A template may hold a
  * placeholder the plan fills in: `{major}` (Node.js) or `{version}` (Python, Go).
  */
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 
 export interface DetectOptions {
   /** Node.js stages, `{major}` → the Node.js major version, e.g. node:{major}-bookworm-slim. */

@@ -9,9 +9,17 @@ import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
-import { DomainError, failedPrecondition, invalidArgument, unavailable } from "../domain/errors.js";
-import { LABEL_PREFIX, LABELS } from "../domain/labels.js";
-import { uuid, branch as validBranch, gitRepo as validGitRepo } from "../domain/validation.js";
+import {
+  DomainError,
+  failedPrecondition,
+  invalidArgument,
+  LABEL_PREFIX,
+  LABELS,
+  unavailable,
+  uuid,
+  branch as validBranch,
+  gitRepo as validGitRepo,
+} from "../domain/index.js";
 import { stopReason } from "./abort.js";
 import type { DetectOptions } from "./base-images.js";
 import { type BuildMessage, LineSplitter, readBuildStream } from "./build-stream.js";

@@ -9,7 +9,7 @@ import { lstat, readdir, readFile, readlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 import { hasExceptions, type IgnoreRule, isIgnored, parseDockerignore } from "./dockerignore.js";
 
 export interface ExtraFile {

@@ -2,7 +2,7 @@
  * A Go module: its Go version (go.mod's `go` line), the main package to build (the root's, or
  * the one command under cmd/), the folders of files it reads at run time, and its command. Pure.
  */
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 import { DEFAULT_GO_VERSION } from "./base-images.js";
 import type { PlanReason } from "./plan.js";
 import { plainWords } from "./procfile.js";

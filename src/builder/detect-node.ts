@@ -3,7 +3,7 @@
  * package manager installs it, which Node.js major runs it, and what the build leaves to run —
  * a static folder (served by the static server) or a server (with its start command). Pure.
  */
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 import { contextPath } from "./dockerfile-lines.js";
 import { majorForRange, majorFromVersionFile } from "./node-version.js";
 import type { PlanReason } from "./plan.js";

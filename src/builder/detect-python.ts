@@ -3,7 +3,7 @@
  * Poetry, uv, Pipenv), which Python runs it, and how it starts — Django and Flask with gunicorn,
  * FastAPI with uvicorn, by their conventions; else a Procfile or a main script. Pure.
  */
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 import { DEFAULT_PYTHON_VERSION } from "./base-images.js";
 import type { PlanReason } from "./plan.js";
 import { normalizeName, readRequirements, readToml } from "./python-manifests.js";

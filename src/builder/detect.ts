@@ -11,7 +11,7 @@
  *   5. index.html at the root, in public/ or in dist/: a static site
  * A Procfile's web: line, when there is one, is how 2–4 start.
  */
-import { DomainError, failedPrecondition } from "../domain/errors.js";
+import { DomainError, failedPrecondition } from "../domain/index.js";
 import {
   baseImage,
   DEFAULT_IMAGES,

@@ -3,7 +3,7 @@
  * fetched by the engine) and hold no value from a repository outside a JSON string (exec form)
  * or a path checked by `contextPath`.
  */
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 import { CA_BUNDLE_FILE, GENERATED_DIR } from "./plan.js";
 
 /** The first line: what the file is and where its reasons are. */

@@ -12,7 +12,7 @@
  * JSON form `ADD ["src", "dest"]`. Pure: the builder passes the text its plan read (the
  * repository's own Dockerfile too, a regular file of at most 1 MB, symlinks never followed).
  */
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 
 export interface Instruction {
   /** Upper case: "ADD", "RUN", … */

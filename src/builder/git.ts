@@ -8,8 +8,14 @@ import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { DomainError, failedPrecondition, invalidArgument, unavailable } from "../domain/errors.js";
-import { branch as validBranch, gitRepo as validGitRepo } from "../domain/validation.js";
+import {
+  DomainError,
+  failedPrecondition,
+  invalidArgument,
+  unavailable,
+  branch as validBranch,
+  gitRepo as validGitRepo,
+} from "../domain/index.js";
 import { stopReason } from "./abort.js";
 import { LineSplitter } from "./build-stream.js";
 import { measureTree, type TreeSize } from "./disk-usage.js";

@@ -7,8 +7,8 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import { LABELS } from "../domain/labels.js";
-import { removeImagesLabelled } from "../runtime/image-cleanup.js";
+import { LABELS } from "../domain/index.js";
+import { removeImagesLabelled } from "../runtime/index.js";
 import { type BuildImageOptions, buildImage } from "./build.js";
 import type { BuilderPort, BuildRequest, BuildResult } from "./builder-port.js";
 

@@ -6,7 +6,7 @@
  */
 import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 import type { DetectOptions } from "./base-images.js";
 import { type BuildContext, type ExtraFile, packContext } from "./context.js";
 import { detectBuild } from "./detect.js";

@@ -2,7 +2,7 @@
  * A Procfile's `web:` line (Heroku's format: `<process>: <command>` per line), which names how
  * any stack's app starts. The command is a shell command line, as on Heroku.
  */
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 
 export function webCommand(procfile: string): string | undefined {
   for (const raw of procfile.split(/\r?\n/)) {

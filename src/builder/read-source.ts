@@ -5,7 +5,7 @@
  */
 import { type FileHandle, lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { failedPrecondition } from "../domain/errors.js";
+import { failedPrecondition } from "../domain/index.js";
 import {
   LOCKFILE_HEAD_BYTES,
   MAX_DEPTH,

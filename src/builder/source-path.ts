@@ -4,7 +4,7 @@
  * repository's root, plain characters, no `.` or `..` segment: they reach the git checkout's
  * file system and a Dockerfile line, never a shell.
  */
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 
 const SEGMENT = /^[A-Za-z0-9._@+-]+$/;
 const MAX_LENGTH = 255;

@@ -6,7 +6,7 @@
 
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { ConfigError, loadConfig } from "../config/config.js";
+import { ConfigError, loadConfig } from "../config/index.js";
 import { VERSION } from "../core/index.js";
 import { registerAdminCommands } from "./admin-commands.js";
 import { registerBackupCommands } from "./backup-commands.js";

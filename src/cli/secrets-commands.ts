@@ -6,7 +6,7 @@
  */
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { loadConfig } from "../config/config.js";
+import { loadConfig } from "../config/index.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 

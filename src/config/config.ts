@@ -6,11 +6,10 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
-import { isAllowEntry, isIpv4Cidr } from "../network/cidr.js";
-import { parseRedisUrl } from "../platform/redis/url.js";
-import { insecureEngineProblem } from "../runtime/docker-host.js";
-import { parseRegistry } from "../runtime/registry-reference.js";
-import { STRATEGY_NAMES } from "../scheduler/snapshot.js";
+import { isAllowEntry, isIpv4Cidr } from "../network/index.js";
+import { parseRedisUrl } from "../platform/index.js";
+import { insecureEngineProblem, parseRegistry } from "../runtime/index.js";
+import { STRATEGY_NAMES } from "../scheduler/index.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])

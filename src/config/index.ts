@@ -1,1 +1,1 @@
-export { type Config, ConfigError, loadConfig, type RoleName } from "./config.js";
+export { type Config, ConfigError, loadConfig, type RoleName, type TrustProxy } from "./config.js";

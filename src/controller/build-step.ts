@@ -7,13 +7,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, ne } from "drizzle-orm";
-import type { BuilderPort } from "../builder/builder-port.js";
+import type { BuilderPort } from "../builder/index.js";
 import type { AppContext } from "../core/index.js";
-import { buildCancelChannel, buildLogChannel } from "../deployments/events.js";
-import { readGitCredential } from "../deployments/git-credentials.js";
-import { DomainError } from "../domain/errors.js";
-import { isSshRemote, readDeployKey } from "../projects/deploy-keys.js";
-import { builds, deployments } from "../store/schema.js";
+import { buildCancelChannel, buildLogChannel, readGitCredential } from "../deployments/index.js";
+import { DomainError } from "../domain/index.js";
+import { isSshRemote, readDeployKey } from "../projects/index.js";
+import { builds, deployments } from "../store/index.js";
 import type { DeploymentRecords, DeploymentRow } from "./deployment-records.js";
 
 export interface BuildStepOptions {

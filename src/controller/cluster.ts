@@ -5,7 +5,7 @@
  * snapshot.
  */
 import type { AppContext } from "../core/index.js";
-import { resourceExhausted } from "../domain/errors.js";
+import { resourceExhausted } from "../domain/index.js";
 import { DEFAULT_STRATEGY, STRATEGY_NAMES, type StrategyName } from "../scheduler/index.js";
 import { placementCheck, singleEngineCheck } from "./placement.js";
 

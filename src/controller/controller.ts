@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { AppContext } from "../core/index.js";
-import { DEPLOY_JOB, NODE_CHANGED_JOB } from "../domain/jobs.js";
+import { DEPLOY_JOB, NODE_CHANGED_JOB } from "../domain/index.js";
 import { type JobData, LeaderElector } from "../platform/index.js";
 import type { Deployer } from "./deployer.js";
 import type { Reconciler } from "./reconciler.js";

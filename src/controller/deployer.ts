@@ -8,9 +8,9 @@
  * commit is built again, and it plans again.
  */
 import type { Logger } from "pino";
-import { resourceExhausted } from "../domain/errors.js";
-import { KeyLock } from "../platform/key-lock.js";
-import type { ContainerRef, RuntimePort } from "../runtime/runtime-port.js";
+import { resourceExhausted } from "../domain/index.js";
+import { KeyLock } from "../platform/index.js";
+import type { ContainerRef, RuntimePort } from "../runtime/index.js";
 import type { Builds } from "./build-step.js";
 import type { DeploymentRecords, DeploymentRow, LoadedDeployment } from "./deployment-records.js";
 import type { Placer } from "./placement.js";

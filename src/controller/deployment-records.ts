@@ -7,8 +7,8 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull, ne, notInArray } from "drizzle-orm";
 import { type AppContext, invalidateOrganization } from "../core/index.js";
-import { type StatusEvent, statusChannel } from "../deployments/events.js";
-import { edgeTls } from "../edge/edge-tls.js";
+import { type StatusEvent, statusChannel } from "../deployments/index.js";
+import { edgeTls } from "../edge/index.js";
 import {
   builds,
   type DeploymentStatusName,
@@ -16,7 +16,7 @@ import {
   deploymentRouting,
   deployments,
   domains,
-} from "../store/schema.js";
+} from "../store/index.js";
 import type { RecordedState, StatusChange } from "./plan-deployment.js";
 
 export type DeploymentRow = typeof deployments.$inferSelect;

@@ -2,9 +2,8 @@
  * Fixtures for the controller's pure tests (plan.test.ts, plan-deployment.test.ts): ids that read
  * as what they are, and the container the deployer runs for a replica, as the engine lists it.
  */
-import { DEPLOYMENT_LABEL_VALUE, LABELS } from "../domain/labels.js";
-import { containerName } from "../runtime/names.js";
-import type { ContainerRef } from "../runtime/runtime-port.js";
+import { DEPLOYMENT_LABEL_VALUE, LABELS } from "../domain/index.js";
+import { type ContainerRef, containerName } from "../runtime/index.js";
 
 export const D1 = "00000000-0000-4000-8000-000000000001";
 export const D2 = "00000000-0000-4000-8000-000000000002";

@@ -5,8 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import type { Db } from "../store/database.js";
-import { controllerState } from "../store/schema.js";
+import { controllerState, type Db } from "../store/index.js";
 
 const KEY = "installation";
 

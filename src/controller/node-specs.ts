@@ -8,15 +8,9 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { sameLabels } from "../domain/labels.js";
-import type {
-  ClusterNode,
-  ClusterPort,
-  ContainerRef,
-  RuntimePort,
-} from "../runtime/runtime-port.js";
-import type { Db } from "../store/database.js";
-import { nodeSpecs } from "../store/schema.js";
+import { sameLabels } from "../domain/index.js";
+import type { ClusterNode, ClusterPort, ContainerRef, RuntimePort } from "../runtime/index.js";
+import { type Db, nodeSpecs } from "../store/index.js";
 
 export type NodeSpecRow = typeof nodeSpecs.$inferSelect;
 

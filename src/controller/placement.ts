@@ -13,7 +13,7 @@
 
 import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
-import type { StoredExplanation } from "../nodes/placements.js";
+import type { StoredExplanation } from "../nodes/index.js";
 import {
   type ClusterSnapshot,
   type NodeExplanation,
@@ -25,14 +25,14 @@ import {
   schedule,
   strategyFor,
 } from "../scheduler/index.js";
-import type { Db } from "../store/database.js";
 import {
   controllerState,
+  type Db,
   deploymentLocations,
   deployments,
   nodeMetadata,
   placements,
-} from "../store/schema.js";
+} from "../store/index.js";
 import { heartbeatClock } from "./heartbeat-clock.js";
 
 const MIB = 1024 * 1024;

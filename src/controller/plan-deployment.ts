@@ -22,9 +22,13 @@
  * Names and labels come from src/runtime/names.ts and src/domain/labels.ts, so that the plan and
  * the engine agree on them.
  */
-import { DEPLOYMENT_LABEL_VALUE, LABELS } from "../domain/labels.js";
-import { containerNames, deploymentLabels, projectNetworkName } from "../runtime/names.js";
-import type { ContainerRef } from "../runtime/runtime-port.js";
+import { DEPLOYMENT_LABEL_VALUE, LABELS } from "../domain/index.js";
+import {
+  type ContainerRef,
+  containerNames,
+  deploymentLabels,
+  projectNetworkName,
+} from "../runtime/index.js";
 
 /** The columns of a deployments row the plan reads. */
 export interface DeploymentFacts {

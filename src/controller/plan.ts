@@ -26,8 +26,8 @@
  * - a location that says another node or port than its container's is dropped, and its
  *   deployment converged, which records it again as it is.
  */
-import { LABELS } from "../domain/labels.js";
-import type { ContainerRef } from "../runtime/runtime-port.js";
+import { LABELS } from "../domain/index.js";
+import type { ContainerRef } from "../runtime/index.js";
 import {
   type BuildFacts,
   type DeploymentFacts,

@@ -14,9 +14,8 @@
 import { inArray } from "drizzle-orm";
 import type { Logger } from "pino";
 import { backoffDelay, mapLimit } from "../platform/index.js";
-import type { ClusterPort, RuntimePort } from "../runtime/runtime-port.js";
-import type { Db } from "../store/database.js";
-import { deploymentLocations, deployments } from "../store/schema.js";
+import type { ClusterPort, RuntimePort } from "../runtime/index.js";
+import { type Db, deploymentLocations, deployments } from "../store/index.js";
 import type { Deployer } from "./deployer.js";
 import { applyNodeSpecs } from "./node-specs.js";
 import type { Placer } from "./placement.js";

@@ -6,8 +6,8 @@
  * reported to the deployer, which decides what follows (planFailedStart).
  */
 import type { Logger } from "pino";
-import { DomainError, hasReason } from "../domain/errors.js";
-import type { ContainerRef, RuntimePort, Started } from "../runtime/runtime-port.js";
+import { DomainError, hasReason } from "../domain/index.js";
+import type { ContainerRef, RuntimePort, Started } from "../runtime/index.js";
 import type { DeploymentRecords, DeploymentRow } from "./deployment-records.js";
 import {
   type RollPlan,

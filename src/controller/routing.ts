@@ -5,10 +5,8 @@
  * are coalesced into one more sync after it, so the last state always wins.
  */
 import type { Logger } from "pino";
-import type { EdgeAdapter } from "../edge/edge-adapter.js";
-import { type RouteTable, routeTable } from "../edge/route-table.js";
-import type { Db } from "../store/database.js";
-import { deploymentLocations, deploymentRouting, domains } from "../store/schema.js";
+import { type EdgeAdapter, type RouteTable, routeTable } from "../edge/index.js";
+import { type Db, deploymentLocations, deploymentRouting, domains } from "../store/index.js";
 
 /** The route table of the database: verified domains only (pending custom domains are not served). */
 export async function loadRouteTable(db: Db): Promise<RouteTable> {

@@ -3,10 +3,10 @@
  * build their own with a real database and real platform services.
  */
 import type { Logger } from "pino";
-import type { Config } from "../config/config.js";
-import type { SecretBox } from "../crypto/secret-box.js";
+import type { Config } from "../config/index.js";
+import type { SecretBox } from "../crypto/index.js";
 import type { PlatformServices } from "../platform/index.js";
-import type { Db } from "../store/database.js";
+import type { Db } from "../store/index.js";
 
 export interface AppContext {
   readonly config: Config;

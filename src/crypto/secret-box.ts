@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
-import { DomainError } from "../domain/errors.js";
+import { DomainError } from "../domain/index.js";
 
 /**
  * Authenticated encryption (AES-256-GCM) for env vars and secrets at rest.

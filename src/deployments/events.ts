@@ -2,7 +2,7 @@
  * Deployment status events, published on the bus (Redis pub/sub across API replicas, or the
  * in-process bus) whenever a deployment's status changes, and streamed to whoever watches.
  */
-import type { DeploymentStatusName } from "../store/schema.js";
+import type { DeploymentStatusName } from "../store/index.js";
 
 export interface StatusEvent {
   deploymentId: string;

@@ -6,10 +6,9 @@
  */
 import { eq, inArray, like, or } from "drizzle-orm";
 import type { AppContext } from "../core/index.js";
-import type { SecretBox } from "../crypto/secret-box.js";
-import { invalidArgument } from "../domain/errors.js";
-import type { Db, Tx } from "../store/database.js";
-import { deploymentGitCredentials, deployments } from "../store/schema.js";
+import type { SecretBox } from "../crypto/index.js";
+import { invalidArgument } from "../domain/index.js";
+import { type Db, deploymentGitCredentials, deployments, type Tx } from "../store/index.js";
 
 export interface GitCredential {
   username: string;

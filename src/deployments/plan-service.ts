@@ -6,8 +6,8 @@
  */
 import { join, resolve } from "node:path";
 import { eq } from "drizzle-orm";
-import { authorize } from "../access/access.js";
-import type { Principal } from "../auth/principal.js";
+import { authorize } from "../access/index.js";
+import type { Principal } from "../auth/index.js";
 import {
   type BuildPlan,
   type DetectOptions,
@@ -15,12 +15,11 @@ import {
   planRepository,
   rootDirectory,
 } from "../builder/index.js";
-import type { Config } from "../config/config.js";
+import type { Config } from "../config/index.js";
 import type { AppContext } from "../core/index.js";
-import { notFound, resourceExhausted } from "../domain/errors.js";
-import * as valid from "../domain/validation.js";
-import { isSshRemote, readDeployKey } from "../projects/deploy-keys.js";
-import { deployments, projects } from "../store/schema.js";
+import { notFound, resourceExhausted, validation as valid } from "../domain/index.js";
+import { isSshRemote, readDeployKey } from "../projects/index.js";
+import { deployments, projects } from "../store/index.js";
 import {
   checkCredential,
   type GitCredential,

@@ -5,21 +5,21 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, ne } from "drizzle-orm";
-import { authorize } from "../access/access.js";
-import { allows, type RoleName } from "../access/roles.js";
-import { recordAudit } from "../audit/audit.js";
-import type { Principal } from "../auth/principal.js";
-import { dockerfilePath, rootDirectory } from "../builder/source-path.js";
+import { allows, authorize, type RoleName } from "../access/index.js";
+import { recordAudit } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
+import { dockerfilePath, rootDirectory } from "../builder/index.js";
 import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
 import {
   alreadyExists,
+  DEPLOY_JOB,
+  deployJobId,
   failedPrecondition,
   invalidArgument,
   notFound,
   unavailable,
-} from "../domain/errors.js";
-import { DEPLOY_JOB, deployJobId } from "../domain/jobs.js";
-import * as valid from "../domain/validation.js";
+  validation as valid,
+} from "../domain/index.js";
 import {
   challengeRecordName,
   type DomainInstructions,
@@ -34,22 +34,23 @@ import {
   type TxtLookup,
 } from "../domains/index.js";
 import { previewLabel } from "../forges/index.js";
-import { footprintDelta, type QuotaDelta, QuotaService } from "../organizations/quotas.js";
+import { footprintDelta, type QuotaDelta, QuotaService } from "../organizations/index.js";
 import { subscribeIterable } from "../platform/index.js";
-import type { Tx } from "../store/database.js";
-import { constraintOf, isUniqueViolation } from "../store/errors.js";
 import {
   type BuildTrigger,
   builds,
+  constraintOf,
   type DeploymentStatusName,
   deploymentLocations,
   deploymentRouting,
   deployments,
   domains,
   envVars,
+  isUniqueViolation,
   previewEnvVars,
   projects,
-} from "../store/schema.js";
+  type Tx,
+} from "../store/index.js";
 import { buildCancelChannel, buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
 import {
   checkCredential,

@@ -15,10 +15,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, isNull, lt, ne } from "drizzle-orm";
-import { recordAudit } from "../audit/audit.js";
-import type { Principal } from "../auth/principal.js";
+import { recordAudit } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
 import type { AppContext } from "../core/index.js";
-import { DomainError, failedPrecondition, notFound } from "../domain/errors.js";
+import { DomainError, failedPrecondition, notFound } from "../domain/index.js";
 import {
   branchMatches,
   type ForgeEvent,
@@ -29,8 +29,8 @@ import {
   sameRepository,
   verifyDelivery,
 } from "../forges/index.js";
-import type { ProjectService } from "../projects/service.js";
-import { deployHooks, deployments, projectWebhooks, webhookDeliveries } from "../store/schema.js";
+import type { ProjectService } from "../projects/index.js";
+import { deployHooks, deployments, projectWebhooks, webhookDeliveries } from "../store/index.js";
 import type { DeploymentService } from "./service.js";
 
 export const FORGES: readonly ForgeName[] = ["github", "gitlab", "gitea", "bitbucket"];

@@ -8,10 +8,9 @@
  */
 import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { Logger } from "pino";
-import { recordAudit } from "../audit/audit.js";
-import { Periodic } from "../platform/periodic.js";
-import type { Db } from "../store/database.js";
-import { deploymentRouting, domains, organizations } from "../store/schema.js";
+import { recordAudit } from "../audit/index.js";
+import { Periodic } from "../platform/index.js";
+import { type Db, deploymentRouting, domains, organizations } from "../store/index.js";
 import { challengeRecordName, judge, type TxtLookup } from "./verification.js";
 
 export interface DomainRecheckOptions {

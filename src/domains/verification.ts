@@ -7,8 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { Resolver } from "node:dns/promises";
 import { and, eq, isNull } from "drizzle-orm";
-import type { Db, Tx } from "../store/database.js";
-import { organizations } from "../store/schema.js";
+import { type Db, organizations, type Tx } from "../store/index.js";
 
 export const CHALLENGE_LABEL = "_obiente-challenge";
 const VALUE_PREFIX = "obiente-verification=";

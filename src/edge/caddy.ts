@@ -4,7 +4,7 @@
  * patched, so what Caddy serves is always a function of the table alone.
  */
 import http from "node:http";
-import { DomainError } from "../domain/errors.js";
+import { DomainError } from "../domain/index.js";
 import type { EdgeAdapter } from "./edge-adapter.js";
 import { CLIENT_CLAIM_HEADERS, X_FORWARDED_HEADERS } from "./forwarded-headers.js";
 import { noDeploymentPage, notRunningPage } from "./pages.js";

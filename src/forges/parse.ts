@@ -3,7 +3,7 @@
  * delivery header gives the id, the body gives the rest.
  */
 import { createHash } from "node:crypto";
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 import { BITBUCKET } from "./bitbucket.js";
 import type { ForgeParser } from "./delivery.js";
 import { type ForgeEvent, type ForgeName, type Headers, headerValue } from "./forge.js";

@@ -2,7 +2,7 @@
  * Reading a delivery's JSON body: typed fields by path, and errors that say which field of which
  * delivery is missing, for the person who set the webhook up. Nothing here knows a forge.
  */
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 
 /** A full commit name: SHA-1 (40 hex) or SHA-256 (64 hex). */
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

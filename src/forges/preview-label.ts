@@ -4,7 +4,7 @@
  * wildcard certificate and a wildcard record.
  */
 import { createHash } from "node:crypto";
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 
 const MAX_LABEL = 63;
 const SEPARATOR = "--";

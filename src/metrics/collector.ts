@@ -10,10 +10,9 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
-import { DomainError } from "../domain/errors.js";
-import { LABELS } from "../domain/labels.js";
-import { mapLimit } from "../platform/map-limit.js";
-import type { ContainerStats } from "../runtime/stats.js";
+import { DomainError, LABELS } from "../domain/index.js";
+import { mapLimit } from "../platform/index.js";
+import type { ContainerStats } from "../runtime/index.js";
 import type { EngineGuard } from "./engine-guard.js";
 import type { NodeProbe } from "./node-probe.js";
 import { RateWindow } from "./rate-window.js";

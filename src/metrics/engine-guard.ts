@@ -22,7 +22,7 @@ import {
   timeout,
   wrap,
 } from "cockatiel";
-import { DomainError } from "../domain/errors.js";
+import { DomainError } from "../domain/index.js";
 
 export type BreakerState = "closed" | "open" | "half_open" | "isolated";
 

@@ -7,7 +7,7 @@
  * resource_exhausted and its queue is freed. Memory is therefore bounded by
  * maxSubscribers × queueSize samples whatever the clients do.
  */
-import { DomainError, resourceExhausted } from "../domain/errors.js";
+import { DomainError, resourceExhausted } from "../domain/index.js";
 import { coalesce, type DeploymentSample } from "./samples.js";
 
 export interface FanOutOptions {

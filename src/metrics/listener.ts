@@ -7,7 +7,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { constantTimeEqual } from "../crypto/tokens.js";
+import { constantTimeEqual } from "../crypto/index.js";
 
 /** A process's registry, with Node.js's process metrics under the platform's prefix. */
 export function processRegistry(): Registry {

@@ -6,7 +6,7 @@
  * error; the history comes from the database.
  */
 import type { Logger } from "pino";
-import type { Bus } from "../platform/bus.js";
+import type { Bus } from "../platform/index.js";
 import { FanOut, type FanOutStats, type Subscription } from "./fan-out.js";
 import { LiveCache, type LiveCacheStats } from "./live-cache.js";
 import type { ContainerSample, NodeSample, SampleBatch } from "./samples.js";

@@ -15,8 +15,8 @@
  * key: writing a batch again (a retry after a lost acknowledgement) changes nothing.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { failedPrecondition } from "../domain/errors.js";
-import { type Database, type Db, executeRows, type Tx } from "../store/database.js";
+import { failedPrecondition } from "../domain/index.js";
+import { type Database, type Db, executeRows, type Tx } from "../store/index.js";
 import {
   dayOf,
   daysAhead,

@@ -4,8 +4,7 @@
  * advisory lock), so that the platform's tables are not created in it. When the metrics
  * database is the main one, `migrate()` has already applied the file and this does nothing.
  */
-import type { Database } from "../store/database.js";
-import { migrate } from "../store/migrate.js";
+import { type Database, migrate } from "../store/index.js";
 
 export const METRICS_MIGRATION = "0003_metrics";
 

@@ -5,8 +5,7 @@
  * one update in flight (a slow database skips samples, it does not queue them).
  */
 import { eq } from "drizzle-orm";
-import type { Db } from "../store/database.js";
-import { nodeMetadata } from "../store/schema.js";
+import { type Db, nodeMetadata } from "../store/index.js";
 import { messageOf } from "./collector.js";
 import type { NodeSample } from "./samples.js";
 

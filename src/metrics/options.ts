@@ -2,7 +2,7 @@
  * The metrics system's settings, with the defaults of docs/architecture.md, "Metrics". Every duration is in
  * milliseconds; tests shorten them.
  */
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 
 const HOUR_MS = 3_600_000;
 

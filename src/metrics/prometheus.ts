@@ -9,8 +9,7 @@
  */
 import { count } from "drizzle-orm";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { Db } from "../store/database.js";
-import { deployments } from "../store/schema.js";
+import { type Db, deployments } from "../store/index.js";
 import type { Aggregator } from "./aggregator.js";
 import type { Collector } from "./collector.js";
 import { within } from "./deadline.js";

@@ -3,7 +3,7 @@
  * function (`get`), and its samples as they come (`watch`). The caller has already checked that
  * the principal may see the deployment (DeploymentService.get).
  */
-import { DomainError, invalidArgument, unavailable } from "../domain/errors.js";
+import { DomainError, invalidArgument, unavailable } from "../domain/index.js";
 import { within } from "./deadline.js";
 import type { Subscription } from "./fan-out.js";
 import type { LiveHub } from "./live-hub.js";

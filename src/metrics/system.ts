@@ -12,8 +12,8 @@
  */
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { Bus } from "../platform/bus.js";
-import type { Database, Db } from "../store/database.js";
+import type { Bus } from "../platform/index.js";
+import type { Database, Db } from "../store/index.js";
 import { Aggregator, type AggregatorStats } from "./aggregator.js";
 import {
   type CollectableContainer,

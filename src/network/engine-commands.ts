@@ -23,7 +23,7 @@ import { readFile } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import { LABELS } from "../domain/labels.js";
+import { LABELS } from "../domain/index.js";
 import {
   COMMAND_PATH,
   type CommandResult,

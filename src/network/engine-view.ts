@@ -13,8 +13,8 @@
  *   other way round.
  */
 import type Dockerode from "dockerode";
-import { LABELS } from "../domain/labels.js";
-import { TENANT_BRIDGE_PATTERN, TENANT_BRIDGE_PREFIX } from "../runtime/tenant-networks.js";
+import { LABELS } from "../domain/index.js";
+import { TENANT_BRIDGE_PATTERN, TENANT_BRIDGE_PREFIX } from "../runtime/index.js";
 
 export const SHARED_BRIDGE = "docker_gwbridge";
 const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";

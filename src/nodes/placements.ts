@@ -12,8 +12,7 @@ import {
   type StrategyName,
   strategyFor,
 } from "../scheduler/index.js";
-import type { Db } from "../store/database.js";
-import { placements } from "../store/schema.js";
+import { type Db, placements } from "../store/index.js";
 
 /** What `placements.explanation` holds. */
 export interface StoredExplanation {

@@ -6,13 +6,12 @@
  * drains the Swarm node (src/controller/node-specs.ts).
  */
 import { asc, eq } from "drizzle-orm";
-import { requirePlatformAdmin } from "../access/access.js";
-import { recordAudit } from "../audit/audit.js";
-import type { Principal } from "../auth/principal.js";
+import { requirePlatformAdmin } from "../access/index.js";
+import { recordAudit } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
 import type { AppContext } from "../core/index.js";
-import { invalidArgument, notFound } from "../domain/errors.js";
-import { NODE_CHANGED_JOB, nodeChangedJobId } from "../domain/jobs.js";
-import { type NodeAvailabilityName, nodeMetadata, nodeSpecs } from "../store/schema.js";
+import { invalidArgument, NODE_CHANGED_JOB, nodeChangedJobId, notFound } from "../domain/index.js";
+import { type NodeAvailabilityName, nodeMetadata, nodeSpecs } from "../store/index.js";
 import { lastPlacement } from "./placements.js";
 
 export type NodeRecord = typeof nodeMetadata.$inferSelect;

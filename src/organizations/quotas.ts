@@ -11,14 +11,24 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, count, eq, lt, sql } from "drizzle-orm";
-import { authorize, requirePlatformAdmin } from "../access/access.js";
-import { recordAudit } from "../audit/audit.js";
-import type { Principal } from "../auth/principal.js";
+import { authorize, requirePlatformAdmin } from "../access/index.js";
+import { recordAudit } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
 import type { AppContext } from "../core/index.js";
-import { invalidArgument, notFound, resourceExhausted } from "../domain/errors.js";
-import * as valid from "../domain/validation.js";
-import { executeRows, type Tx } from "../store/database.js";
-import { domains, organizationQuotas, organizations, streamLeases } from "../store/schema.js";
+import {
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+  validation as valid,
+} from "../domain/index.js";
+import {
+  domains,
+  executeRows,
+  organizationQuotas,
+  organizations,
+  streamLeases,
+  type Tx,
+} from "../store/index.js";
 
 export const QUOTA_NAMES = [
   "deployments",

@@ -4,15 +4,24 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq, sql } from "drizzle-orm";
-import { authorize } from "../access/access.js";
-import { atLeast, type RoleName } from "../access/roles.js";
-import { recordAudit } from "../audit/audit.js";
-import type { Principal } from "../auth/principal.js";
+import { atLeast, authorize, type RoleName } from "../access/index.js";
+import { recordAudit } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
 import { type AppContext, invalidateOrganization } from "../core/index.js";
-import { alreadyExists, failedPrecondition, notFound, permissionDenied } from "../domain/errors.js";
-import * as valid from "../domain/validation.js";
-import { isUniqueViolation } from "../store/errors.js";
-import { deployments, memberships, organizations, users } from "../store/schema.js";
+import {
+  alreadyExists,
+  failedPrecondition,
+  notFound,
+  permissionDenied,
+  validation as valid,
+} from "../domain/index.js";
+import {
+  deployments,
+  isUniqueViolation,
+  memberships,
+  organizations,
+  users,
+} from "../store/index.js";
 
 export type Organization = typeof organizations.$inferSelect & { role: RoleName };
 export interface Member {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { notFound } from "../domain/errors.js";
+import { notFound } from "../domain/index.js";
 import { LeaderElector } from "./leader-elector.js";
 import type { Job } from "./queue.js";
 import type { PlatformServices, PlatformServicesOptions } from "./services.js";

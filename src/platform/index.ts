@@ -1,6 +1,7 @@
 export { backoffDelay } from "./backoff.js";
 export type { Bus, MessageHandler } from "./bus.js";
 export { type Cache, type CacheStats, DEFAULT_CACHE_TTL_MS } from "./cache.js";
+export { KeyLock } from "./key-lock.js";
 export { LeaderElector, type LeaderElectorOptions } from "./leader-elector.js";
 export type { LeaderLock } from "./lock.js";
 export { mapLimit } from "./map-limit.js";
@@ -20,6 +21,7 @@ export {
   rateLimitStoreOptions,
 } from "./rate-limit.js";
 export type { RedisClient } from "./redis/connection.js";
+export { parseRedisUrl } from "./redis/url.js";
 export {
   createPlatformServices,
   type PlatformServices,

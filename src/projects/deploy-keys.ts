@@ -6,9 +6,8 @@
  * clone over ssh, which uses it and nothing else (src/builder/git.ts).
  */
 import { eq } from "drizzle-orm";
-import type { SecretBox } from "../crypto/secret-box.js";
-import type { Db, Tx } from "../store/database.js";
-import { projectDeployKeys } from "../store/schema.js";
+import type { SecretBox } from "../crypto/index.js";
+import { type Db, projectDeployKeys, type Tx } from "../store/index.js";
 import { generateSshKeyPair } from "./ssh-key-format.js";
 
 export interface DeployKey {

@@ -1,14 +1,17 @@
 /** Projects: CRUD inside an organization, and each project's deploy key. */
 import { randomUUID } from "node:crypto";
 import { and, asc, count, eq } from "drizzle-orm";
-import { authorize } from "../access/access.js";
-import { recordAudit } from "../audit/audit.js";
-import type { Principal } from "../auth/principal.js";
+import { authorize } from "../access/index.js";
+import { recordAudit } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
 import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
-import { alreadyExists, failedPrecondition, notFound } from "../domain/errors.js";
-import * as valid from "../domain/validation.js";
-import { isUniqueViolation } from "../store/errors.js";
-import { deployments, projects } from "../store/schema.js";
+import {
+  alreadyExists,
+  failedPrecondition,
+  notFound,
+  validation as valid,
+} from "../domain/index.js";
+import { deployments, isUniqueViolation, projects } from "../store/index.js";
 import { type DeployKey, ensureDeployKey, replaceDeployKey } from "./deploy-keys.js";
 
 export type Project = typeof projects.$inferSelect;

@@ -12,7 +12,7 @@
  *   side), with a private key or an ssh agent, and the host key checked against known hosts.
  */
 import type { DockerOptions } from "dockerode";
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 
 const TCP = /^(tcp|http|https):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/;
 const SSH =

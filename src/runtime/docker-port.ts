@@ -4,8 +4,8 @@
  */
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import { LABELS } from "../domain/labels.js";
-import { KeyLock } from "../platform/key-lock.js";
+import { LABELS } from "../domain/index.js";
+import { KeyLock } from "../platform/index.js";
 import type { DockerRuntime } from "./docker-runtime.js";
 import { driftFilters, engineEvents } from "./engine-events.js";
 import { removeImagesLabelled } from "./image-cleanup.js";

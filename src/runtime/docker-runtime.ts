@@ -42,11 +42,11 @@ import {
   failedPrecondition,
   imageMissing,
   invalidArgument,
+  LABELS,
   resourceExhausted,
   unavailable,
-} from "../domain/errors.js";
-import { LABELS } from "../domain/labels.js";
-import { KeyLock } from "../platform/key-lock.js";
+} from "../domain/index.js";
+import { KeyLock } from "../platform/index.js";
 import { engineClient, findNetwork, PING_TIMEOUT_MS, pingEngine } from "./engine-client.js";
 import { engineError, isPortInUse, reasonOf, statusOf } from "./engine-errors.js";
 import { type LogOptions, lastLogLines, readLogs } from "./engine-logs.js";

@@ -4,7 +4,7 @@
  * network lookup they share.
  */
 import Dockerode from "dockerode";
-import { unavailable } from "../domain/errors.js";
+import { unavailable } from "../domain/index.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
 import { engineError, isAbort, reasonOf } from "./engine-errors.js";
 

@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 import type { EngineCredentials } from "./docker-host.js";
 import { KnownHosts } from "./known-hosts.js";
 

@@ -3,7 +3,7 @@
  * carries `statusCode` and the engine's JSON (`{ message }`) for HTTP errors, or a Node system
  * error (`code`: ENOENT, ECONNREFUSED, …) when it could not reach the engine at all.
  */
-import { DomainError, unavailable } from "../domain/errors.js";
+import { DomainError, unavailable } from "../domain/index.js";
 
 const CONNECTION_CODES = new Set([
   "ENOENT",

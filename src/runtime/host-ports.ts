@@ -2,7 +2,7 @@
  * Host ports for published container ports: which ones in the configured range are free.
  */
 import { createServer } from "node:net";
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 
 export interface PortRange {
   from: number;

@@ -8,8 +8,7 @@
  * "Reconciliation").
  */
 import { hash } from "node:crypto";
-import { invalidArgument } from "../domain/errors.js";
-import { DEPLOYMENT_LABEL_VALUE, LABELS } from "../domain/labels.js";
+import { DEPLOYMENT_LABEL_VALUE, invalidArgument, LABELS } from "../domain/index.js";
 
 /**
  * Names a container after what it runs, so that the same inputs always give the same name. On a

@@ -12,7 +12,7 @@
  */
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import { DomainError, imageMissing, invalidArgument } from "../domain/errors.js";
+import { DomainError, imageMissing, invalidArgument } from "../domain/index.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";
 import { PATH_COMPONENT, type RegistryReference } from "./registry-reference.js";
 import { type EngineRef, engineClient } from "./swarm-images.js";

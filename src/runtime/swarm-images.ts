@@ -10,7 +10,7 @@
  * treat it as dangling.
  */
 import Dockerode from "dockerode";
-import { DomainError, imageMissing, invalidArgument, unavailable } from "../domain/errors.js";
+import { DomainError, imageMissing, invalidArgument, unavailable } from "../domain/index.js";
 import { dockerOptions } from "./docker-host.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";
 

@@ -9,8 +9,8 @@
  */
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import { LABELS } from "../domain/labels.js";
-import { KeyLock } from "../platform/key-lock.js";
+import { LABELS } from "../domain/index.js";
+import { KeyLock } from "../platform/index.js";
 import { reasonOf } from "./engine-errors.js";
 import { removeImages, removeImagesLabelled } from "./image-cleanup.js";
 import type { RegistryImages } from "./registry.js";

@@ -27,11 +27,11 @@ import {
   failedPrecondition,
   imageMissing,
   invalidArgument,
+  LABELS,
   resourceExhausted,
   unavailable,
-} from "../domain/errors.js";
-import { LABELS } from "../domain/labels.js";
-import { KeyLock } from "../platform/key-lock.js";
+} from "../domain/index.js";
+import { KeyLock } from "../platform/index.js";
 import type { NetworkRef } from "./docker-runtime.js";
 import { engineClient, findNetwork, pingEngine } from "./engine-client.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";

@@ -19,7 +19,7 @@
  * - restarts on failure, at most RESTART_MAX_RETRIES, then the reconciler decides.
  */
 import type Dockerode from "dockerode";
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 import {
   type ContainerSpec,
   checkReplicaSettings,

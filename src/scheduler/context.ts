@@ -12,7 +12,7 @@
  * A run makes no closures either: tsx and the build keep function names, which gives every
  * closure made a property definition of its own.
  */
-import { invalidArgument } from "../domain/errors.js";
+import { invalidArgument } from "../domain/index.js";
 import {
   type ClusterSnapshot,
   DEFAULT_REQUIRED_LABELS,

@@ -4,17 +4,15 @@
  */
 import { and, asc, count, eq, ne, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { gitCredentialAad } from "../deployments/git-credentials.js";
-import { envAad, previewEnvAad } from "../deployments/service.js";
-import { webhookAad } from "../deployments/webhooks.js";
-import { deployKeyAad } from "../projects/deploy-keys.js";
+import { envAad, gitCredentialAad, previewEnvAad, webhookAad } from "../deployments/index.js";
+import { deployKeyAad } from "../projects/index.js";
 import {
   deploymentGitCredentials,
   envVars,
   previewEnvVars,
   projectDeployKeys,
   projectWebhooks,
-} from "../store/schema.js";
+} from "../store/index.js";
 import type { SealedColumn } from "./rotate.js";
 
 /** The key id a sealed value names (secret-box.ts's format: v1:<keyId>:…). */

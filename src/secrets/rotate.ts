@@ -7,8 +7,8 @@
  * short is finished by the next. A value no key opens is reported, left as it is, and does not
  * stop the others.
  */
-import type { SecretBox } from "../crypto/secret-box.js";
-import type { Db, Tx } from "../store/database.js";
+import type { SecretBox } from "../crypto/index.js";
+import type { Db, Tx } from "../store/index.js";
 
 /** One sealed value, where it is (its row's primary key), and what it is bound to (its AAD). */
 export interface SealedValue<Position> {

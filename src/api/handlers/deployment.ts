@@ -1,9 +1,9 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { unavailable } from "../../domain/errors.js";
+import { unavailable } from "../../domain/index.js";
 import type { DeploymentService } from "../../gen/obiente/cloud/deployment/v1/deployment_pb.js";
-import type { MetricsService } from "../../metrics/service.js";
-import type { StreamLease } from "../../organizations/quotas.js";
+import type { MetricsService } from "../../metrics/index.js";
+import type { StreamLease } from "../../organizations/index.js";
 import {
   buildToProto,
   deployHookToProto,

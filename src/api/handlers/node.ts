@@ -5,7 +5,7 @@
  */
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { NodeService } from "../../gen/obiente/cloud/node/v1/node_pb.js";
-import type { NodeRecord } from "../../nodes/service.js";
+import type { NodeRecord } from "../../nodes/index.js";
 import { nodeToProto } from "../convert.js";
 import { principalOf } from "../interceptors.js";
 import type { Domain } from "./services.js";

@@ -1,16 +1,13 @@
 /** The domain services the handlers call, built once per server from the app context. */
-import { AccountService } from "../../accounts/service.js";
+import { AccountService } from "../../accounts/index.js";
 import { BackupService, backupAgentsFrom } from "../../backups/index.js";
-import { placementGuard } from "../../controller/cluster.js";
+import { placementGuard } from "../../controller/index.js";
 import type { AppContext } from "../../core/index.js";
-import { BuildPlanService } from "../../deployments/plan-service.js";
-import { DeploymentService } from "../../deployments/service.js";
-import { GitLoopService } from "../../deployments/webhooks.js";
-import type { MetricsService } from "../../metrics/service.js";
-import { NodeService } from "../../nodes/service.js";
-import type { QuotaService } from "../../organizations/quotas.js";
-import { OrganizationService } from "../../organizations/service.js";
-import { ProjectService } from "../../projects/service.js";
+import { BuildPlanService, DeploymentService, GitLoopService } from "../../deployments/index.js";
+import type { MetricsService } from "../../metrics/index.js";
+import { NodeService } from "../../nodes/index.js";
+import { OrganizationService, type QuotaService } from "../../organizations/index.js";
+import { ProjectService } from "../../projects/index.js";
 import type { UrlOf } from "../convert.js";
 
 /** Reads containers' logs from the engine (the runtime), when this process has one. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { isTerminal } from "../../domain/errors.js";
+import { isTerminal } from "../../domain/index.js";
 import { backoffDelay } from "../backoff.js";
 import { fromJson, toJson } from "../json.js";
 import {

@@ -1,6 +1,6 @@
 import { type Job as BullJob, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Logger } from "pino";
-import { isTerminal } from "../../domain/errors.js";
+import { isTerminal } from "../../domain/index.js";
 import { backoffDelay } from "../backoff.js";
 import {
   checkConcurrency,

@@ -1,0 +1,1 @@
+export type { ApiServer } from "./server.js";

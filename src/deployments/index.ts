@@ -1,0 +1,19 @@
+export { buildCancelChannel, buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
+export {
+  gitCredentialAad,
+  readGitCredential,
+  sealGitCredentials,
+  stripCredentials,
+} from "./git-credentials.js";
+export { BuildPlanService, detectOptionsOf } from "./plan-service.js";
+export {
+  type Build,
+  type Deployment,
+  DeploymentService,
+  type DomainView,
+  envAad,
+  type Location,
+  previewEnvAad,
+  type Strategy,
+} from "./service.js";
+export { GitLoopService, webhookAad } from "./webhooks.js";

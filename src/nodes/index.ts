@@ -1,0 +1,2 @@
+export type { StoredExplanation } from "./placements.js";
+export { type NodeRecord, NodeService } from "./service.js";
