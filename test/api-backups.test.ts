@@ -10,12 +10,14 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { eq } from "drizzle-orm";
 import pino from "pino";
 import { BackupService, BackupType } from "../src/gen/obiente/cloud/backup/v1/backup_pb.js";
 import {
   OrganizationService,
   Role,
 } from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";
+import { auditLog } from "../src/store/schema.js";
 import {
   addUserWithToken,
   startTestPlatform,
@@ -170,6 +172,21 @@ describe("BackupService: platform administrators only, and what an unconfigured 
       /^no backup agent answered: /,
     );
     for (const agent of agents) assert.match(taken.rawMessage, new RegExp(agent));
+    // The backup asked for is in the audit log, with its outcome; a refused type was not asked.
+    const audited = await configured.platform.ctx.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.action, "backup.take"));
+    assert.equal(audited.length, 1, JSON.stringify(audited));
+    assert.equal(audited[0]?.resourceId, "incr");
+    assert.equal(audited[0]?.userId !== null, true, "the administrator who asked");
+    const details = (audited[0]?.details ?? {}) as Record<string, unknown>;
+    assert.equal(details.outcome, "unavailable");
+    assert.match(String(details.reason), /^no backup agent answered: /);
+    assert.ok(
+      !JSON.stringify(audited).includes(TOKEN),
+      "the agents' token is not in the audit log",
+    );
 
     const said = logs.join("");
     assert.match(said, /no backup agent could list the backups/, "the failures were logged");

@@ -5,6 +5,7 @@
  * (deploy/images/postgres); this service only asks them.
  */
 import { requirePlatformAdmin } from "../access/index.js";
+import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import type { Config } from "../config/index.js";
 import {
@@ -14,6 +15,7 @@ import {
   invalidArgument,
   unavailable,
 } from "../domain/index.js";
+import type { Db } from "../store/index.js";
 import { BACKUP_TYPES, type Backup, type BackupType } from "./agent-answer.js";
 import { BackupAgentClient, type MemberReport } from "./agent-client.js";
 import { leaderOf, listingSource } from "./members.js";
@@ -74,7 +76,11 @@ const statusOf = (r: MemberReport): MemberStatus => ({
 export class BackupService {
   private readonly clients: BackupAgentClient[];
 
-  constructor(private readonly agents: BackupAgents | undefined) {
+  constructor(
+    private readonly agents: BackupAgents | undefined,
+    /** Where each backup asked for is recorded (audit_log), with its outcome. */
+    private readonly db?: Db,
+  ) {
     this.clients = (agents?.urls ?? []).map(
       (url) => new BackupAgentClient(url, agents?.token ?? ""),
     );
@@ -113,12 +119,47 @@ export class BackupService {
       );
     }
     const agents = this.configured();
+    let taken: { member: string; backup: Backup };
+    try {
+      taken = await this.takeOn(agents, kind as BackupType, signal);
+    } catch (error) {
+      const outcome = error instanceof DomainError ? error.kind : "internal";
+      await this.audit(principal, kind, { outcome, reason: errorText(error) });
+      throw error;
+    }
+    await this.audit(principal, kind, {
+      outcome: "taken",
+      member: taken.member,
+      label: taken.backup.label,
+    });
+    return taken;
+  }
+
+  /** An administrator's backup, asked for and answered either way, in the audit log. */
+  private async audit(principal: Principal, kind: string, details: Record<string, unknown>) {
+    if (!this.db) return;
+    await this.db.transaction((tx) =>
+      recordAudit(tx, {
+        principal,
+        action: "backup.take",
+        resourceType: "backup",
+        resourceId: kind,
+        details: { type: kind, ...details },
+      }),
+    );
+  }
+
+  private async takeOn(
+    agents: BackupAgents,
+    kind: BackupType,
+    signal: AbortSignal | undefined,
+  ): Promise<{ member: string; backup: Backup }> {
     const reports = await this.reports(agents);
     const leader = leaderOf(reports);
     if (!leader.ok) throw unavailable(leader.problem);
     const client = this.clients.find((c) => c.url === leader.value.url);
     if (!client) throw new DomainError("internal", `no agent at ${leader.value.url}`);
-    const outcome = await client.take(kind as BackupType, agents.backupTimeoutMs, signal);
+    const outcome = await client.take(kind, agents.backupTimeoutMs, signal);
     switch (outcome.kind) {
       case "taken":
         if (!outcome.backup) {
@@ -161,4 +202,8 @@ export class BackupService {
   private reports(agents: BackupAgents): Promise<MemberReport[]> {
     return Promise.all(this.clients.map((client) => client.report(agents.statusTimeoutMs)));
   }
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 500);
 }

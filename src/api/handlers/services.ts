@@ -53,7 +53,7 @@ export function domainServices(
     plans: new BuildPlanService(ctx),
     accounts: new AccountService(ctx),
     nodes: new NodeService(ctx),
-    backups: new BackupService(backupAgentsFrom(ctx.config)),
+    backups: new BackupService(backupAgentsFrom(ctx.config), ctx.db),
     quotas: deployments.quotas,
     urlOf,
     logs,
