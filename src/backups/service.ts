@@ -79,7 +79,7 @@ export class BackupService {
   constructor(
     private readonly agents: BackupAgents | undefined,
     /** Where each backup asked for is recorded (audit_log), with its outcome. */
-    private readonly db?: Db,
+    private readonly db: Db,
   ) {
     this.clients = (agents?.urls ?? []).map(
       (url) => new BackupAgentClient(url, agents?.token ?? ""),
@@ -137,7 +137,6 @@ export class BackupService {
 
   /** An administrator's backup, asked for and answered either way, in the audit log. */
   private async audit(principal: Principal, kind: string, details: Record<string, unknown>) {
-    if (!this.db) return;
     await this.db.transaction((tx) =>
       recordAudit(tx, {
         principal,

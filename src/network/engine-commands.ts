@@ -24,6 +24,7 @@ import { PassThrough } from "node:stream";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
 import { LABELS } from "../domain/index.js";
+import { statusOf } from "../runtime/index.js";
 import {
   COMMAND_PATH,
   type CommandResult,
@@ -87,7 +88,7 @@ export class EngineCommands implements CommandRunner {
     try {
       await this.options.docker.getContainer(this.name).remove({ force: true });
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      if (statusOf(error) !== 404) throw error;
     }
   }
 
@@ -137,7 +138,7 @@ export class EngineCommands implements CommandRunner {
       try {
         return (await docker.getImage(image).inspect()).Id;
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        if (statusOf(error) !== 404) throw error;
         throw new Error(
           `image ${image} (NETWORK_ISOLATION_IMAGE) is not on this engine: pull it on every node, or leave NETWORK_ISOLATION_IMAGE unset to use the agent's own image`,
         );
@@ -270,14 +271,14 @@ async function inspectIfExists(
   try {
     return await container.inspect();
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    if (statusOf(error) === 404) return undefined;
     throw error;
   }
 }
 
 /** 404: no such container; 409: it is not running (an exec cannot start). */
 function isGoneOrStopped(error: unknown): boolean {
-  const status = (error as { statusCode?: number }).statusCode;
+  const status = statusOf(error);
   return status === 404 || status === 409;
 }
 

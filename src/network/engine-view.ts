@@ -14,7 +14,7 @@
  */
 import type Dockerode from "dockerode";
 import { LABELS } from "../domain/index.js";
-import { TENANT_BRIDGE_PATTERN, TENANT_BRIDGE_PREFIX } from "../runtime/index.js";
+import { statusOf, TENANT_BRIDGE_PATTERN, TENANT_BRIDGE_PREFIX } from "../runtime/index.js";
 
 export const SHARED_BRIDGE = "docker_gwbridge";
 const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
@@ -42,7 +42,7 @@ async function sharedBridgeView(docker: Dockerode): Promise<EngineView["sharedBr
   try {
     gateway = (await docker.getNetwork(SHARED_BRIDGE).inspect()) as Dockerode.NetworkInspectInfo;
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    if (statusOf(error) === 404) return undefined;
     throw error;
   }
   // Listed after the bridge was read: every endpoint's container is in the list unless removed

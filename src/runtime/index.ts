@@ -24,6 +24,7 @@ export type {
   RunningContainer,
 } from "./docker-runtime.js";
 export { engineCredentials } from "./engine-credentials.js";
+export { statusOf } from "./engine-errors.js";
 export type { LogOptions } from "./engine-logs.js";
 export type { PortRange } from "./host-ports.js";
 export { removeImagesLabelled } from "./image-cleanup.js";
