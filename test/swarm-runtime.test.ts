@@ -8,7 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -461,6 +463,52 @@ describe("SwarmRuntime on a real 3-node Swarm", { skip: skip ?? false }, () => {
       (removed) => removed,
     );
     await runtime.removeNetwork(network);
+  });
+
+  test("a manager that does not answer: each request ends with deadline_exceeded, naming it, and works again once it answers", {
+    timeout: 30_000,
+  }, async (t: TestContext) => {
+    // A stopped process: its socket takes connections and answers nothing, as a manager does
+    // while it forwards a request to a Raft leader that vanished without closing connections.
+    const pid = Number(readFileSync(join(harness?.dir ?? "", "node1", "docker.pid"), "utf8"));
+    assert.ok(pid > 0, "node1's dockerd pid");
+    const frozen = new SwarmRuntime({
+      dockerHost: nodes[0]?.socket ?? "",
+      portRange: PORT_RANGE,
+      callTimeoutMs: 1_500,
+    });
+    process.kill(pid, "SIGSTOP");
+    let resumed = false;
+    const resume = () => {
+      if (!resumed) process.kill(pid, "SIGCONT");
+      resumed = true;
+    };
+    t.after(resume);
+    const deadlineExceeded = (error: unknown): boolean => {
+      isDomain("deadline_exceeded")(error);
+      assert.match(
+        (error as Error).message,
+        /the Swarm manager at unix:\/\/.*node1.* was asked to .*: no answer within 1500 ms/,
+      );
+      return true;
+    };
+    const started = Date.now();
+    await assert.rejects(frozen.list(), deadlineExceeded);
+    await assert.rejects(frozen.run(spec(7, nodes[1] as SwarmNodeHandle)), deadlineExceeded);
+    await assert.rejects(frozen.remove("obiente-no-such-service"), deadlineExceeded);
+    const tookMs = Date.now() - started;
+    t.diagnostic(`three requests to a stopped manager ended in ${tookMs} ms`);
+    assert.ok(tookMs < 3 * 1_500 + 3_000, `each request ends at its deadline (took ${tookMs} ms)`);
+    resume();
+    await eventually(
+      "the manager answers again",
+      () =>
+        frozen.list().then(
+          () => true,
+          () => false,
+        ),
+      (ok) => ok,
+    );
   });
 
   test("a node whose engine dies is reported down", async (t: TestContext) => {

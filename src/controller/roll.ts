@@ -162,8 +162,15 @@ class Roll {
         await removeAbandoned(runtime, this.ports.logger, id);
         return undefined;
       }
-      // A host port taken on the node by something else: another try picks another port.
-      if (error instanceof DomainError && error.kind === "resource_exhausted") throw error;
+      // Another try may succeed: a host port taken on the node by something else (it picks
+      // another port), or a manager that did not answer in time (after a node loss, while the
+      // Swarm elects a new Raft leader). The deployment keeps its status and is tried again.
+      if (
+        error instanceof DomainError &&
+        (error.kind === "resource_exhausted" || error.kind === "deadline_exceeded")
+      ) {
+        throw error;
+      }
       return {
         phase: step === "run" ? "start" : "health",
         message: error instanceof Error ? error.message : String(error),

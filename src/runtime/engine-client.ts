@@ -4,7 +4,7 @@
  * network lookup they share.
  */
 import Dockerode from "dockerode";
-import { unavailable } from "../domain/index.js";
+import { DomainError, unavailable } from "../domain/index.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
 import { engineError, isAbort, reasonOf } from "./engine-errors.js";
 
@@ -24,6 +24,44 @@ export function engineClient(options: { docker?: Dockerode; dockerHost?: string 
     options.dockerHost ?? DEFAULT_DOCKER_HOST,
   );
   return { docker: new Dockerode(dockerodeOptions), endpoint };
+}
+
+/**
+ * How long one request to a Swarm manager that is not a stream (list, inspect, create, remove)
+ * may take. A manager forwards such requests to the Raft leader; when the leader's node vanished
+ * without closing its connections (power, link), the forwarded request can wait without end, and
+ * with it every deployment whose roll made it. 30 s: far above what a busy manager takes (well
+ * under 1 s), and shorter than the controller's job timeout.
+ */
+export const MANAGER_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * `request` given `timeoutMs`: its signal aborts at the deadline (for requests that take one) and
+ * the promise rejects then with `deadline_exceeded`, saying what did not answer, in any case. A
+ * retry may succeed, so it is not terminal (the controller tries the deployment again).
+ */
+export async function withinDeadline<T>(
+  request: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+  what: () => string,
+): Promise<T> {
+  const deadline = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new DomainError(
+        "deadline_exceeded",
+        `${what()}: no answer within ${timeoutMs} ms`,
+      );
+      deadline.abort(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([request(deadline.signal), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Resolves when the engine answers within PING_TIMEOUT_MS; throws `unavailable` otherwise. */

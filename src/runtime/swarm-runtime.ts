@@ -33,7 +33,13 @@ import {
 } from "../domain/index.js";
 import { KeyLock } from "../platform/index.js";
 import type { NetworkRef } from "./docker-runtime.js";
-import { engineClient, findNetwork, pingEngine } from "./engine-client.js";
+import {
+  engineClient,
+  findNetwork,
+  MANAGER_CALL_TIMEOUT_MS,
+  pingEngine,
+  withinDeadline,
+} from "./engine-client.js";
 import { engineError, reasonOf, statusOf } from "./engine-errors.js";
 import { type LogOptions, lastLogLines, readLogs } from "./engine-logs.js";
 import { candidatePorts, checkPortRange, type PortRange } from "./host-ports.js";
@@ -87,6 +93,8 @@ export interface SwarmRuntimeOptions {
   registryAuth?: RegistryAuth;
   /** The time a task gets to stop before it is killed (STOP_TIMEOUT_SECONDS); 10 s by default. */
   stopGraceMs?: number;
+  /** How long a request to the manager may take (MANAGER_CALL_TIMEOUT_MS by default). */
+  callTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -117,6 +125,7 @@ export class SwarmRuntime {
   private readonly docker: Dockerode;
   private readonly portRange: PortRange;
   private readonly stopGraceMs: number;
+  private readonly callTimeoutMs: number;
   private readonly logger: Logger | undefined;
   private readonly registryAuth: RegistryAuth | undefined;
   private features: Promise<SwarmFeatures> | undefined;
@@ -130,6 +139,7 @@ export class SwarmRuntime {
   constructor(options: SwarmRuntimeOptions) {
     this.portRange = checkPortRange(options.portRange);
     this.stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
+    this.callTimeoutMs = options.callTimeoutMs ?? MANAGER_CALL_TIMEOUT_MS;
     this.logger = options.logger;
     this.registryAuth = options.registryAuth;
     ({ docker: this.docker, endpoint: this.endpoint } = engineClient(options));
@@ -142,8 +152,9 @@ export class SwarmRuntime {
   async ping(): Promise<void> {
     await pingEngine({ docker: this.docker, endpoint: this.endpoint });
     try {
-      await this.docker.swarmInspect();
+      await this.deadline("inspect the swarm", () => this.docker.swarmInspect());
     } catch (error) {
+      if (error instanceof DomainError) throw error;
       throw unavailable(
         `the Docker engine at ${this.endpoint} is not a Swarm manager: ${reasonOf(error)}`,
         error,
@@ -180,7 +191,9 @@ export class SwarmRuntime {
 
   /** The Swarm's nodes, managers and workers, in every state. */
   async nodes(): Promise<SwarmNode[]> {
-    const raw = (await this.call("list nodes", () => this.docker.listNodes())) as RawNode[];
+    const raw = (await this.call("list nodes", (abortSignal) =>
+      this.docker.listNodes({ abortSignal }),
+    )) as RawNode[];
     return raw.map(toSwarmNode).sort((a, b) => a.hostname.localeCompare(b.hostname));
   }
 
@@ -218,10 +231,12 @@ export class SwarmRuntime {
         Spec?: Record<string, unknown>;
       };
       try {
-        await this.docker.getNode(raw.ID).update({
-          _query: { version: raw.Version?.Index ?? 0 },
-          _body: change(raw.Spec ?? {}),
-        });
+        await this.deadline(action, () =>
+          this.docker.getNode(raw.ID).update({
+            _query: { version: raw.Version?.Index ?? 0 },
+            _body: change(raw.Spec ?? {}),
+          }),
+        );
         return;
       } catch (error) {
         const outOfSequence = /out of sequence/i.test(reasonOf(error));
@@ -239,13 +254,15 @@ export class SwarmRuntime {
     const existing = await this.findNetwork(name);
     if (existing) return { id: existing, name, created: false };
     try {
-      const network = await this.docker.createNetwork({
-        Name: name,
-        Driver: "overlay",
-        Attachable: true,
-        CheckDuplicate: true,
-        Labels: labels,
-      });
+      const network = await this.deadline(`create network ${name}`, () =>
+        this.docker.createNetwork({
+          Name: name,
+          Driver: "overlay",
+          Attachable: true,
+          CheckDuplicate: true,
+          Labels: labels,
+        }),
+      );
       this.logger?.info({ network: name, id: network.id }, "overlay network created");
       return { id: network.id, name, created: true };
     } catch (error) {
@@ -260,7 +277,9 @@ export class SwarmRuntime {
   /** Removes a network; gone already is fine; one still in use is refused. */
   async removeNetwork(nameOrId: string): Promise<void> {
     try {
-      await this.docker.getNetwork(nameOrId).remove();
+      await this.deadline(`remove network ${nameOrId}`, (abortSignal) =>
+        this.docker.getNetwork(nameOrId).remove({ abortSignal }),
+      );
     } catch (error) {
       const status = statusOf(error);
       if (status === 404) return;
@@ -277,7 +296,9 @@ export class SwarmRuntime {
    * join.
    */
   private findNetwork(name: string): Promise<string | undefined> {
-    return findNetwork({ docker: this.docker, endpoint: this.endpoint }, name, "swarm");
+    return this.deadline(`look up network ${name}`, () =>
+      findNetwork({ docker: this.docker, endpoint: this.endpoint }, name, "swarm"),
+    );
   }
 
   /**
@@ -309,9 +330,11 @@ export class SwarmRuntime {
       let id: string;
       try {
         const body = serviceSpec(spec, hostPort, features, this.stopGraceMs);
-        const created = await (this.registryAuth
-          ? this.docker.createService(this.registryAuth, body)
-          : this.docker.createService(body));
+        const created = await this.deadline(`create service ${spec.name}`, () =>
+          this.registryAuth
+            ? this.docker.createService(this.registryAuth, body)
+            : this.docker.createService(body),
+        );
         id = created.id;
       } catch (error) {
         if (statusOf(error) === 409) {
@@ -370,9 +393,14 @@ export class SwarmRuntime {
    */
   private async pickPort(node: SwarmNode): Promise<number> {
     const [services, tasks] = await Promise.all([
-      this.call("list services", () => this.docker.listServices()) as Promise<RawService[]>,
-      this.call("list tasks", () =>
-        this.docker.listTasks({ filters: { node: [node.id], "desired-state": ["running"] } }),
+      this.call("list services", (abortSignal) =>
+        this.docker.listServices({ abortSignal }),
+      ) as Promise<RawService[]>,
+      this.call("list tasks", (abortSignal) =>
+        this.docker.listTasks({
+          filters: { node: [node.id], "desired-state": ["running"] },
+          abortSignal,
+        }),
       ) as Promise<RawTask[]>,
     ]);
     let reserved = this.reservedPorts.get(node.id);
@@ -485,7 +513,9 @@ export class SwarmRuntime {
   /** Removes a service (Swarm then stops its task); one already gone is fine. */
   async remove(id: string): Promise<void> {
     try {
-      await this.docker.getService(id).remove();
+      await this.deadline(`remove service ${id}`, (abortSignal) =>
+        this.docker.getService(id).remove({ abortSignal }),
+      );
     } catch (error) {
       if (statusOf(error) === 404) return;
       throw engineError(error, this.endpoint, `remove service ${id}`);
@@ -498,12 +528,15 @@ export class SwarmRuntime {
     if (filter.deploymentId !== undefined) {
       label.push(`${LABELS.deploymentId}=${filter.deploymentId}`);
     }
-    const services = (await this.call("list services", () =>
-      this.docker.listServices({ filters: { label } }),
+    const services = (await this.call("list services", (abortSignal) =>
+      this.docker.listServices({ filters: { label }, abortSignal }),
     )) as RawService[];
     if (services.length === 0) return [];
-    const tasks = (await this.call("list tasks", () =>
-      this.docker.listTasks({ filters: { service: services.map((service) => service.ID) } }),
+    const tasks = (await this.call("list tasks", (abortSignal) =>
+      this.docker.listTasks({
+        filters: { service: services.map((service) => service.ID) },
+        abortSignal,
+      }),
     )) as RawTask[];
     const byService = new Map<string, ServiceTask[]>();
     for (const task of tasks) {
@@ -572,16 +605,16 @@ export class SwarmRuntime {
   }
 
   private async tasks(serviceId: string): Promise<ServiceTask[]> {
-    const raw = (await this.call(`list the tasks of service ${serviceId}`, () =>
-      this.docker.listTasks({ filters: { service: [serviceId] } }),
+    const raw = (await this.call(`list the tasks of service ${serviceId}`, (abortSignal) =>
+      this.docker.listTasks({ filters: { service: [serviceId] }, abortSignal }),
     )) as RawTask[];
     // The service filter also matches services whose name starts with the id.
     return raw.filter((task) => task.ServiceID === serviceId).map(toServiceTask);
   }
 
   private async findService(name: string): Promise<RawService | undefined> {
-    const services = (await this.call("list services", () =>
-      this.docker.listServices({ filters: { name: [name] } }),
+    const services = (await this.call("list services", (abortSignal) =>
+      this.docker.listServices({ filters: { name: [name] }, abortSignal }),
     )) as RawService[];
     return services.find((service) => service.Spec?.Name === name);
   }
@@ -589,7 +622,7 @@ export class SwarmRuntime {
   private async inspectService(id: string): Promise<RawService> {
     return (await this.call(
       `inspect service ${id}`,
-      () => this.docker.getService(id).inspect(),
+      (abortSignal) => this.docker.getService(id).inspect({ abortSignal }),
       `service ${id}`,
     )) as RawService;
   }
@@ -597,16 +630,37 @@ export class SwarmRuntime {
   private async inspectNode(id: string): Promise<RawNode> {
     return (await this.call(
       `inspect node ${id}`,
-      () => this.docker.getNode(id).inspect(),
+      (abortSignal) => this.docker.getNode(id).inspect({ abortSignal }),
       `node ${id}`,
     )) as RawNode;
   }
 
-  private async call<T>(action: string, request: () => Promise<T>, what?: string): Promise<T> {
+  /** A request to the manager, its failure a DomainError (engineError). */
+  private async call<T>(
+    action: string,
+    request: (abortSignal: AbortSignal) => Promise<T>,
+    what?: string,
+  ): Promise<T> {
     try {
-      return await request();
+      return await this.deadline(action, request);
     } catch (error) {
       throw engineError(error, this.endpoint, action, what);
     }
+  }
+
+  /**
+   * A request to the manager that rejects with `deadline_exceeded` when it takes longer than
+   * callTimeoutMs (engine-client.ts, MANAGER_CALL_TIMEOUT_MS); its own failures are left as
+   * they are, for the caller to read.
+   */
+  private deadline<T>(
+    action: string,
+    request: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    return withinDeadline(
+      request,
+      this.callTimeoutMs,
+      () => `the Swarm manager at ${this.endpoint} was asked to ${action}`,
+    );
   }
 }
