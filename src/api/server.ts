@@ -214,7 +214,18 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     logger,
   });
 
+  // Liveness, for what restarts processes (the image's HEALTHCHECK, Swarm): this process
+  // answers. It does not ask the database or Redis: restarting the API cures neither, and during
+  // their failover it would take every API replica down at once and keep them down after.
+  http.get("/health/live", async (_req, reply) =>
+    reply.send({
+      status: "ok",
+      version: VERSION,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    }),
+  );
   const optional = new Set(Object.keys(options.healthChecks ?? {}));
+  // Readiness, for load balancers and people: whether this process can serve the API now.
   http.get("/health", async (_req, reply) => {
     const report = await checkHealth(ctx, VERSION, startedAt, options.healthChecks ?? {});
     // 503 only when this process cannot serve the API at all (its database or its platform
