@@ -708,7 +708,9 @@ describe("the production stack on a 3-node Swarm", {
     const member = `postgres-${victim.name.replace(/^node/, "")}`;
     await stack.switchover(member);
     const writer = startWriter("crash", () => survivor);
-    await until("writes flow", async () => writer.acks.length >= 10, 30_000);
+    // Setting up, not the fault measured: after a switchover in synchronous mode, commits wait
+    // until the new leader names a synchronous standby (its next Patroni loop, 20 s at load).
+    await until("writes flow", async () => writer.acks.length >= 10, 90_000);
     const crashedAt = Date.now();
     await stack.crash(victim);
 
