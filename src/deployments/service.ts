@@ -437,7 +437,7 @@ export class DeploymentService {
     } else {
       throw invalidArgument("give project_id or organization_id");
     }
-    return cachedForOrganization(this.ctx, organizationId, key, async () => {
+    return cachedForOrganization(this.ctx.services.cache, organizationId, key, async () => {
       const rows = await this.ctx.db
         .select()
         .from(deployments)
@@ -829,7 +829,7 @@ export class DeploymentService {
           resourceId: current.id,
         });
       });
-      await invalidateOrganization(this.ctx, current.organizationId);
+      await invalidateOrganization(this.ctx.services.cache, current.organizationId);
       await this.publish({ ...current, status: "deleting", statusMessage: "deleted" });
       return;
     }
@@ -981,7 +981,7 @@ export class DeploymentService {
         details: { keys: Object.keys(checked) }, // never the values
       });
     });
-    await invalidateOrganization(this.ctx, current.organizationId);
+    await invalidateOrganization(this.ctx.services.cache, current.organizationId);
     return this.listEnvVars(principal, deploymentId, scope);
   }
 
@@ -1009,7 +1009,7 @@ export class DeploymentService {
         details: { key: k },
       });
     });
-    await invalidateOrganization(this.ctx, current.organizationId);
+    await invalidateOrganization(this.ctx.services.cache, current.organizationId);
   }
 
   async listDomains(principal: Principal, deploymentId: string): Promise<DomainView[]> {
@@ -1059,7 +1059,7 @@ export class DeploymentService {
         });
         return inserted;
       });
-      await invalidateOrganization(this.ctx, current.organizationId);
+      await invalidateOrganization(this.ctx.services.cache, current.organizationId);
       if (!row) throw new Error("insert returned no row");
       const [view] = await this.withInstructions(current.organizationId, [row]);
       return view ?? row;
@@ -1145,7 +1145,7 @@ export class DeploymentService {
       throw error;
     }
     if (!verified) throw notFound(`domain ${d} on this deployment`);
-    await invalidateOrganization(this.ctx, current.organizationId);
+    await invalidateOrganization(this.ctx.services.cache, current.organizationId);
     // The controller writes the route of a newly verified domain.
     if (row.status !== "verified") await this.wake(current.id, current.generation);
     const [view] = await this.withInstructions(current.organizationId, [verified]);
@@ -1181,7 +1181,7 @@ export class DeploymentService {
         details: { domain: d },
       });
     });
-    await invalidateOrganization(this.ctx, current.organizationId);
+    await invalidateOrganization(this.ctx.services.cache, current.organizationId);
     await this.wake(current.id, current.generation);
   }
 
@@ -1523,7 +1523,7 @@ export class DeploymentService {
     message: string,
     converge = true,
   ) {
-    await invalidateOrganization(this.ctx, row.organizationId);
+    await invalidateOrganization(this.ctx.services.cache, row.organizationId);
     await this.publish({ ...row, status, statusMessage: message });
     if (converge) await this.wake(row.id, row.generation);
   }

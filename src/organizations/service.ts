@@ -127,7 +127,7 @@ export class OrganizationService {
       return org;
     });
     if (!row) throw notFound("organization");
-    await invalidateOrganization(this.ctx, organizationId);
+    await invalidateOrganization(this.ctx.services.cache, organizationId);
     return { ...row, role };
   }
 
@@ -154,7 +154,7 @@ export class OrganizationService {
         resourceId: organizationId,
       });
     });
-    await invalidateOrganization(this.ctx, organizationId);
+    await invalidateOrganization(this.ctx.services.cache, organizationId);
   }
 
   async listMembers(principal: Principal, id: string): Promise<Member[]> {
@@ -232,7 +232,7 @@ export class OrganizationService {
         resourceId: user.id,
         details: { email, role: input.role },
       });
-      await invalidateOrganization(this.ctx, organizationId);
+      await invalidateOrganization(this.ctx.services.cache, organizationId);
       return {
         userId: user.id,
         email: user.email,
@@ -271,7 +271,7 @@ export class OrganizationService {
         resourceId: userId,
         details: { from: target.role, to: input.role },
       });
-      await invalidateOrganization(this.ctx, organizationId);
+      await invalidateOrganization(this.ctx.services.cache, organizationId);
       return { ...target, role: input.role };
     });
   }
@@ -302,7 +302,7 @@ export class OrganizationService {
         details: { role: target.role },
       });
     });
-    await invalidateOrganization(this.ctx, organizationId);
+    await invalidateOrganization(this.ctx.services.cache, organizationId);
   }
 
   private checkGrant(callerRole: RoleName, role: RoleName) {

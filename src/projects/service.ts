@@ -48,7 +48,7 @@ export class ProjectService {
         return project;
       });
       if (!row) throw new Error("insert returned no row");
-      await invalidateOrganization(this.ctx, organizationId);
+      await invalidateOrganization(this.ctx.services.cache, organizationId);
       return row;
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -105,7 +105,7 @@ export class ProjectService {
   async list(principal: Principal, organizationId: string): Promise<Project[]> {
     const orgId = valid.uuid("organization_id", organizationId);
     await authorize(this.ctx.db, principal, orgId, "read");
-    return cachedForOrganization(this.ctx, orgId, "projects", () =>
+    return cachedForOrganization(this.ctx.services.cache, orgId, "projects", () =>
       this.ctx.db
         .select()
         .from(projects)
@@ -143,7 +143,7 @@ export class ProjectService {
       return updated;
     });
     if (!row) throw notFound("project");
-    await invalidateOrganization(this.ctx, project.organizationId);
+    await invalidateOrganization(this.ctx.services.cache, project.organizationId);
     return row;
   }
 
@@ -170,6 +170,6 @@ export class ProjectService {
         resourceId: project.id,
       });
     });
-    await invalidateOrganization(this.ctx, project.organizationId);
+    await invalidateOrganization(this.ctx.services.cache, project.organizationId);
   }
 }
