@@ -10,6 +10,7 @@ import pino from "pino";
 import { bootstrap } from "../src/accounts/bootstrap.js";
 import { storeAuthLookups } from "../src/accounts/lookups.js";
 import { AccountService } from "../src/accounts/service.js";
+import { deploymentServiceDeps } from "../src/app/service-deps.js";
 import type { Principal } from "../src/auth/principal.js";
 import { loadConfig } from "../src/config/config.js";
 import type { AppContext } from "../src/core/index.js";
@@ -103,7 +104,7 @@ for (const driver of testDrivers) {
       };
       orgs = new OrganizationService(ctx);
       projects = new ProjectService(ctx);
-      deployments = new DeploymentService(ctx);
+      deployments = new DeploymentService(deploymentServiceDeps(ctx));
       accounts = new AccountService(ctx);
       alice = await createUserWithTokenInDb(database.db, "alice@acme.test");
       bob = await createUserWithTokenInDb(database.db, "bob@other.test");
@@ -418,10 +419,12 @@ for (const driver of testDrivers) {
           OTHER: "other-value",
         });
         // Another master key cannot.
-        const otherKey = new DeploymentService({
-          ...ctx,
-          secrets: new SecretBox(parseMasterKey(generateMasterKey())),
-        });
+        const otherKey = new DeploymentService(
+          deploymentServiceDeps({
+            ...ctx,
+            secrets: new SecretBox(parseMasterKey(generateMasterKey())),
+          }),
+        );
         await rejectsWith(otherKey.envFor(d.id), "internal", /cannot decrypt/);
         assert.throws(
           () =>

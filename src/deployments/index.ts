@@ -10,9 +10,11 @@ export {
   type Build,
   type Deployment,
   DeploymentService,
+  type DeploymentServiceDeps,
   type DomainView,
   envAad,
   type Location,
+  type PlacementFit,
   previewEnvAad,
   type Strategy,
 } from "./service.js";

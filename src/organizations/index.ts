@@ -1,7 +1,9 @@
 export {
   footprintDelta,
+  type Limits,
   type QuotaDelta,
   QuotaService,
+  type QuotaServiceDeps,
   type QuotaView,
   type StreamLease,
 } from "./quotas.js";

@@ -1,0 +1,63 @@
+/**
+ * Each domain service's dependencies, taken from the AppContext: the services name what they
+ * use (their `…Deps` interface beside them), and this is the one place that knows which
+ * configuration variable feeds which setting.
+ */
+import type { AppContext } from "../core/index.js";
+import type { DeploymentServiceDeps, PlacementFit } from "../deployments/index.js";
+import { reservedNames } from "../domains/index.js";
+import { QuotaService, type QuotaServiceDeps } from "../organizations/index.js";
+
+export function quotaServiceDeps(ctx: AppContext): QuotaServiceDeps {
+  const { config } = ctx;
+  return {
+    db: ctx.db,
+    now: ctx.now,
+    logger: ctx.logger,
+    defaults: {
+      deployments: config.QUOTA_DEPLOYMENTS,
+      replicas: config.QUOTA_REPLICAS,
+      cpu_millicores: config.QUOTA_CPU_MILLICORES,
+      memory_mb: config.QUOTA_MEMORY_MB,
+      domains: config.QUOTA_DOMAINS,
+      concurrent_builds: config.QUOTA_CONCURRENT_BUILDS,
+      concurrent_streams: config.QUOTA_CONCURRENT_STREAMS,
+      log_tail_lines: config.QUOTA_LOG_TAIL_LINES,
+    },
+    resourceDefaults: {
+      cpuMillicores: config.DEFAULT_CPU_MILLICORES,
+      memoryMb: config.DEFAULT_MEMORY_MB,
+    },
+  };
+}
+
+/** With `quotas` when the caller shares one QuotaService; a new one otherwise. */
+export function deploymentServiceDeps(
+  ctx: AppContext,
+  options: { fits?: PlacementFit; quotas?: QuotaService } = {},
+): DeploymentServiceDeps {
+  const { config } = ctx;
+  return {
+    db: ctx.db,
+    bus: ctx.services.bus,
+    queue: ctx.services.queue,
+    cache: ctx.services.cache,
+    secrets: ctx.secrets,
+    now: ctx.now,
+    quotas: options.quotas ?? new QuotaService(quotaServiceDeps(ctx)),
+    ...(options.fits ? { fits: options.fits } : {}),
+    limits: { maxReplicas: config.MAX_REPLICAS },
+    previews: {
+      cpuMillicores: config.PREVIEW_CPU_MILLICORES,
+      memoryMb: config.PREVIEW_MEMORY_MB,
+      ttlHours: config.PREVIEW_TTL_HOURS,
+    },
+    platformDomain: config.PLATFORM_DOMAIN,
+    gitAllowFile: config.GIT_ALLOW_FILE,
+    reserved: reservedNames(config),
+    dns: {
+      ...(config.DNS_RESOLVERS ? { servers: config.DNS_RESOLVERS } : {}),
+      timeoutMs: config.DNS_TIMEOUT_MS,
+    },
+  };
+}
