@@ -9,7 +9,14 @@ import type { MetricsService } from "../metrics/index.js";
 import { NodeService } from "../nodes/index.js";
 import { OrganizationService, QuotaService } from "../organizations/index.js";
 import { ProjectService } from "../projects/index.js";
-import { deploymentServiceDeps, quotaServiceDeps } from "./service-deps.js";
+import {
+  accountServiceDeps,
+  deploymentServiceDeps,
+  nodeServiceDeps,
+  organizationServiceDeps,
+  projectServiceDeps,
+  quotaServiceDeps,
+} from "./service-deps.js";
 
 export function domainServices(
   ctx: AppContext,
@@ -21,15 +28,15 @@ export function domainServices(
   const deployments = new DeploymentService(
     deploymentServiceDeps(ctx, { fits: placementGuard(ctx), quotas }),
   );
-  const projects = new ProjectService(ctx);
+  const projects = new ProjectService(projectServiceDeps(ctx));
   return {
-    organizations: new OrganizationService(ctx),
+    organizations: new OrganizationService(organizationServiceDeps(ctx)),
     projects,
     deployments,
     gitLoop: new GitLoopService(ctx, deployments, projects),
     plans: new BuildPlanService(ctx),
-    accounts: new AccountService(ctx),
-    nodes: new NodeService(ctx),
+    accounts: new AccountService(accountServiceDeps(ctx)),
+    nodes: new NodeService(nodeServiceDeps(ctx)),
     backups: new BackupService(backupAgentsFrom(ctx.config), ctx.db),
     quotas,
     urlOf,

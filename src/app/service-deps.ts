@@ -3,10 +3,17 @@
  * use (their `…Deps` interface beside them), and this is the one place that knows which
  * configuration variable feeds which setting.
  */
+import type { AccountServiceDeps } from "../accounts/index.js";
 import type { AppContext } from "../core/index.js";
 import type { DeploymentServiceDeps, PlacementFit } from "../deployments/index.js";
 import { reservedNames } from "../domains/index.js";
-import { QuotaService, type QuotaServiceDeps } from "../organizations/index.js";
+import type { NodeServiceDeps } from "../nodes/index.js";
+import {
+  type OrganizationServiceDeps,
+  QuotaService,
+  type QuotaServiceDeps,
+} from "../organizations/index.js";
+import type { ProjectServiceDeps } from "../projects/index.js";
 
 export function quotaServiceDeps(ctx: AppContext): QuotaServiceDeps {
   const { config } = ctx;
@@ -60,4 +67,20 @@ export function deploymentServiceDeps(
       timeoutMs: config.DNS_TIMEOUT_MS,
     },
   };
+}
+
+export function organizationServiceDeps(ctx: AppContext): OrganizationServiceDeps {
+  return { db: ctx.db, cache: ctx.services.cache, now: ctx.now };
+}
+
+export function projectServiceDeps(ctx: AppContext): ProjectServiceDeps {
+  return { db: ctx.db, cache: ctx.services.cache, secrets: ctx.secrets, now: ctx.now };
+}
+
+export function nodeServiceDeps(ctx: AppContext): NodeServiceDeps {
+  return { db: ctx.db, queue: ctx.services.queue, logger: ctx.logger, now: ctx.now };
+}
+
+export function accountServiceDeps(ctx: AppContext): AccountServiceDeps {
+  return { db: ctx.db, now: ctx.now };
 }

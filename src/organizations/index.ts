@@ -7,4 +7,9 @@ export {
   type QuotaView,
   type StreamLease,
 } from "./quotas.js";
-export { type Member, type Organization, OrganizationService } from "./service.js";
+export {
+  type Member,
+  type Organization,
+  OrganizationService,
+  type OrganizationServiceDeps,
+} from "./service.js";
