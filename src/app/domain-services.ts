@@ -11,7 +11,9 @@ import { OrganizationService, QuotaService } from "../organizations/index.js";
 import { ProjectService } from "../projects/index.js";
 import {
   accountServiceDeps,
+  buildPlanServiceDeps,
   deploymentServiceDeps,
+  gitLoopServiceDeps,
   nodeServiceDeps,
   organizationServiceDeps,
   projectServiceDeps,
@@ -33,8 +35,8 @@ export function domainServices(
     organizations: new OrganizationService(organizationServiceDeps(ctx)),
     projects,
     deployments,
-    gitLoop: new GitLoopService(ctx, deployments, projects),
-    plans: new BuildPlanService(ctx),
+    gitLoop: new GitLoopService(gitLoopServiceDeps(ctx, { deployments, projects })),
+    plans: new BuildPlanService(buildPlanServiceDeps(ctx)),
     accounts: new AccountService(accountServiceDeps(ctx)),
     nodes: new NodeService(nodeServiceDeps(ctx)),
     backups: new BackupService(backupAgentsFrom(ctx.config), ctx.db),

@@ -3,9 +3,17 @@
  * use (their `…Deps` interface beside them), and this is the one place that knows which
  * configuration variable feeds which setting.
  */
+import { resolve } from "node:path";
 import type { AccountServiceDeps } from "../accounts/index.js";
 import type { AppContext } from "../core/index.js";
-import type { DeploymentServiceDeps, PlacementFit } from "../deployments/index.js";
+import {
+  type BuildPlanServiceDeps,
+  type DeploymentService,
+  type DeploymentServiceDeps,
+  detectOptionsOf,
+  type GitLoopServiceDeps,
+  type PlacementFit,
+} from "../deployments/index.js";
 import { reservedNames } from "../domains/index.js";
 import type { NodeServiceDeps } from "../nodes/index.js";
 import {
@@ -13,7 +21,7 @@ import {
   QuotaService,
   type QuotaServiceDeps,
 } from "../organizations/index.js";
-import type { ProjectServiceDeps } from "../projects/index.js";
+import type { ProjectService, ProjectServiceDeps } from "../projects/index.js";
 
 export function quotaServiceDeps(ctx: AppContext): QuotaServiceDeps {
   const { config } = ctx;
@@ -83,4 +91,34 @@ export function nodeServiceDeps(ctx: AppContext): NodeServiceDeps {
 
 export function accountServiceDeps(ctx: AppContext): AccountServiceDeps {
   return { db: ctx.db, now: ctx.now };
+}
+
+export function buildPlanServiceDeps(ctx: AppContext): BuildPlanServiceDeps {
+  const { config } = ctx;
+  return {
+    db: ctx.db,
+    secrets: ctx.secrets,
+    gitAllowFile: config.GIT_ALLOW_FILE,
+    dataDir: resolve(config.DATA_DIR),
+    cloneLimits: {
+      timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000,
+      maxRepoBytes: Math.min(config.BUILD_MAX_REPO_MB, config.BUILD_MAX_DISK_MB) * 1024 * 1024,
+      maxRepoFiles: config.BUILD_MAX_FILES,
+    },
+    images: detectOptionsOf(config),
+  };
+}
+
+export function gitLoopServiceDeps(
+  ctx: AppContext,
+  services: { deployments: DeploymentService; projects: ProjectService },
+): GitLoopServiceDeps {
+  return {
+    db: ctx.db,
+    secrets: ctx.secrets,
+    logger: ctx.logger,
+    now: ctx.now,
+    ...services,
+    publicUrl: ctx.config.PUBLIC_URL,
+  };
 }

@@ -5,7 +5,11 @@ export {
   sealGitCredentials,
   stripCredentials,
 } from "./git-credentials.js";
-export { BuildPlanService, detectOptionsOf } from "./plan-service.js";
+export {
+  BuildPlanService,
+  type BuildPlanServiceDeps,
+  detectOptionsOf,
+} from "./plan-service.js";
 export {
   type Build,
   type Deployment,
@@ -18,4 +22,4 @@ export {
   previewEnvAad,
   type Strategy,
 } from "./service.js";
-export { GitLoopService, webhookAad } from "./webhooks.js";
+export { GitLoopService, type GitLoopServiceDeps, webhookAad } from "./webhooks.js";
