@@ -1,7 +1,7 @@
 /**
  * Each domain service's dependencies, taken from the AppContext: the services name what they
- * use (their `…Deps` interface beside them), and this is the one place that knows which
- * configuration variable feeds which setting.
+ * use (their `…Deps` interface beside them), and this chooses which configuration variable
+ * feeds which of their settings.
  */
 import { resolve } from "node:path";
 import type { AccountServiceDeps } from "../accounts/index.js";
