@@ -47,7 +47,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   // What runs on an engine: image builds, tenants' network isolation.
   ["builder", "network"],
   ["config"],
-  // What every domain service receives (AppContext) and the response cache.
+  // What the composition root and the roles hold (AppContext), and the response cache.
   ["core"],
   ["auth"],
   ["access", "audit"],

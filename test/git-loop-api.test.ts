@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
+import { deploymentServiceDeps } from "../src/app/service-deps.js";
 import { DeploymentService as Deployments } from "../src/deployments/service.js";
 import {
   bitbucketPush,
@@ -253,7 +254,9 @@ describe("the git loop at the API: forges, previews, expiry, quotas", () => {
       .update(deployments)
       .set({ lastPushAt: new Date(Date.now() - 200 * 3_600_000) })
       .where(eq(deployments.id, idle.id));
-    const removed = await new Deployments(t.platform.ctx).expireIdlePreviews();
+    const removed = await new Deployments(
+      deploymentServiceDeps(t.platform.ctx),
+    ).expireIdlePreviews();
     assert.equal(removed, 1);
     assert.deepEqual(
       (await previewsOf(shopId)).map((p) => p.branch),

@@ -10,6 +10,12 @@ import pino from "pino";
 import { bootstrap } from "../src/accounts/bootstrap.js";
 import { storeAuthLookups } from "../src/accounts/lookups.js";
 import { AccountService } from "../src/accounts/service.js";
+import {
+  accountServiceDeps,
+  deploymentServiceDeps,
+  organizationServiceDeps,
+  projectServiceDeps,
+} from "../src/app/service-deps.js";
 import type { Principal } from "../src/auth/principal.js";
 import { loadConfig } from "../src/config/config.js";
 import type { AppContext } from "../src/core/index.js";
@@ -101,10 +107,10 @@ for (const driver of testDrivers) {
         logger: pino({ level: "silent" }),
         now: () => new Date(),
       };
-      orgs = new OrganizationService(ctx);
-      projects = new ProjectService(ctx);
-      deployments = new DeploymentService(ctx);
-      accounts = new AccountService(ctx);
+      orgs = new OrganizationService(organizationServiceDeps(ctx));
+      projects = new ProjectService(projectServiceDeps(ctx));
+      deployments = new DeploymentService(deploymentServiceDeps(ctx));
+      accounts = new AccountService(accountServiceDeps(ctx));
       alice = await createUserWithTokenInDb(database.db, "alice@acme.test");
       bob = await createUserWithTokenInDb(database.db, "bob@other.test");
       carol = await createUserWithTokenInDb(database.db, "carol@acme.test");
@@ -418,10 +424,12 @@ for (const driver of testDrivers) {
           OTHER: "other-value",
         });
         // Another master key cannot.
-        const otherKey = new DeploymentService({
-          ...ctx,
-          secrets: new SecretBox(parseMasterKey(generateMasterKey())),
-        });
+        const otherKey = new DeploymentService(
+          deploymentServiceDeps({
+            ...ctx,
+            secrets: new SecretBox(parseMasterKey(generateMasterKey())),
+          }),
+        );
         await rejectsWith(otherKey.envFor(d.id), "internal", /cannot decrypt/);
         assert.throws(
           () =>

@@ -9,4 +9,4 @@ export {
   writeBootstrapTokenFile,
 } from "./bootstrap.js";
 export { storeAuthLookups } from "./lookups.js";
-export { AccountService, type ApiToken } from "./service.js";
+export { AccountService, type AccountServiceDeps, type ApiToken } from "./service.js";

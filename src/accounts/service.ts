@@ -7,21 +7,26 @@ import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
 import { type RoleName, requirePlatformAdmin } from "../access/index.js";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
-import type { AppContext } from "../core/index.js";
 import { generateApiToken } from "../crypto/index.js";
 import { alreadyExists, invalidArgument, notFound, validation as valid } from "../domain/index.js";
-import { apiTokens, memberships, organizations, users } from "../store/index.js";
+import { apiTokens, type Db, memberships, organizations, users } from "../store/index.js";
 
 export type ApiToken = Omit<typeof apiTokens.$inferSelect, "tokenHash" | "userId">;
 export const MAX_TOKENS_PER_USER = 100;
 
+/** What AccountService uses: the database and the clock. */
+export interface AccountServiceDeps {
+  readonly db: Db;
+  readonly now: () => Date;
+}
+
 export class AccountService {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly deps: AccountServiceDeps) {}
 
   async whoAmI(principal: Principal) {
-    const [user] = await this.ctx.db.select().from(users).where(eq(users.id, principal.userId));
+    const [user] = await this.deps.db.select().from(users).where(eq(users.id, principal.userId));
     if (!user) throw notFound("user");
-    const rows = await this.ctx.db
+    const rows = await this.deps.db
       .select({ org: organizations, role: memberships.role })
       .from(memberships)
       .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
@@ -47,7 +52,7 @@ export class AccountService {
     ) {
       throw invalidArgument("expires_in_days must be between 0 (never) and 3650");
     }
-    const live = await this.ctx.db
+    const live = await this.deps.db
       .select({ id: apiTokens.id })
       .from(apiTokens)
       .where(and(eq(apiTokens.userId, principal.userId), isNull(apiTokens.revokedAt)));
@@ -58,8 +63,8 @@ export class AccountService {
     const expiresAt =
       input.expiresInDays === 0
         ? null
-        : new Date(this.ctx.now().getTime() + input.expiresInDays * 86_400_000);
-    const record = await this.ctx.db.transaction(async (tx) => {
+        : new Date(this.deps.now().getTime() + input.expiresInDays * 86_400_000);
+    const record = await this.deps.db.transaction(async (tx) => {
       const [row] = await tx
         .insert(apiTokens)
         .values({
@@ -85,7 +90,7 @@ export class AccountService {
   }
 
   async listApiTokens(principal: Principal): Promise<ApiToken[]> {
-    const rows = await this.ctx.db
+    const rows = await this.deps.db
       .select()
       .from(apiTokens)
       .where(eq(apiTokens.userId, principal.userId))
@@ -95,11 +100,11 @@ export class AccountService {
 
   async revokeApiToken(principal: Principal, id: string): Promise<void> {
     const tokenId = valid.uuid("id", id);
-    await this.ctx.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       // Only the caller's own tokens: someone else's id is NotFound, as if it did not exist.
       const [row] = await tx
         .update(apiTokens)
-        .set({ revokedAt: this.ctx.now() })
+        .set({ revokedAt: this.deps.now() })
         .where(and(eq(apiTokens.id, tokenId), eq(apiTokens.userId, principal.userId)))
         .returning();
       if (!row) throw notFound("api token");
@@ -134,7 +139,7 @@ export class AccountService {
     }
     const ref = input.user.trim();
     if (ref === "") throw invalidArgument("user must be a user's id or email");
-    return this.ctx.db.transaction(async (tx) => {
+    return this.deps.db.transaction(async (tx) => {
       const isId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
       const [target] = await tx
         .select()
@@ -160,7 +165,7 @@ export class AccountService {
       if (holder) {
         await tx
           .update(users)
-          .set({ oidcIssuer: null, oidcSubject: null, updatedAt: this.ctx.now() })
+          .set({ oidcIssuer: null, oidcSubject: null, updatedAt: this.deps.now() })
           .where(eq(users.id, holder.id));
       }
       const [linked] = await tx
@@ -169,7 +174,7 @@ export class AccountService {
           oidcIssuer: issuer,
           oidcSubject: subject,
           invited: false,
-          updatedAt: this.ctx.now(),
+          updatedAt: this.deps.now(),
         })
         .where(eq(users.id, target.id))
         .returning();

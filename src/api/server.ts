@@ -25,17 +25,16 @@ import { DeploymentService } from "../gen/obiente/cloud/deployment/v1/deployment
 import { NodeService } from "../gen/obiente/cloud/node/v1/node_pb.js";
 import { OrganizationService } from "../gen/obiente/cloud/organization/v1/organization_pb.js";
 import { ProjectService } from "../gen/obiente/cloud/project/v1/project_pb.js";
-import { type MetricsService, metricsAuthorized } from "../metrics/index.js";
+import { metricsAuthorized } from "../metrics/index.js";
 import { rateLimitStoreOptions } from "../platform/index.js";
 import { addAddressLimit } from "./address-limit.js";
-import type { UrlOf } from "./convert.js";
 import { authHandlers } from "./handlers/auth.js";
 import { backupHandlers } from "./handlers/backup.js";
 import { deploymentHandlers } from "./handlers/deployment.js";
 import { nodeHandlers } from "./handlers/node.js";
 import { organizationHandlers } from "./handlers/organization.js";
 import { projectHandlers } from "./handlers/project.js";
-import { type Domain, domainServices, type LogReader } from "./handlers/services.js";
+import type { Domain } from "./handlers/services.js";
 import { checkHealth } from "./health.js";
 import {
   authInterceptor,
@@ -52,18 +51,14 @@ export { VERSION };
 export interface ApiServerOptions {
   ctx: AppContext;
   authenticator: Authenticator;
-  /** The URL of a deployment's domain, as the edge serves it. */
-  urlOf?: UrlOf;
-  /** The container engine's logs, when this process can read them. */
-  logs?: LogReader;
+  /** The domain services the handlers call (src/app/domain-services.ts). */
+  domain: Domain;
   /** Extra routes (the Traefik HTTP provider's endpoint, the dashboard), registered last. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
   /** Extra checks for /health (the metrics system, the runtime), by name. */
   healthChecks?: Record<string, () => Promise<{ ok: boolean; detail?: string }>>;
   /** The metrics system's report for /metrics/observability. */
   observability?: () => unknown;
-  /** Live and historical container metrics, when this process serves them. */
-  metrics?: MetricsService;
   /** The process's Prometheus registry, where the API's metrics go (its own one otherwise). */
   registry?: Registry;
 }
@@ -86,8 +81,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const { ctx, authenticator } = options;
   const { config, logger } = ctx;
   const startedAt = Date.now();
-  const urlOf = options.urlOf ?? ((d: string) => `http://${d}`);
-  const domain = domainServices(ctx, urlOf, options.logs, options.metrics);
+  const { domain } = options;
   const metrics = new ApiMetrics(options.registry ? { registry: options.registry } : {});
   registerPlatformGauges(metrics, ctx);
   const trustProxy = trustProxyOption(config.TRUST_PROXY);

@@ -67,6 +67,7 @@ import {
 } from "../runtime/index.js";
 import { RegistryImages } from "../runtime/registry.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
+import { deploymentServiceDeps } from "./service-deps.js";
 
 export {
   type ClusterConfig,
@@ -318,7 +319,7 @@ export async function startDeploying(
     // TLS, the Traefik names and the URLs shown, decided once (src/edge/edge-tls.ts).
     const tls = edgeTls(config, edgePort);
     const installation = await installationId(ctx.db);
-    const deploymentService = new DeploymentService(ctx);
+    const deploymentService = new DeploymentService(deploymentServiceDeps(ctx));
     const records = new DatabaseDeploymentRecords(ctx, {
       envFor: (deploymentId) => deploymentService.envFor(deploymentId),
     });

@@ -127,13 +127,19 @@ export async function startPlatform(
     let api: ApiServer | undefined;
     let ports: { http: number; grpc: number } | undefined;
     if (config.ROLES.includes("api")) {
-      const [{ createApiServer }, { Authenticator }, { storeAuthLookups }, { registerDashboard }] =
-        await Promise.all([
-          import("../api/server.js"),
-          import("../auth/authenticator.js"),
-          import("../accounts/lookups.js"),
-          import("../api/dashboard.js"),
-        ]);
+      const [
+        { createApiServer },
+        { Authenticator },
+        { storeAuthLookups },
+        { registerDashboard },
+        { domainServices },
+      ] = await Promise.all([
+        import("../api/server.js"),
+        import("../auth/authenticator.js"),
+        import("../accounts/lookups.js"),
+        import("../api/dashboard.js"),
+        import("./domain-services.js"),
+      ]);
       const oidc = config.OIDC_ISSUER
         ? new (await import("../auth/oidc-verifier.js")).OidcVerifier({
             issuer: config.OIDC_ISSUER,
@@ -160,14 +166,17 @@ export async function startPlatform(
         ctx,
         authenticator,
         registry,
-        ...(metrics.system.service ? { metrics: metrics.system.service } : {}),
+        domain: domainServices(
+          ctx,
+          // The API alone (ROLES=api, as in the stack) shows the same URLs as the edge serves.
+          deploying?.urlOf ?? ((domain: string) => edgeUrl(edgeTls(config), domain)),
+          deploying?.logs,
+          metrics.system.service,
+        ),
         healthChecks: { metrics: metricsHealth },
         observability: () => metrics.system.observability(),
-        // The API alone (ROLES=api, as in the stack) shows the same URLs as the edge serves.
-        urlOf: deploying?.urlOf ?? ((domain: string) => edgeUrl(edgeTls(config), domain)),
         ...(deploying
           ? {
-              logs: deploying.logs,
               healthChecks: {
                 metrics: metricsHealth,
                 ...(deploying.firewall

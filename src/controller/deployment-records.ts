@@ -219,7 +219,7 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
 
   /** The cache of the organization forgets, watchers hear of the change, the log says it. */
   private async told(row: DeploymentRow, next: DeploymentRow): Promise<DeploymentRow> {
-    await invalidateOrganization(this.ctx, row.organizationId);
+    await invalidateOrganization(this.ctx.services.cache, row.organizationId);
     await this.publish(next);
     this.ctx.logger.info(
       { deploymentId: row.id, status: next.status, message: next.statusMessage },
@@ -325,7 +325,7 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
 
   async announceDeleted(row: DeploymentRow): Promise<void> {
     const { ctx } = this;
-    await invalidateOrganization(ctx, row.organizationId);
+    await invalidateOrganization(ctx.services.cache, row.organizationId);
     await this.publish({
       ...row,
       status: "deleting",

@@ -2,14 +2,14 @@
  * The API response cache, kept per organization in the platform's cache service: services read
  * through it and drop an organization's namespace after each write.
  */
-import type { AppContext } from "./context.js";
+import type { Cache } from "../platform/index.js";
 
 /** Cache keys of everything cached for one organization share this prefix. */
 export const orgCachePrefix = (organizationId: string) => `org:${organizationId}:`;
 
 /** Drops every cached response of an organization; called after each write. */
-export async function invalidateOrganization(ctx: AppContext, organizationId: string) {
-  await ctx.services.cache.deletePrefix(orgCachePrefix(organizationId));
+export async function invalidateOrganization(cache: Cache, organizationId: string) {
+  await cache.deletePrefix(orgCachePrefix(organizationId));
 }
 
 /** JSON that keeps Dates: they are written as {"$date": iso} and read back as Date. */
@@ -35,15 +35,15 @@ function decode<T>(text: string): T {
  * the platform. Authorization is checked by the caller before, never cached.
  */
 export async function cachedForOrganization<T>(
-  ctx: AppContext,
+  cache: Cache,
   organizationId: string,
   key: string,
   load: () => Promise<T>,
 ): Promise<T> {
   const fullKey = `${orgCachePrefix(organizationId)}${key}`;
-  const hit = await ctx.services.cache.get<string>(fullKey);
+  const hit = await cache.get<string>(fullKey);
   if (hit !== undefined) return decode<T>(hit);
   const value = await load();
-  await ctx.services.cache.set(fullKey, encode(value));
+  await cache.set(fullKey, encode(value));
   return value;
 }

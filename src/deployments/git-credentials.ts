@@ -5,7 +5,6 @@
  * and logged never holds it; the builder gets it at clone time (an askpass helper, never argv).
  */
 import { eq, inArray, like, or } from "drizzle-orm";
-import type { AppContext } from "../core/index.js";
 import type { SecretBox } from "../crypto/index.js";
 import { invalidArgument } from "../domain/index.js";
 import { type Db, deploymentGitCredentials, deployments, type Tx } from "../store/index.js";
@@ -139,8 +138,8 @@ export async function withCredentials(db: Db, deploymentIds: string[]): Promise<
  * apart) into the sealed table, leaving the URLs without them. Run at start-up, after the
  * migrations; idempotent. Returns how many it moved.
  */
-export async function sealGitCredentials(ctx: Pick<AppContext, "db" | "secrets">): Promise<number> {
-  const rows = await ctx.db
+export async function sealGitCredentials(deps: { db: Db; secrets: SecretBox }): Promise<number> {
+  const rows = await deps.db
     .select({ id: deployments.id, gitRepo: deployments.gitRepo })
     .from(deployments)
     .where(or(like(deployments.gitRepo, "https://%@%"), like(deployments.gitRepo, "http://%@%")));
@@ -148,8 +147,8 @@ export async function sealGitCredentials(ctx: Pick<AppContext, "db" | "secrets">
   for (const row of rows) {
     const { url, credential } = splitCredential(row.gitRepo);
     if (credential === undefined) continue;
-    await ctx.db.transaction(async (tx) => {
-      await writeGitCredential(tx, ctx.secrets, row.id, url, credential);
+    await deps.db.transaction(async (tx) => {
+      await writeGitCredential(tx, deps.secrets, row.id, url, credential);
       await tx.update(deployments).set({ gitRepo: url }).where(eq(deployments.id, row.id));
     });
     moved++;

@@ -5,15 +5,21 @@ export {
   sealGitCredentials,
   stripCredentials,
 } from "./git-credentials.js";
-export { BuildPlanService, detectOptionsOf } from "./plan-service.js";
+export {
+  BuildPlanService,
+  type BuildPlanServiceDeps,
+  detectOptionsOf,
+} from "./plan-service.js";
 export {
   type Build,
   type Deployment,
   DeploymentService,
+  type DeploymentServiceDeps,
   type DomainView,
   envAad,
   type Location,
+  type PlacementFit,
   previewEnvAad,
   type Strategy,
 } from "./service.js";
-export { GitLoopService, webhookAad } from "./webhooks.js";
+export { GitLoopService, type GitLoopServiceDeps, webhookAad } from "./webhooks.js";

@@ -4,7 +4,7 @@
  * the builder's own detection: what is shown is what a build does. Planning costs a clone, so it
  * takes the role that may deploy (write), and a process runs only a few at once.
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { authorize } from "../access/index.js";
 import type { Principal } from "../auth/index.js";
@@ -16,10 +16,10 @@ import {
   rootDirectory,
 } from "../builder/index.js";
 import type { Config } from "../config/index.js";
-import type { AppContext } from "../core/index.js";
+import type { SecretBox } from "../crypto/index.js";
 import { notFound, resourceExhausted, validation as valid } from "../domain/index.js";
 import { isSshRemote, readDeployKey } from "../projects/index.js";
-import { deployments, projects } from "../store/index.js";
+import { type Db, deployments, projects } from "../store/index.js";
 import {
   checkCredential,
   type GitCredential,
@@ -54,18 +54,39 @@ export function detectOptionsOf(config: Config): DetectOptions {
   };
 }
 
+/**
+ * What BuildPlanService uses: the database, the secret box that opens git credentials and deploy
+ * keys, and the build's own settings, so that a plan clones and detects as a build would.
+ */
+export interface BuildPlanServiceDeps {
+  readonly db: Db;
+  readonly secrets: SecretBox;
+  /** GIT_ALLOW_FILE: whether file:// repositories are accepted. */
+  readonly gitAllowFile: boolean;
+  /** DATA_DIR, resolved: plans clone under its `plans` folder, with its ssh/known_hosts. */
+  readonly dataDir: string;
+  /** A build's clone limits (BUILD_TIMEOUT_SECONDS, BUILD_MAX_REPO_MB and _DISK_MB, _FILES). */
+  readonly cloneLimits: {
+    readonly timeoutMs: number;
+    readonly maxRepoBytes: number;
+    readonly maxRepoFiles: number;
+  };
+  /** The base images and CA bundle generated Dockerfiles use (detectOptionsOf). */
+  readonly images: DetectOptions;
+}
+
 export class BuildPlanService {
   private running = 0;
 
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly deps: BuildPlanServiceDeps) {}
 
   async plan(
     principal: Principal,
     input: PlanBuildInput,
     signal?: AbortSignal,
   ): Promise<{ plan: BuildPlan; commitSha: string }> {
-    const { config, db } = this.ctx;
-    const allowFile = config.GIT_ALLOW_FILE;
+    const { db, secrets, dataDir } = this.deps;
+    const allowFile = this.deps.gitAllowFile;
     let repo: string;
     let branch: string;
     let credential: GitCredential | null | undefined;
@@ -84,7 +105,7 @@ export class BuildPlanService {
       dockerfile = dockerfilePath(input.dockerfilePath ?? row.dockerfilePath);
       credential =
         input.gitCredential === undefined
-          ? await readGitCredential(db, this.ctx.secrets, row.id, row.gitRepo)
+          ? await readGitCredential(db, secrets, row.id, row.gitRepo)
           : checkCredential(input.gitCredential);
     } else {
       projectId = valid.uuid("project_id", input.projectId ?? "");
@@ -108,21 +129,14 @@ export class BuildPlanService {
     this.running++;
     try {
       // The project's deploy key, as a build of it would clone (never the server's own keys).
-      const sshKey = isSshRemote(repo)
-        ? await readDeployKey(db, this.ctx.secrets, projectId)
-        : undefined;
-      const dataDir = resolve(config.DATA_DIR);
+      const sshKey = isSshRemote(repo) ? await readDeployKey(db, secrets, projectId) : undefined;
       return await planRepository({
         repo,
         branch,
         workRoot: join(dataDir, "plans"),
         allowFile,
-        limits: {
-          timeoutMs: config.BUILD_TIMEOUT_SECONDS * 1000,
-          maxRepoBytes: Math.min(config.BUILD_MAX_REPO_MB, config.BUILD_MAX_DISK_MB) * 1024 * 1024,
-          maxRepoFiles: config.BUILD_MAX_FILES,
-        },
-        images: detectOptionsOf(config),
+        limits: this.deps.cloneLimits,
+        images: this.deps.images,
         selection: { rootDirectory: root, dockerfilePath: dockerfile },
         httpCredential: credential ?? undefined,
         sshKey,

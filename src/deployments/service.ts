@@ -9,7 +9,8 @@ import { allows, authorize, type RoleName } from "../access/index.js";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import { dockerfilePath, rootDirectory } from "../builder/index.js";
-import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
+import { cachedForOrganization, invalidateOrganization } from "../core/index.js";
+import type { SecretBox } from "../crypto/index.js";
 import {
   alreadyExists,
   DEPLOY_JOB,
@@ -30,16 +31,16 @@ import {
   judge,
   organizationDomainToken,
   type ReservedNames,
-  reservedNames,
   type TxtLookup,
 } from "../domains/index.js";
 import { previewLabel } from "../forges/index.js";
-import { footprintDelta, type QuotaDelta, QuotaService } from "../organizations/index.js";
-import { subscribeIterable } from "../platform/index.js";
+import { footprintDelta, type QuotaDelta, type QuotaService } from "../organizations/index.js";
+import { type Bus, type Cache, type JobQueue, subscribeIterable } from "../platform/index.js";
 import {
   type BuildTrigger,
   builds,
   constraintOf,
+  type Db,
   type DeploymentStatusName,
   deploymentLocations,
   deploymentRouting,
@@ -107,28 +108,55 @@ export type PlacementFit = (request: {
 /** Without a placement check: every size is accepted here and placed (or refused) later. */
 const fitsAnywhere: PlacementFit = async () => undefined;
 
+/**
+ * What DeploymentService uses: the database, the platform services it writes through, the
+ * secret box for env vars and git credentials, the clock, the quotas, the placement check, and
+ * the few settings it reads.
+ */
+export interface DeploymentServiceDeps {
+  readonly db: Db;
+  /** Status events, build logs and build cancellations. */
+  readonly bus: Bus;
+  /** Wakes the controller. */
+  readonly queue: JobQueue;
+  /** The API response cache, dropped for an organization after each of its writes. */
+  readonly cache: Cache;
+  readonly secrets: SecretBox;
+  readonly now: () => Date;
+  readonly quotas: QuotaService;
+  /**
+   * The placement check of CreateDeployment and of scaling (the API passes the controller's
+   * placementGuard); services that never create or resize go without.
+   */
+  readonly fits?: PlacementFit;
+  /** MAX_REPLICAS. */
+  readonly limits: { readonly maxReplicas: number };
+  /** A preview's resources at most, and how long it lives without a push (PREVIEW_*). */
+  readonly previews: {
+    readonly cpuMillicores: number;
+    readonly memoryMb: number;
+    readonly ttlHours: number;
+  };
+  /** PLATFORM_DOMAIN, under which deployments get their default names. */
+  readonly platformDomain: string;
+  /** GIT_ALLOW_FILE: whether file:// repositories are accepted. */
+  readonly gitAllowFile: boolean;
+  /** Names the platform keeps for itself (RESERVED_NAMES and its own hosts). */
+  readonly reserved: ReservedNames;
+  /** The resolvers that check custom domains' TXT records (DNS_RESOLVERS, DNS_TIMEOUT_MS). */
+  readonly dns: { readonly servers?: readonly string[]; readonly timeoutMs: number };
+}
+
 export class DeploymentService {
   /** Refuses at once a deployment that fits on no node (ResourceExhausted). */
   private readonly fits: PlacementFit;
   readonly quotas: QuotaService;
-  private readonly reserved: ReservedNames;
   private readonly dns: TxtLookup;
 
-  /**
-   * `fits` is the placement check of CreateDeployment and of scaling (the API passes the
-   * controller's placementGuard); services that never create or resize go without.
-   */
-  constructor(
-    private readonly ctx: AppContext,
-    fits: PlacementFit = fitsAnywhere,
-  ) {
-    this.fits = fits;
-    this.quotas = new QuotaService(ctx);
-    this.reserved = reservedNames(ctx.config);
-    this.dns = dnsTxtLookup({
-      ...(ctx.config.DNS_RESOLVERS ? { servers: ctx.config.DNS_RESOLVERS } : {}),
-      timeoutMs: ctx.config.DNS_TIMEOUT_MS,
-    });
+  constructor(private readonly deps: DeploymentServiceDeps) {
+    this.fits = deps.fits ?? fitsAnywhere;
+    this.quotas = deps.quotas;
+    this.dns = dnsTxtLookup(deps.dns);
   }
 
   /**
@@ -154,12 +182,12 @@ export class DeploymentService {
   /** The project's deployment of the name `create` would give, when there is one. */
   private async named(principal: Principal, input: CreateDeploymentInput) {
     const projectId = valid.uuid("project_id", input.projectId);
-    const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+    const [project] = await this.deps.db.select().from(projects).where(eq(projects.id, projectId));
     if (!project) throw notFound("project");
-    await authorize(this.ctx.db, principal, project.organizationId, "write", "project");
+    await authorize(this.deps.db, principal, project.organizationId, "write", "project");
     const { gitRepo } = this.source(input.gitRepo, input.gitCredential);
     const name = this.deploymentName(input.name, gitRepo);
-    const [row] = await this.ctx.db
+    const [row] = await this.deps.db
       .select({ id: deployments.id, desiredState: deployments.desiredState })
       .from(deployments)
       .where(and(eq(deployments.projectId, projectId), eq(deployments.name, name)));
@@ -195,7 +223,7 @@ export class DeploymentService {
     };
     const vars = valid.envVars(input.envVars ?? {});
     const replicas = input.replicas
-      ? valid.replicas(input.replicas, this.ctx.config.MAX_REPLICAS)
+      ? valid.replicas(input.replicas, this.deps.limits.maxReplicas)
       : current.replicas;
     const resources = input.resources ? valid.resources(input.resources) : undefined;
     const customDomain = input.domain ? this.customDomain(input.domain) : undefined;
@@ -206,7 +234,7 @@ export class DeploymentService {
       ...(input.strategy ? { strategy: input.strategy } : {}),
     });
     const [hasDomain] = customDomain
-      ? await this.ctx.db
+      ? await this.deps.db
           .select({ domain: domains.domain })
           .from(domains)
           .where(and(eq(domains.domain, customDomain), eq(domains.deploymentId, current.id)))
@@ -280,7 +308,7 @@ export class DeploymentService {
             if (credential !== undefined) {
               await writeGitCredential(
                 tx,
-                this.ctx.secrets,
+                this.deps.secrets,
                 current.id,
                 source.gitRepo,
                 credential,
@@ -299,9 +327,9 @@ export class DeploymentService {
 
   async create(principal: Principal, input: CreateDeploymentInput): Promise<Deployment> {
     const projectId = valid.uuid("project_id", input.projectId);
-    const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+    const [project] = await this.deps.db.select().from(projects).where(eq(projects.id, projectId));
     if (!project) throw notFound("project");
-    await authorize(this.ctx.db, principal, project.organizationId, "write", "project");
+    await authorize(this.deps.db, principal, project.organizationId, "write", "project");
 
     const { gitRepo, credential } = this.source(input.gitRepo, input.gitCredential);
     const branch = valid.branch(input.branch);
@@ -312,7 +340,7 @@ export class DeploymentService {
     const name = this.deploymentName(input.name, gitRepo);
     const vars = valid.envVars(input.envVars ?? {});
     const resources = valid.resources(input.resources ?? { cpuMillicores: 0, memoryMb: 0 });
-    const replicas = valid.replicas(input.replicas || 1, this.ctx.config.MAX_REPLICAS);
+    const replicas = valid.replicas(input.replicas || 1, this.deps.limits.maxReplicas);
     const customDomain = input.domain ? this.customDomain(input.domain) : undefined;
     await this.fits({
       replicas,
@@ -324,7 +352,7 @@ export class DeploymentService {
     const id = randomUUID();
     const organizationId = project.organizationId;
     try {
-      const row = await this.ctx.db.transaction(async (tx) => {
+      const row = await this.deps.db.transaction(async (tx) => {
         await this.quotas.enforce(tx, organizationId, {
           deployments: 1,
           ...footprintDelta(undefined, this.quotas.footprint({ replicas, ...resources })),
@@ -360,7 +388,7 @@ export class DeploymentService {
             .values({ domain: customDomain, deploymentId: id, organizationId, status: "pending" });
         }
         await this.writeEnvVars(tx, id, vars);
-        if (credential) await writeGitCredential(tx, this.ctx.secrets, id, gitRepo, credential);
+        if (credential) await writeGitCredential(tx, this.deps.secrets, id, gitRepo, credential);
         await recordAudit(tx, {
           principal,
           organizationId,
@@ -400,12 +428,12 @@ export class DeploymentService {
     action: "read" | "write",
   ): Promise<typeof deployments.$inferSelect & { role: RoleName }> {
     const deploymentId = valid.uuid("id", id);
-    const [row] = await this.ctx.db
+    const [row] = await this.deps.db
       .select()
       .from(deployments)
       .where(eq(deployments.id, deploymentId));
     if (!row || row.desiredState === "deleted") throw notFound("deployment");
-    const role = await authorize(this.ctx.db, principal, row.organizationId, action, "deployment");
+    const role = await authorize(this.deps.db, principal, row.organizationId, action, "deployment");
     return { ...row, role };
   }
 
@@ -423,22 +451,25 @@ export class DeploymentService {
     let key: string;
     if (filter.projectId) {
       const projectId = valid.uuid("project_id", filter.projectId);
-      const [project] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+      const [project] = await this.deps.db
+        .select()
+        .from(projects)
+        .where(eq(projects.id, projectId));
       if (!project) throw notFound("project");
-      await authorize(this.ctx.db, principal, project.organizationId, "read", "project");
+      await authorize(this.deps.db, principal, project.organizationId, "read", "project");
       where = eq(deployments.projectId, projectId);
       organizationId = project.organizationId;
       key = `deployments:project:${projectId}`;
     } else if (filter.organizationId) {
       organizationId = valid.uuid("organization_id", filter.organizationId);
-      await authorize(this.ctx.db, principal, organizationId, "read");
+      await authorize(this.deps.db, principal, organizationId, "read");
       where = eq(deployments.organizationId, organizationId);
       key = "deployments:all";
     } else {
       throw invalidArgument("give project_id or organization_id");
     }
-    return cachedForOrganization(this.ctx, organizationId, key, async () => {
-      const rows = await this.ctx.db
+    return cachedForOrganization(this.deps.cache, organizationId, key, async () => {
+      const rows = await this.deps.db
         .select()
         .from(deployments)
         .where(
@@ -450,7 +481,7 @@ export class DeploymentService {
         )
         .orderBy(asc(deployments.name));
       const all = rows.length
-        ? await this.ctx.db
+        ? await this.deps.db
             .select()
             .from(domains)
             .where(
@@ -461,7 +492,7 @@ export class DeploymentService {
             )
         : [];
       const credentials = await withCredentials(
-        this.ctx.db,
+        this.deps.db,
         rows.map((r) => r.id),
       );
       return rows.map((r) => ({
@@ -544,7 +575,7 @@ export class DeploymentService {
           ? {}
           : {
               alsoInTransaction: (tx: Tx) =>
-                writeGitCredential(tx, this.ctx.secrets, current.id, gitRepo, credential),
+                writeGitCredential(tx, this.deps.secrets, current.id, gitRepo, credential),
             }),
         quota: (fresh) => this.runningDelta(fresh, { ...fresh, ...changes }, false),
       },
@@ -599,7 +630,7 @@ export class DeploymentService {
 
   async scale(principal: Principal, id: string, replicas: number): Promise<Deployment> {
     const current = await this.load(principal, id, "write");
-    const n = valid.replicas(replicas, this.ctx.config.MAX_REPLICAS);
+    const n = valid.replicas(replicas, this.deps.limits.maxReplicas);
     const row = await this.change(
       principal,
       current,
@@ -664,7 +695,7 @@ export class DeploymentService {
 
   private async buildOf(deploymentId: string, buildId: string): Promise<Build> {
     const target = valid.uuid("build_id", buildId);
-    const [build] = await this.ctx.db
+    const [build] = await this.deps.db
       .select()
       .from(builds)
       .where(and(eq(builds.id, target), eq(builds.deploymentId, deploymentId)));
@@ -675,9 +706,9 @@ export class DeploymentService {
   /** The last successful build made before the current one (before any, without a current one). */
   private async previousBuild(current: typeof deployments.$inferSelect): Promise<Build> {
     const [currentBuild] = current.currentBuildId
-      ? await this.ctx.db.select().from(builds).where(eq(builds.id, current.currentBuildId))
+      ? await this.deps.db.select().from(builds).where(eq(builds.id, current.currentBuildId))
       : [];
-    const [build] = await this.ctx.db
+    const [build] = await this.deps.db
       .select()
       .from(builds)
       .where(
@@ -718,13 +749,13 @@ export class DeploymentService {
       current.desiredState === "running" &&
       current.currentBuildId === null &&
       (current.status === "queued" || current.status === "building");
-    const { row, cancelled } = await this.ctx.db.transaction(async (tx) => {
+    const { row, cancelled } = await this.deps.db.transaction(async (tx) => {
       const stopped = await tx
         .update(builds)
         .set({
           status: "cancelled",
           statusMessage: `cancelled by ${principal.email}`,
-          finishedAt: this.ctx.now(),
+          finishedAt: this.deps.now(),
         })
         .where(
           and(eq(builds.deploymentId, current.id), inArray(builds.status, ["queued", "running"])),
@@ -749,7 +780,7 @@ export class DeploymentService {
                 statusMessage: `${which} was cancelled before anything was deployed: redeploy to build again`,
               }),
           generation: current.generation + 1,
-          updatedAt: this.ctx.now(),
+          updatedAt: this.deps.now(),
         })
         .where(eq(deployments.id, current.id))
         .returning();
@@ -767,20 +798,20 @@ export class DeploymentService {
     // Nothing to converge: what runs is what the deployment now wants.
     await this.afterChange(row, row.status, row.statusMessage, false);
     for (const build of cancelled) {
-      await this.ctx.services.bus.publish(buildCancelChannel(build.id), { cancel: true });
+      await this.deps.bus.publish(buildCancelChannel(build.id), { cancel: true });
     }
     return { build: cancelled[0], deployment: await this.withDomains(row) };
   }
 
   /** The latest successful build the deployment's recorded containers run, if any. */
   private async servingBuild(deploymentId: string): Promise<Build | undefined> {
-    const running = await this.ctx.db
+    const running = await this.deps.db
       .selectDistinct({ buildId: deploymentLocations.buildId })
       .from(deploymentLocations)
       .where(eq(deploymentLocations.deploymentId, deploymentId));
     const ids = running.flatMap((r) => (r.buildId ? [r.buildId] : []));
     if (ids.length === 0) return undefined;
-    const [build] = await this.ctx.db
+    const [build] = await this.deps.db
       .select()
       .from(builds)
       .where(and(inArray(builds.id, ids), eq(builds.status, "succeeded")))
@@ -797,7 +828,7 @@ export class DeploymentService {
     const current = await this.load(principal, id, "write");
     await this.deleteRow(principal, current);
     // A deployment's previews go with it.
-    const previews = await this.ctx.db
+    const previews = await this.deps.db
       .select()
       .from(deployments)
       .where(and(eq(deployments.parentId, current.id), ne(deployments.desiredState, "deleted")));
@@ -809,17 +840,17 @@ export class DeploymentService {
     principal: Principal | undefined,
     current: typeof deployments.$inferSelect,
   ): Promise<void> {
-    const locations = await this.ctx.db
+    const locations = await this.deps.db
       .select({ id: deploymentLocations.id })
       .from(deploymentLocations)
       .where(eq(deploymentLocations.deploymentId, current.id));
     // Images of earlier builds are the controller's to remove, like containers.
-    const images = await this.ctx.db
+    const images = await this.deps.db
       .select({ id: builds.id })
       .from(builds)
       .where(and(eq(builds.deploymentId, current.id), ne(builds.imageId, "")));
     if (locations.length === 0 && images.length === 0) {
-      await this.ctx.db.transaction(async (tx) => {
+      await this.deps.db.transaction(async (tx) => {
         await tx.delete(deployments).where(eq(deployments.id, current.id));
         await recordAudit(tx, {
           principal,
@@ -829,7 +860,7 @@ export class DeploymentService {
           resourceId: current.id,
         });
       });
-      await invalidateOrganization(this.ctx, current.organizationId);
+      await invalidateOrganization(this.deps.cache, current.organizationId);
       await this.publish({ ...current, status: "deleting", statusMessage: "deleted" });
       return;
     }
@@ -854,7 +885,7 @@ export class DeploymentService {
    */
   async status(principal: Principal, id: string) {
     const current = await this.load(principal, id, "read");
-    const rows = await this.ctx.db
+    const rows = await this.deps.db
       .select()
       .from(deploymentLocations)
       .where(eq(deploymentLocations.deploymentId, current.id))
@@ -877,14 +908,11 @@ export class DeploymentService {
     const current = await this.load(principal, id, "read");
     const queue: StatusEvent[] = [];
     let wake: (() => void) | undefined;
-    const unsubscribe = await this.ctx.services.bus.subscribe(
-      statusChannel(current.id),
-      (message) => {
-        queue.push(message as StatusEvent);
-        if (queue.length > 100) queue.shift(); // a slow reader sees the latest changes
-        wake?.();
-      },
-    );
+    const unsubscribe = await this.deps.bus.subscribe(statusChannel(current.id), (message) => {
+      queue.push(message as StatusEvent);
+      if (queue.length > 100) queue.shift(); // a slow reader sees the latest changes
+      wake?.();
+    });
     const onAbort = () => wake?.();
     signal.addEventListener("abort", onAbort);
     try {
@@ -912,7 +940,7 @@ export class DeploymentService {
   async listEnvVars(principal: Principal, deploymentId: string, scope: EnvScope = "deployment") {
     const current = await this.load(principal, deploymentId, "read");
     const { table, aad } = envTable(scope);
-    const rows = await this.ctx.db
+    const rows = await this.deps.db
       .select()
       .from(table)
       .where(eq(table.deploymentId, current.id))
@@ -921,7 +949,7 @@ export class DeploymentService {
     const reveal = allows(current.role, "write");
     return rows.map((r) => ({
       key: r.key,
-      value: reveal ? this.ctx.secrets.decrypt(r.valueEncrypted, aad(current.id, r.key)) : "",
+      value: reveal ? this.deps.secrets.decrypt(r.valueEncrypted, aad(current.id, r.key)) : "",
     }));
   }
 
@@ -930,7 +958,7 @@ export class DeploymentService {
    * its deployment's variables, over them the preview-only ones, and over those its own.
    */
   async envFor(deploymentId: string): Promise<Record<string, string>> {
-    const [row] = await this.ctx.db
+    const [row] = await this.deps.db
       .select({ parentId: deployments.parentId })
       .from(deployments)
       .where(eq(deployments.id, deploymentId));
@@ -944,11 +972,14 @@ export class DeploymentService {
 
   private async readEnv(deploymentId: string, scope: EnvScope): Promise<Record<string, string>> {
     const { table, aad } = envTable(scope);
-    const rows = await this.ctx.db.select().from(table).where(eq(table.deploymentId, deploymentId));
+    const rows = await this.deps.db
+      .select()
+      .from(table)
+      .where(eq(table.deploymentId, deploymentId));
     return Object.fromEntries(
       rows.map((r) => [
         r.key,
-        this.ctx.secrets.decrypt(r.valueEncrypted, aad(deploymentId, r.key)),
+        this.deps.secrets.decrypt(r.valueEncrypted, aad(deploymentId, r.key)),
       ]),
     );
   }
@@ -964,7 +995,7 @@ export class DeploymentService {
     const checked = valid.envVars(vars);
     if (Object.keys(checked).length === 0) throw invalidArgument("env_vars must not be empty");
     const { table } = envTable(scope);
-    await this.ctx.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       await this.writeEnvVars(tx, current.id, checked, scope);
       const keys = await tx
         .select({ key: table.key })
@@ -981,7 +1012,7 @@ export class DeploymentService {
         details: { keys: Object.keys(checked) }, // never the values
       });
     });
-    await invalidateOrganization(this.ctx, current.organizationId);
+    await invalidateOrganization(this.deps.cache, current.organizationId);
     return this.listEnvVars(principal, deploymentId, scope);
   }
 
@@ -994,7 +1025,7 @@ export class DeploymentService {
     const current = await this.load(principal, deploymentId, "write");
     const k = valid.envKey(key);
     const { table } = envTable(scope);
-    await this.ctx.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       const removed = await tx
         .delete(table)
         .where(and(eq(table.deploymentId, current.id), eq(table.key, k)))
@@ -1009,12 +1040,12 @@ export class DeploymentService {
         details: { key: k },
       });
     });
-    await invalidateOrganization(this.ctx, current.organizationId);
+    await invalidateOrganization(this.deps.cache, current.organizationId);
   }
 
   async listDomains(principal: Principal, deploymentId: string): Promise<DomainView[]> {
     const current = await this.load(principal, deploymentId, "read");
-    const rows = await this.ctx.db
+    const rows = await this.deps.db
       .select()
       .from(domains)
       .where(eq(domains.deploymentId, current.id))
@@ -1036,7 +1067,7 @@ export class DeploymentService {
     }
     const d = this.customDomain(domain);
     try {
-      const [row] = await this.ctx.db.transaction(async (tx) => {
+      const [row] = await this.deps.db.transaction(async (tx) => {
         await this.quotas.enforce(tx, current.organizationId, { domains: 1 });
         await this.refuseVerifiedElsewhere(tx, d, current.organizationId);
         await organizationDomainToken(tx, current.organizationId);
@@ -1059,7 +1090,7 @@ export class DeploymentService {
         });
         return inserted;
       });
-      await invalidateOrganization(this.ctx, current.organizationId);
+      await invalidateOrganization(this.deps.cache, current.organizationId);
       if (!row) throw new Error("insert returned no row");
       const [view] = await this.withInstructions(current.organizationId, [row]);
       return view ?? row;
@@ -1084,21 +1115,21 @@ export class DeploymentService {
     const current = await this.load(principal, deploymentId, "write");
     const d = valid.domain(domain);
     const mine = and(eq(domains.domain, d), eq(domains.organizationId, current.organizationId));
-    const [row] = await this.ctx.db
+    const [row] = await this.deps.db
       .select()
       .from(domains)
       .where(and(mine, eq(domains.deploymentId, current.id)));
     if (!row) throw notFound(`domain ${d} on this deployment`);
     if (row.isDefault) return row;
-    const token = await organizationDomainToken(this.ctx.db, current.organizationId);
+    const token = await organizationDomainToken(this.deps.db, current.organizationId);
     const verdict = judge(await this.dns.lookup(challengeRecordName(d)), d, token);
-    const now = this.ctx.now();
+    const now = this.deps.now();
     if (!verdict.ok) {
       const how = domainInstructions(d, token);
       // A verified domain keeps its status and message: the daily re-check, with its grace
       // period, decides when a missing record stops it being served.
       if (row.status !== "verified") {
-        await this.ctx.db
+        await this.deps.db
           .update(domains)
           .set({ statusMessage: `not verified on ${now.toISOString()}: ${verdict.message}` })
           .where(mine);
@@ -1112,7 +1143,7 @@ export class DeploymentService {
     }
     let verified: DomainRow | undefined;
     try {
-      verified = await this.ctx.db.transaction(async (tx) => {
+      verified = await this.deps.db.transaction(async (tx) => {
         const [updated] = await tx
           .update(domains)
           .set({
@@ -1145,7 +1176,7 @@ export class DeploymentService {
       throw error;
     }
     if (!verified) throw notFound(`domain ${d} on this deployment`);
-    await invalidateOrganization(this.ctx, current.organizationId);
+    await invalidateOrganization(this.deps.cache, current.organizationId);
     // The controller writes the route of a newly verified domain.
     if (row.status !== "verified") await this.wake(current.id, current.generation);
     const [view] = await this.withInstructions(current.organizationId, [verified]);
@@ -1155,7 +1186,7 @@ export class DeploymentService {
   async removeDomain(principal: Principal, deploymentId: string, domain: string): Promise<void> {
     const current = await this.load(principal, deploymentId, "write");
     const d = valid.domain(domain);
-    await this.ctx.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       const [row] = await tx
         .select()
         .from(domains)
@@ -1181,13 +1212,13 @@ export class DeploymentService {
         details: { domain: d },
       });
     });
-    await invalidateOrganization(this.ctx, current.organizationId);
+    await invalidateOrganization(this.deps.cache, current.organizationId);
     await this.wake(current.id, current.generation);
   }
 
   async listBuilds(principal: Principal, deploymentId: string): Promise<Build[]> {
     const current = await this.load(principal, deploymentId, "read");
-    return this.ctx.db
+    return this.deps.db
       .select()
       .from(builds)
       .where(eq(builds.deploymentId, current.id))
@@ -1205,13 +1236,13 @@ export class DeploymentService {
     signal: AbortSignal,
   ): AsyncGenerator<{ line: string; at: Date }> {
     const id = valid.uuid("build_id", buildId);
-    const [build] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
+    const [build] = await this.deps.db.select().from(builds).where(eq(builds.id, id));
     if (!build) throw notFound("build");
     const deployment = await this.load(principal, build.deploymentId, "read").catch(() => {
       throw notFound("build");
     });
     const lease = await this.quotas.openStream(deployment.organizationId, "build-logs");
-    const live = await subscribeIterable(this.ctx.services.bus, buildLogChannel(id), {
+    const live = await subscribeIterable(this.deps.bus, buildLogChannel(id), {
       signal,
       bufferSize: 10_000,
     }).catch(async (error: unknown) => {
@@ -1219,9 +1250,9 @@ export class DeploymentService {
       throw error;
     });
     try {
-      const [current] = await this.ctx.db.select().from(builds).where(eq(builds.id, id));
+      const [current] = await this.deps.db.select().from(builds).where(eq(builds.id, id));
       const stored = (current?.logs ?? "").split("\n").filter((l) => l.length > 0);
-      const at = current?.createdAt ?? this.ctx.now();
+      const at = current?.createdAt ?? this.deps.now();
       for (const line of stored) yield { line, at };
       if (!current || ["succeeded", "failed", "cancelled"].includes(current.status)) return;
       let skip = stored.length; // live lines already stored are not repeated
@@ -1233,7 +1264,7 @@ export class DeploymentService {
           skip--;
           continue;
         }
-        yield { line: m.line, at: m.at ? new Date(m.at) : this.ctx.now() };
+        yield { line: m.line, at: m.at ? new Date(m.at) : this.deps.now() };
       }
     } finally {
       await live.close();
@@ -1271,7 +1302,7 @@ export class DeploymentService {
         buildTrigger: request.trigger,
         status: "queued",
         statusMessage: request.reason,
-        ...(current.parentId === null ? {} : { lastPushAt: this.ctx.now() }),
+        ...(current.parentId === null ? {} : { lastPushAt: this.deps.now() }),
       },
       { commit: request.commit, reason: request.reason },
       true,
@@ -1288,7 +1319,7 @@ export class DeploymentService {
             .set({
               status: "cancelled",
               statusMessage: `superseded: ${request.reason}`,
-              finishedAt: this.ctx.now(),
+              finishedAt: this.deps.now(),
             })
             .where(
               and(
@@ -1303,7 +1334,7 @@ export class DeploymentService {
     );
     // The controller building one of them stops it (build-step.ts listens on this channel).
     for (const id of superseded) {
-      await this.ctx.services.bus.publish(buildCancelChannel(id), { cancel: true });
+      await this.deps.bus.publish(buildCancelChannel(id), { cancel: true });
     }
     return this.withDomains(row);
   }
@@ -1321,7 +1352,7 @@ export class DeploymentService {
     const branch = valid.branch(request.branch);
     const short = request.commit.slice(0, 7);
     const reason = `${request.trigger === "pull_request" ? `pull request #${request.pullRequest}` : "push"} of ${short || "the head"} to ${branch}`;
-    const [existing] = await this.ctx.db
+    const [existing] = await this.deps.db
       .select()
       .from(deployments)
       .where(and(eq(deployments.parentId, parent.id), eq(deployments.branch, branch)));
@@ -1332,7 +1363,7 @@ export class DeploymentService {
     }
     if (existing) {
       if (request.pullRequest !== undefined && existing.pullRequest !== request.pullRequest) {
-        await this.ctx.db
+        await this.deps.db
           .update(deployments)
           .set({ pullRequest: request.pullRequest })
           .where(eq(deployments.id, existing.id));
@@ -1348,18 +1379,18 @@ export class DeploymentService {
       };
     }
 
-    const { config } = this.ctx;
+    const { previews, platformDomain } = this.deps;
     const smaller = (own: number, preview: number) => (own > 0 ? Math.min(own, preview) : preview);
     const resources = {
-      cpuMillicores: smaller(parent.cpuMillicores, config.PREVIEW_CPU_MILLICORES),
-      memoryMb: smaller(parent.memoryMb, config.PREVIEW_MEMORY_MB),
+      cpuMillicores: smaller(parent.cpuMillicores, previews.cpuMillicores),
+      memoryMb: smaller(parent.memoryMb, previews.memoryMb),
     };
     const label = previewLabel(branch, parent.name);
-    const domain = `${label}.${config.PLATFORM_DOMAIN}`;
+    const domain = `${label}.${platformDomain}`;
     const id = randomUUID();
-    const now = this.ctx.now();
+    const now = this.deps.now();
     try {
-      const row = await this.ctx.db.transaction(async (tx) => {
+      const row = await this.deps.db.transaction(async (tx) => {
         await this.quotas.enforce(tx, parent.organizationId, {
           deployments: 1,
           ...footprintDelta(undefined, this.quotas.footprint({ replicas: 1, ...resources })),
@@ -1427,7 +1458,7 @@ export class DeploymentService {
   /** A deployment's previews, newest push first. */
   async previews(principal: Principal, deploymentId: string): Promise<Deployment[]> {
     const parent = await this.load(principal, deploymentId, "read");
-    const rows = await this.ctx.db
+    const rows = await this.deps.db
       .select()
       .from(deployments)
       .where(
@@ -1442,10 +1473,8 @@ export class DeploymentService {
 
   /** Removes the previews no push has touched for PREVIEW_TTL_HOURS; returns how many. */
   async expireIdlePreviews(): Promise<number> {
-    const cutoff = new Date(
-      this.ctx.now().getTime() - this.ctx.config.PREVIEW_TTL_HOURS * 3_600_000,
-    );
-    const idle = await this.ctx.db
+    const cutoff = new Date(this.deps.now().getTime() - this.deps.previews.ttlHours * 3_600_000);
+    const idle = await this.deps.db
       .select()
       .from(deployments)
       .where(
@@ -1489,7 +1518,7 @@ export class DeploymentService {
     const statusMessage =
       changes.statusMessage ??
       (status === current.status ? current.statusMessage : "change requested");
-    const row = await this.ctx.db.transaction(async (tx) => {
+    const row = await this.deps.db.transaction(async (tx) => {
       if (quota) {
         await this.quotas.enforce(tx, current.organizationId, async () => {
           const [fresh] = await tx.select().from(deployments).where(eq(deployments.id, current.id));
@@ -1498,7 +1527,7 @@ export class DeploymentService {
       }
       const [updated] = await tx
         .update(deployments)
-        .set({ ...changes, status, statusMessage, generation, updatedAt: this.ctx.now() })
+        .set({ ...changes, status, statusMessage, generation, updatedAt: this.deps.now() })
         .where(eq(deployments.id, current.id))
         .returning();
       await alsoInTransaction?.(tx);
@@ -1523,14 +1552,14 @@ export class DeploymentService {
     message: string,
     converge = true,
   ) {
-    await invalidateOrganization(this.ctx, row.organizationId);
+    await invalidateOrganization(this.deps.cache, row.organizationId);
     await this.publish({ ...row, status, statusMessage: message });
     if (converge) await this.wake(row.id, row.generation);
   }
 
   /** Wakes the controller. The job id makes repeated wake-ups for one generation one job. */
   private async wake(deploymentId: string, generation: number) {
-    await this.ctx.services.queue.enqueue(
+    await this.deps.queue.enqueue(
       DEPLOY_JOB,
       { deploymentId, generation },
       { jobId: deployJobId(deploymentId, generation) },
@@ -1538,12 +1567,12 @@ export class DeploymentService {
   }
 
   private async publish(row: typeof deployments.$inferSelect) {
-    await this.ctx.services.bus.publish(statusChannel(row.id), toEvent(row));
+    await this.deps.bus.publish(statusChannel(row.id), toEvent(row));
   }
 
   private async withDomains(row: typeof deployments.$inferSelect): Promise<Deployment> {
-    const rows = await this.ctx.db.select().from(domains).where(eq(domains.deploymentId, row.id));
-    const credentials = await withCredentials(this.ctx.db, [row.id]);
+    const rows = await this.deps.db.select().from(domains).where(eq(domains.deploymentId, row.id));
+    const credentials = await withCredentials(this.deps.db, [row.id]);
     return { ...row, domains: sortDomains(rows), hasGitCredential: credentials.has(row.id) };
   }
 
@@ -1552,7 +1581,7 @@ export class DeploymentService {
     url: string,
     explicit: GitCredential | undefined,
   ): { gitRepo: string; credential?: GitCredential | null } {
-    const checked = valid.gitRepo(url, { allowFile: this.ctx.config.GIT_ALLOW_FILE });
+    const checked = valid.gitRepo(url, { allowFile: this.deps.gitAllowFile });
     const { url: gitRepo, credential: inUrl } = splitCredential(checked);
     if (inUrl !== undefined && explicit !== undefined) {
       throw invalidArgument(
@@ -1576,13 +1605,13 @@ export class DeploymentService {
   ) {
     const { table, aad } = envTable(scope);
     for (const [key, value] of Object.entries(vars)) {
-      const valueEncrypted = this.ctx.secrets.encrypt(value, aad(deploymentId, key));
+      const valueEncrypted = this.deps.secrets.encrypt(value, aad(deploymentId, key));
       await tx
         .insert(table)
         .values({ deploymentId, key, valueEncrypted })
         .onConflictDoUpdate({
           target: [table.deploymentId, table.key],
-          set: { valueEncrypted, updatedAt: this.ctx.now() },
+          set: { valueEncrypted, updatedAt: this.deps.now() },
         });
     }
   }
@@ -1599,13 +1628,13 @@ export class DeploymentService {
    */
   private customDomain(domain: string): string {
     const d = valid.domain(domain);
-    const platform = this.ctx.config.PLATFORM_DOMAIN;
+    const platform = this.deps.platformDomain;
     if (d === platform || d.endsWith(`.${platform}`)) {
       throw invalidArgument(
         `${d} is under the platform's domain ${platform}, whose names the platform assigns; use a domain of your own`,
       );
     }
-    if (isReservedHost(this.reserved, d)) {
+    if (isReservedHost(this.deps.reserved, d)) {
       throw invalidArgument(
         `${d} is one of the platform's own hosts and cannot be a custom domain`,
       );
@@ -1656,7 +1685,7 @@ export class DeploymentService {
   /** Adds the DNS record that proves ownership to each custom domain. */
   private async withInstructions(organizationId: string, rows: DomainRow[]): Promise<DomainView[]> {
     if (!rows.some((r) => !r.isDefault)) return rows;
-    const token = await organizationDomainToken(this.ctx.db, organizationId);
+    const token = await organizationDomainToken(this.deps.db, organizationId);
     return rows.map((r) =>
       r.isDefault ? r : { ...r, verification: domainInstructions(r.domain, token) },
     );
@@ -1673,7 +1702,7 @@ export class DeploymentService {
     tx: Tx,
     d: { name: string; projectSlug: string; id: string; organizationId: string },
   ): Promise<string> {
-    const platform = this.ctx.config.PLATFORM_DOMAIN;
+    const platform = this.deps.platformDomain;
     // A DNS label is at most 63 characters.
     const label = (text: string) => text.slice(0, 63).replace(/-+$/, "");
     const candidates = [
@@ -1684,7 +1713,7 @@ export class DeploymentService {
     ];
     for (const candidate of candidates) {
       // The platform's own names (login, api, www, …) are never a deployment's.
-      if (isReservedLabel(this.reserved, candidate)) continue;
+      if (isReservedLabel(this.deps.reserved, candidate)) continue;
       const domain = `${candidate}.${platform}`;
       const inserted = await tx
         .insert(domains)

@@ -15,9 +15,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, isNull, lt, ne } from "drizzle-orm";
+import type { Logger } from "pino";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
-import type { AppContext } from "../core/index.js";
+import type { SecretBox } from "../crypto/index.js";
 import { DomainError, failedPrecondition, notFound } from "../domain/index.js";
 import {
   branchMatches,
@@ -30,7 +31,13 @@ import {
   verifyDelivery,
 } from "../forges/index.js";
 import type { ProjectService } from "../projects/index.js";
-import { deployHooks, deployments, projectWebhooks, webhookDeliveries } from "../store/index.js";
+import {
+  type Db,
+  deployHooks,
+  deployments,
+  projectWebhooks,
+  webhookDeliveries,
+} from "../store/index.js";
 import type { DeploymentService } from "./service.js";
 
 export const FORGES: readonly ForgeName[] = ["github", "gitlab", "gitea", "bitbucket"];
@@ -62,17 +69,30 @@ const hashToken = (token: string) => createHash("sha256").update(token).digest("
 const DEPLOY_HOOK_PREFIX = "obh_";
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
+/**
+ * What GitLoopService uses: the database, the secret box that seals webhook secrets, a logger,
+ * the clock, the services a delivery acts through, and the API's public URL.
+ */
+export interface GitLoopServiceDeps {
+  readonly db: Db;
+  readonly secrets: SecretBox;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /** Deploys pushed commits, makes and removes previews. */
+  readonly deployments: DeploymentService;
+  /** Loads a project with the caller's role checked. */
+  readonly projects: ProjectService;
+  /** PUBLIC_URL, before the webhook and hook paths shown; empty or absent: paths only. */
+  readonly publicUrl?: string | undefined;
+}
+
 export class GitLoopService {
-  constructor(
-    private readonly ctx: AppContext,
-    private readonly deploymentService: DeploymentService,
-    private readonly projects: ProjectService,
-  ) {}
+  constructor(private readonly deps: GitLoopServiceDeps) {}
 
   /** The project's webhook: whether a secret is set, since when, and the path per forge. */
   async webhook(principal: Principal, projectId: string) {
-    const project = await this.projects.load(principal, projectId, "read");
-    const [row] = await this.ctx.db
+    const project = await this.deps.projects.load(principal, projectId, "read");
+    const [row] = await this.deps.db
       .select({ createdAt: projectWebhooks.createdAt })
       .from(projectWebhooks)
       .where(eq(projectWebhooks.projectId, project.id));
@@ -85,11 +105,11 @@ export class GitLoopService {
    */
   async rotateWebhookSecret(principal: Principal, projectId: string) {
     // Whoever holds the secret deploys the project's code: owners and admins only.
-    const project = await this.projects.load(principal, projectId, "manage");
+    const project = await this.deps.projects.load(principal, projectId, "manage");
     const secret = randomBytes(32).toString("base64url");
-    const secretEncrypted = this.ctx.secrets.encrypt(secret, webhookAad(project.id));
-    const createdAt = this.ctx.now();
-    await this.ctx.db.transaction(async (tx) => {
+    const secretEncrypted = this.deps.secrets.encrypt(secret, webhookAad(project.id));
+    const createdAt = this.deps.now();
+    await this.deps.db.transaction(async (tx) => {
       await tx
         .insert(projectWebhooks)
         .values({ projectId: project.id, secretEncrypted, createdAt })
@@ -110,8 +130,8 @@ export class GitLoopService {
 
   /** A deployment's deploy hook, without its token (shown once, when made). */
   async deployHook(principal: Principal, deploymentId: string) {
-    const deployment = await this.deploymentService.load(principal, deploymentId, "read");
-    const [row] = await this.ctx.db
+    const deployment = await this.deps.deployments.load(principal, deploymentId, "read");
+    const [row] = await this.deps.db
       .select()
       .from(deployHooks)
       .where(eq(deployHooks.deploymentId, deployment.id));
@@ -122,7 +142,7 @@ export class GitLoopService {
 
   /** Makes the deployment's deploy hook, or replaces it (the old URL stops working). */
   async rotateDeployHook(principal: Principal, deploymentId: string) {
-    const deployment = await this.deploymentService.load(principal, deploymentId, "write");
+    const deployment = await this.deps.deployments.load(principal, deploymentId, "write");
     if (deployment.parentId !== null) {
       throw failedPrecondition(
         "a preview is deployed by pushes to its branch: it has no deploy hook",
@@ -130,8 +150,8 @@ export class GitLoopService {
     }
     const token = `${DEPLOY_HOOK_PREFIX}${randomBytes(32).toString("base64url")}`;
     const prefix = token.slice(0, 10);
-    const createdAt = this.ctx.now();
-    await this.ctx.db.transaction(async (tx) => {
+    const createdAt = this.deps.now();
+    await this.deps.db.transaction(async (tx) => {
       const values = { tokenHash: hashToken(token), prefix, createdAt, lastUsedAt: null };
       await tx
         .insert(deployHooks)
@@ -155,8 +175,8 @@ export class GitLoopService {
   }
 
   async deleteDeployHook(principal: Principal, deploymentId: string): Promise<void> {
-    const deployment = await this.deploymentService.load(principal, deploymentId, "write");
-    await this.ctx.db.transaction(async (tx) => {
+    const deployment = await this.deps.deployments.load(principal, deploymentId, "write");
+    await this.deps.db.transaction(async (tx) => {
       const removed = await tx
         .delete(deployHooks)
         .where(eq(deployHooks.deploymentId, deployment.id))
@@ -175,21 +195,21 @@ export class GitLoopService {
   /** A POST to a deploy hook: redeploys the branch's head. Unknown tokens are NotFound. */
   async runDeployHook(token: string) {
     if (!token.startsWith(DEPLOY_HOOK_PREFIX) || token.length > 200) throw notFound("deploy hook");
-    const [hook] = await this.ctx.db
+    const [hook] = await this.deps.db
       .select()
       .from(deployHooks)
       .where(eq(deployHooks.tokenHash, hashToken(token)));
     if (!hook) throw notFound("deploy hook");
-    const [current] = await this.ctx.db
+    const [current] = await this.deps.db
       .select()
       .from(deployments)
       .where(and(eq(deployments.id, hook.deploymentId), ne(deployments.desiredState, "deleted")));
     if (!current) throw notFound("deploy hook");
-    await this.ctx.db
+    await this.deps.db
       .update(deployHooks)
-      .set({ lastUsedAt: this.ctx.now() })
+      .set({ lastUsedAt: this.deps.now() })
       .where(eq(deployHooks.deploymentId, hook.deploymentId));
-    return this.deploymentService.deployCommit(current, {
+    return this.deps.deployments.deployCommit(current, {
       commit: "",
       trigger: "hook",
       reason: `deploy hook ${hook.prefix}… called`,
@@ -216,12 +236,12 @@ export class GitLoopService {
     }
     const forge = forgeName;
     if (!/^[0-9a-f-]{36}$/i.test(projectId)) return answer(404, "no such project");
-    const [hook] = await this.ctx.db
+    const [hook] = await this.deps.db
       .select()
       .from(projectWebhooks)
       .where(eq(projectWebhooks.projectId, projectId.toLowerCase()));
     if (!hook) return answer(404, "this project has no webhook secret: make one first");
-    const secret = this.ctx.secrets.decrypt(hook.secretEncrypted, webhookAad(hook.projectId));
+    const secret = this.deps.secrets.decrypt(hook.secretEncrypted, webhookAad(hook.projectId));
     if (!verifyDelivery(forge, headers, body, secret)) {
       return answer(401, `the delivery's signature does not match this project's ${forge} secret`);
     }
@@ -233,8 +253,8 @@ export class GitLoopService {
       if (error instanceof DomainError) return answer(400, error.message);
       throw error;
     }
-    const now = this.ctx.now();
-    const seen = await this.ctx.db
+    const now = this.deps.now();
+    const seen = await this.deps.db
       .insert(webhookDeliveries)
       .values({
         projectId: hook.projectId,
@@ -247,12 +267,12 @@ export class GitLoopService {
     if (seen.length === 0) {
       return answer(200, `delivery ${event.deliveryId} was processed already`);
     }
-    await this.ctx.db
+    await this.deps.db
       .delete(webhookDeliveries)
       .where(lt(webhookDeliveries.receivedAt, new Date(now.getTime() - DELIVERY_MEMORY_MS)));
 
     const outcome = await this.act(hook.projectId, event);
-    await this.ctx.db
+    await this.deps.db
       .update(webhookDeliveries)
       .set({ outcome: outcome.message.slice(0, 500) })
       .where(
@@ -262,7 +282,7 @@ export class GitLoopService {
           eq(webhookDeliveries.deliveryId, event.deliveryId.slice(0, 200)),
         ),
       );
-    this.ctx.logger.info(
+    this.deps.logger.info(
       { projectId: hook.projectId, forge, delivery: event.deliveryId, status: outcome.status },
       `webhook: ${outcome.message}`,
     );
@@ -272,7 +292,7 @@ export class GitLoopService {
   private async act(projectId: string, event: ForgeEvent): Promise<DeliveryOutcome> {
     if (event.kind === "ping") return { status: 200, message: "pong", results: [] };
     if (event.kind === "ignored") return { status: 202, message: event.reason, results: [] };
-    const candidates = await this.ctx.db
+    const candidates = await this.deps.db
       .select()
       .from(deployments)
       .where(
@@ -296,7 +316,7 @@ export class GitLoopService {
       results.push(
         await this.actOn(deployment, event).catch((error: unknown) => {
           if (!(error instanceof DomainError)) {
-            this.ctx.logger.error(
+            this.deps.logger.error(
               { err: error, deploymentId: deployment.id },
               "webhook: acting on a delivery failed",
             );
@@ -323,7 +343,7 @@ export class GitLoopService {
       const short = event.after.slice(0, 7);
       if (event.deleted) {
         if (!preview) return skip(`branch ${event.branch} was deleted; it had no preview`);
-        await this.deploymentService.removePreview(preview);
+        await this.deps.deployments.removePreview(preview);
         return {
           ...about,
           action: "remove-preview",
@@ -332,7 +352,7 @@ export class GitLoopService {
         };
       }
       if (event.branch === deployment.branch) {
-        const row = await this.deploymentService.deployCommit(deployment, {
+        const row = await this.deps.deployments.deployCommit(deployment, {
           commit: event.after,
           trigger: "push",
           reason: `push of ${short} to ${event.branch}`,
@@ -361,7 +381,7 @@ export class GitLoopService {
     }
     if (event.action === "closed") {
       if (!preview) return skip(`pull request #${event.number} closed; it had no preview`);
-      await this.deploymentService.removePreview(preview);
+      await this.deps.deployments.removePreview(preview);
       return {
         ...about,
         action: "remove-preview",
@@ -402,7 +422,7 @@ export class GitLoopService {
       trigger: "push" | "pull_request";
     },
   ): Promise<DeliveryResult> {
-    const { deployment: preview, created } = await this.deploymentService.upsertPreview(
+    const { deployment: preview, created } = await this.deps.deployments.upsertPreview(
       deployment,
       request,
     );
@@ -418,7 +438,7 @@ export class GitLoopService {
   }
 
   private async previewOf(deployment: typeof deployments.$inferSelect, branch: string) {
-    const [row] = await this.ctx.db
+    const [row] = await this.deps.db
       .select()
       .from(deployments)
       .where(
@@ -442,7 +462,7 @@ export class GitLoopService {
   }
 
   private absolute(path: string): string {
-    const base = this.ctx.config.PUBLIC_URL;
+    const base = this.deps.publicUrl;
     return base ? `${base.replace(/\/+$/, "")}${path}` : "";
   }
 }

@@ -1,2 +1,2 @@
 export type { StoredExplanation } from "./placements.js";
-export { type NodeRecord, NodeService } from "./service.js";
+export { type NodeRecord, NodeService, type NodeServiceDeps } from "./service.js";

@@ -6,27 +6,36 @@
  * drains the Swarm node (src/controller/node-specs.ts).
  */
 import { asc, eq } from "drizzle-orm";
+import type { Logger } from "pino";
 import { requirePlatformAdmin } from "../access/index.js";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
-import type { AppContext } from "../core/index.js";
 import { invalidArgument, NODE_CHANGED_JOB, nodeChangedJobId, notFound } from "../domain/index.js";
-import { type NodeAvailabilityName, nodeMetadata, nodeSpecs } from "../store/index.js";
+import type { JobQueue } from "../platform/index.js";
+import { type Db, type NodeAvailabilityName, nodeMetadata, nodeSpecs } from "../store/index.js";
 import { lastPlacement } from "./placements.js";
 
 export type NodeRecord = typeof nodeMetadata.$inferSelect;
 
 /** Docker's label key rules, kept simple: letters, digits, dots, dashes, slashes. */
 const LABEL_KEY = /^[a-z0-9](?:[a-z0-9._/-]{0,126}[a-z0-9])?$/;
+/** What NodeService uses: the database, the queue that wakes the controller, a logger, a clock. */
+export interface NodeServiceDeps {
+  readonly db: Db;
+  readonly queue: JobQueue;
+  readonly logger: Logger;
+  readonly now: () => Date;
+}
+
 export class NodeService {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly deps: NodeServiceDeps) {}
 
   list(_principal: Principal): Promise<NodeRecord[]> {
-    return this.ctx.db.select().from(nodeMetadata).orderBy(asc(nodeMetadata.hostname));
+    return this.deps.db.select().from(nodeMetadata).orderBy(asc(nodeMetadata.hostname));
   }
 
   async get(_principal: Principal, id: string): Promise<NodeRecord> {
-    const [row] = await this.ctx.db
+    const [row] = await this.deps.db
       .select()
       .from(nodeMetadata)
       .where(eq(nodeMetadata.id, nodeId(id)));
@@ -40,7 +49,7 @@ export class NodeService {
    * principal may read the deployment.
    */
   placementOf(deploymentId: string) {
-    return lastPlacement(this.ctx.db, deploymentId);
+    return lastPlacement(this.deps.db, deploymentId);
   }
 
   drain(principal: Principal, id: string): Promise<NodeRecord> {
@@ -98,8 +107,8 @@ export class NodeService {
     wished: NodeAvailabilityName = current.availability,
   ): Promise<NodeRecord> {
     const id = current.id;
-    const now = this.ctx.now();
-    const row = await this.ctx.db.transaction(async (tx) => {
+    const now = this.deps.now();
+    const row = await this.deps.db.transaction(async (tx) => {
       const [updated] = await tx
         .update(nodeMetadata)
         .set({ ...changes, updatedAt: now })
@@ -125,10 +134,10 @@ export class NodeService {
     // The controller re-plans deployments of a node whose availability or labels changed.
     // The change is committed: a queue that fails now must not make the call fail (the
     // reconciler's next cycle re-plans the node's deployments anyway).
-    await this.ctx.services.queue
+    await this.deps.queue
       .enqueue(NODE_CHANGED_JOB, { nodeId: id }, { jobId: nodeChangedJobId(id, row.updatedAt) })
       .catch((error: unknown) =>
-        this.ctx.logger.warn({ err: error, nodeId: id }, "could not queue the node's re-plan"),
+        this.deps.logger.warn({ err: error, nodeId: id }, "could not queue the node's re-plan"),
       );
     return row;
   }

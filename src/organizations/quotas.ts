@@ -11,10 +11,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, count, eq, lt, sql } from "drizzle-orm";
+import type { Logger } from "pino";
 import { authorize, requirePlatformAdmin } from "../access/index.js";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
-import type { AppContext } from "../core/index.js";
 import {
   invalidArgument,
   notFound,
@@ -22,6 +22,7 @@ import {
   validation as valid,
 } from "../domain/index.js";
 import {
+  type Db,
   domains,
   executeRows,
   organizationQuotas,
@@ -99,36 +100,40 @@ export interface StreamLease {
   close(): Promise<void>;
 }
 
+/** What QuotaService uses: the database, the clock, a logger, and the platform's defaults. */
+export interface QuotaServiceDeps {
+  readonly db: Db;
+  readonly now: () => Date;
+  readonly logger: Logger;
+  /** The platform's limits (QUOTA_*), for organizations that have none of their own. */
+  readonly defaults: Readonly<Limits>;
+  /**
+   * What a replica counts for when its deployment sets no limit (DEFAULT_CPU_MILLICORES,
+   * DEFAULT_MEMORY_MB).
+   */
+  readonly resourceDefaults: { readonly cpuMillicores: number; readonly memoryMb: number };
+}
+
 export class QuotaService {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly deps: QuotaServiceDeps) {}
 
   /** The platform's defaults, from the configuration. */
   defaults(): Limits {
-    const c = this.ctx.config;
-    return {
-      deployments: c.QUOTA_DEPLOYMENTS,
-      replicas: c.QUOTA_REPLICAS,
-      cpu_millicores: c.QUOTA_CPU_MILLICORES,
-      memory_mb: c.QUOTA_MEMORY_MB,
-      domains: c.QUOTA_DOMAINS,
-      concurrent_builds: c.QUOTA_CONCURRENT_BUILDS,
-      concurrent_streams: c.QUOTA_CONCURRENT_STREAMS,
-      log_tail_lines: c.QUOTA_LOG_TAIL_LINES,
-    };
+    return { ...this.deps.defaults };
   }
 
   /** A deployment's footprint: its replicas, and their limits or the platform's defaults. */
   footprint(d: { replicas: number; cpuMillicores: number; memoryMb: number }): Footprint {
-    const { DEFAULT_CPU_MILLICORES, DEFAULT_MEMORY_MB } = this.ctx.config;
+    const { cpuMillicores, memoryMb } = this.deps.resourceDefaults;
     return {
       replicas: d.replicas,
-      cpuMillicores: d.replicas * (d.cpuMillicores || DEFAULT_CPU_MILLICORES),
-      memoryMb: d.replicas * (d.memoryMb || DEFAULT_MEMORY_MB),
+      cpuMillicores: d.replicas * (d.cpuMillicores || cpuMillicores),
+      memoryMb: d.replicas * (d.memoryMb || memoryMb),
     };
   }
 
   /** The limits of one organization, and which of them were set for it. */
-  async limits(db: Tx | AppContext["db"], organizationId: string) {
+  async limits(db: Tx | Db, organizationId: string) {
     const defaults = this.defaults();
     const [row] = await db
       .select()
@@ -147,8 +152,8 @@ export class QuotaService {
   }
 
   /** What the organization uses now. */
-  async usage(db: Tx | AppContext["db"], organizationId: string): Promise<Usage> {
-    const { DEFAULT_CPU_MILLICORES, DEFAULT_MEMORY_MB } = this.ctx.config;
+  async usage(db: Tx | Db, organizationId: string): Promise<Usage> {
+    const { cpuMillicores, memoryMb } = this.deps.resourceDefaults;
     const [d] = await executeRows<{
       deployments: number | string;
       replicas: number | string | null;
@@ -160,9 +165,9 @@ export class QuotaService {
       sql`SELECT
             count(*) AS deployments,
             sum(replicas) FILTER (WHERE desired_state = 'running') AS replicas,
-            sum(replicas * CASE WHEN cpu_millicores > 0 THEN cpu_millicores ELSE ${DEFAULT_CPU_MILLICORES} END)
+            sum(replicas * CASE WHEN cpu_millicores > 0 THEN cpu_millicores ELSE ${cpuMillicores} END)
               FILTER (WHERE desired_state = 'running') AS cpu,
-            sum(replicas * CASE WHEN memory_mb > 0 THEN memory_mb ELSE ${DEFAULT_MEMORY_MB} END)
+            sum(replicas * CASE WHEN memory_mb > 0 THEN memory_mb ELSE ${memoryMb} END)
               FILTER (WHERE desired_state = 'running') AS memory,
             count(*) FILTER (
               WHERE desired_state = 'running' AND current_build_id IS NULL
@@ -181,7 +186,7 @@ export class QuotaService {
       .where(
         and(
           eq(streamLeases.organizationId, organizationId),
-          sql`${streamLeases.expiresAt} > ${this.ctx.now().toISOString()}`,
+          sql`${streamLeases.expiresAt} > ${this.deps.now().toISOString()}`,
         ),
       );
     return {
@@ -224,7 +229,7 @@ export class QuotaService {
 
   /** The largest log tail one request of the organization may ask for. */
   async logTailLimit(organizationId: string): Promise<number> {
-    return (await this.limits(this.ctx.db, organizationId)).limits.log_tail_lines;
+    return (await this.limits(this.deps.db, organizationId)).limits.log_tail_lines;
   }
 
   /** Refuses a log tail over the organization's limit; returns the tail to use (100 when 0). */
@@ -232,7 +237,7 @@ export class QuotaService {
     const limit = await this.logTailLimit(organizationId);
     if (requested === 0) return Math.min(100, limit);
     if (requested > limit) {
-      const [org] = await this.ctx.db
+      const [org] = await this.deps.db
         .select({ slug: organizations.slug })
         .from(organizations)
         .where(eq(organizations.id, organizationId));
@@ -249,27 +254,27 @@ export class QuotaService {
    */
   async openStream(organizationId: string, kind: string): Promise<StreamLease> {
     const id = randomUUID();
-    const expiry = () => new Date(this.ctx.now().getTime() + STREAM_LEASE_TTL_MS);
-    await this.ctx.db.transaction(async (tx) => {
+    const expiry = () => new Date(this.deps.now().getTime() + STREAM_LEASE_TTL_MS);
+    await this.deps.db.transaction(async (tx) => {
       await this.lock(tx, organizationId);
       await tx
         .delete(streamLeases)
         .where(
           and(
             eq(streamLeases.organizationId, organizationId),
-            lt(streamLeases.expiresAt, this.ctx.now()),
+            lt(streamLeases.expiresAt, this.deps.now()),
           ),
         );
       await this.enforce(tx, organizationId, { concurrent_streams: 1 });
       await tx.insert(streamLeases).values({ id, organizationId, kind, expiresAt: expiry() });
     });
     const renew = setInterval(() => {
-      this.ctx.db
+      this.deps.db
         .update(streamLeases)
         .set({ expiresAt: expiry() })
         .where(eq(streamLeases.id, id))
         .catch((error: unknown) =>
-          this.ctx.logger.warn(
+          this.deps.logger.warn(
             { err: error, organizationId, kind },
             "renewing a stream lease failed",
           ),
@@ -281,7 +286,7 @@ export class QuotaService {
       close: () => {
         closing ??= (async () => {
           clearInterval(renew);
-          await this.ctx.db.delete(streamLeases).where(eq(streamLeases.id, id));
+          await this.deps.db.delete(streamLeases).where(eq(streamLeases.id, id));
         })();
         return closing;
       },
@@ -293,7 +298,7 @@ export class QuotaService {
     const org = await this.resolve(organization);
     if (!principal.platformAdmin) {
       if (!org) throw notFound("organization");
-      await authorize(this.ctx.db, principal, org.id, "read");
+      await authorize(this.deps.db, principal, org.id, "read");
     }
     if (!org) throw notFound("organization");
     return this.view(org);
@@ -326,13 +331,13 @@ export class QuotaService {
     if (Object.keys(changes).length === 0) {
       throw invalidArgument(`give limits to set or quotas to reset (${QUOTA_NAMES.join(", ")})`);
     }
-    await this.ctx.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       await tx
         .insert(organizationQuotas)
-        .values({ organizationId: org.id, ...changes, updatedAt: this.ctx.now() })
+        .values({ organizationId: org.id, ...changes, updatedAt: this.deps.now() })
         .onConflictDoUpdate({
           target: organizationQuotas.organizationId,
-          set: { ...changes, updatedAt: this.ctx.now() },
+          set: { ...changes, updatedAt: this.deps.now() },
         });
       await recordAudit(tx, {
         principal,
@@ -351,8 +356,8 @@ export class QuotaService {
 
   private async view(org: { id: string; slug: string }) {
     const [{ limits, overridden }, used] = await Promise.all([
-      this.limits(this.ctx.db, org.id),
-      this.usage(this.ctx.db, org.id),
+      this.limits(this.deps.db, org.id),
+      this.usage(this.deps.db, org.id),
     ]);
     const quotas: QuotaView[] = QUOTA_NAMES.map((name) => ({
       name,
@@ -369,7 +374,7 @@ export class QuotaService {
     const text = ref.trim();
     if (text === "") throw invalidArgument("organization must not be empty: give its id or slug");
     const isId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
-    const [row] = await this.ctx.db
+    const [row] = await this.deps.db
       .select({ id: organizations.id, slug: organizations.slug })
       .from(organizations)
       .where(

@@ -7,7 +7,7 @@ import { and, asc, count, eq, sql } from "drizzle-orm";
 import { atLeast, authorize, type RoleName } from "../access/index.js";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
-import { type AppContext, invalidateOrganization } from "../core/index.js";
+import { invalidateOrganization } from "../core/index.js";
 import {
   alreadyExists,
   failedPrecondition,
@@ -15,7 +15,9 @@ import {
   permissionDenied,
   validation as valid,
 } from "../domain/index.js";
+import type { Cache } from "../platform/index.js";
 import {
+  type Db,
   deployments,
   isUniqueViolation,
   memberships,
@@ -34,8 +36,16 @@ export interface Member {
   invited: boolean;
 }
 
+/** What OrganizationService uses: the database, the response cache it drops, the clock. */
+export interface OrganizationServiceDeps {
+  readonly db: Db;
+  /** The API response cache, dropped for an organization after each of its writes. */
+  readonly cache: Cache;
+  readonly now: () => Date;
+}
+
 export class OrganizationService {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly deps: OrganizationServiceDeps) {}
 
   async create(
     principal: Principal,
@@ -63,7 +73,7 @@ export class OrganizationService {
     slug: string,
   ): Promise<Organization> {
     const id = randomUUID();
-    const row = await this.ctx.db.transaction(async (tx) => {
+    const row = await this.deps.db.transaction(async (tx) => {
       const [org] = await tx.insert(organizations).values({ id, name, slug }).returning();
       await tx
         .insert(memberships)
@@ -84,8 +94,8 @@ export class OrganizationService {
 
   async get(principal: Principal, id: string): Promise<Organization> {
     const organizationId = valid.uuid("id", id);
-    const role = await authorize(this.ctx.db, principal, organizationId, "read");
-    const [row] = await this.ctx.db
+    const role = await authorize(this.deps.db, principal, organizationId, "read");
+    const [row] = await this.deps.db
       .select()
       .from(organizations)
       .where(eq(organizations.id, organizationId));
@@ -94,7 +104,7 @@ export class OrganizationService {
   }
 
   async list(principal: Principal): Promise<Organization[]> {
-    const rows = await this.ctx.db
+    const rows = await this.deps.db
       .select({ org: organizations, role: memberships.role })
       .from(memberships)
       .innerJoin(organizations, eq(organizations.id, memberships.organizationId))
@@ -108,12 +118,12 @@ export class OrganizationService {
     input: { id: string; name?: string | undefined },
   ): Promise<Organization> {
     const organizationId = valid.uuid("id", input.id);
-    const role = await authorize(this.ctx.db, principal, organizationId, "manage");
+    const role = await authorize(this.deps.db, principal, organizationId, "manage");
     const name = input.name === undefined ? undefined : valid.displayName("name", input.name);
-    const row = await this.ctx.db.transaction(async (tx) => {
+    const row = await this.deps.db.transaction(async (tx) => {
       const [org] = await tx
         .update(organizations)
-        .set({ ...(name === undefined ? {} : { name }), updatedAt: this.ctx.now() })
+        .set({ ...(name === undefined ? {} : { name }), updatedAt: this.deps.now() })
         .where(eq(organizations.id, organizationId))
         .returning();
       await recordAudit(tx, {
@@ -127,15 +137,15 @@ export class OrganizationService {
       return org;
     });
     if (!row) throw notFound("organization");
-    await invalidateOrganization(this.ctx, organizationId);
+    await invalidateOrganization(this.deps.cache, organizationId);
     return { ...row, role };
   }
 
   /** Refused while deployments remain: they must be deleted first so their containers go. */
   async delete(principal: Principal, id: string): Promise<void> {
     const organizationId = valid.uuid("id", id);
-    await authorize(this.ctx.db, principal, organizationId, "own");
-    await this.ctx.db.transaction(async (tx) => {
+    await authorize(this.deps.db, principal, organizationId, "own");
+    await this.deps.db.transaction(async (tx) => {
       const [row] = await tx
         .select({ n: count() })
         .from(deployments)
@@ -154,13 +164,13 @@ export class OrganizationService {
         resourceId: organizationId,
       });
     });
-    await invalidateOrganization(this.ctx, organizationId);
+    await invalidateOrganization(this.deps.cache, organizationId);
   }
 
   async listMembers(principal: Principal, id: string): Promise<Member[]> {
     const organizationId = valid.uuid("organization_id", id);
-    await authorize(this.ctx.db, principal, organizationId, "read");
-    return this.ctx.db
+    await authorize(this.deps.db, principal, organizationId, "read");
+    return this.deps.db
       .select({
         userId: users.id,
         email: users.email,
@@ -185,10 +195,10 @@ export class OrganizationService {
     input: { organizationId: string; email: string; role: RoleName },
   ): Promise<Member> {
     const organizationId = valid.uuid("organization_id", input.organizationId);
-    const callerRole = await authorize(this.ctx.db, principal, organizationId, "manage");
+    const callerRole = await authorize(this.deps.db, principal, organizationId, "manage");
     const email = valid.email(input.email);
     this.checkGrant(callerRole, input.role);
-    return this.ctx.db.transaction(async (tx) => {
+    return this.deps.db.transaction(async (tx) => {
       let [user] = await tx
         .select()
         .from(users)
@@ -232,7 +242,7 @@ export class OrganizationService {
         resourceId: user.id,
         details: { email, role: input.role },
       });
-      await invalidateOrganization(this.ctx, organizationId);
+      await invalidateOrganization(this.deps.cache, organizationId);
       return {
         userId: user.id,
         email: user.email,
@@ -250,8 +260,8 @@ export class OrganizationService {
   ): Promise<Member> {
     const organizationId = valid.uuid("organization_id", input.organizationId);
     const userId = valid.uuid("user_id", input.userId);
-    const callerRole = await authorize(this.ctx.db, principal, organizationId, "manage");
-    return this.ctx.db.transaction(async (tx) => {
+    const callerRole = await authorize(this.deps.db, principal, organizationId, "manage");
+    return this.deps.db.transaction(async (tx) => {
       const target = await this.memberFor(tx, organizationId, userId);
       // Granting or taking away ownership is an owner's act.
       this.checkGrant(callerRole, input.role);
@@ -271,7 +281,7 @@ export class OrganizationService {
         resourceId: userId,
         details: { from: target.role, to: input.role },
       });
-      await invalidateOrganization(this.ctx, organizationId);
+      await invalidateOrganization(this.deps.cache, organizationId);
       return { ...target, role: input.role };
     });
   }
@@ -281,12 +291,12 @@ export class OrganizationService {
     const userId = valid.uuid("user_id", input.userId);
     // Anyone may leave; removing someone else needs "manage".
     const callerRole = await authorize(
-      this.ctx.db,
+      this.deps.db,
       principal,
       organizationId,
       userId === principal.userId ? "read" : "manage",
     );
-    await this.ctx.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       const target = await this.memberFor(tx, organizationId, userId);
       if (userId !== principal.userId) this.checkGrant(callerRole, target.role);
       if (target.role === "owner") await this.keepAnOwner(tx, organizationId);
@@ -302,7 +312,7 @@ export class OrganizationService {
         details: { role: target.role },
       });
     });
-    await invalidateOrganization(this.ctx, organizationId);
+    await invalidateOrganization(this.deps.cache, organizationId);
   }
 
   private checkGrant(callerRole: RoleName, role: RoleName) {
@@ -353,7 +363,7 @@ export class OrganizationService {
     const base = valid.slugify(name) || "org";
     for (let attempt = suffixed ? 1 : 0; attempt < 5; attempt++) {
       const candidate = attempt === 0 ? base : `${base.slice(0, 33)}-${randomUUID().slice(0, 6)}`;
-      const taken = await this.ctx.db
+      const taken = await this.deps.db
         .select({ id: organizations.id })
         .from(organizations)
         .where(eq(organizations.slug, candidate))

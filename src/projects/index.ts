@@ -1,2 +1,2 @@
 export { type DeployKey, deployKeyAad, isSshRemote, readDeployKey } from "./deploy-keys.js";
-export { type Project, ProjectService } from "./service.js";
+export { type Project, ProjectService, type ProjectServiceDeps } from "./service.js";

@@ -4,39 +4,52 @@ import { and, asc, count, eq } from "drizzle-orm";
 import { authorize } from "../access/index.js";
 import { recordAudit } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
-import { type AppContext, cachedForOrganization, invalidateOrganization } from "../core/index.js";
+import { cachedForOrganization, invalidateOrganization } from "../core/index.js";
+import type { SecretBox } from "../crypto/index.js";
 import {
   alreadyExists,
   failedPrecondition,
   notFound,
   validation as valid,
 } from "../domain/index.js";
-import { deployments, isUniqueViolation, projects } from "../store/index.js";
+import type { Cache } from "../platform/index.js";
+import { type Db, deployments, isUniqueViolation, projects } from "../store/index.js";
 import { type DeployKey, ensureDeployKey, replaceDeployKey } from "./deploy-keys.js";
 
 export type Project = typeof projects.$inferSelect;
 
+/**
+ * What ProjectService uses: the database, the response cache it reads through and drops, the
+ * secret box that seals deploy keys, the clock.
+ */
+export interface ProjectServiceDeps {
+  readonly db: Db;
+  readonly cache: Cache;
+  readonly secrets: SecretBox;
+  readonly now: () => Date;
+}
+
 export class ProjectService {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly deps: ProjectServiceDeps) {}
 
   async create(
     principal: Principal,
     input: { organizationId: string; name: string; description?: string },
   ): Promise<Project> {
     const organizationId = valid.uuid("organization_id", input.organizationId);
-    await authorize(this.ctx.db, principal, organizationId, "write");
+    await authorize(this.deps.db, principal, organizationId, "write");
     const name = valid.displayName("name", input.name);
     const description = valid.description(input.description ?? "");
     const slug = valid.slugify(name);
     if (slug === "") throw valid.noSlug(name);
     const id = randomUUID();
     try {
-      const row = await this.ctx.db.transaction(async (tx) => {
+      const row = await this.deps.db.transaction(async (tx) => {
         const [project] = await tx
           .insert(projects)
           .values({ id, organizationId, name, slug, description })
           .returning();
-        await ensureDeployKey(tx, this.ctx.secrets, { id, slug });
+        await ensureDeployKey(tx, this.deps.secrets, { id, slug });
         await recordAudit(tx, {
           principal,
           organizationId,
@@ -48,7 +61,7 @@ export class ProjectService {
         return project;
       });
       if (!row) throw new Error("insert returned no row");
-      await invalidateOrganization(this.ctx, organizationId);
+      await invalidateOrganization(this.deps.cache, organizationId);
       return row;
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -65,9 +78,9 @@ export class ProjectService {
     action: "read" | "write" | "manage",
   ): Promise<Project> {
     const projectId = valid.uuid("id", id);
-    const [row] = await this.ctx.db.select().from(projects).where(eq(projects.id, projectId));
+    const [row] = await this.deps.db.select().from(projects).where(eq(projects.id, projectId));
     if (!row) throw notFound("project");
-    await authorize(this.ctx.db, principal, row.organizationId, action, "project");
+    await authorize(this.deps.db, principal, row.organizationId, action, "project");
     return row;
   }
 
@@ -78,7 +91,7 @@ export class ProjectService {
   /** The project's deploy key (its public half): every member may see it, to give it to a forge. */
   async deployKey(principal: Principal, id: string): Promise<DeployKey> {
     const project = await this.load(principal, valid.uuid("project_id", id), "read");
-    return ensureDeployKey(this.ctx.db, this.ctx.secrets, project);
+    return ensureDeployKey(this.deps.db, this.deps.secrets, project);
   }
 
   /**
@@ -87,9 +100,9 @@ export class ProjectService {
    */
   async rotateDeployKey(principal: Principal, id: string): Promise<DeployKey> {
     const project = await this.load(principal, valid.uuid("project_id", id), "read");
-    await authorize(this.ctx.db, principal, project.organizationId, "manage", "project");
-    return this.ctx.db.transaction(async (tx) => {
-      const key = await replaceDeployKey(tx, this.ctx.secrets, project, this.ctx.now());
+    await authorize(this.deps.db, principal, project.organizationId, "manage", "project");
+    return this.deps.db.transaction(async (tx) => {
+      const key = await replaceDeployKey(tx, this.deps.secrets, project, this.deps.now());
       await recordAudit(tx, {
         principal,
         organizationId: project.organizationId,
@@ -104,9 +117,9 @@ export class ProjectService {
 
   async list(principal: Principal, organizationId: string): Promise<Project[]> {
     const orgId = valid.uuid("organization_id", organizationId);
-    await authorize(this.ctx.db, principal, orgId, "read");
-    return cachedForOrganization(this.ctx, orgId, "projects", () =>
-      this.ctx.db
+    await authorize(this.deps.db, principal, orgId, "read");
+    return cachedForOrganization(this.deps.cache, orgId, "projects", () =>
+      this.deps.db
         .select()
         .from(projects)
         .where(eq(projects.organizationId, orgId))
@@ -122,13 +135,13 @@ export class ProjectService {
     const name = input.name === undefined ? undefined : valid.displayName("name", input.name);
     const description =
       input.description === undefined ? undefined : valid.description(input.description);
-    const row = await this.ctx.db.transaction(async (tx) => {
+    const row = await this.deps.db.transaction(async (tx) => {
       const [updated] = await tx
         .update(projects)
         .set({
           ...(name === undefined ? {} : { name }),
           ...(description === undefined ? {} : { description }),
-          updatedAt: this.ctx.now(),
+          updatedAt: this.deps.now(),
         })
         .where(eq(projects.id, project.id))
         .returning();
@@ -143,13 +156,13 @@ export class ProjectService {
       return updated;
     });
     if (!row) throw notFound("project");
-    await invalidateOrganization(this.ctx, project.organizationId);
+    await invalidateOrganization(this.deps.cache, project.organizationId);
     return row;
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
     const project = await this.load(principal, id, "write");
-    await this.ctx.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       const [row] = await tx
         .select({ n: count() })
         .from(deployments)
@@ -170,6 +183,6 @@ export class ProjectService {
         resourceId: project.id,
       });
     });
-    await invalidateOrganization(this.ctx, project.organizationId);
+    await invalidateOrganization(this.deps.cache, project.organizationId);
   }
 }

@@ -1,13 +1,15 @@
-/** The domain services the handlers call, built once per server from the app context. */
-import { AccountService } from "../../accounts/index.js";
-import { BackupService, backupAgentsFrom } from "../../backups/index.js";
-import { placementGuard } from "../../controller/index.js";
-import type { AppContext } from "../../core/index.js";
-import { BuildPlanService, DeploymentService, GitLoopService } from "../../deployments/index.js";
+/** The domain services the handlers call, built once per server by the composition root. */
+import type { AccountService } from "../../accounts/index.js";
+import type { BackupService } from "../../backups/index.js";
+import type {
+  BuildPlanService,
+  DeploymentService,
+  GitLoopService,
+} from "../../deployments/index.js";
 import type { MetricsService } from "../../metrics/index.js";
-import { NodeService } from "../../nodes/index.js";
-import { OrganizationService, type QuotaService } from "../../organizations/index.js";
-import { ProjectService } from "../../projects/index.js";
+import type { NodeService } from "../../nodes/index.js";
+import type { OrganizationService, QuotaService } from "../../organizations/index.js";
+import type { ProjectService } from "../../projects/index.js";
 import type { UrlOf } from "../convert.js";
 
 /** Reads containers' logs from the engine (the runtime), when this process has one. */
@@ -35,28 +37,4 @@ export interface Domain {
   logs: LogReader | undefined;
   /** Container metrics (live and history), when this process serves them. */
   metrics: MetricsService | undefined;
-}
-
-export function domainServices(
-  ctx: AppContext,
-  urlOf: UrlOf,
-  logs?: LogReader,
-  metrics?: MetricsService,
-): Domain {
-  const deployments = new DeploymentService(ctx, placementGuard(ctx));
-  const projects = new ProjectService(ctx);
-  return {
-    organizations: new OrganizationService(ctx),
-    projects,
-    deployments,
-    gitLoop: new GitLoopService(ctx, deployments, projects),
-    plans: new BuildPlanService(ctx),
-    accounts: new AccountService(ctx),
-    nodes: new NodeService(ctx),
-    backups: new BackupService(backupAgentsFrom(ctx.config), ctx.db),
-    quotas: deployments.quotas,
-    urlOf,
-    logs,
-    metrics,
-  };
 }
