@@ -30,7 +30,7 @@ import {
   SecretBox,
   sealedKeyId,
 } from "../src/crypto/secret-box.js";
-import { envAad } from "../src/deployments/service.js";
+import { envAad } from "../src/deployments/index.js";
 import { AuthService } from "../src/gen/obiente/cloud/auth/v1/auth_pb.js";
 import { DeploymentService } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { OrganizationService } from "../src/gen/obiente/cloud/organization/v1/organization_pb.js";

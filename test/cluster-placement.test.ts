@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Command } from "commander";
+import { placementGuardDeps } from "../src/app/controller-deps.js";
 import { placementGuard } from "../src/app/deploying.js";
 import { registerClusterCommands } from "../src/cli/cluster-commands.js";
 import { DomainError } from "../src/domain/errors.js";
@@ -188,7 +189,7 @@ describe("placement on a 3-node Swarm", { skip: skip ?? false }, () => {
 
   test("a full cluster refuses CreateDeployment with ResourceExhausted, naming the constraint and the nodes", async () => {
     // Every node has 2 CPUs: 3 do not fit anywhere.
-    const guard = placementGuard(c.platform.ctx);
+    const guard = placementGuard(placementGuardDeps(c.platform.ctx));
     await assert.rejects(guard({ replicas: 1, cpuMillicores: 3000, memoryMb: 64 }), (error) => {
       assert.ok(error instanceof DomainError);
       assert.equal(error.kind, "resource_exhausted");

@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { eq } from "drizzle-orm";
+import { deploymentRecordsDeps } from "../src/app/controller-deps.js";
 import { Deployer } from "../src/controller/deployer.js";
 import { DatabaseDeploymentRecords } from "../src/controller/deployment-records.js";
+import { edgeTls } from "../src/edge/index.js";
 import { DeploymentStatus } from "../src/gen/obiente/cloud/deployment/v1/deployment_pb.js";
 import { DockerRuntimePort } from "../src/runtime/docker-port.js";
 import { builds, deployments } from "../src/store/schema.js";
@@ -204,7 +206,9 @@ describe("the deployer, converging one deployment", () => {
           hostAddress: platform.ctx.config.HOST_ADDRESS,
           stopTimeoutSec: 2,
         }),
-        records: new DatabaseDeploymentRecords(platform.ctx, { envFor: async () => ({}) }),
+        records: new DatabaseDeploymentRecords(
+          deploymentRecordsDeps(platform.ctx, edgeTls(platform.ctx.config)),
+        ),
         routes: deploying.routes,
         builds: {
           async build(row) {

@@ -67,6 +67,7 @@ import {
 } from "../runtime/index.js";
 import { RegistryImages } from "../runtime/registry.js";
 import { SwarmRuntime } from "../runtime/swarm-runtime.js";
+import { buildStepDeps, controllerDeps, deploymentRecordsDeps } from "./controller-deps.js";
 import { deploymentServiceDeps } from "./service-deps.js";
 
 export {
@@ -319,21 +320,19 @@ export async function startDeploying(
     // TLS, the Traefik names and the URLs shown, decided once (src/edge/edge-tls.ts).
     const tls = edgeTls(config, edgePort);
     const installation = await installationId(ctx.db);
-    const deploymentService = new DeploymentService(deploymentServiceDeps(ctx));
-    const records = new DatabaseDeploymentRecords(ctx, {
-      envFor: (deploymentId) => deploymentService.envFor(deploymentId),
-    });
+    const records = new DatabaseDeploymentRecords(deploymentRecordsDeps(ctx, tls));
     const deployer = new Deployer({
       installationId: installation,
       runtime: runtimePort,
       records,
-      builds: new BuildStep({
-        ctx,
-        builder,
-        records,
-        removeImage: (imageId) => runtimePort.removeImage(imageId),
-        abandon: (deploymentId) => removeAbandoned(runtimePort, ctx.logger, deploymentId),
-      }),
+      builds: new BuildStep(
+        buildStepDeps(ctx, {
+          builder,
+          records,
+          removeImage: (imageId) => runtimePort.removeImage(imageId),
+          abandon: (deploymentId) => removeAbandoned(runtimePort, ctx.logger, deploymentId),
+        }),
+      ),
       routes,
       nodeId,
       edgeLabels: (deployment, domains, port) =>
@@ -376,6 +375,8 @@ export async function startDeploying(
       onUnrouted: () => routes.sync(),
     });
     // Idle previews go after PREVIEW_TTL_HOURS; looked for every quarter of an hour at most.
+    // Removing a preview is the deployments service's deletion (audit, quotas, the deploy job).
+    const deploymentService = new DeploymentService(deploymentServiceDeps(ctx));
     const previewExpiry = new Periodic({
       name: "preview expiry",
       intervalMs: Math.min(15 * 60_000, config.PREVIEW_TTL_HOURS * 3_600_000),
@@ -387,12 +388,9 @@ export async function startDeploying(
     });
     let controller: Controller | undefined;
     if (config.ROLES.includes("controller")) {
-      controller = new Controller({
-        ctx,
-        deployer,
-        reconciler,
-        leaderLoops: [domainRecheck, previewExpiry],
-      });
+      controller = new Controller(
+        controllerDeps(ctx, { deployer, reconciler, leaderLoops: [domainRecheck, previewExpiry] }),
+      );
       controller.start();
       const started = controller;
       cleanups.push(() => started.close());

@@ -9,6 +9,7 @@ import type { MetricsService } from "../metrics/index.js";
 import { NodeService } from "../nodes/index.js";
 import { OrganizationService, QuotaService } from "../organizations/index.js";
 import { ProjectService } from "../projects/index.js";
+import { placementGuardDeps } from "./controller-deps.js";
 import {
   accountServiceDeps,
   buildPlanServiceDeps,
@@ -28,7 +29,7 @@ export function domainServices(
 ): Domain {
   const quotas = new QuotaService(quotaServiceDeps(ctx));
   const deployments = new DeploymentService(
-    deploymentServiceDeps(ctx, { fits: placementGuard(ctx), quotas }),
+    deploymentServiceDeps(ctx, { fits: placementGuard(placementGuardDeps(ctx)), quotas }),
   );
   const projects = new ProjectService(projectServiceDeps(ctx));
   return {

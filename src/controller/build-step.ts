@@ -7,22 +7,36 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, ne } from "drizzle-orm";
+import type { Logger } from "pino";
 import type { BuilderPort } from "../builder/index.js";
-import type { AppContext } from "../core/index.js";
+import type { SecretBox } from "../crypto/index.js";
 import { buildCancelChannel, buildLogChannel, readGitCredential } from "../deployments/index.js";
 import { DomainError } from "../domain/index.js";
+import type { Bus } from "../platform/index.js";
 import { isSshRemote, readDeployKey } from "../projects/index.js";
-import { builds, deployments } from "../store/index.js";
+import { builds, type Db, deployments } from "../store/index.js";
 import type { DeploymentRecords, DeploymentRow } from "./deployment-records.js";
 
-export interface BuildStepOptions {
-  ctx: AppContext;
-  builder: BuilderPort;
-  records: DeploymentRecords;
+/**
+ * What the build step uses: the database (builds, the deployment's current build), the bus (build
+ * logs, cancellations), the secret box (git credentials and deploy keys), a logger, the clock, the
+ * builder, the deployment's records, and the runtime's clean-up.
+ */
+export interface BuildStepDeps {
+  readonly db: Db;
+  readonly bus: Bus;
+  readonly secrets: SecretBox;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly builder: BuilderPort;
+  readonly records: DeploymentRecords;
   removeImage(imageId: string): Promise<void>;
   /** Removes what a deployment deleted while it was being built left (containers, images). */
   abandon(deploymentId: string): Promise<void>;
 }
+
+/** What the build log writer uses. */
+type BuildLogDeps = Pick<BuildStepDeps, "db" | "bus" | "logger">;
 
 /** What the deployer needs of the build step. */
 export interface Builds {
@@ -31,18 +45,19 @@ export interface Builds {
 }
 
 export class BuildStep implements Builds {
-  constructor(private readonly options: BuildStepOptions) {}
+  constructor(private readonly deps: BuildStepDeps) {}
 
   /** Builds the deployment's branch; returns the deployment with its new current build, or undefined when the build failed. */
   async build(row: DeploymentRow, signal?: AbortSignal): Promise<DeploymentRow | undefined> {
-    const { ctx, builder, records } = this.options;
+    const { deps } = this;
+    const { builder, records } = deps;
     // A build left running by a crash will never finish: say so, and build again.
-    const interrupted = await ctx.db
+    const interrupted = await deps.db
       .update(builds)
       .set({
         status: "failed",
         statusMessage: "interrupted: the platform stopped during the build",
-        finishedAt: ctx.now(),
+        finishedAt: deps.now(),
       })
       .where(and(eq(builds.deploymentId, row.id), inArray(builds.status, ["queued", "running"])))
       .returning({ id: builds.id });
@@ -52,7 +67,7 @@ export class BuildStep implements Builds {
       await builder
         .discard?.(id)
         .catch((error: unknown) =>
-          ctx.logger.warn(
+          deps.logger.warn(
             { err: error, buildId: id },
             "removing an interrupted build's leftovers failed",
           ),
@@ -60,7 +75,7 @@ export class BuildStep implements Builds {
     }
 
     const buildId = randomUUID();
-    await ctx.db.insert(builds).values({
+    await deps.db.insert(builds).values({
       id: buildId,
       deploymentId: row.id,
       status: "running",
@@ -68,7 +83,7 @@ export class BuildStep implements Builds {
       branch: row.branch,
       commitSha: row.wantedCommit,
       trigger: row.buildTrigger || "api",
-      startedAt: ctx.now(),
+      startedAt: deps.now(),
     });
     // Only while the deployment still wants a build: a CancelBuild that came before this row
     // existed left the deployment with its serving build again (or stopped).
@@ -78,7 +93,7 @@ export class BuildStep implements Builds {
     });
     if (deployment === undefined) {
       await this.markCancelled(buildId, "cancelled before it started");
-      const logs = new BuildLogWriter(ctx, buildId);
+      const logs = new BuildLogWriter(deps, buildId);
       logs.push("cancelled before it started");
       await logs.close();
       return undefined;
@@ -86,24 +101,24 @@ export class BuildStep implements Builds {
 
     // CancelBuild marks the row, then says so on the bus: listen, then look at the row.
     const cancel = new AbortController();
-    const unsubscribe = await ctx.services.bus.subscribe(buildCancelChannel(buildId), () =>
+    const unsubscribe = await deps.bus.subscribe(buildCancelChannel(buildId), () =>
       cancel.abort(new DomainError("failed_precondition", "the build was cancelled")),
     );
-    const logs = new BuildLogWriter(ctx, buildId);
+    const logs = new BuildLogWriter(deps, buildId);
     try {
       if (await this.isCancelled(buildId)) {
         cancel.abort(new DomainError("failed_precondition", "the build was cancelled"));
       }
       // A preview clones with its deployment's credential: it is the same repository.
       const httpCredential = await readGitCredential(
-        ctx.db,
-        ctx.secrets,
+        deps.db,
+        deps.secrets,
         row.parentId ?? row.id,
         row.gitRepo,
       );
       // The project's deploy key, for ssh remotes only: nowhere else does it need to be on disk.
       const sshKey = isSshRemote(row.gitRepo)
-        ? await readDeployKey(ctx.db, ctx.secrets, row.projectId)
+        ? await readDeployKey(deps.db, deps.secrets, row.projectId)
         : undefined;
       const result = await builder.build({
         buildId,
@@ -119,7 +134,7 @@ export class BuildStep implements Builds {
         signal: signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal,
       });
       await logs.close();
-      const [finished] = await ctx.db
+      const [finished] = await deps.db
         .update(builds)
         .set({
           status: "succeeded",
@@ -133,16 +148,16 @@ export class BuildStep implements Builds {
               }
             : {}),
           port: result.port,
-          finishedAt: ctx.now(),
+          finishedAt: deps.now(),
         })
         .where(and(eq(builds.id, buildId), eq(builds.status, "running")))
         .returning({ id: builds.id });
       // Cancelled as it finished, or the deployment went back to what it served (a cancel that
       // came before this build's row): the image is not wanted.
       const [updated] = finished
-        ? await ctx.db
+        ? await deps.db
             .update(deployments)
-            .set({ currentBuildId: buildId, updatedAt: ctx.now() })
+            .set({ currentBuildId: buildId, updatedAt: deps.now() })
             .where(and(eq(deployments.id, row.id), isNull(deployments.currentBuildId)))
             .returning()
         : [];
@@ -150,14 +165,14 @@ export class BuildStep implements Builds {
         if (!(await records.exists(row.id))) {
           // Deleted while it was being built (DeleteDeployment removes a deployment that runs
           // nothing at once): its new image goes too.
-          await this.options.abandon(row.id);
+          await deps.abandon(row.id);
           return undefined;
         }
         await this.markCancelled(buildId, "cancelled");
-        await this.options
+        await deps
           .removeImage(result.imageId)
           .catch((error: unknown) =>
-            ctx.logger.warn(
+            deps.logger.warn(
               { err: error, buildId },
               "removing the image of a cancelled build failed",
             ),
@@ -176,9 +191,9 @@ export class BuildStep implements Builds {
       }
       logs.push(`error: ${message}`);
       await logs.close();
-      await ctx.db
+      await deps.db
         .update(builds)
-        .set({ status: "failed", statusMessage: message, finishedAt: ctx.now() })
+        .set({ status: "failed", statusMessage: message, finishedAt: deps.now() })
         .where(eq(builds.id, buildId));
       if (signal?.aborted && !(error instanceof DomainError)) throw error;
       await records.setStatus(deployment, {
@@ -192,7 +207,7 @@ export class BuildStep implements Builds {
   }
 
   private async isCancelled(buildId: string): Promise<boolean> {
-    const [build] = await this.options.ctx.db
+    const [build] = await this.deps.db
       .select({ status: builds.status })
       .from(builds)
       .where(eq(builds.id, buildId));
@@ -201,10 +216,10 @@ export class BuildStep implements Builds {
 
   /** Ends a build as cancelled, unless CancelBuild did already (its message names who). */
   private async markCancelled(buildId: string, message: string): Promise<void> {
-    const { ctx } = this.options;
-    await ctx.db
+    const { deps } = this;
+    await deps.db
       .update(builds)
-      .set({ status: "cancelled", statusMessage: message, finishedAt: ctx.now() })
+      .set({ status: "cancelled", statusMessage: message, finishedAt: deps.now() })
       .where(and(eq(builds.id, buildId), ne(builds.status, "cancelled")));
   }
 }
@@ -220,14 +235,14 @@ class BuildLogWriter {
   private stored = "";
 
   constructor(
-    private readonly ctx: AppContext,
+    private readonly deps: BuildLogDeps,
     private readonly buildId: string,
   ) {}
 
   push(line: string) {
     const clean = line.replace(/\r?\n$/, "");
     this.pending.push(clean);
-    void this.ctx.services.bus.publish(buildLogChannel(this.buildId), {
+    void this.deps.bus.publish(buildLogChannel(this.buildId), {
       line: clean,
       at: new Date().toISOString(),
     });
@@ -244,10 +259,10 @@ class BuildLogWriter {
     this.stored = `${this.stored}${lines.join("\n")}\n`.slice(-512 * 1024);
     const logs = this.stored;
     this.flushing = this.flushing
-      .then(() => this.ctx.db.update(builds).set({ logs }).where(eq(builds.id, this.buildId)))
+      .then(() => this.deps.db.update(builds).set({ logs }).where(eq(builds.id, this.buildId)))
       .then(
         () => undefined,
-        (error: unknown) => this.ctx.logger.warn({ err: error }, "storing build logs failed"),
+        (error: unknown) => this.deps.logger.warn({ err: error }, "storing build logs failed"),
       );
     return this.flushing;
   }
@@ -256,6 +271,6 @@ class BuildLogWriter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
-    await this.ctx.services.bus.publish(buildLogChannel(this.buildId), { done: true });
+    await this.deps.bus.publish(buildLogChannel(this.buildId), { done: true });
   }
 }

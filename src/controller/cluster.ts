@@ -4,10 +4,9 @@
  * (ClusterOptions). Also the CreateDeployment check, which runs the scheduler on the current
  * snapshot.
  */
-import type { AppContext } from "../core/index.js";
 import { resourceExhausted } from "../domain/index.js";
 import { DEFAULT_STRATEGY, STRATEGY_NAMES, type StrategyName } from "../scheduler/index.js";
-import { placementCheck, singleEngineCheck } from "./placement.js";
+import { type PlacementOptions, placementCheck, singleEngineCheck } from "./placement.js";
 
 /** The cluster settings, as configuration variables (defaults here for a Config without them). */
 export interface ClusterConfig {
@@ -53,31 +52,31 @@ export function clusterOptionsOf(config: ClusterConfig): ClusterOptions {
 }
 
 /**
+ * What the CreateDeployment check uses: the database (the nodes, what runs on them), the clock,
+ * whether the deployments run on one engine or a Swarm, and the placement settings.
+ */
+export interface PlacementGuardDeps
+  extends Readonly<Pick<PlacementOptions, "db" | "heartbeatTimeoutMs" | "defaults" | "strategy">> {
+  readonly runtime: ClusterOptions["runtime"];
+  readonly now: () => Date;
+}
+
+/**
  * CreateDeployment's check: whether a deployment of this size fits on the nodes now (on one
  * engine, on that engine), so that a full platform refuses it at once (ResourceExhausted,
  * saying which constraint failed on which node) instead of accepting it and failing it later.
  */
 export function placementGuard(
-  ctx: AppContext,
-  cluster: ClusterOptions = clusterOptionsOf(ctx.config),
+  deps: PlacementGuardDeps,
 ): (request: {
   replicas: number;
   cpuMillicores: number;
   memoryMb: number;
   strategy?: string;
 }) => Promise<void> {
-  const options = {
-    db: ctx.db,
-    heartbeatTimeoutMs: cluster.heartbeatTimeoutMs,
-    strategy: cluster.strategy,
-    defaults: {
-      cpuMillicores: ctx.config.DEFAULT_CPU_MILLICORES,
-      memoryMb: ctx.config.DEFAULT_MEMORY_MB,
-    },
-  };
-  const check = cluster.runtime === "swarm" ? placementCheck : singleEngineCheck;
+  const check = deps.runtime === "swarm" ? placementCheck : singleEngineCheck;
   return async (request) => {
-    const refused = await check(options, request, ctx.now());
+    const refused = await check(deps, request, deps.now());
     if (refused) throw resourceExhausted(refused);
   };
 }

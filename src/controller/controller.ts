@@ -10,20 +10,37 @@
 
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { AppContext } from "../core/index.js";
+import type { Logger } from "pino";
 import { DEPLOY_JOB, NODE_CHANGED_JOB } from "../domain/index.js";
-import { type JobData, LeaderElector } from "../platform/index.js";
+import {
+  type Bus,
+  type JobData,
+  type JobQueue,
+  LeaderElector,
+  type LeaderLock,
+} from "../platform/index.js";
 import type { Deployer } from "./deployer.js";
 import type { Reconciler } from "./reconciler.js";
 
-export interface ControllerOptions {
-  ctx: AppContext;
-  deployer: Deployer;
-  reconciler: Reconciler;
+/**
+ * What the controller uses: the leader lock, the job queue it takes jobs from, the bus over which
+ * a standby hands them to the leader, a logger, and what the leader runs.
+ */
+export interface ControllerDeps {
+  readonly lock: LeaderLock;
+  readonly queue: JobQueue;
+  readonly bus: Bus;
+  readonly logger: Logger;
+  readonly deployer: Deployer;
+  readonly reconciler: Reconciler;
   /** Other loops that run on the leader only (the daily re-check of domains). */
-  leaderLoops?: ReadonlyArray<{ start(): void; stop(): Promise<void>; close(): Promise<void> }>;
-  lockTtlMs?: number;
-  concurrency?: number;
+  readonly leaderLoops?: ReadonlyArray<{
+    start(): void;
+    stop(): Promise<void>;
+    close(): Promise<void>;
+  }>;
+  readonly lockTtlMs?: number;
+  readonly concurrency?: number;
 }
 
 /** Where standby controllers hand jobs to the leader. */
@@ -34,24 +51,24 @@ export class Controller {
   private closing: Promise<void> | undefined;
   private subscribed: Promise<() => Promise<void>> | undefined;
 
-  constructor(private readonly options: ControllerOptions) {
-    const { ctx, reconciler } = options;
+  constructor(private readonly deps: ControllerDeps) {
+    const { logger, reconciler } = deps;
     this.elector = new LeaderElector({
-      lock: ctx.services.lock,
+      lock: deps.lock,
       name: "controller",
       ownerId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
-      ttlMs: options.lockTtlMs ?? 15_000,
-      logger: ctx.logger,
+      ttlMs: deps.lockTtlMs ?? 15_000,
+      logger,
       onElected: () => {
-        ctx.logger.info("this controller is the leader");
+        logger.info("this controller is the leader");
         reconciler.start();
-        for (const loop of options.leaderLoops ?? []) loop.start();
+        for (const loop of deps.leaderLoops ?? []) loop.start();
       },
       onDemoted: async () => {
-        ctx.logger.info("this controller is no longer the leader");
+        logger.info("this controller is no longer the leader");
         // stop(), not close(): the loop starts again if this controller is elected again.
         await reconciler.stop();
-        for (const loop of options.leaderLoops ?? []) await loop.stop();
+        for (const loop of deps.leaderLoops ?? []) await loop.stop();
       },
     });
   }
@@ -62,28 +79,28 @@ export class Controller {
   }
 
   start(): void {
-    const { ctx } = this.options;
-    this.subscribed = ctx.services.bus.subscribe(LEADER_JOBS_CHANNEL, async (message) => {
+    const { bus, queue, logger } = this.deps;
+    this.subscribed = bus.subscribe(LEADER_JOBS_CHANNEL, async (message) => {
       const { name, data } = (message ?? {}) as { name?: unknown; data?: unknown };
       if (this.closing || !this.elector.isLeader || typeof name !== "string") return;
       await this.handle(name, (data ?? {}) as JobData);
     });
     this.subscribed.catch((error: unknown) =>
-      ctx.logger.warn({ err: error }, "controller: subscribing to handed-over jobs failed"),
+      logger.warn({ err: error }, "controller: subscribing to handed-over jobs failed"),
     );
-    ctx.services.queue.process(
+    queue.process(
       async (job) => {
         if (this.elector.isLeader) return this.handle(job.name, job.data);
-        ctx.logger.info({ job: job.name, jobId: job.id }, "standing by: job handed to the leader");
-        await ctx.services.bus.publish(LEADER_JOBS_CHANNEL, { name: job.name, data: job.data });
+        logger.info({ job: job.name, jobId: job.id }, "standing by: job handed to the leader");
+        await bus.publish(LEADER_JOBS_CHANNEL, { name: job.name, data: job.data });
       },
-      { concurrency: this.options.concurrency ?? 2 },
+      { concurrency: this.deps.concurrency ?? 2 },
     );
     this.elector.start();
   }
 
   private async handle(name: string, data: JobData): Promise<void> {
-    const { deployer, reconciler } = this.options;
+    const { deployer, reconciler } = this.deps;
     if (name === DEPLOY_JOB && typeof data.deploymentId === "string") {
       await deployer.converge(data.deploymentId);
     } else if (name === NODE_CHANGED_JOB) {
@@ -94,8 +111,8 @@ export class Controller {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.elector.close();
-      await this.options.reconciler.close();
-      for (const loop of this.options.leaderLoops ?? []) await loop.close();
+      await this.deps.reconciler.close();
+      for (const loop of this.deps.leaderLoops ?? []) await loop.close();
       // A subscription that failed was logged in start() and has nothing to undo.
       const unsubscribe = await this.subscribed?.catch(() => undefined);
       await unsubscribe?.();

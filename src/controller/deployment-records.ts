@@ -6,11 +6,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull, ne, notInArray } from "drizzle-orm";
-import { type AppContext, invalidateOrganization } from "../core/index.js";
-import { type StatusEvent, statusChannel } from "../deployments/index.js";
-import { edgeTls } from "../edge/index.js";
+import type { Logger } from "pino";
+import { invalidateOrganization } from "../core/index.js";
+import type { SecretBox } from "../crypto/index.js";
+import { deploymentEnv, type StatusEvent, statusChannel } from "../deployments/index.js";
+import type { Bus, Cache } from "../platform/index.js";
 import {
   builds,
+  type Db,
   type DeploymentStatusName,
   deploymentLocations,
   deploymentRouting,
@@ -98,19 +101,27 @@ export interface BuildStatus {
   message: string;
 }
 
-export interface DatabaseRecordsOptions {
-  /** The deployment's environment, decrypted (the deployments service owns its encryption). */
-  envFor(deploymentId: string): Promise<Record<string, string>>;
+/**
+ * What the PostgreSQL records use: the database, the bus for status events, the API response
+ * cache (dropped for the deployment's organization on each change), the secret box for the
+ * environment, a logger, the clock, and whether routes are served over TLS.
+ */
+export interface DeploymentRecordsDeps {
+  readonly db: Db;
+  readonly bus: Bus;
+  readonly cache: Cache;
+  readonly secrets: SecretBox;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /** The `tls` of the routing rows: the edge's TLS, derived once from the configuration. */
+  readonly routeTls: boolean;
 }
 
 export class DatabaseDeploymentRecords implements DeploymentRecords {
-  constructor(
-    private readonly ctx: AppContext,
-    private readonly options: DatabaseRecordsOptions,
-  ) {}
+  constructor(private readonly deps: DeploymentRecordsDeps) {}
 
   async load(deploymentId: string): Promise<LoadedDeployment | undefined> {
-    const { db } = this.ctx;
+    const { db } = this.deps;
     const [row] = await db.select().from(deployments).where(eq(deployments.id, deploymentId));
     if (!row) return undefined;
     const [build, domainRows, locations, routes] = await Promise.all([
@@ -139,7 +150,7 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
   }
 
   async exists(deploymentId: string): Promise<boolean> {
-    const [row] = await this.ctx.db
+    const [row] = await this.deps.db
       .select({ id: deployments.id })
       .from(deployments)
       .where(eq(deployments.id, deploymentId));
@@ -147,13 +158,13 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
   }
 
   env(deploymentId: string): Promise<Record<string, string>> {
-    return this.options.envFor(deploymentId);
+    return deploymentEnv(this.deps.db, this.deps.secrets, deploymentId);
   }
 
   async setStatus(row: DeploymentRow, change: StatusChange | BuildStatus): Promise<DeploymentRow> {
-    const [updated] = await this.ctx.db
+    const [updated] = await this.deps.db
       .update(deployments)
-      .set({ status: change.status, statusMessage: change.message, updatedAt: this.ctx.now() })
+      .set({ status: change.status, statusMessage: change.message, updatedAt: this.deps.now() })
       .where(eq(deployments.id, row.id))
       .returning();
     return this.told(
@@ -166,9 +177,9 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
     row: DeploymentRow,
     change: BuildStatus,
   ): Promise<DeploymentRow | undefined> {
-    const [updated] = await this.ctx.db
+    const [updated] = await this.deps.db
       .update(deployments)
-      .set({ status: change.status, statusMessage: change.message, updatedAt: this.ctx.now() })
+      .set({ status: change.status, statusMessage: change.message, updatedAt: this.deps.now() })
       .where(
         and(
           eq(deployments.id, row.id),
@@ -186,8 +197,8 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
     commit: string,
     change: { status: "queued"; message: string },
   ): Promise<DeploymentRow | undefined> {
-    const { ctx } = this;
-    const updated = await ctx.db.transaction(async (tx) => {
+    const { deps } = this;
+    const updated = await deps.db.transaction(async (tx) => {
       const [next] = await tx
         .update(deployments)
         .set({
@@ -196,7 +207,7 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
           buildTrigger: "api",
           status: change.status,
           statusMessage: change.message,
-          updatedAt: ctx.now(),
+          updatedAt: deps.now(),
         })
         .where(
           and(
@@ -219,9 +230,9 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
 
   /** The cache of the organization forgets, watchers hear of the change, the log says it. */
   private async told(row: DeploymentRow, next: DeploymentRow): Promise<DeploymentRow> {
-    await invalidateOrganization(this.ctx.services.cache, row.organizationId);
+    await invalidateOrganization(this.deps.cache, row.organizationId);
     await this.publish(next);
-    this.ctx.logger.info(
+    this.deps.logger.info(
       { deploymentId: row.id, status: next.status, message: next.statusMessage },
       "deployment status",
     );
@@ -235,9 +246,9 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
     port: number,
     replicas: readonly RecordedReplica[],
   ): Promise<void> {
-    const { ctx } = this;
-    const tls = edgeTls(ctx.config).enabled;
-    await ctx.db.transaction(async (tx) => {
+    const { deps } = this;
+    const tls = deps.routeTls;
+    await deps.db.transaction(async (tx) => {
       for (const r of replicas) {
         await tx
           .delete(deploymentLocations)
@@ -259,7 +270,7 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
           port: r.port,
           domain: domainNames[0] ?? "",
           healthStatus: "healthy",
-          updatedAt: ctx.now(),
+          updatedAt: deps.now(),
         });
       }
       // One routing row per domain, at path "/". With no domain, the rows stay as they are.
@@ -282,18 +293,18 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
             deploymentId,
             targetPort: port,
             tls,
-            updatedAt: ctx.now(),
+            updatedAt: deps.now(),
           })
           .onConflictDoUpdate({
             target: [deploymentRouting.domain, deploymentRouting.pathPrefix],
-            set: { deploymentId, targetPort: port, tls, updatedAt: ctx.now() },
+            set: { deploymentId, targetPort: port, tls, updatedAt: deps.now() },
           });
       }
     });
   }
 
   async unrecord(deploymentId: string, keepContainerIds: readonly string[]): Promise<void> {
-    await this.ctx.db
+    await this.deps.db
       .delete(deploymentLocations)
       .where(
         keepContainerIds.length > 0
@@ -306,13 +317,13 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
   }
 
   async unroute(deploymentId: string): Promise<void> {
-    await this.ctx.db
+    await this.deps.db
       .delete(deploymentRouting)
       .where(eq(deploymentRouting.deploymentId, deploymentId));
   }
 
   async imagesOf(deploymentId: string): Promise<string[]> {
-    const rows = await this.ctx.db
+    const rows = await this.deps.db
       .select({ imageId: builds.imageId })
       .from(builds)
       .where(eq(builds.deploymentId, deploymentId));
@@ -320,17 +331,17 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
   }
 
   async forget(row: DeploymentRow): Promise<void> {
-    await this.ctx.db.delete(deployments).where(eq(deployments.id, row.id));
+    await this.deps.db.delete(deployments).where(eq(deployments.id, row.id));
   }
 
   async announceDeleted(row: DeploymentRow): Promise<void> {
-    const { ctx } = this;
-    await invalidateOrganization(ctx.services.cache, row.organizationId);
+    const { deps } = this;
+    await invalidateOrganization(deps.cache, row.organizationId);
     await this.publish({
       ...row,
       status: "deleting",
       statusMessage: "deleted",
-      updatedAt: ctx.now(),
+      updatedAt: deps.now(),
     });
   }
 
@@ -339,15 +350,15 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
    * reach each route only at its next deploy.
    */
   async alignRouteTls(): Promise<number> {
-    const { ctx } = this;
-    const tls = edgeTls(ctx.config).enabled;
-    const changed = await ctx.db
+    const { deps } = this;
+    const tls = deps.routeTls;
+    const changed = await deps.db
       .update(deploymentRouting)
-      .set({ tls, updatedAt: ctx.now() })
+      .set({ tls, updatedAt: deps.now() })
       .where(ne(deploymentRouting.tls, tls))
       .returning({ domain: deploymentRouting.domain });
     if (changed.length > 0) {
-      ctx.logger.info({ routes: changed.length, tls }, "routes follow the edge's TLS setting");
+      deps.logger.info({ routes: changed.length, tls }, "routes follow the edge's TLS setting");
     }
     return changed.length;
   }
@@ -360,6 +371,6 @@ export class DatabaseDeploymentRecords implements DeploymentRecords {
       message: row.statusMessage,
       at: row.updatedAt.toISOString(),
     };
-    await this.ctx.services.bus.publish(statusChannel(row.id), event);
+    await this.deps.bus.publish(statusChannel(row.id), event);
   }
 }

@@ -1,8 +1,9 @@
 /**
- * What a process holds once started: the composition root builds each domain service's narrow
- * dependencies from it (src/app/service-deps.ts), and the roles still take it whole. Passed in
- * rather than imported as singletons, so that tests build their own with a real database and
- * real platform services.
+ * What a process holds once started: the composition root builds the narrow dependencies of each
+ * domain service and of the controller's pieces from it (src/app/service-deps.ts,
+ * src/app/controller-deps.ts); the API server still takes it whole. Passed in rather than
+ * imported as singletons, so that tests build their own with a real database and real platform
+ * services.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";

@@ -1,3 +1,4 @@
+export { deploymentEnv, envAad, previewEnvAad } from "./env-vars.js";
 export { buildCancelChannel, buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
 export {
   gitCredentialAad,
@@ -16,10 +17,8 @@ export {
   DeploymentService,
   type DeploymentServiceDeps,
   type DomainView,
-  envAad,
   type Location,
   type PlacementFit,
-  previewEnvAad,
   type Strategy,
 } from "./service.js";
 export { GitLoopService, type GitLoopServiceDeps, webhookAad } from "./webhooks.js";

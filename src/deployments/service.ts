@@ -48,10 +48,10 @@ import {
   domains,
   envVars,
   isUniqueViolation,
-  previewEnvVars,
   projects,
   type Tx,
 } from "../store/index.js";
+import { deploymentEnv, type EnvScope, envTable } from "./env-vars.js";
 import { buildCancelChannel, buildLogChannel, type StatusEvent, statusChannel } from "./events.js";
 import {
   checkCredential,
@@ -953,35 +953,9 @@ export class DeploymentService {
     }));
   }
 
-  /**
-   * Decrypted env vars for the runtime; no principal: the controller's own use. A preview gets
-   * its deployment's variables, over them the preview-only ones, and over those its own.
-   */
-  async envFor(deploymentId: string): Promise<Record<string, string>> {
-    const [row] = await this.deps.db
-      .select({ parentId: deployments.parentId })
-      .from(deployments)
-      .where(eq(deployments.id, deploymentId));
-    const parentId = row?.parentId;
-    return {
-      ...(parentId ? await this.readEnv(parentId, "deployment") : {}),
-      ...(parentId ? await this.readEnv(parentId, "preview") : {}),
-      ...(await this.readEnv(deploymentId, "deployment")),
-    };
-  }
-
-  private async readEnv(deploymentId: string, scope: EnvScope): Promise<Record<string, string>> {
-    const { table, aad } = envTable(scope);
-    const rows = await this.deps.db
-      .select()
-      .from(table)
-      .where(eq(table.deploymentId, deploymentId));
-    return Object.fromEntries(
-      rows.map((r) => [
-        r.key,
-        this.deps.secrets.decrypt(r.valueEncrypted, aad(deploymentId, r.key)),
-      ]),
-    );
+  /** Decrypted env vars for the runtime; no principal: the controller's own use. */
+  envFor(deploymentId: string): Promise<Record<string, string>> {
+    return deploymentEnv(this.deps.db, this.deps.secrets, deploymentId);
   }
 
   async setEnvVars(
@@ -1734,21 +1708,6 @@ export class DeploymentService {
 
 /** A build as people tell builds apart: its commit, else its id. */
 const shortBuild = (build: Build) => build.commitSha.slice(0, 7) || build.id.slice(0, 8);
-
-/** Binds each ciphertext to its deployment and key, so a value copied to another row fails. */
-export const envAad = (deploymentId: string, key: string) => `env:${deploymentId}:${key}`;
-/** The same for a deployment's preview-only variables. */
-export const previewEnvAad = (deploymentId: string, key: string) =>
-  `preview-env:${deploymentId}:${key}`;
-
-/** A deployment's own variables, or those only its previews get. */
-export type EnvScope = "deployment" | "preview";
-
-function envTable(scope: EnvScope) {
-  return scope === "preview"
-    ? { table: previewEnvVars, aad: previewEnvAad }
-    : { table: envVars, aad: envAad };
-}
 
 function sortDomains(rows: Array<typeof domains.$inferSelect>): string[] {
   return rows
