@@ -70,6 +70,8 @@ interface PostgresRound {
   acknowledged: number;
   lost: number;
   back: number;
+  /** The first few distinct failures, for what went wrong. */
+  errors: string[];
 }
 
 interface RedisRound {
@@ -79,6 +81,13 @@ interface RedisRound {
   reads: Window;
   deployments: { acknowledged: number; refused: number; lost: number; running: number };
   back: number;
+  /** The first few distinct failures (reads, and why an acknowledged deployment did not run). */
+  errors: string[];
+}
+
+/** The first `count` distinct messages, cut to 160 characters. */
+function distinct(messages: string[], count = 3): string[] {
+  return [...new Set(messages.map((m) => m.slice(0, 160)))].slice(0, count);
 }
 
 /**
@@ -149,6 +158,7 @@ async function postgresRound(
     acknowledged: writer.oks.length,
     lost: lost.length,
     back,
+    errors: distinct([...writer.failures, ...reader.failures].map((f) => f.error)),
   };
 }
 
@@ -170,7 +180,7 @@ async function redisRound(
   const deployments = stack.client(DeploymentService);
   const made: string[] = [];
   let asked: Awaited<ReturnType<typeof askForDeployments>> | undefined;
-  let lost = 0;
+  let lost: string[] = [];
   let running = 0;
   try {
     await sleep(2_000);
@@ -190,7 +200,7 @@ async function redisRound(
     asked = apps;
     promoted = await promotion;
     const outcomes = await Promise.allSettled(apps.acknowledged.map((app) => app.running()));
-    lost = outcomes.filter((o) => o.status === "rejected").length;
+    lost = outcomes.flatMap((o) => (o.status === "rejected" ? [String(o.reason)] : []));
     running = Date.now() - lostAt;
   } finally {
     await reader.stop();
@@ -213,10 +223,11 @@ async function redisRound(
     deployments: {
       acknowledged: asked?.acknowledged.length ?? 0,
       refused: asked?.refused ?? 0,
-      lost,
+      lost: lost.length,
       running,
     },
     back,
+    errors: [...distinct(reader.failures.map((f) => f.error)), ...distinct(lost)],
   };
 }
 
@@ -364,6 +375,15 @@ function report(postgres: PostgresRound[], redis: RedisRound[]): void {
         ]),
       ]),
     );
+  }
+  const errors = [
+    ...postgres.map((r, i) => [`PostgreSQL round ${i + 1}`, r.errors] as const),
+    ...redis.map((r, i) => [`Redis round ${i + 1}`, r.errors] as const),
+  ].filter(([, messages]) => messages.length > 0);
+  if (errors.length > 0) {
+    console.log("");
+    for (const [round, messages] of errors)
+      console.log(`${round}, failures: ${JSON.stringify(messages)}`);
   }
   if (postgres.length > 0 || redis.length > 0) {
     console.log("");
