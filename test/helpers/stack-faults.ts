@@ -140,21 +140,31 @@ export async function lostWrites(
   return ids.filter((id) => !there.has(id));
 }
 
+/** Polls `current` until it names a member other than `old`; returns the time waited. */
+function untilAnother(
+  what: string,
+  current: () => Promise<string | undefined>,
+  old: string,
+  timeoutMs: number,
+): Promise<number> {
+  return until(
+    what,
+    async () => {
+      const now = await current();
+      return now !== undefined && now !== old;
+    },
+    timeoutMs,
+    250,
+  );
+}
+
 /** Waits until a member other than `old` leads the PostgreSQL cluster; returns the time waited. */
 export function untilNewPostgresLeader(
   stack: DeployedStack,
   old: string,
   timeoutMs = 60_000,
 ): Promise<number> {
-  return until(
-    "a new PostgreSQL leader",
-    async () => {
-      const now = await stack.postgresLeader();
-      return now !== undefined && now !== old;
-    },
-    timeoutMs,
-    250,
-  );
+  return untilAnother("a new PostgreSQL leader", () => stack.postgresLeader(), old, timeoutMs);
 }
 
 /** Waits until the Sentinels name a master other than `old`; returns the time waited. */
@@ -163,15 +173,7 @@ export function untilNewRedisMaster(
   old: string,
   timeoutMs = 60_000,
 ): Promise<number> {
-  return until(
-    "a new Redis master",
-    async () => {
-      const now = await stack.redisMaster();
-      return now !== undefined && now !== old;
-    },
-    timeoutMs,
-    250,
-  );
+  return untilAnother("a new Redis master", () => stack.redisMaster(), old, timeoutMs);
 }
 
 /** Brings a lost PostgreSQL member back; returns the time from its restart to its replicating. */
