@@ -29,6 +29,17 @@ import { ProjectService } from "../src/gen/obiente/cloud/project/v1/project_pb.j
 import { waitForStatus } from "./helpers/deploy-harness.js";
 import { REPO_ROOT } from "./helpers/image.js";
 import { API_DOMAIN, type DeployedStack, deployStack, STACK, until } from "./helpers/stack.js";
+import {
+  askForDeployments,
+  deployFixtureApp,
+  lostWrites,
+  postgresMemberBack,
+  redisMemberBack,
+  startReader,
+  startWriter as startStackWriter,
+  untilNewPostgresLeader,
+  untilNewRedisMaster,
+} from "./helpers/stack-faults.js";
 import { type SwarmNodeHandle, swarmSkipReason } from "./helpers/swarm.js";
 
 const skip =
@@ -113,22 +124,9 @@ describe("the production stack on a 3-node Swarm", {
 
   /** Deploys the fixture app from the git daemon; resolves once it runs. */
   async function deployApp(name: string, replicas = 1) {
-    const deployments = stack.client(DeploymentService);
-    const { deployment } = await deployments.createDeployment({
-      projectId,
-      name,
-      gitRepo: stack.gitUrl,
-      branch: "dockerfile",
-      replicas,
-      resources: { cpuMillicores: 0, memoryMb: 64 },
-    });
-    assert.ok(deployment?.domains[0]);
-    const app = { id: deployment.id, domain: deployment.domains[0] };
-    apps.push(app);
-    return {
-      ...app,
-      running: () => waitForStatus(deployments, app.id, DeploymentStatus.RUNNING, 300_000),
-    };
+    const app = await deployFixtureApp(stack, projectId, name, replicas);
+    apps.push({ id: app.id, domain: app.domain });
+    return app;
   }
 
   /** Every app answers through every edge in `edges`. */
@@ -175,73 +173,11 @@ describe("the production stack on a 3-node Swarm", {
     await everyAppAnswers();
   });
 
-  /**
-   * Creates projects through the API (a write to PostgreSQL through HAProxy), one after another,
-   * until stopped: the ids the API acknowledged (201) with when each was sent and answered, and
-   * the failures.
-   */
-  function startWriter(label: string, edge: () => SwarmNodeHandle | undefined = () => undefined) {
-    const acks: Array<{ id: string; sentAt: number; at: number }> = [];
-    const failures: Array<{ at: number; error: string }> = [];
-    let stopped = false;
-    const done = (async () => {
-      for (let seq = 0; !stopped; seq++) {
-        const sentAt = Date.now();
-        try {
-          const response = await stack.api("/api/v1/projects", {
-            method: "POST",
-            body: JSON.stringify({ organization_id: organizationId, name: `${label}-${seq}` }),
-            edge: edge(),
-            timeoutMs: 15_000,
-          });
-          if (response.status === 201) {
-            const { id } = JSON.parse(response.body) as { id: string };
-            acks.push({ id, sentAt, at: Date.now() });
-          } else failures.push({ at: sentAt, error: `${response.status} ${response.body}` });
-        } catch (error) {
-          failures.push({
-            at: sentAt,
-            error: error instanceof Error ? error.message : String(error),
-          });
-          await sleep(200);
-        }
-        await sleep(50);
-      }
-    })();
-    const stop = async () => {
-      stopped = true;
-      await done;
-    };
-    loops.push(stop);
-    return {
-      acks,
-      failures,
-      stop,
-      /** From `t` to the answer of the first write sent after `t`. */
-      firstAfter(t: number) {
-        const first = acks.find((a) => a.sentAt >= t);
-        return first ? first.at - t : undefined;
-      },
-      /** From `t` to the first write acknowledged after the last failure that followed `t`. */
-      resumedAfter(t: number) {
-        const lastFailure = failures.filter((f) => f.at >= t).at(-1)?.at ?? t;
-        const first = acks.find((a) => a.sentAt >= lastFailure);
-        return first ? first.at - t : undefined;
-      },
-    };
-  }
-
-  /** The acknowledged ids that the API does not list. */
-  async function lostWrites(ids: string[], edge?: SwarmNodeHandle) {
-    const listed = await stack.api(`/api/v1/projects?organization_id=${organizationId}`, {
-      edge,
-      timeoutMs: 30_000,
-    });
-    assert.equal(listed.status, 200, listed.body);
-    const there = new Set(
-      (JSON.parse(listed.body) as { projects: Array<{ id: string }> }).projects.map((p) => p.id),
-    );
-    return ids.filter((id) => !there.has(id));
+  /** A writer of projects through the API (stack-faults.ts), stopped after the test. */
+  function startWriter(label: string, edge?: () => SwarmNodeHandle | undefined) {
+    const writer = startStackWriter(stack, organizationId, label, edge);
+    loops.push(writer.stop);
+    return writer;
   }
 
   /** SQL as postgres in a member's container (over its socket). */
@@ -495,17 +431,9 @@ describe("the production stack on a 3-node Swarm", {
     const leader = await stack.postgresLeader();
     assert.ok(leader, "a leader");
     const writer = startWriter("pg");
-    await until("writes flow", async () => writer.acks.length >= 10, 30_000);
+    await until("writes flow", async () => writer.oks.length >= 10, 30_000);
     const { node, at: lostAt } = await stack.lose(leader);
-    const promotedIn = await until(
-      "a new PostgreSQL leader",
-      async () => {
-        const now = await stack.postgresLeader();
-        return now !== undefined && now !== leader;
-      },
-      60_000,
-      250,
-    );
+    const promotedIn = await untilNewPostgresLeader(stack, leader);
     await until(
       "a write acknowledged after the loss",
       async () => !!writer.firstAfter(lostAt),
@@ -514,26 +442,17 @@ describe("the production stack on a 3-node Swarm", {
     await sleep(2_000);
     await writer.stop();
     const firstWrite = writer.resumedAfter(lostAt);
-    const lost = await lostWrites(writer.acks.map((a) => a.id));
+    const lost = await lostWrites(
+      stack,
+      organizationId,
+      writer.oks.map((a) => a.value),
+    );
     const newLeader = await stack.postgresLeader();
     console.log(
-      `# PostgreSQL leader ${leader} (on ${node.name}) killed and kept down: ${newLeader} led ${promotedIn} ms later; writes resumed (the first acknowledged after the last failure) ${firstWrite} ms after the kill; ${writer.acks.length} writes acknowledged, ${lost.length} lost, ${writer.failures.length} failed (${JSON.stringify(writer.failures.slice(0, 2).map((f) => f.error))})`,
+      `# PostgreSQL leader ${leader} (on ${node.name}) killed and kept down: ${newLeader} led ${promotedIn} ms later; writes resumed (the first acknowledged after the last failure) ${firstWrite} ms after the kill; ${writer.oks.length} writes acknowledged, ${lost.length} lost, ${writer.failures.length} failed (${JSON.stringify(writer.failures.slice(0, 2).map((f) => f.error))})`,
     );
     // The lost member comes back as a replica of the new leader.
-    await stack.scale(leader, 1);
-    const rejoined = await until(
-      `${leader} back as a streaming replica`,
-      async () =>
-        (await stack.patroniMembers()).some(
-          (m) =>
-            m.Member === leader &&
-            /replica|standby/i.test(m.Role) &&
-            // Patroni 3.0 (Debian's) says running; later ones say streaming.
-            (m.State === "running" || m.State === "streaming"),
-        ),
-      180_000,
-      1_000,
-    );
+    const rejoined = await postgresMemberBack(stack, leader);
     console.log(`# ${leader} replicated again ${rejoined} ms after its restart`);
     assert.deepEqual(lost, [], "every acknowledged write is there");
     assert.ok(promotedIn <= 30_000, `a new leader within 30 s (${promotedIn} ms)`);
@@ -543,57 +462,21 @@ describe("the production stack on a 3-node Swarm", {
     const master = await stack.redisMaster();
     assert.ok(master);
     // Reads through the API (the response cache and the rate limiter are in Redis).
-    const failures: Array<{ at: number; error: string }> = [];
-    let ok = 0;
-    let stopped = false;
-    const reader = (async () => {
-      while (!stopped) {
-        const at = Date.now();
-        try {
-          const response = await stack.api(`/api/v1/projects?organization_id=${organizationId}`);
-          if (response.status === 200) ok++;
-          else failures.push({ at, error: `${response.status} ${response.body.slice(0, 120)}` });
-        } catch (error) {
-          failures.push({ at, error: error instanceof Error ? error.message : String(error) });
-        }
-        await sleep(50);
-      }
-    })();
-    loops.push(async () => {
-      stopped = true;
-      await reader;
-    });
+    const reader = startReader(stack, organizationId);
+    loops.push(reader.stop);
+    const { failures } = reader;
     await sleep(2_000);
     const { at: lostAt } = await stack.lose(master);
     // The Sentinels' promotion, timed from the loss while the deployments below are asked for.
-    const promotion = until(
-      "a new Redis master",
-      async () => {
-        const now = await stack.redisMaster();
-        return now !== undefined && now !== master;
-      },
-      60_000,
-      250,
-    ).then(() => Date.now() - lostAt);
+    const promotion = untilNewRedisMaster(stack, master).then(() => Date.now() - lostAt);
     // Awaited below; should the test fail before then, its rejection is not left unhandled.
     promotion.catch(() => undefined);
     // Deployments asked for from the loss on, each asked again until the API acknowledges it
     // (its job goes through the queue), one after another for 20 s: through the failover and
     // after it (six at most). Every acknowledged one must run.
-    let refused = 0;
-    const acknowledged: Array<Awaited<ReturnType<typeof deployApp>>> = [];
-    const acknowledgedAt: number[] = [];
-    while (acknowledged.length < 6 && (acknowledged.length === 0 || Date.now() - lostAt < 20_000)) {
-      try {
-        acknowledged.push(await deployApp(`during-redis-failover-${acknowledged.length + 1}`));
-        acknowledgedAt.push(Date.now() - lostAt);
-        await sleep(1_000);
-      } catch {
-        refused++;
-        await sleep(500);
-      }
-      assert.ok(Date.now() - lostAt < 120_000, "the API acknowledges deployments again");
-    }
+    const { acknowledged, acknowledgedAt, refused } = await askForDeployments(lostAt, (n) =>
+      deployApp(`during-redis-failover-${n}`),
+    );
     const acknowledgedIn = acknowledgedAt.join("/");
     const promotedIn = await promotion;
     for (const during of acknowledged) await during.running();
@@ -608,8 +491,7 @@ describe("the production stack on a 3-node Swarm", {
         1,
       );
     }
-    stopped = true;
-    await reader;
+    await reader.stop();
     await until(
       "a controller holds the leader lock",
       async () => !!(await stack.controllerLeader()),
@@ -617,22 +499,13 @@ describe("the production stack on a 3-node Swarm", {
     );
     await everyAppAnswers();
     // The lost member comes back as a replica of the new master.
-    await stack.scale(master, 1);
-    await until(
-      `${master} back as a replica`,
-      async () =>
-        (await stack.exec(master, ["redis-cli", "info", "replication"], 10_000)).includes(
-          "role:slave",
-        ),
-      120_000,
-      1_000,
-    );
+    await redisMemberBack(stack, master);
     const window =
       failures.length > 0
         ? `${(failures.at(-1)?.at ?? 0) - (failures[0]?.at ?? 0)} ms, from ${(failures[0]?.at ?? 0) - lostAt} ms after the loss`
         : "none";
     console.log(
-      `# Redis master ${master} killed and kept down: ${await stack.redisMaster()} promoted ${promotedIn} ms after the loss; reads through the API: ${ok} succeeded, ${failures.length} failed (window ${window}; ${JSON.stringify(failures.slice(0, 3).map((f) => f.error))}); deployments asked for from the loss on: ${acknowledged.length} acknowledged (at ${acknowledgedIn} ms), ${refused} refused, every acknowledged one running ${runningIn} ms after the loss (0 lost)`,
+      `# Redis master ${master} killed and kept down: ${await stack.redisMaster()} promoted ${promotedIn} ms after the loss; reads through the API: ${reader.oks.length} succeeded, ${failures.length} failed (window ${window}; ${JSON.stringify(failures.slice(0, 3).map((f) => f.error))}); deployments asked for from the loss on: ${acknowledged.length} acknowledged (at ${acknowledgedIn} ms), ${refused} refused, every acknowledged one running ${runningIn} ms after the loss (0 lost)`,
     );
   });
 
@@ -710,19 +583,11 @@ describe("the production stack on a 3-node Swarm", {
     const writer = startWriter("crash", () => survivor);
     // Setting up, not the fault measured: after a switchover in synchronous mode, commits wait
     // until the new leader names a synchronous standby (its next Patroni loop, 20 s at load).
-    await until("writes flow", async () => writer.acks.length >= 10, 90_000);
+    await until("writes flow", async () => writer.oks.length >= 10, 90_000);
     const crashedAt = Date.now();
     await stack.crash(victim);
 
-    const promotedIn = await until(
-      "a new PostgreSQL leader",
-      async () => {
-        const now = await stack.postgresLeader();
-        return now !== undefined && now !== member;
-      },
-      60_000,
-      250,
-    );
+    const promotedIn = await untilNewPostgresLeader(stack, member);
     // The other edge serves the API and every app.
     const apiBack = await until(
       "the API through the other edge",
@@ -747,7 +612,9 @@ describe("the production stack on a 3-node Swarm", {
     await writer.stop();
     const firstWrite = writer.resumedAfter(crashedAt);
     const lost = await lostWrites(
-      writer.acks.map((a) => a.id),
+      stack,
+      organizationId,
+      writer.oks.map((a) => a.value),
       survivor,
     );
     const appsBack = await everyAppAnswers([survivor], 120_000);
@@ -757,7 +624,7 @@ describe("the production stack on a 3-node Swarm", {
       await waitForStatus(deployments, app.id, DeploymentStatus.RUNNING, 120_000);
     }
     console.log(
-      `# ${victim.name} crashed (an edge, the controller leader, PostgreSQL leader ${member}): ${await stack.postgresLeader()} led ${promotedIn} ms later, writes resumed ${firstWrite} ms after the crash (${writer.acks.length} acknowledged, ${lost.length} lost, ${writer.failures.length} failed); the API answered through ${survivor.name} ${apiBack} ms later, a controller elsewhere led ${leaderBack} ms later, every app answered ${Date.now() - crashedAt} ms after the crash (${appsBack} ms of waiting)`,
+      `# ${victim.name} crashed (an edge, the controller leader, PostgreSQL leader ${member}): ${await stack.postgresLeader()} led ${promotedIn} ms later, writes resumed ${firstWrite} ms after the crash (${writer.oks.length} acknowledged, ${lost.length} lost, ${writer.failures.length} failed); the API answered through ${survivor.name} ${apiBack} ms later, a controller elsewhere led ${leaderBack} ms later, every app answered ${Date.now() - crashedAt} ms after the crash (${appsBack} ms of waiting)`,
     );
     assert.deepEqual(lost, [], "every acknowledged write is there");
     assert.ok(promotedIn <= 30_000, `a new leader within 30 s (${promotedIn} ms)`);
