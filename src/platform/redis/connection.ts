@@ -16,50 +16,6 @@ export function reconnectOnReadOnly(error: Error): 2 | false {
   return error.message.startsWith("READONLY") ? 2 : false;
 }
 
-/** How long after an unasked-for end a Sentinel client connects again. */
-const REVIVE_DELAY_MS = 100;
-
-/**
- * A Sentinel client that connects again when it ends without being asked to, and whose
- * duplicates (BullMQ makes its workers' blocking connections with duplicate()) do the same.
- *
- * ioredis 5 ends such a client for good when its failover detector hears +switch-master while
- * the client is already reconnecting (the master died): the detector disconnects the connector
- * in the middle of its connect, which then fails with "Connection is closed." and ioredis sets
- * the status to "end" with no retry. Every later command fails with that message, and a worker
- * stops taking jobs. It happens in a fraction of failovers (two of six runs of three failovers
- * each here) and after a second failover in the HA stack every time it was tried.
- */
-class SentinelRedis extends Redis {
-  constructor(
-    options: RedisOptions,
-    private readonly logger?: Logger,
-  ) {
-    super(options);
-    this.on("end", () => {
-      // Set by disconnect() and quit(): an end asked for stays an end.
-      if ((this as unknown as { manuallyClosing: boolean }).manuallyClosing) return;
-      logger?.warn(
-        { connection: options.connectionName },
-        "the Redis Sentinel client ended without being closed: connecting again",
-      );
-      setTimeout(() => {
-        if (this.status !== "end") return;
-        this.connect().catch((error: unknown) =>
-          logger?.warn(
-            { err: error, connection: options.connectionName },
-            "connecting the Redis Sentinel client again failed; its retries go on",
-          ),
-        );
-      }, REVIVE_DELAY_MS).unref();
-    });
-  }
-
-  override duplicate(override?: Partial<RedisOptions>): Redis {
-    return new SentinelRedis({ ...this.options, ...override }, this.logger);
-  }
-}
-
 /** How long a connection to a Sentinel or to the master it names may take (see openRedis). */
 export const SENTINEL_CONNECT_TIMEOUT_MS = 3_000;
 
@@ -81,31 +37,28 @@ export function openRedis(target: RedisTarget, options: OpenOptions): RedisClien
     client = new Redis(target.url, common);
   } else if (target.kind === "sentinel") {
     const { username, password, tls } = target.auth;
-    client = new SentinelRedis(
-      {
-        ...common,
-        sentinels: target.sentinels,
-        name: target.name,
-        role: "master",
-        db: target.db,
-        username,
-        password,
-        sentinelUsername: target.sentinelAuth.username,
-        sentinelPassword: target.sentinelAuth.password,
-        ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
-        // Told by the Sentinels (+switch-master) when the master changes, rather than finding out
-        // from the next command that fails: every connection moves at once.
-        failoverDetector: true,
-        reconnectOnError: reconnectOnReadOnly,
-        // ioredis's default is 10 s, per attempt. While the Sentinels have not yet failed over,
-        // they name the lost master, whose address no longer answers (no refusal: a lost node's
-        // packets go nowhere); and the lost member's Sentinel is still in the list. A connection
-        // on the private network is made in milliseconds: give up on one after 3 s and ask the
-        // next Sentinel, so that the clients reach the new master seconds after the promotion.
-        connectTimeout: SENTINEL_CONNECT_TIMEOUT_MS,
-      },
-      options.logger,
-    );
+    client = new Redis({
+      ...common,
+      sentinels: target.sentinels,
+      name: target.name,
+      role: "master",
+      db: target.db,
+      username,
+      password,
+      sentinelUsername: target.sentinelAuth.username,
+      sentinelPassword: target.sentinelAuth.password,
+      ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      // Told by the Sentinels (+switch-master) when the master changes, rather than finding out
+      // from the next command that fails: every connection moves at once.
+      failoverDetector: true,
+      reconnectOnError: reconnectOnReadOnly,
+      // ioredis's default is 10 s, per attempt. While the Sentinels have not yet failed over,
+      // they name the lost master, whose address no longer answers (no refusal: a lost node's
+      // packets go nowhere); and the lost member's Sentinel is still in the list. A connection
+      // on the private network is made in milliseconds: give up on one after 3 s and ask the
+      // next Sentinel, so that the clients reach the new master seconds after the promotion.
+      connectTimeout: SENTINEL_CONNECT_TIMEOUT_MS,
+    });
   } else {
     const { username, password, tls } = target.auth;
     client = new Cluster(target.nodes, {
