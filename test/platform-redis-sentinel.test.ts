@@ -264,9 +264,9 @@ describe("Redis Sentinel", { skip: skip ?? false }, () => {
   });
 
   test("one client through failovers one after another: it follows each, its duplicates too", async (t) => {
-    // ioredis 5 ends a Sentinel client for good when its failover detector hears +switch-master
-    // while the client is reconnecting to the dead master: a race, lost in some failovers only,
-    // so several in a row (src/platform/redis/connection.ts, SentinelRedis).
+    // Several failovers in one client's life, as a long-running platform process sees them.
+    // It does not reproduce, on loopback, ioredis 5's race that ends a Sentinel client for good
+    // when +switch-master arrives during a reconnect (docs/ha.md, "Redis": open).
     const client = openRedis(parseRedisUrl(set.url), { name: "obt-rounds" });
     const blocking = (client as Redis).duplicate({ connectionName: "obt-rounds-dup" });
     // As BullMQ does with its duplicates; the commands below report what fails.

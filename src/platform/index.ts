@@ -1,6 +1,7 @@
 export { backoffDelay } from "./backoff.js";
 export type { Bus, MessageHandler } from "./bus.js";
 export { type Cache, type CacheStats, DEFAULT_CACHE_TTL_MS } from "./cache.js";
+export { withDeadline } from "./deadline.js";
 export { KeyLock } from "./key-lock.js";
 export { LeaderElector, type LeaderElectorOptions } from "./leader-elector.js";
 export type { LeaderLock } from "./lock.js";

@@ -5,6 +5,7 @@
  */
 import Dockerode from "dockerode";
 import { DomainError, unavailable } from "../domain/index.js";
+import { withDeadline } from "../platform/index.js";
 import { DEFAULT_DOCKER_HOST, dockerOptions } from "./docker-host.js";
 import { engineError, isAbort, reasonOf } from "./engine-errors.js";
 
@@ -36,32 +37,20 @@ export function engineClient(options: { docker?: Dockerode; dockerHost?: string 
 export const MANAGER_CALL_TIMEOUT_MS = 30_000;
 
 /**
- * `request` given `timeoutMs`: its signal aborts at the deadline (for requests that take one) and
- * the promise rejects then with `deadline_exceeded`, saying what did not answer, in any case. A
- * retry may succeed, so it is not terminal (the controller tries the deployment again).
+ * `request` given `timeoutMs` (src/platform's withDeadline): past it, `deadline_exceeded`,
+ * saying what did not answer. A retry may succeed, so it is not terminal (the controller tries
+ * the deployment again).
  */
-export async function withinDeadline<T>(
+export function withinDeadline<T>(
   request: (signal: AbortSignal) => Promise<T>,
   timeoutMs: number,
   what: () => string,
 ): Promise<T> {
-  const deadline = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new DomainError(
-        "deadline_exceeded",
-        `${what()}: no answer within ${timeoutMs} ms`,
-      );
-      deadline.abort(error);
-      reject(error);
-    }, timeoutMs);
-  });
-  try {
-    return await Promise.race([request(deadline.signal), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withDeadline(
+    request,
+    timeoutMs,
+    () => new DomainError("deadline_exceeded", `${what()}: no answer within ${timeoutMs} ms`),
+  );
 }
 
 /** Resolves when the engine answers within PING_TIMEOUT_MS; throws `unavailable` otherwise. */

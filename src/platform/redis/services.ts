@@ -3,6 +3,7 @@
  * set): one connection for commands, one for BullMQ, one in subscriber mode.
  */
 import type { Logger } from "pino";
+import { withDeadline } from "../deadline.js";
 import type { QueueSettings } from "../queue.js";
 import type { PlatformServices } from "../services.js";
 import { RedisBus } from "./bus.js";
@@ -60,7 +61,11 @@ export async function createRedisServices(
   };
   try {
     // Fail at start-up, with the connections closed, rather than at the first request.
-    await withTimeout(client.ping(), connectTimeoutMs);
+    await withDeadline(
+      () => client.ping(),
+      connectTimeoutMs,
+      () => new Error(`no answer within ${connectTimeoutMs} ms`),
+    );
   } catch (error) {
     await close();
     throw new Error(`Redis at ${redactUrl(url)} does not answer`, { cause: error });
@@ -80,18 +85,6 @@ export async function createRedisServices(
     },
     close,
   };
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
