@@ -26,7 +26,9 @@ import { createPlatformServices, type PlatformServices } from "../src/platform/i
 import { LeaderElector } from "../src/platform/leader-elector.js";
 import { closeRedis, openRedis, parseRedisUrl } from "../src/platform/redis/connection.js";
 import {
+  ask,
   freePort,
+  holdingProxy,
   type SentinelSet,
   sentinelSkipReason,
   startSentinelSet,
@@ -306,6 +308,105 @@ describe("Redis Sentinel", { skip: skip ?? false }, () => {
       }
       await set.restart(master);
     }
+  });
+
+  test("+switch-master while a client connects again: it still reaches the new master, its duplicate too", async (t) => {
+    // ioredis 5's failover detector, on +switch-master, disconnects the connector; a connection
+    // attempt in flight then ends with "Connection is closed." and the client with it, for good
+    // (openRedis guards against it). On loopback that window is milliseconds wide: here the
+    // Sentinel the clients ask first holds its answers, so the announcement always comes while
+    // they wait for one.
+    await set.settled();
+    await set.writable();
+    const proxy = await holdingProxy(set.sentinelPorts[0] ?? 0);
+    t.after(() => proxy.close());
+    const url = `redis+sentinel://127.0.0.1:${proxy.port}/${set.name}`;
+    /** Clients subscribed on the Sentinels (failover detectors), all three counted. */
+    const subscribed = async () => {
+      let count = 0;
+      for (const port of set.sentinelPorts) {
+        const list = await ask(port, (c) => c.call("CLIENT", "LIST") as Promise<string>);
+        count += list.split("\n").filter((line) => / sub=[1-9]/.test(line)).length;
+      }
+      return count;
+    };
+    /** Polls an asynchronous check every 100 ms until it holds. */
+    const until = async (what: string, check: () => Promise<boolean>, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await check())) {
+        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+        await sleep(100);
+      }
+    };
+    const before = await subscribed();
+    const client = openRedis(parseRedisUrl(url), { name: "obt-held" }) as Redis;
+    const duplicate = client.duplicate({ connectionName: "obt-held-dup" });
+    duplicate.on("error", () => {});
+    t.after(async () => {
+      proxy.release();
+      await closeRedis(duplicate);
+      await closeRedis(client);
+    });
+    const key = `test:sentinel-held:${Date.now()}`;
+    await client.set(`${key}:client`, "before");
+    await duplicate.set(`${key}:duplicate`, "before");
+    // Each detector subscribes on the three Sentinels once its connection is up.
+    await until(
+      "both failover detectors subscribed",
+      async () => (await subscribed()) >= before + 6,
+      10_000,
+    );
+
+    proxy.hold();
+    const oldMaster = await set.masterPort();
+    // Drop both connections on the master: each connects again, asking the held Sentinel first.
+    await ask(oldMaster, async (c) => {
+      const list = String(await c.call("CLIENT", "LIST"));
+      for (const line of list.split("\n")) {
+        const [, id, name] = /^id=(\d+) .* name=(\S*)/.exec(line) ?? [];
+        if (id && (name === "obt-held" || name === "obt-held-dup")) {
+          await c.call("CLIENT", "KILL", "ID", id);
+        }
+      }
+    });
+    await waitFor(
+      "both clients connecting again, waiting on the held Sentinel",
+      () => client.status === "connecting" && duplicate.status === "connecting",
+      5_000,
+    );
+    await set.failover();
+    await until(
+      "the Sentinels to switch masters",
+      async () => (await set.masterPort()) !== oldMaster,
+      30_000,
+    );
+    // The detectors heard +switch-master and let go of their subscriptions.
+    await until(
+      "both failover detectors to hear +switch-master",
+      async () => (await subscribed()) <= before,
+      10_000,
+    );
+    proxy.release();
+
+    for (const [name, c] of [
+      ["client", client],
+      ["duplicate", duplicate],
+    ] as const) {
+      let last = "";
+      const deadline = Date.now() + 20_000;
+      let written = false;
+      while (!written && Date.now() < deadline) {
+        try {
+          await c.set(`${key}:${name}`, "after");
+          written = true;
+        } catch (error) {
+          last = `${String(error)} (status ${c.status})`;
+          await sleep(200);
+        }
+      }
+      assert.ok(written, `the ${name} writes again after the failover; last: ${last}`);
+    }
+    assert.notEqual(await set.masterPort(), oldMaster);
   });
 
   test("a failover with the old master alive: connections move, no READONLY", async (t) => {

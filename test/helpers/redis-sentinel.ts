@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -97,7 +97,8 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
   throw new Error(`redis on 127.0.0.1:${port} did not answer within ${timeoutMs} ms`);
 }
 
-async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T> {
+/** One command (or a few) on a fresh connection to 127.0.0.1:port, closed afterwards. */
+export async function ask<T>(port: number, command: (client: Redis) => Promise<T>): Promise<T> {
   const client = new Redis({ port, host: "127.0.0.1", retryStrategy: () => null });
   client.on("error", () => undefined); // reported by the command's rejection
   try {
@@ -293,4 +294,61 @@ export async function startSentinelSet(
     await close();
     throw error;
   }
+}
+
+/**
+ * A TCP proxy to a Sentinel that can hold its answers: connections opened while it holds get
+ * nothing back until release() (what they send goes through at once). Connections opened before
+ * hold() are untouched: a client's failover detector, subscribed earlier, still hears the
+ * Sentinels while a connection attempt of the same client waits here for its answer.
+ */
+export interface HoldingProxy {
+  port: number;
+  hold(): void;
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function holdingProxy(targetPort: number): Promise<HoldingProxy> {
+  let holding = false;
+  let held: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      // Either side closing (or failing) closes the other.
+      socket.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+      socket.on("end", () => {
+        client.end();
+        upstream.end();
+      });
+    }
+    client.pipe(upstream, { end: false });
+    if (holding) held.push(() => upstream.pipe(client, { end: false }));
+    else upstream.pipe(client, { end: false });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    port: address.port,
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      const waiting = held;
+      held = [];
+      for (const flow of waiting) flow();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -59,6 +59,7 @@ export function openRedis(target: RedisTarget, options: OpenOptions): RedisClien
       // next Sentinel, so that the clients reach the new master seconds after the promotion.
       connectTimeout: SENTINEL_CONNECT_TIMEOUT_MS,
     });
+    followFailovers(client, options.logger);
   } else {
     const { username, password, tls } = target.auth;
     client = new Cluster(target.nodes, {
@@ -69,6 +70,68 @@ export function openRedis(target: RedisTarget, options: OpenOptions): RedisClien
   client.on("error", (error: Error) =>
     options.logger?.warn({ err: error, connection: options.name }, "Redis connection error"),
   );
+  return client;
+}
+
+/** The parts of ioredis 5's Sentinel client that followFailovers works on (not in its types). */
+interface SentinelClientInternals {
+  connector?: {
+    disconnect(): void;
+    failoverDetector: { isDisconnected: boolean; cleanup(): void } | null;
+    connectToSentinel(endpoint: unknown, options?: unknown): Redis;
+  };
+  manuallyClosing: boolean;
+}
+
+/**
+ * Keeps a Sentinel client (and each of its duplicates: BullMQ's blocking connections) alive
+ * through failover after failover, where ioredis 5 alone can end it for good.
+ *
+ * Its failover detector, on +switch-master, disconnects the connector. When the client is
+ * already connecting again (its master was lost a moment before), that aborts the attempt in
+ * flight with "Connection is closed." and ioredis ends the client: status `end`, no retry, every
+ * later command refused. Here an announcement that comes while the client connects only retires
+ * the detector: the attempt in flight asks the Sentinels anyway, and a master that was demoted
+ * meanwhile fails the role check once connected, which makes the client ask again. A disconnect
+ * asked for by the client itself (disconnect(), quit(), closeRedis) still aborts the attempt.
+ * test/platform-redis-sentinel.test.ts holds the race open with a Sentinel that delays its
+ * answers.
+ *
+ * The detector's own connections to the Sentinels get an error listener: without one, ioredis
+ * prints each of their reconnection errors to stderr with a stack trace.
+ */
+function followFailovers(client: Redis, logger: Logger | undefined): Redis {
+  const internals = client as unknown as SentinelClientInternals;
+  const connector = internals.connector;
+  if (
+    typeof connector?.disconnect !== "function" ||
+    typeof connector.connectToSentinel !== "function" ||
+    !("failoverDetector" in connector)
+  ) {
+    throw new Error(
+      "ioredis's Sentinel connector is not the one followFailovers was written for (ioredis 5): check src/platform/redis/connection.ts against the installed version",
+    );
+  }
+  const disconnect = connector.disconnect.bind(connector);
+  connector.disconnect = () => {
+    const detector = connector.failoverDetector;
+    if (detector?.isDisconnected && client.status === "connecting" && !internals.manuallyClosing) {
+      detector.cleanup();
+      connector.failoverDetector = null;
+      return;
+    }
+    disconnect();
+  };
+  const connectToSentinel = connector.connectToSentinel.bind(connector);
+  connector.connectToSentinel = (endpoint, sentinelOptions) => {
+    const sentinel = connectToSentinel(endpoint, sentinelOptions);
+    sentinel.on("error", (error: Error) =>
+      logger?.debug({ err: error, endpoint }, "Redis Sentinel connection error"),
+    );
+    return sentinel;
+  };
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = (override) => followFailovers(duplicate(override), logger);
   return client;
 }
 
