@@ -624,7 +624,7 @@ describe("the production stack on a 3-node Swarm", {
       await waitForStatus(deployments, app.id, DeploymentStatus.RUNNING, 120_000);
     }
     console.log(
-      `# ${victim.name} crashed (an edge, the controller leader, PostgreSQL leader ${member}): ${await stack.postgresLeader()} led ${promotedIn} ms later, writes resumed ${firstWrite} ms after the crash (${writer.oks.length} acknowledged, ${lost.length} lost, ${writer.failures.length} failed); the API answered through ${survivor.name} ${apiBack} ms later, a controller elsewhere led ${leaderBack} ms later, every app answered ${Date.now() - crashedAt} ms after the crash (${appsBack} ms of waiting)`,
+      `# ${victim.name} crashed (an edge, the controller leader, PostgreSQL leader ${member}): ${await stack.postgresLeader()} led ${promotedIn} ms later, writes resumed ${firstWrite ?? `? (the first acknowledged at ${writer.firstAfter(crashedAt)}, a failure after the last)`} ms after the crash (${writer.oks.length} acknowledged, ${lost.length} lost, ${writer.failures.length} failed); the API answered through ${survivor.name} ${apiBack} ms later, a controller elsewhere led ${leaderBack} ms later, every app answered ${Date.now() - crashedAt} ms after the crash (${appsBack} ms of waiting)`,
     );
     assert.deepEqual(lost, [], "every acknowledged write is there");
     assert.ok(promotedIn <= 30_000, `a new leader within 30 s (${promotedIn} ms)`);
