@@ -22,8 +22,10 @@ export type DomainErrorKind =
  * so that no caller reads it from the message.
  * - image_missing: the image to run is not on the engine that was to run it, and could not be
  *   brought there (no engine it can be copied from has it).
+ * - node_unavailable: the node a replica was placed on is down or drained as its orchestrator
+ *   sees it now; placing the replica again, on a node that is up, may succeed.
  */
-export type DomainErrorReason = "image_missing";
+export type DomainErrorReason = "image_missing" | "node_unavailable";
 
 export class DomainError extends Error {
   override readonly name = "DomainError";

@@ -320,8 +320,12 @@ export class SwarmRuntime {
     const features = await this.securityFeatures();
     const node = await this.node(spec.nodeId);
     if (node.availability !== "active" || node.state !== "ready") {
-      throw failedPrecondition(
+      // The placement was made on what the platform knew; the Swarm may know sooner that a node
+      // is gone (its heartbeats expire later): unavailable, so that the replica is placed again.
+      throw new DomainError(
+        "unavailable",
         `node ${node.hostname || node.id} is ${node.state}/${node.availability}: nothing new is placed on it`,
+        { reason: "node_unavailable" },
       );
     }
     const picked = spec.hostPort === undefined;
