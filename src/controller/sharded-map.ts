@@ -13,8 +13,8 @@
 
 /** Entries a shard is sized for: its table stays well under a heap page. */
 const ENTRIES_PER_SHARD = 1024;
-/** The hash gives 16 bits; few enough shards that each holds many. */
-const MAX_SHARDS = 1024;
+/** Two hex digits, the last of a UUID or a Docker id, tell 256 shards apart: no more. */
+const MAX_SHARDS = 256;
 
 export class ShardedMap<V> {
   readonly #shards: Map<string, V>[];
