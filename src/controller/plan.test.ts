@@ -647,8 +647,6 @@ describe("planReconcile, against the plain scan", () => {
             nodeId: fc.option(fc.constantFrom(N1, N2), { nil: undefined }),
             installation: fc.constantFrom(undefined, INSTALLATION, "other"),
             unlabelled: fc.boolean(),
-            // Two containers of one id: the engine listed it twice, or a test made it so.
-            sameIdAs: fc.option(fc.nat(), { nil: undefined }),
           }),
           { minLength, maxLength: containers },
         ),
@@ -660,14 +658,16 @@ describe("planReconcile, against the plain scan", () => {
       })
       .chain(({ desired, actual, options }) => {
         const containers = actual.map((c, i): ContainerRef => {
-          const made = container(c.deploymentId, {
-            ...c,
-            ...(c.nodeId === undefined ? {} : { nodeId: c.nodeId }),
+          const { deploymentId, installation, unlabelled, nodeId, ...replica } = c;
+          const made = container(deploymentId, {
+            ...replica,
+            ...(nodeId === undefined ? {} : { nodeId }),
           });
           const labels: Record<string, string> = { ...made.labels };
-          if (c.unlabelled) delete labels["cloud.obiente.deployment_id"];
-          if (c.installation) labels["cloud.obiente.installation"] = c.installation;
-          const id = c.sameIdAs !== undefined && i > 0 ? `c-${c.sameIdAs % i}` : `c-${i}`;
+          if (unlabelled) delete labels["cloud.obiente.deployment_id"];
+          if (installation) labels["cloud.obiente.installation"] = installation;
+          // Unique, as an engine lists them.
+          const id = `c-${i}`;
           return { ...made, id, labels };
         });
         const location = fc.record({

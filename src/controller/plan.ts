@@ -11,7 +11,8 @@
  *   "remove", the default) or left alone ("keep"). Never adopted: with no record there is no
  *   owner to bill, route or protect.
  * - A location record whose container is gone or no longer running is dropped, and its
- *   deployment converged again, which starts a replacement.
+ *   deployment converged again, which starts a replacement. Container ids are unique in what
+ *   the engine lists.
  * - A deployment that should run but lacks a running container of its current build, that is
  *   stopped or deleted but still has containers, or that a crash left in the middle of a build
  *   or a deploy, is converged.
@@ -115,9 +116,7 @@ export function planReconcile(
   const position = positions(desired);
   const containersOf = new Array<ContainerRef[] | undefined>(desired.length);
   const orphans: ContainerRef[] = [];
-  const running = new ShardedMap<ContainerRef>(actual.length);
   for (const c of actual) {
-    if (c.state === "running") running.set(c.id, c);
     // Another installation's container on a shared engine is not ours to judge.
     const owner = c.labels[LABELS.installation];
     if (
@@ -147,9 +146,7 @@ export function planReconcile(
   const dropLocations: string[] = [];
   // Read only for a dropped location whose deployment converges for no other reason: rare.
   let desiredState: ShardedMap<DesiredDeployment["desiredState"]> | undefined;
-  for (const location of locations) {
-    const c = running.get(location.containerId);
-    if (c && !lies(location, c)) continue;
+  const drop = (location: RecordedLocation) => {
     dropLocations.push(location.id);
     // Converged again, which records it again as it is, or starts a replacement.
     if (!bucketOf.has(location.deploymentId)) {
@@ -159,6 +156,22 @@ export function planReconcile(
         location.deploymentId,
         state === "stopped" ? "stop" : state === "deleted" ? "remove" : "start",
       );
+    }
+  };
+  // A location's container is looked for among its deployment's first; the few found nowhere
+  // there (gone, stopped, another deployment's) are then looked for among all at once.
+  const elsewhere: RecordedLocation[] = [];
+  for (const location of locations) {
+    const i = position.get(location.deploymentId);
+    const c = i === undefined ? undefined : runningOf(containersOf[i], location.containerId);
+    if (c === undefined) elsewhere.push(location);
+    else if (lies(location, c)) drop(location);
+  }
+  if (elsewhere.length > 0) {
+    const running = runningById(actual, elsewhere);
+    for (const location of elsewhere) {
+      const c = running.get(location.containerId);
+      if (!c || lies(location, c)) drop(location);
     }
   }
 
@@ -201,6 +214,21 @@ export function judge(
     EPOCH,
   );
   return BUCKET[plan.action];
+}
+
+/** The running container of this id among these, if any. */
+function runningOf(containers: readonly ContainerRef[] | undefined, id: string) {
+  if (containers === undefined) return undefined;
+  for (const c of containers) if (c.id === id && c.state === "running") return c;
+  return undefined;
+}
+
+/** Of the containers the locations point at, those that run, by id; one look at every container. */
+function runningById(actual: readonly ContainerRef[], locations: readonly RecordedLocation[]) {
+  const running = new ShardedMap<ContainerRef | null>(locations.length);
+  for (const location of locations) running.set(location.containerId, null);
+  for (const c of actual) if (c.state === "running" && running.has(c.id)) running.set(c.id, c);
+  return running;
 }
 
 /** Whether any of the containers carries its node: then they run on a cluster. */
