@@ -1,14 +1,13 @@
 /**
  * A map by string key, kept as several small Maps, for the reconciler's pass (plan.ts), which
- * indexes every container and deployment of the installation anew on each pass.
+ * indexes every deployment of the installation anew on each pass.
  *
- * Why not one Map: V8 keeps a Map's entries in one table, and a table of more than about 4,000
- * entries is larger than a heap page (128 KB), so it is allocated as a large object, on pages
- * of its own that are freed once it is garbage. A pass that fills a Map of 13,000 entries makes
- * a table of 16,384 and, growing, the tables before it, on fresh pages: on the 2-core VM of
- * docs/benchmarks.md the page faults cost some 400 ns per entry added, against some 60 ns in
- * Maps of 1,000 (issue 10, "Reconcile diff, the pass's Maps"). Shards of at most a few
- * thousand entries stay on the ordinary heap.
+ * Why not one Map: V8 keeps a Map's entries in one table, and past a few thousand entries the
+ * table is larger than the largest object V8 puts on an ordinary heap page, so it is allocated
+ * as a large object, on pages of its own, anew at each growth and on each pass. On the 2-core VM
+ * of docs/benchmarks.md ("Run of 2026-12-08 (reconcile diff: the pass's Maps)") adding 10,000
+ * entries to one Map cost some 450 ns each and 200 page faults, against some 60 ns each and none
+ * in ten Maps of 1,000. Shards of about a thousand entries stay on the ordinary heap.
  */
 
 /** Entries a shard is sized for: its table stays well under a heap page. */
