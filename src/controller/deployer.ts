@@ -122,8 +122,9 @@ export class Deployer {
   }
 
   /**
-   * Carries out a roll. Its new version not up: planFailedStart says whether the deployment fails
-   * or builds its build's commit again; true when it asked for that build (plan again).
+   * Carries out a roll. Its new version not up: planFailedStart says whether the deployment fails,
+   * builds its build's commit again (true: plan again), or is tried again later (the error is
+   * thrown, and the reconciler's backoff retries it).
    */
   private async rolled(
     plan: RollPlan,
@@ -133,9 +134,11 @@ export class Deployer {
   ): Promise<boolean> {
     const { row } = world.loaded;
     const { records, logger } = this.options;
-    const failure = await carryOutRoll(this.options, row, plan, world.actual.containers, signal);
-    if (failure === undefined) return false;
+    const broke = await carryOutRoll(this.options, row, plan, world.actual.containers, signal);
+    if (broke === undefined) return false;
+    const { failure } = broke;
     const next = planFailedStart(plan.build, failure, builtNow);
+    if (next.action === "retry") throw broke.error;
     if (next.action === "fail") {
       await records.setStatus(row, next.status);
       return false;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import type { DomainErrorKind } from "../domain/index.js";
 import { containerName } from "../runtime/names.js";
 import type { ContainerRef } from "../runtime/runtime-port.js";
 import { B1, B2, D1, N1, N2, N3, type ReplicaOverrides, replicaContainer } from "./fixtures.js";
@@ -20,6 +21,7 @@ import {
   type StartFailure,
   type StatusChange,
   settleRoll,
+  TRANSIENT_START_FAILURE,
 } from "./plan-deployment.js";
 
 const P1 = "20000000-0000-4000-8000-000000000001";
@@ -460,6 +462,94 @@ describe("planFailedStart: what follows a roll whose new version did not come up
           } else {
             assert.equal(next.status.status, "failed");
           }
+        },
+      ),
+    );
+  });
+});
+
+describe("planFailedStart: which failures to start are tried again", () => {
+  const retry: FailedStartPlan = { action: "retry" };
+  const failed = (message: string): FailedStartPlan => ({
+    action: "fail",
+    status: { status: "failed", message: `the new version could not be started: ${message}` },
+  });
+  const cases: Array<{ name: string; failure: StartFailure; expect: FailedStartPlan }> = [
+    {
+      name: "a host port taken on the node (resource_exhausted): tried again, status kept",
+      failure: {
+        phase: "start",
+        message: "could not start: port is already allocated",
+        imageMissing: false,
+        kind: "resource_exhausted",
+      },
+      expect: retry,
+    },
+    {
+      name: "a Swarm manager that did not answer in time (deadline_exceeded): tried again",
+      failure: {
+        phase: "start",
+        message: "create service: no answer within 10000 ms",
+        imageMissing: false,
+        kind: "deadline_exceeded",
+      },
+      expect: retry,
+    },
+    {
+      name: "no answer in time while waiting until healthy (deadline_exceeded): tried again",
+      failure: {
+        phase: "health",
+        message: "inspect task: no answer within 10000 ms",
+        imageMissing: false,
+        kind: "deadline_exceeded",
+      },
+      expect: retry,
+    },
+    {
+      name: "transient, though its image was said missing: tried again, not built again",
+      failure: { phase: "start", message: "busy", imageMissing: true, kind: "deadline_exceeded" },
+      expect: retry,
+    },
+    {
+      name: "an engine that cannot be reached (unavailable): failed, saying so",
+      failure: { phase: "start", message: "engine down", imageMissing: false, kind: "unavailable" },
+      expect: failed("engine down"),
+    },
+    {
+      name: "a bad configuration (invalid_argument): failed",
+      failure: {
+        phase: "start",
+        message: "bad env",
+        imageMissing: false,
+        kind: "invalid_argument",
+      },
+      expect: failed("bad env"),
+    },
+    {
+      name: "an error of no known kind: failed",
+      failure: { phase: "start", message: "socket hang up", imageMissing: false },
+      expect: failed("socket hang up"),
+    },
+  ];
+
+  for (const c of cases) {
+    test(c.name, () => assert.deepEqual(planFailedStart(build(), c.failure, false), c.expect));
+  }
+
+  test("a transient failure is tried again whatever the build and when it was built", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(
+          ...Object.entries(TRANSIENT_START_FAILURE).flatMap(([kind, transient]) =>
+            transient ? [kind as DomainErrorKind] : [],
+          ),
+        ),
+        fc.constantFrom("start" as const, "health" as const),
+        fc.boolean(),
+        fc.boolean(),
+        (kind, phase, imageMissing, builtNow) => {
+          const failure = { phase, message: "x", imageMissing, kind };
+          assert.deepEqual(planFailedStart(build(), failure, builtNow), retry);
         },
       ),
     );

@@ -22,7 +22,7 @@
  * Names and labels come from src/runtime/names.ts and src/domain/labels.ts, so that the plan and
  * the engine agree on them.
  */
-import { DEPLOYMENT_LABEL_VALUE, LABELS } from "../domain/index.js";
+import { DEPLOYMENT_LABEL_VALUE, type DomainErrorKind, LABELS } from "../domain/index.js";
 import {
   type ContainerRef,
   containerNames,
@@ -469,10 +469,42 @@ export interface StartFailure {
    * brought there: no engine it can be copied or pushed from has it (reason image_missing).
    */
   imageMissing: boolean;
+  /** The kind of the runtime's error, when it was a DomainError. */
+  kind?: DomainErrorKind | undefined;
 }
+
+/**
+ * Whether a start that failed with an error of this kind may succeed when tried again, what
+ * served keeping serving meanwhile: then the deployment keeps its status and the reconciler
+ * tries again, with its backoff, instead of the deployment failing.
+ */
+export const TRANSIENT_START_FAILURE: Readonly<Record<DomainErrorKind, boolean>> = {
+  // A host port taken on the node by something else: the next try picks another port.
+  resource_exhausted: true,
+  // A Swarm manager that did not answer in time (withinDeadline, src/runtime/engine-client.ts),
+  // as while the Swarm elects a new Raft leader after a node loss.
+  deadline_exceeded: true,
+  // An engine that cannot be reached is reported at once, as planDeployment does when the engine
+  // does not answer, rather than retried in silence.
+  unavailable: false,
+  // The rest fail the deployment, saying which step broke: a bad image or configuration fails
+  // the same way again, and a lost image is built again (below). No start of the runtime
+  // reports `aborted` (something under way) today; should one, it is to be judged here.
+  invalid_argument: false,
+  not_found: false,
+  already_exists: false,
+  permission_denied: false,
+  unauthenticated: false,
+  failed_precondition: false,
+  aborted: false,
+  unimplemented: false,
+  internal: false,
+};
 
 export type FailedStartPlan =
   | { action: "fail"; status: StatusChange }
+  /** Transient (TRANSIENT_START_FAILURE): the status stays, and the reconciler tries again. */
+  | { action: "retry" }
   /**
    * Build `commit` again as the deployment's next build: no current build, that commit wanted,
    * status queued; the lost build's image is forgotten, so that no rollback chooses it.
@@ -487,6 +519,9 @@ export type FailedStartPlan =
 /**
  * What follows a roll whose new version did not come up. What served keeps serving either way.
  *
+ * A failure another try may not meet (TRANSIENT_START_FAILURE: a host port taken, a manager
+ * that did not answer in time) is tried again by the reconciler; the deployment keeps its status.
+ *
  * The build's image is on no engine that could run it (the only copy was on a node that was
  * lost, or it was removed by hand): the repository still has the build's commit, so that commit
  * is built again and run, as a user would expect, rather than the deployment failing. Not when
@@ -500,6 +535,8 @@ export function planFailedStart(
   failure: StartFailure,
   builtNow: boolean,
 ): FailedStartPlan {
+  if (failure.kind !== undefined && TRANSIENT_START_FAILURE[failure.kind])
+    return { action: "retry" };
   if (failure.imageMissing && !builtNow && build.commitSha !== "") {
     const commit = build.commitSha.slice(0, 7);
     return {

@@ -18,6 +18,9 @@ import {
 import {
   type DesiredDeployment,
   deploymentsToConverge,
+  judge,
+  lies,
+  type PlanOptions,
   planReconcile,
   type ReconcilePlan,
   type RecordedLocation,
@@ -550,6 +553,167 @@ describe("planReconcile on a cluster (containers carry their node)", () => {
           "placed again",
         );
       }),
+    );
+  });
+});
+
+/**
+ * What planReconcile decides, written as plainly as it reads: a scan of every container for each
+ * deployment and location. planReconcile indexes them instead (sharded-map.ts); both must agree.
+ */
+function plainPlan(
+  desired: DesiredDeployment[],
+  actual: ContainerRef[],
+  locations: RecordedLocation[],
+  options: PlanOptions,
+): ReconcilePlan {
+  const ownerOf = (c: ContainerRef) => c.labels["cloud.obiente.deployment_id"] ?? "";
+  const ours = actual.filter((c) => {
+    const installation = c.labels["cloud.obiente.installation"];
+    return (
+      options.installationId === undefined ||
+      installation === undefined ||
+      installation === options.installationId
+    );
+  });
+  const nodes = { unusable: options.unusableNodes ?? [], down: [] };
+  const buckets = new Map<string, "start" | "stop" | "remove" | "place">();
+  desired.forEach((d, i) => {
+    // A second row of an id (none in a database) gets no containers: the first took them.
+    const first = desired.findIndex((x) => x.id === d.id) === i;
+    const bucket = judge(d, first ? ours.filter((c) => ownerOf(c) === d.id) : [], nodes);
+    if (bucket) buckets.set(d.id, bucket);
+  });
+  const dropLocations: string[] = [];
+  for (const location of locations) {
+    const c = actual.findLast((x) => x.state === "running" && x.id === location.containerId);
+    if (c && !lies(location, c)) continue;
+    dropLocations.push(location.id);
+    if (!buckets.has(location.deploymentId)) {
+      const state = desired.findLast((d) => d.id === location.deploymentId)?.desiredState;
+      buckets.set(
+        location.deploymentId,
+        state === "stopped" ? "stop" : state === "deleted" ? "remove" : "start",
+      );
+    }
+  }
+  const plan: ReconcilePlan = {
+    start: [],
+    stop: [],
+    remove: [],
+    place: [],
+    removeOrphans:
+      options.orphanPolicy === "remove"
+        ? ours
+            .filter((c) => !desired.some((d) => d.id === ownerOf(c)))
+            .map((c) => c.id)
+            .sort()
+        : [],
+    dropLocations: dropLocations.sort(),
+  };
+  for (const [id, bucket] of buckets) plan[bucket].push(id);
+  for (const bucket of ["start", "stop", "remove", "place"] as const) plan[bucket].sort();
+  return plan;
+}
+
+describe("planReconcile, against the plain scan", () => {
+  const INSTALLATION = "me";
+  /** Deployment ids: a few, so that containers, rows and locations meet; or many (shards). */
+  const idOf = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
+
+  const world = (deployments: number, rows: number, containers: number, minLength = 0) =>
+    fc
+      .record({
+        desired: fc.array(
+          fc.record({
+            id: fc.nat(deployments - 1).map(idOf),
+            projectId: fc.constant(P1),
+            desiredState: fc.constantFrom("running", "stopped", "deleted"),
+            status: fc.constantFrom("queued", "deploying", "running", "stopped", "failed"),
+            currentBuildId: fc.option(fc.constantFrom(B1, B2), { nil: null }),
+            replicas: fc.integer({ min: 1, max: 3 }),
+            restartGeneration: fc.integer({ min: 0, max: 1 }),
+          }),
+          { minLength, maxLength: rows },
+        ),
+        actual: fc.array(
+          fc.record({
+            deploymentId: fc.nat(deployments - 1).map(idOf),
+            replica: fc.integer({ min: 0, max: 3 }),
+            buildId: fc.constantFrom(B1, B2),
+            generation: fc.integer({ min: 0, max: 1 }),
+            state: fc.constantFrom("running", "exited"),
+            health: fc.constantFrom("none", "healthy", "unhealthy"),
+            nodeId: fc.option(fc.constantFrom(N1, N2), { nil: undefined }),
+            installation: fc.constantFrom(undefined, INSTALLATION, "other"),
+            unlabelled: fc.boolean(),
+          }),
+          { minLength, maxLength: containers },
+        ),
+        options: fc.record({
+          orphanPolicy: fc.constantFrom<"remove" | "keep">("remove", "keep"),
+          installationId: fc.constantFrom(undefined, INSTALLATION),
+          unusableNodes: fc.subarray([N1, N2]),
+        }),
+      })
+      .chain(({ desired, actual, options }) => {
+        const containers = actual.map((c, i): ContainerRef => {
+          const { deploymentId, installation, unlabelled, nodeId, ...replica } = c;
+          const made = container(deploymentId, {
+            ...replica,
+            ...(nodeId === undefined ? {} : { nodeId }),
+          });
+          const labels: Record<string, string> = { ...made.labels };
+          if (unlabelled) delete labels["cloud.obiente.deployment_id"];
+          if (installation) labels["cloud.obiente.installation"] = installation;
+          // Unique, as an engine lists them.
+          const id = `c-${i}`;
+          return { ...made, id, labels };
+        });
+        const location = fc.record({
+          deploymentId: fc.nat(deployments - 1).map(idOf),
+          containerId: fc.constantFrom(...containers.map((c) => c.id), "c-gone"),
+          nodeId: fc.option(fc.constantFrom(N1, N2), { nil: undefined }),
+          port: fc.option(fc.constantFrom(0, 20_000, 20_001), { nil: undefined }),
+        });
+        return fc
+          .array(location, {
+            minLength: Math.min(minLength, containers.length),
+            maxLength: containers.length + 2,
+          })
+          .map((list) => ({
+            desired: desired as DesiredDeployment[],
+            actual: containers,
+            locations: list.map(({ nodeId, port, ...l }, i) => ({
+              id: `l${i}`,
+              ...l,
+              ...(nodeId === undefined ? {} : { nodeId }),
+              ...(port === undefined ? {} : { port }),
+            })),
+            options: options as PlanOptions,
+          }));
+      });
+
+  test("property: decides as the plain scan, on a few deployments", () => {
+    fc.assert(
+      fc.property(world(4, 6, 10), ({ desired, actual, locations, options }) => {
+        assert.deepEqual(
+          planReconcile(desired, actual, locations, options),
+          plainPlan(desired, actual, locations, options),
+        );
+      }),
+    );
+  });
+
+  test("property: decides as the plain scan, on thousands (indexes of several shards)", () => {
+    fc.assert(
+      fc.property(world(3_000, 2_500, 3_000, 2_000), ({ desired, actual, locations, options }) => {
+        assert.deepEqual(
+          planReconcile(desired, actual, locations, options),
+          plainPlan(desired, actual, locations, options),
+        );
+      }),
+      { numRuns: 5 },
     );
   });
 });

@@ -11,7 +11,8 @@
  *   "remove", the default) or left alone ("keep"). Never adopted: with no record there is no
  *   owner to bill, route or protect.
  * - A location record whose container is gone or no longer running is dropped, and its
- *   deployment converged again, which starts a replacement.
+ *   deployment converged again, which starts a replacement. Container ids are unique in what
+ *   the engine lists.
  * - A deployment that should run but lacks a running container of its current build, that is
  *   stopped or deleted but still has containers, or that a crash left in the middle of a build
  *   or a deploy, is converged.
@@ -32,8 +33,10 @@ import {
   type BuildFacts,
   type DeploymentFacts,
   type DeploymentPlan,
+  type NodeHealth,
   planDeployment,
 } from "./plan-deployment.js";
+import { ShardedMap } from "./sharded-map.js";
 
 export interface DesiredDeployment {
   id: string;
@@ -86,7 +89,7 @@ export function deploymentsToConverge(plan: ReconcilePlan): string[] {
   return [...plan.start, ...plan.stop, ...plan.remove, ...plan.place].sort();
 }
 
-type Bucket = "start" | "stop" | "remove" | "place";
+export type Bucket = "start" | "stop" | "remove" | "place";
 
 /** The bucket of each kind of deployment plan; "none" and "fail" need no pass. */
 const BUCKET: Partial<Record<DeploymentPlan["action"], Bucket>> = {
@@ -107,7 +110,12 @@ export function planReconcile(
   locations: RecordedLocation[],
   options: PlanOptions,
 ): ReconcilePlan {
-  const containersOf = new Map<string, ContainerRef[]>();
+  // Every index of the pass is a ShardedMap: on a large installation one Map would be a large
+  // object, allocated anew on every pass (sharded-map.ts). The containers are grouped by the
+  // position of their deployment in `desired`; those of no deployment are orphans.
+  const position = positions(desired);
+  const containersOf = new Array<ContainerRef[] | undefined>(desired.length);
+  const orphans: ContainerRef[] = [];
   for (const c of actual) {
     // Another installation's container on a shared engine is not ours to judge.
     const owner = c.labels[LABELS.installation];
@@ -118,59 +126,56 @@ export function planReconcile(
     ) {
       continue;
     }
-    const id = c.labels[LABELS.deploymentId] ?? "";
-    const list = containersOf.get(id);
-    if (list) list.push(c);
-    else containersOf.set(id, [c]);
+    const i = position.get(c.labels[LABELS.deploymentId] ?? "");
+    if (i === undefined) orphans.push(c);
+    else {
+      const list = containersOf[i];
+      if (list) list.push(c);
+      else containersOf[i] = [c];
+    }
   }
-  const running = new Map<string, ContainerRef>();
-  for (const c of actual) if (c.state === "running") running.set(c.id, c);
-  const nodes = { unusable: options.unusableNodes ?? [], down: [] };
+  const nodes: NodeHealth = { unusable: options.unusableNodes ?? [], down: [] };
 
-  const bucketOf = new Map<string, Bucket>();
-  for (const d of desired) {
-    const containers = containersOf.get(d.id) ?? [];
-    containersOf.delete(d.id); // what is left at the end has no record
-    // A failed deployment is left as it is until someone redeploys it.
-    if (d.desiredState === "running" && d.status === "failed") continue;
-    const plan = planDeployment(
-      {
-        deployment: deploymentFacts(d),
-        build: d.currentBuildId === null ? undefined : builtAs(d.currentBuildId),
-        domains: [],
-        defaults: NO_DEFAULTS,
-      },
-      { containers },
-      // Containers on a cluster carry their node, and are named for it.
-      containers.some((c) => c.nodeId !== undefined) ? nodes : undefined,
-      EPOCH,
-    );
-    const bucket = BUCKET[plan.action];
+  const bucketOf = new ShardedMap<Bucket>(desired.length / 8);
+  for (let i = 0; i < desired.length; i++) {
+    const d = desired[i] as DesiredDeployment;
+    const bucket = judge(d, containersOf[i] ?? [], nodes);
     if (bucket) bucketOf.set(d.id, bucket);
   }
 
   const dropLocations: string[] = [];
-  const desiredState = new Map(desired.map((d) => [d.id, d.desiredState]));
-  for (const location of locations) {
-    const c = running.get(location.containerId);
-    if (c && !lies(location, c)) continue;
+  // Read only for a dropped location whose deployment converges for no other reason: rare.
+  let desiredState: ShardedMap<DesiredDeployment["desiredState"]> | undefined;
+  const drop = (location: RecordedLocation) => {
     dropLocations.push(location.id);
     // Converged again, which records it again as it is, or starts a replacement.
     if (!bucketOf.has(location.deploymentId)) {
+      desiredState ??= desiredStates(desired);
       const state = desiredState.get(location.deploymentId);
       bucketOf.set(
         location.deploymentId,
         state === "stopped" ? "stop" : state === "deleted" ? "remove" : "start",
       );
     }
+  };
+  // A location's container is looked for among its deployment's first; the few found nowhere
+  // there (gone, stopped, another deployment's) are then looked for among all at once.
+  const elsewhere: RecordedLocation[] = [];
+  for (const location of locations) {
+    const i = position.get(location.deploymentId);
+    const c = i === undefined ? undefined : runningOf(containersOf[i], location.containerId);
+    if (c === undefined) elsewhere.push(location);
+    else if (lies(location, c)) drop(location);
   }
-
-  const removeOrphans: string[] = [];
-  if (options.orphanPolicy === "remove") {
-    for (const containers of containersOf.values()) {
-      for (const c of containers) removeOrphans.push(c.id);
+  if (elsewhere.length > 0) {
+    const running = runningById(actual, elsewhere);
+    for (const location of elsewhere) {
+      const c = running.get(location.containerId);
+      if (!c || lies(location, c)) drop(location);
     }
   }
+
+  const removeOrphans = options.orphanPolicy === "remove" ? orphans.map((c) => c.id) : [];
 
   const plan: ReconcilePlan = {
     start: [],
@@ -180,9 +185,75 @@ export function planReconcile(
     removeOrphans: removeOrphans.sort(),
     dropLocations: dropLocations.sort(),
   };
-  for (const [id, bucket] of bucketOf) plan[bucket].push(id);
+  for (const [id, bucket] of bucketOf.entries()) plan[bucket].push(id);
   for (const bucket of ["start", "stop", "remove", "place"] as const) plan[bucket].sort();
   return plan;
+}
+
+/**
+ * The bucket of one deployment, judged by planDeployment from its containers (those labelled
+ * with its id, of this installation); undefined when it needs no pass.
+ */
+export function judge(
+  d: DesiredDeployment,
+  containers: readonly ContainerRef[],
+  nodes: NodeHealth,
+): Bucket | undefined {
+  // A failed deployment is left as it is until someone redeploys it.
+  if (d.desiredState === "running" && d.status === "failed") return undefined;
+  const plan = planDeployment(
+    {
+      deployment: deploymentFacts(d),
+      build: d.currentBuildId === null ? undefined : builtAs(d.currentBuildId),
+      domains: [],
+      defaults: NO_DEFAULTS,
+    },
+    { containers },
+    // Containers on a cluster carry their node, and are named for it.
+    onNodes(containers) ? nodes : undefined,
+    EPOCH,
+  );
+  return BUCKET[plan.action];
+}
+
+/** The running container of this id among these, if any. */
+function runningOf(containers: readonly ContainerRef[] | undefined, id: string) {
+  if (containers === undefined) return undefined;
+  for (const c of containers) if (c.id === id && c.state === "running") return c;
+  return undefined;
+}
+
+/** Of the containers the locations point at, those that run, by id; one look at every container. */
+function runningById(actual: readonly ContainerRef[], locations: readonly RecordedLocation[]) {
+  const running = new ShardedMap<ContainerRef | null>(locations.length);
+  for (const location of locations) running.set(location.containerId, null);
+  for (const c of actual) if (c.state === "running" && running.has(c.id)) running.set(c.id, c);
+  return running;
+}
+
+/** Whether any of the containers carries its node: then they run on a cluster. */
+function onNodes(containers: readonly ContainerRef[]): boolean {
+  for (const c of containers) if (c.nodeId !== undefined) return true;
+  return false;
+}
+
+/**
+ * Each deployment's position in `desired`, by id; of two rows of one id (none in a database),
+ * the first's.
+ */
+function positions(desired: readonly DesiredDeployment[]): ShardedMap<number> {
+  const position = new ShardedMap<number>(desired.length);
+  for (let i = desired.length - 1; i >= 0; i--) {
+    position.set((desired[i] as DesiredDeployment).id, i);
+  }
+  return position;
+}
+
+/** Each deployment's desired state, by id (the last row of an id, were there two). */
+function desiredStates(desired: readonly DesiredDeployment[]) {
+  const states = new ShardedMap<DesiredDeployment["desiredState"]>(desired.length);
+  for (const d of desired) states.set(d.id, d.desiredState);
+  return states;
 }
 
 /** The reconciler reads no build rows: a current build is one that succeeded. */
@@ -206,7 +277,7 @@ function deploymentFacts(d: DesiredDeployment): DeploymentFacts {
   };
 }
 /** A record that names another node or port than the container it points at. */
-function lies(location: RecordedLocation, c: ContainerRef): boolean {
+export function lies(location: RecordedLocation, c: ContainerRef): boolean {
   if (location.nodeId !== undefined && c.nodeId !== undefined && location.nodeId !== c.nodeId) {
     return true;
   }

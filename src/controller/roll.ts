@@ -3,7 +3,8 @@
  * order, through the runtime, the deployment records and the edges. New replicas are started
  * beside what runs and must all be healthy before they are recorded and routed; only then is
  * everything else of the deployment retired. A new version that does not come up is removed and
- * reported to the deployer, which decides what follows (planFailedStart).
+ * reported to the deployer, which decides what follows (planFailedStart): fail, build again, or
+ * try again later.
  */
 import type { Logger } from "pino";
 import { DomainError, hasReason } from "../domain/index.js";
@@ -29,6 +30,13 @@ export interface RollPorts {
   logger: Logger;
 }
 
+/** A new version that did not come up: what the planner reads, and the error as thrown. */
+export interface RollFailure {
+  failure: StartFailure;
+  /** Thrown again by the deployer when the failure is to be tried again. */
+  error: unknown;
+}
+
 /**
  * Takes the roll's steps in order. A failure to start or become healthy ends it: the new
  * version is removed, and the failure returned for the deployer to decide on.
@@ -39,7 +47,7 @@ export async function carryOutRoll(
   plan: RollPlan,
   actual: readonly ContainerRef[],
   signal?: AbortSignal,
-): Promise<StartFailure | undefined> {
+): Promise<RollFailure | undefined> {
   const roll = new Roll(ports, row, plan, actual, signal);
   for (const step of plan.steps) {
     try {
@@ -138,11 +146,11 @@ class Roll {
 
   /**
    * A roll step failed. Starting or becoming healthy: the new version goes, what served before
-   * keeps serving, and the failure is returned. Recording: the deployment may have been deleted
-   * meanwhile (it had no location yet, so DeleteDeployment removed its record at once): its
-   * containers and image go too.
+   * keeps serving, and the failure is returned (planFailedStart decides what follows).
+   * Recording: the deployment may have been deleted meanwhile (it had no location yet, so
+   * DeleteDeployment removed its record at once): its containers and image go too.
    */
-  async broke(step: RollStep, error: unknown): Promise<StartFailure | undefined> {
+  async broke(step: RollStep, error: unknown): Promise<RollFailure | undefined> {
     const { runtime, records } = this.ports;
     const id = this.row.id;
     if (step === "run" || step === "await-healthy") {
@@ -162,19 +170,14 @@ class Roll {
         await removeAbandoned(runtime, this.ports.logger, id);
         return undefined;
       }
-      // Another try may succeed: a host port taken on the node by something else (it picks
-      // another port), or a manager that did not answer in time (after a node loss, while the
-      // Swarm elects a new Raft leader). The deployment keeps its status and is tried again.
-      if (
-        error instanceof DomainError &&
-        (error.kind === "resource_exhausted" || error.kind === "deadline_exceeded")
-      ) {
-        throw error;
-      }
       return {
-        phase: step === "run" ? "start" : "health",
-        message: error instanceof Error ? error.message : String(error),
-        imageMissing: hasReason(error, "image_missing"),
+        failure: {
+          phase: step === "run" ? "start" : "health",
+          message: error instanceof Error ? error.message : String(error),
+          imageMissing: hasReason(error, "image_missing"),
+          kind: error instanceof DomainError ? error.kind : undefined,
+        },
+        error,
       };
     }
     if (step === "record" && !(await records.exists(id))) {
