@@ -511,6 +511,17 @@ describe("planFailedStart: which failures to start are tried again", () => {
       expect: retry,
     },
     {
+      name: "a replica placed on a node the Swarm says is down (node_unavailable): tried again",
+      failure: {
+        phase: "start",
+        message: "node node3 is down/active: nothing new is placed on it",
+        imageMissing: false,
+        kind: "unavailable",
+        nodeUnavailable: true,
+      },
+      expect: retry,
+    },
+    {
       name: "an engine that cannot be reached (unavailable): failed, saying so",
       failure: { phase: "start", message: "engine down", imageMissing: false, kind: "unavailable" },
       expect: failed("engine down"),

@@ -471,6 +471,12 @@ export interface StartFailure {
   imageMissing: boolean;
   /** The kind of the runtime's error, when it was a DomainError. */
   kind?: DomainErrorKind | undefined;
+  /**
+   * The runtime refused because the node a replica was placed on is down or drained as the
+   * orchestrator sees it now (reason node_unavailable; Swarm learns of a lost node before the
+   * platform's heartbeats expire).
+   */
+  nodeUnavailable?: boolean | undefined;
 }
 
 /**
@@ -520,7 +526,8 @@ export type FailedStartPlan =
  * What follows a roll whose new version did not come up. What served keeps serving either way.
  *
  * A failure another try may not meet (TRANSIENT_START_FAILURE: a host port taken, a manager
- * that did not answer in time) is tried again by the reconciler; the deployment keeps its status.
+ * that did not answer in time; or a replica placed on a node the orchestrator knows is down) is
+ * tried again by the reconciler; the deployment keeps its status.
  *
  * The build's image is on no engine that could run it (the only copy was on a node that was
  * lost, or it was removed by hand): the repository still has the build's commit, so that commit
@@ -537,6 +544,9 @@ export function planFailedStart(
 ): FailedStartPlan {
   if (failure.kind !== undefined && TRANSIENT_START_FAILURE[failure.kind])
     return { action: "retry" };
+  // Placed on a node the orchestrator already knows is gone: placed again on the next try, and
+  // elsewhere once the platform has seen the node down too.
+  if (failure.nodeUnavailable) return { action: "retry" };
   if (failure.imageMissing && !builtNow && build.commitSha !== "") {
     const commit = build.commitSha.slice(0, 7);
     return {

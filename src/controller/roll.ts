@@ -176,6 +176,7 @@ class Roll {
           message: error instanceof Error ? error.message : String(error),
           imageMissing: hasReason(error, "image_missing"),
           kind: error instanceof DomainError ? error.kind : undefined,
+          nodeUnavailable: hasReason(error, "node_unavailable"),
         },
         error,
       };
