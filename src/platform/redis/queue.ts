@@ -46,7 +46,11 @@ const BACKOFF_TYPE = "obiente";
  * code, its ~40 Lua scripts and the libraries it brings (luxon, cron-parser, msgpackr), some
  * 4 MB of heap (docs/benchmarks.md, "Footprint"). The first enqueue pays for loading it.
  */
-const loadBullMQ = () => import("bullmq");
+const loadBullMQ = async () => {
+  // BullMQ is CommonJS: its exports are the namespace's default (Node.js also copies them to
+  // named exports, the bundle's chunk does not).
+  return (await import("bullmq")).default;
+};
 
 /** The job queue on BullMQ: jobs survive restarts and are shared by every controller. */
 export class RedisJobQueue implements JobQueue {
