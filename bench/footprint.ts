@@ -39,7 +39,7 @@
  * Options (defaults for the recorded run):
  *   node --import tsx bench/footprint.ts [--soak-minutes 10] [--calls 10000] [--restarts 3]
  *     [--settle 15] [--deploy-n 5] [--load-on embedded|external] [--only idle,start,load,deploy]
- *     [--node-flags "--flag …"] [--env NAME=value]…
+ *     [--node-flags="--flag …"] [--env NAME=value]…
  *
  * --node-flags and --env are for trying a knob: they are given to every platform process (not the
  * baseline), the flags before bin/obiente.js, the variables added to its environment.
