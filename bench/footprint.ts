@@ -39,6 +39,10 @@
  * Options (defaults for the recorded run):
  *   node --import tsx bench/footprint.ts [--soak-minutes 10] [--calls 10000] [--restarts 3]
  *     [--settle 15] [--deploy-n 5] [--load-on embedded|external] [--only idle,start,load,deploy]
+ *     [--node-flags="--flag …"] [--env NAME=value]…
+ *
+ * --node-flags and --env are for trying a knob: they are given to every platform process (not the
+ * baseline), the flags before bin/obiente.js, the variables added to its environment.
  *
  * RATE_LIMIT_MAX is raised in every platform process (the default 600 a minute would answer
  * most of the load with 429); nothing else differs from the defaults but ports and folders.
@@ -63,6 +67,8 @@ const { values: options } = parseArgs({
     "deploy-n": { type: "string", default: "5" },
     "load-on": { type: "string", default: "embedded" },
     only: { type: "string" },
+    "node-flags": { type: "string", default: "" },
+    env: { type: "string", multiple: true, default: [] },
   },
 });
 const SOAK_MINUTES = Number(options["soak-minutes"]);
@@ -72,6 +78,13 @@ const SETTLE_MS = Number(options.settle) * 1000;
 const DEPLOY_N = Number(options["deploy-n"]);
 const LOAD_ON = options["load-on"] === "external" ? "external" : "embedded";
 const ONLY = new Set((options.only ?? "idle,start,load,deploy").split(","));
+const NODE_FLAGS = (options["node-flags"] ?? "").split(/\s+/).filter(Boolean);
+const EXTRA_ENV = Object.fromEntries(
+  (options.env ?? []).map((pair) => [
+    pair.slice(0, pair.indexOf("=")),
+    pair.slice(pair.indexOf("=") + 1),
+  ]),
+);
 
 const REPO_ROOT = new URL("../", import.meta.url).pathname;
 const MB = 1024 * 1024;
@@ -228,13 +241,14 @@ async function platformEnv(extra: Record<string, string>): Promise<{
       RATE_LIMIT_MAX: "100000000",
       // Never remove containers of other installations sharing the engine (tests, other benches).
       ORPHAN_POLICY: "keep",
+      ...EXTRA_ENV,
       ...extra,
     },
   };
 }
 
 async function launchPlatform(name: string, env: Record<string, string>, port: number) {
-  const p = await launch(name, ["bin/obiente.js", "up"], env, port);
+  const p = await launch(name, [...NODE_FLAGS, "bin/obiente.js", "up"], env, port);
   // bin/obiente.js falls back to the sources through tsx when dist/ is stale: not what ships.
   if (p.output().includes("through tsx")) {
     await p.stop();

@@ -1,8 +1,10 @@
 /**
  * The API's HTTP edge: CORS (only the origins of CORS_ORIGINS, preflights of Connect calls
- * included) and the security headers helmet sets, on every kind of response.
+ * included) and the security headers helmet sets, on every kind of response; the gRPC
+ * listener (h2c), which serves the RPCs only.
  */
 import assert from "node:assert/strict";
+import { connect, type IncomingHttpHeaders } from "node:http2";
 import { after, before, describe, it } from "node:test";
 import { startTestPlatform, type TestPlatform } from "./helpers/api.js";
 
@@ -153,5 +155,42 @@ describe("HTTP edge: CORS and security headers", () => {
       assert.equal(body.code, "invalid_argument");
       assert.doesNotMatch(JSON.stringify(body), /at .*\.ts|node_modules|FST_/);
     });
+  });
+
+  it("the gRPC listener (h2c) answers the RPCs, with the same headers, and nothing else", async () => {
+    const session = connect(t.grpcUrl);
+    const ask = (path: string, method: string, body?: string) =>
+      new Promise<{ headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const stream = session.request({
+          ":method": method,
+          ":path": path,
+          "content-type": "application/json",
+          authorization: `Bearer ${t.adminToken}`,
+        });
+        let text = "";
+        let headers: IncomingHttpHeaders = {};
+        stream.on("response", (h) => {
+          headers = h;
+        });
+        stream.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        stream.on("end", () => resolve({ headers, body: text }));
+        stream.on("error", reject);
+        stream.end(body);
+      });
+    try {
+      const rpc = await ask(WHO_AM_I, "POST", "{}");
+      assert.equal(rpc.headers[":status"], 200);
+      assert.match(rpc.body, /"memberships"/);
+      assert.equal(rpc.headers["x-content-type-options"], "nosniff");
+      for (const path of ["/health", "/api/v1/auth/config", "/"]) {
+        const other = await ask(path, "GET");
+        assert.equal(other.headers[":status"], 404, path);
+        assert.equal((JSON.parse(other.body) as { code: string }).code, "not_found");
+      }
+    } finally {
+      session.close();
+    }
   });
 });

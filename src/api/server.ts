@@ -1,13 +1,17 @@
 /**
  * The api role: one Fastify server for the Connect protocol, gRPC-Web, the REST alias and /health
  * over HTTP/1.1, and a second listener speaking cleartext HTTP/2 (h2c) for gRPC clients, which
- * need HTTP/2. Both serve the same routes through the same interceptors, behind the same bounds:
- * a budget per client address spent before anything else (address-limit.ts), and a largest body
- * (RPC_MAX_BODY_BYTES) that holds for a compressed message and for the message once inflated.
+ * need HTTP/2. The second listener hands its RPCs to the same Fastify instance (one set of
+ * routes, hooks and Connect handlers in memory rather than two: docs/benchmarks.md, "Footprint"),
+ * so both go through the same interceptors, behind the same bounds: a budget per client address
+ * spent before anything else (address-limit.ts), and a largest body (RPC_MAX_BODY_BYTES) that
+ * holds for a compressed message and for the message once inflated.
  * Prometheus's /metrics is served on a listener of its own (src/metrics/listener.ts); here only
  * when METRICS_TOKEN is set, to scrapers that send it.
  */
-import type { Http2Session } from "node:http2";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createH2cServer, type Http2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { cors as connectCors } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
@@ -65,7 +69,6 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   readonly http: FastifyInstance;
-  readonly grpc: FastifyInstance;
   readonly metrics: ApiMetrics;
   readonly domain: Domain;
   /** Listens on host:port (HTTP/1.1) and host:grpcPort (h2c); returns the bound ports. */
@@ -76,6 +79,8 @@ export interface ApiServer {
 const RPC_PATH = /^\/obiente\.cloud\./;
 /** How long calls in flight (streams above all) have to finish once the server closes. */
 const SHUTDOWN_GRACE_MS = 2_000;
+/** An HTTP/2 session idle this long is closed (what Fastify does for its own HTTP/2 servers). */
+const H2C_SESSION_TIMEOUT_MS = 72_000;
 
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { ctx, authenticator } = options;
@@ -258,36 +263,50 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     );
   });
 
-  // h2c: gRPC (and Connect over HTTP/2).
-  const grpc = Fastify({
-    http2: true,
-    loggerInstance: logger.child({ component: "grpc" }) as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    trustProxy,
-    bodyLimit: config.RPC_MAX_BODY_BYTES,
+  // h2c: gRPC (and Connect over HTTP/2), through the Fastify instance above. Only the RPCs: the
+  // REST alias, the dashboard and /health are for HTTP/1.1 clients.
+  const grpc = createH2cServer((req, res) => {
+    if (RPC_PATH.test(req.url)) {
+      // Fastify's handler serves HTTP/2 requests too (it tells them by httpVersionMajor, as for
+      // its own HTTP/2 servers); its type names the HTTP/1.1 server's.
+      http.routing(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json; charset=utf-8" });
+    res.end(
+      JSON.stringify({
+        code: "not_found",
+        message: `${req.method} ${req.url}: this listener (GRPC_PORT) serves the RPCs only`,
+      }),
+    );
   });
-  addAddressLimit(grpc as unknown as FastifyInstance, addressLimit);
-  await grpc.register(fastifyConnectPlugin, connectOptions);
   // Node before 24 does not close HTTP/2 sessions when the server closes: an idle gRPC client
   // would keep the server open. They are closed by hand, see close().
   const sessions = new Set<Http2Session>();
-  grpc.server.on("session", (session: Http2Session) => {
+  grpc.on("session", (session: Http2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    session.setTimeout(H2C_SESSION_TIMEOUT_MS, () => session.close());
   });
 
   let closing: Promise<void> | undefined;
   return {
     http,
-    grpc: grpc as unknown as FastifyInstance,
     metrics,
     domain,
     async listen(host, port, grpcPort) {
       await http.listen({ host, port });
-      await grpc.listen({ host, port: grpcPort });
-      const portOf = (app: { server: { address(): unknown } }) =>
-        (app.server.address() as { port: number }).port;
-      return { port: portOf(http), grpcPort: portOf(grpc) };
+      await new Promise<void>((resolve, reject) => {
+        grpc.once("error", reject);
+        grpc.listen(grpcPort, host, () => {
+          grpc.off("error", reject);
+          resolve();
+        });
+      });
+      return {
+        port: (http.server.address() as AddressInfo).port,
+        grpcPort: (grpc.address() as AddressInfo).port,
+      };
     },
     /**
      * Stops accepting calls, gives the calls in flight SHUTDOWN_GRACE_MS (then streams are
@@ -303,8 +322,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
           http.server.closeAllConnections();
           for (const session of sessions) session.destroy();
         }, SHUTDOWN_GRACE_MS + 1_000);
+        const grpcClosed = new Promise<void>((resolve) => {
+          if (!grpc.listening) resolve();
+          else grpc.close(() => resolve());
+        });
         try {
-          await Promise.all([http.close(), grpc.close()]);
+          await Promise.all([http.close(), grpcClosed]);
         } finally {
           clearInterval(idle);
           clearTimeout(cut);

@@ -1,4 +1,4 @@
-import { type Job as BullJob, Queue, UnrecoverableError, Worker } from "bullmq";
+import type { Job as BullJob, Queue, Worker } from "bullmq";
 import type { Logger } from "pino";
 import { isTerminal } from "../../domain/index.js";
 import { backoffDelay } from "../backoff.js";
@@ -40,26 +40,45 @@ export interface RedisJobQueueOptions {
 /** Our backoff (exponential, equal jitter) in place of BullMQ's, so both adapters wait alike. */
 const BACKOFF_TYPE = "obiente";
 
+/**
+ * BullMQ is loaded at a queue's first enqueue or process(), not with the adapter: a process with
+ * the api role alone enqueues only when asked to deploy, and at rest it does not hold BullMQ's
+ * code, its ~40 Lua scripts and the libraries it brings (luxon, cron-parser, msgpackr), some
+ * 4 MB of heap (docs/benchmarks.md, "Footprint"). The first enqueue pays for loading it.
+ */
+const loadBullMQ = async () => {
+  // BullMQ is CommonJS: its exports are the namespace's default (Node.js also copies them to
+  // named exports, the bundle's chunk does not).
+  return (await import("bullmq")).default;
+};
+
 /** The job queue on BullMQ: jobs survive restarts and are shared by every controller. */
 export class RedisJobQueue implements JobQueue {
-  private readonly queue: Queue;
   private readonly settings: QueueSettings;
-  private worker: Worker | undefined;
+  /** BullMQ's Queue, made at the first enqueue (see loadBullMQ). */
+  private queue: Promise<Queue> | undefined;
+  private worker: Promise<Worker> | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: RedisJobQueueOptions) {
     this.settings = { ...DEFAULT_QUEUE_SETTINGS, ...options.settings };
-    this.queue = new Queue(options.name, {
-      connection: options.connection,
-      prefix: options.prefix,
+  }
+
+  private opened(): Promise<Queue> {
+    this.queue ??= loadBullMQ().then(({ Queue }) => {
+      const { connection, name, prefix, logger } = this.options;
+      const queue = new Queue(name, { connection, prefix });
+      queue.on("error", (error) => logger?.warn({ err: error }, "job queue error"));
+      return queue;
     });
-    this.queue.on("error", (error) => options.logger?.warn({ err: error }, "job queue error"));
+    return this.queue;
   }
 
   async enqueue(name: string, data: JobData, options: EnqueueOptions = {}): Promise<string> {
     if (this.closing) throw new Error("job queue is closed");
     checkEnqueueOptions(name, options);
-    const job = await this.queue.add(name, data, {
+    const queue = await this.opened();
+    const job = await queue.add(name, data, {
       ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
       delay: options.delayMs ?? 0,
       attempts: options.attempts ?? this.settings.attempts,
@@ -97,34 +116,49 @@ export class RedisJobQueue implements JobQueue {
     checkConcurrency(concurrency);
     const { connection, name, prefix, logger } = this.options;
     const { backoffMs, maxBackoffMs } = this.settings;
-    this.worker = new Worker(name, (job: BullJob) => this.run(handler, job), {
-      connection,
-      prefix,
-      concurrency,
-      settings: {
-        backoffStrategy: (attemptsMade: number) =>
-          backoffDelay(attemptsMade, backoffMs, maxBackoffMs),
-      },
+    this.worker = loadBullMQ().then(({ Worker, UnrecoverableError }) => {
+      const worker = new Worker(
+        name,
+        (job: BullJob) => this.run(handler, job, UnrecoverableError),
+        {
+          connection,
+          prefix,
+          concurrency,
+          settings: {
+            backoffStrategy: (attemptsMade: number) =>
+              backoffDelay(attemptsMade, backoffMs, maxBackoffMs),
+          },
+        },
+      );
+      worker.on("error", (error) => logger?.warn({ err: error }, "job worker error"));
+      worker.on("failed", (job, error) =>
+        logger?.warn(
+          { err: error, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade },
+          "job failed",
+        ),
+      );
+      return worker;
     });
-    this.worker.on("error", (error) => logger?.warn({ err: error }, "job worker error"));
-    this.worker.on("failed", (job, error) =>
-      logger?.warn(
-        { err: error, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade },
-        "job failed",
-      ),
+    // Loading BullMQ fails only with a broken installation: said once here, and again by close().
+    this.worker.catch((error: unknown) =>
+      logger?.error({ err: error }, "job worker could not start"),
     );
   }
 
   /** Closes the worker first (it waits for the running jobs), then the queue; safe twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.worker?.close();
-      await this.queue.close();
+      await (await this.worker)?.close();
+      await (await this.queue)?.close();
     })();
     return this.closing;
   }
 
-  private async run(handler: JobHandler, job: BullJob): Promise<void> {
+  private async run(
+    handler: JobHandler,
+    job: BullJob,
+    UnrecoverableError: new (message: string) => Error,
+  ): Promise<void> {
     try {
       await handler({
         id: job.id ?? "",
