@@ -46,10 +46,11 @@ const BACKOFF_TYPE = "obiente";
  * code, its ~40 Lua scripts and the libraries it brings (luxon, cron-parser, msgpackr), some
  * 4 MB of heap (docs/benchmarks.md, "Footprint"). The first enqueue pays for loading it.
  */
-const loadBullMQ = async () => {
-  // BullMQ is CommonJS: its exports are the namespace's default (Node.js also copies them to
-  // named exports, the bundle's chunk does not).
-  return (await import("bullmq")).default;
+const loadBullMQ = async (): Promise<typeof import("bullmq")> => {
+  const loaded = await import("bullmq");
+  // BullMQ is CommonJS. Node.js gives its exports both as named exports and as the namespace's
+  // default; the compiled bundle's chunk gives only the default, tsx's loader only the named ones.
+  return typeof loaded.Queue === "function" ? loaded : loaded.default;
 };
 
 /** The job queue on BullMQ: jobs survive restarts and are shared by every controller. */
