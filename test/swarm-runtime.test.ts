@@ -418,7 +418,12 @@ describe("SwarmRuntime on a real 3-node Swarm", { skip: skip ?? false }, () => {
       async () => (await runtime.inspect(r2.id)).state,
       (state) => state !== "running",
     );
-    await assert.rejects(runtime.run(spec(9, node3)), isDomain("failed_precondition"));
+    // unavailable, reason node_unavailable: the controller places the replica again.
+    await assert.rejects(runtime.run(spec(9, node3)), (error: unknown) => {
+      isDomain("unavailable")(error);
+      assert.ok(hasReason(error, "node_unavailable"), String(error));
+      return true;
+    });
 
     await runtime.setNodeAvailability(node3.id, "active");
     await runtime.waitRunning(r2.id, { timeoutMs: WAIT_MS });
