@@ -148,6 +148,18 @@ describe("platform services: redis only", () => {
     assert.equal(keys.length, 1);
   });
 
+  test("close() closes every connection even when closing the queue fails, then reports it", async () => {
+    const services = await createPlatformServices({
+      redisUrl,
+      keyPrefix: `test:${randomBytes(6).toString("hex")}:`,
+    });
+    // As a queue whose BullMQ never loaded: its close rejects.
+    services.queue.close = () => Promise.reject(new Error("the queue could not close"));
+    await assert.rejects(services.close(), /the queue could not close/);
+    // QUIT answered, the connection ends a moment later.
+    await waitFor("the commands connection to close", () => services.redis?.status === "end");
+  });
+
   test("an unreachable Redis fails at start-up, without the password in the message", async () => {
     // The password where the user name goes, too: some write redis://password@host.
     for (const redisUrl of [

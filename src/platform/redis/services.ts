@@ -50,12 +50,21 @@ export async function createRedisServices(
     ...(target.kind === "sentinel" ? { replicaWait: { replicas: 1, timeoutMs: 2_000 } } : {}),
   });
   let closing: Promise<void> | undefined;
+  // Every part is closed even when one before it fails: a connection left open keeps the
+  // process alive (a queue whose BullMQ never loaded failed its close, and a test file then hung
+  // until its timeout). The first failure is reported once all are closed.
   const close = () => {
     closing ??= (async () => {
-      await queue.close();
-      await closeRedis(queueConnection);
-      await bus.close();
-      await closeRedis(client);
+      const failures: unknown[] = [];
+      for (const part of [
+        () => queue.close(),
+        () => closeRedis(queueConnection),
+        () => bus.close(),
+        () => closeRedis(client),
+      ]) {
+        await part().catch((error: unknown) => failures.push(error));
+      }
+      if (failures.length > 0) throw failures[0];
     })();
     return closing;
   };
